@@ -1,0 +1,35 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'web/dist/**', 'src/platform/prisma-client/**', 'src/graphql/generated.ts', '.data/**', 'coverage/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': 'error',
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'no-restricted-imports': 'off',
+    },
+  },
+  {
+    // House rule 1: resolvers hold no I/O.
+    files: ['src/graphql/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: ['**/prisma-client/**', 'got', 'ioredis', 'pg'], paths: ['@prisma/client', 'got', 'ioredis', 'pg'] },
+      ],
+    },
+  },
+  {
+    files: ['**/*.js', '**/*.mjs', 'web/**/*.ts', 'web/**/*.tsx'],
+    ...tseslint.configs.disableTypeChecked,
+  },
+);
