@@ -1,0 +1,216 @@
+import { z } from 'zod';
+
+/**
+ * The only reader of process.env (house rule 8). A bad value stops start-up with a
+ * message naming the variable.
+ */
+
+const optionalString = z
+  .string()
+  .trim()
+  .transform((v) => (v === '' ? undefined : v))
+  .optional();
+
+const bool = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+    .optional()
+    .transform((v) => (v === undefined || v === '' ? fallback : ['true', '1', 'yes'].includes(v)));
+
+const int = (fallback: number, min: number, max: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return fallback;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < min || n > max) {
+        ctx.addIssue({ code: 'custom', message: `must be an integer between ${min} and ${max}` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const url = (protocols: string[]) =>
+  optionalString.refine(
+    (v) => {
+      if (v === undefined) return true;
+      try {
+        return protocols.includes(new URL(v).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { message: `must be a URL (${protocols.join(' or ')})` },
+  );
+
+const EnvSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  HOST: z.string().default('127.0.0.1'),
+  PORT: int(4000, 0, 65535),
+  PUBLIC_URL: url(['http:', 'https:']),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_PRETTY: bool(false),
+  DATABASE_URL: url(['postgres:', 'postgresql:']),
+  DATABASE_POOL_SIZE: int(10, 1, 200),
+  DATA_DIR: z.string().default('./.data'),
+  EMBEDDED_PG_PORT: int(0, 0, 65535),
+  REDIS_URL: url(['redis:', 'rediss:']),
+  REDIS_KEY_PREFIX: z.string().default('threatwire:'),
+  ADMIN_API_KEY: optionalString.refine((v) => v === undefined || v.length >= 24, {
+    message: 'must be at least 24 characters',
+  }),
+  CORS_ORIGINS: optionalString,
+  RATE_LIMIT_POINTS: int(600, 1, 1_000_000),
+  RATE_LIMIT_WINDOW_SECONDS: int(60, 1, 86_400),
+  MAX_BODY_BYTES: int(1_048_576, 1024, 104_857_600),
+  WS_MAX_PAYLOAD_BYTES: int(1_048_576, 1024, 104_857_600),
+  WS_MAX_SUBSCRIPTIONS: int(100, 1, 10_000),
+  WS_CONNECTION_INIT_TIMEOUT_MS: int(10_000, 100, 600_000),
+  QUERY_MAX_DEPTH: int(12, 2, 100),
+  QUERY_MAX_ALIASES: int(30, 1, 1000),
+  QUERY_MAX_TOKENS: int(5000, 100, 100_000),
+  QUERY_MAX_DIRECTIVES: int(20, 1, 1000),
+  QUERY_MAX_COST: int(10_000, 100, 10_000_000),
+  SHUTDOWN_TIMEOUT_MS: int(10_000, 100, 120_000),
+  GEOIP_COUNTRY_DB: optionalString,
+  GEOIP_CITY_DB: optionalString,
+  GEOIP_ASN_DB: optionalString,
+  WORKERS: z.enum(['on', 'off', 'only']).default('on'),
+  CROWDSEC_LAPI_URL: url(['http:', 'https:']),
+  CROWDSEC_BOUNCER_KEY: optionalString,
+  CROWDSEC_MACHINE_ID: optionalString,
+  CROWDSEC_MACHINE_PASSWORD: optionalString,
+  ABUSEIPDB_API_KEY: optionalString,
+  ABUSEIPDB_BASE_URL: url(['http:', 'https:']),
+  OTX_API_KEY: optionalString,
+  OTX_BASE_URL: url(['http:', 'https:']),
+  VIRUSTOTAL_API_KEY: optionalString,
+  VIRUSTOTAL_BASE_URL: url(['http:', 'https:']),
+});
+
+export interface Config {
+  readonly env: 'development' | 'production' | 'test';
+  readonly host: string;
+  readonly port: number;
+  /** Origin the server is reached at; used for the default CORS allow-list. */
+  readonly publicUrl: string | undefined;
+  readonly log: { readonly level: string; readonly pretty: boolean };
+  readonly database: { readonly url: string | undefined; readonly poolSize: number; readonly embeddedPort: number };
+  readonly dataDir: string;
+  readonly redis: { readonly url: string | undefined; readonly keyPrefix: string };
+  readonly adminApiKey: string | undefined;
+  /** Explicit allow-list; empty means "only the server's own origin". */
+  readonly corsOrigins: readonly string[];
+  readonly rateLimit: { readonly points: number; readonly windowSeconds: number };
+  readonly limits: {
+    readonly maxBodyBytes: number;
+    readonly wsMaxPayloadBytes: number;
+    readonly wsMaxSubscriptions: number;
+    readonly wsConnectionInitTimeoutMs: number;
+    readonly maxDepth: number;
+    readonly maxAliases: number;
+    readonly maxTokens: number;
+    readonly maxDirectives: number;
+    readonly maxCost: number;
+  };
+  readonly shutdownTimeoutMs: number;
+  readonly geoip: {
+    readonly countryDb: string | undefined;
+    readonly cityDb: string | undefined;
+    readonly asnDb: string | undefined;
+  };
+  readonly workers: 'on' | 'off' | 'only';
+  readonly crowdsec: {
+    readonly lapiUrl: string | undefined;
+    readonly bouncerKey: string | undefined;
+    readonly machineId: string | undefined;
+    readonly machinePassword: string | undefined;
+  };
+  readonly sources: {
+    readonly abuseipdb: { readonly apiKey: string | undefined; readonly baseUrl: string };
+    readonly otx: { readonly apiKey: string | undefined; readonly baseUrl: string };
+    readonly virustotal: { readonly apiKey: string | undefined; readonly baseUrl: string };
+  };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly issues: readonly string[]) {
+    super(`Invalid configuration:\n  ${issues.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function parseOrigins(raw: string | undefined): string[] {
+  if (!raw) return [];
+  return raw
+    .split(',')
+    .map((o) => o.trim())
+    .filter((o) => o !== '')
+    .map((o) => {
+      if (o === '*') return o;
+      const u = new URL(o);
+      return u.origin;
+    });
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  const e = parsed.data;
+  let corsOrigins: string[];
+  try {
+    corsOrigins = parseOrigins(e.CORS_ORIGINS);
+  } catch {
+    throw new ConfigError(['CORS_ORIGINS: must be a comma-separated list of origins such as https://soc.example']);
+  }
+  const config: Config = {
+    env: e.NODE_ENV,
+    host: e.HOST,
+    port: e.PORT,
+    publicUrl: e.PUBLIC_URL,
+    log: { level: e.LOG_LEVEL, pretty: e.LOG_PRETTY },
+    database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE, embeddedPort: e.EMBEDDED_PG_PORT },
+    dataDir: e.DATA_DIR,
+    redis: { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX },
+    adminApiKey: e.ADMIN_API_KEY,
+    corsOrigins,
+    rateLimit: { points: e.RATE_LIMIT_POINTS, windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS },
+    limits: {
+      maxBodyBytes: e.MAX_BODY_BYTES,
+      wsMaxPayloadBytes: e.WS_MAX_PAYLOAD_BYTES,
+      wsMaxSubscriptions: e.WS_MAX_SUBSCRIPTIONS,
+      wsConnectionInitTimeoutMs: e.WS_CONNECTION_INIT_TIMEOUT_MS,
+      maxDepth: e.QUERY_MAX_DEPTH,
+      maxAliases: e.QUERY_MAX_ALIASES,
+      maxTokens: e.QUERY_MAX_TOKENS,
+      maxDirectives: e.QUERY_MAX_DIRECTIVES,
+      maxCost: e.QUERY_MAX_COST,
+    },
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    geoip: { countryDb: e.GEOIP_COUNTRY_DB, cityDb: e.GEOIP_CITY_DB, asnDb: e.GEOIP_ASN_DB },
+    workers: e.WORKERS,
+    crowdsec: {
+      lapiUrl: e.CROWDSEC_LAPI_URL,
+      bouncerKey: e.CROWDSEC_BOUNCER_KEY,
+      machineId: e.CROWDSEC_MACHINE_ID,
+      machinePassword: e.CROWDSEC_MACHINE_PASSWORD,
+    },
+    sources: {
+      abuseipdb: { apiKey: e.ABUSEIPDB_API_KEY, baseUrl: e.ABUSEIPDB_BASE_URL ?? 'https://api.abuseipdb.com' },
+      otx: { apiKey: e.OTX_API_KEY, baseUrl: e.OTX_BASE_URL ?? 'https://otx.alienvault.com' },
+      virustotal: { apiKey: e.VIRUSTOTAL_API_KEY, baseUrl: e.VIRUSTOTAL_BASE_URL ?? 'https://www.virustotal.com' },
+    },
+  };
+  return deepFreeze(config);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
