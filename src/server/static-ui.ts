@@ -1,0 +1,92 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import fastifyStatic from '@fastify/static';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+
+export interface StaticUiOptions {
+  /** Absolute path of web/dist (the caller resolves it with fromRoot('web', 'dist')). */
+  distDir: string;
+}
+
+export const graphiqlPath = '/graphiql';
+
+/**
+ * The page only talks to its own origin. Monaco needs inline styles (it writes <style>
+ * elements and style attributes at run time); its workers are files from this origin;
+ * GraphiQL's and Monaco's fonts are inlined as data: URIs in the bundled CSS. CSP
+ * Level 3 lets 'self' in connect-src match ws:/wss: on the same host (graphql-ws).
+ */
+const contentSecurityPolicy = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "font-src 'self' data:",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "worker-src 'self'",
+  "manifest-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+const securityHeaders: Record<string, string> = {
+  'content-security-policy': contentSecurityPolicy,
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-resource-policy': 'same-origin',
+};
+
+/** esbuild names split chunks by content hash, so they never change; the rest keeps its name. */
+function cacheControlFor(filePath: string): string {
+  return /[\\/]chunks[\\/]/.test(filePath) ? 'public, max-age=31536000, immutable' : 'no-cache';
+}
+
+function sendMissingBuild(reply: FastifyReply): FastifyReply {
+  return reply
+    .code(503)
+    .header('cache-control', 'no-store')
+    .type('text/plain; charset=utf-8')
+    .send('GraphiQL is not built: run `npm run web:build` on the server, then reload.\n');
+}
+
+/** Serves the bundled GraphiQL (web/dist) at /graphiql and redirects / there. */
+export async function registerStaticUi(app: FastifyInstance, opts: StaticUiOptions): Promise<void> {
+  const indexFile = join(opts.distDir, 'index.html');
+  if (!existsSync(indexFile)) {
+    app.log.warn({ distDir: opts.distDir }, 'GraphiQL bundle missing: /graphiql answers 503 until `npm run web:build`');
+  }
+
+  app.get('/', (_request, reply) => reply.redirect(graphiqlPath, 302));
+
+  // An encapsulated child context: the hooks and reply.sendFile below apply to the
+  // GraphiQL routes only, never to /graphql or other plugins' routes.
+  await app.register(async (ui) => {
+    // Checked per request so a build made after start-up is picked up without a restart.
+    ui.addHook('onRequest', async (_request, reply) => {
+      if (!existsSync(indexFile)) return sendMissingBuild(reply);
+    });
+    ui.addHook('onSend', async (_request, reply, payload) => {
+      reply.headers(securityHeaders);
+      return payload;
+    });
+
+    await ui.register(fastifyStatic, {
+      root: opts.distDir,
+      prefix: `${graphiqlPath}/`,
+      index: ['index.html'],
+      redirect: false,
+      dotfiles: 'ignore',
+      cacheControl: false,
+      suppressWarning: true,
+      setHeaders: (reply, filePath) => {
+        reply.header('cache-control', cacheControlFor(filePath));
+      },
+    });
+
+    // index.html uses absolute paths, so the slash-less URL can serve it directly.
+    ui.get(graphiqlPath, (_request, reply) => reply.sendFile('index.html'));
+  });
+}
