@@ -1,0 +1,124 @@
+import { ApiKeyService } from './auth/api-key-service.js';
+import { PrismaApiKeyRepository } from './auth/api-key-repository.js';
+import type { Config } from './config.js';
+import { GeoService } from './geo/geo-service.js';
+import { buildSchema } from './graphql/schema.js';
+import { openInfrastructure } from './platform/infrastructure.js';
+import type { Logger } from './platform/logger.js';
+import { VERSION } from './platform/version.js';
+import { WorkerRunner, type Worker } from './platform/worker-runner.js';
+import { createApollo } from './server/apollo.js';
+import type { Services } from './server/context.js';
+import { HealthService } from './server/health-service.js';
+import { createFastify, fastifyApolloDrainPlugin, registerRoutes } from './server/http-server.js';
+import { Metrics } from './server/metrics.js';
+import { createOriginPolicy } from './server/origin.js';
+import { createQueryLimits } from './server/query-limits.js';
+import { createWsServer } from './server/ws-server.js';
+
+export interface RunningApp {
+  readonly url: string;
+  readonly wsUrl: string;
+  readonly graphiqlUrl: string;
+  readonly modes: Readonly<Record<string, string>>;
+  /** Set only on the start that generated the first ADMIN key. */
+  readonly generatedAdminKey: string | undefined;
+  stop(): Promise<void>;
+}
+
+/** Composition root: builds every part from config and starts serving. */
+export async function startApp(config: Config, logger: Logger): Promise<RunningApp> {
+  const metrics = new Metrics();
+  const infra = await openInfrastructure(config, logger, (topic) => metrics.eventsDropped.inc({ topic }));
+  const cleanup: (() => Promise<void>)[] = [() => infra.close()];
+  const undo = async () => {
+    for (const fn of cleanup.reverse()) await fn().catch(() => undefined);
+  };
+  try {
+    const geo = await GeoService.open(config.geoip, logger);
+    cleanup.push(() => Promise.resolve(geo.close()));
+
+    const apiKeys = new ApiKeyService(new PrismaApiKeyRepository(infra.db.prisma), infra.bus, logger);
+    const bootstrap = await apiKeys.bootstrapAdmin(config.adminApiKey);
+    apiKeys.startLastUsedTracking();
+    void apiKeys.listenForRevocations();
+    cleanup.push(() => apiKeys.stop());
+
+    const health = new HealthService(VERSION, geo);
+    health.register({ name: 'database', required: true, mode: infra.db.mode, check: async () => ({ latencyMs: await infra.db.ping() }) });
+    const redis = infra.redis;
+    health.register({
+      name: 'redis',
+      required: true,
+      mode: redis ? 'external' : 'in-process',
+      ...(redis ? { check: async () => ({ latencyMs: await redis.ping() }) } : {}),
+    });
+    health.register({
+      name: 'geoip',
+      required: false,
+      mode: geo.databases().map((d) => d.kind).join('+'),
+      check: () => Promise.resolve(geo.databases().length > 0 ? { detail: `${geo.databases().length} database(s)` } : Promise.reject(new Error('no database'))),
+    });
+
+    const services: Services = { config, apiKeys, health, geo, bus: infra.bus };
+    const schema = buildSchema();
+    const limits = createQueryLimits(config.limits, (limit) => metrics.rejected.inc({ reason: limit }));
+    const originPolicy = createOriginPolicy(config.corsOrigins, config.publicUrl);
+
+    const app = createFastify(config, logger);
+    const apollo = createApollo({ schema, limits, metrics, logger, extraPlugins: [fastifyApolloDrainPlugin(app)] });
+    await apollo.start();
+    let shuttingDown = false;
+    await registerRoutes(app, {
+      apollo,
+      services,
+      health,
+      metrics,
+      rateLimiter: infra.rateLimiter,
+      originPolicy,
+      isShuttingDown: () => shuttingDown,
+    });
+    const ws = createWsServer({ schema, services, limits, config, rateLimiter: infra.rateLimiter, originPolicy, metrics, logger });
+    app.server.on('upgrade', ws.handleUpgrade);
+
+    const workers: Worker[] = [];
+    const runner = new WorkerRunner(workers, logger);
+    if (config.workers !== 'off') runner.start();
+
+    await app.listen({ host: config.host, port: config.port });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    const hostForUrl = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+    const base = config.publicUrl?.replace(/\/$/, '') ?? `http://${hostForUrl.includes(':') ? `[${hostForUrl}]` : hostForUrl}:${port}`;
+
+    let stopping: Promise<void> | undefined;
+    return {
+      url: `${base}/graphql`,
+      wsUrl: `${base.replace(/^http/, 'ws')}/graphql`,
+      graphiqlUrl: `${base}/graphiql`,
+      modes: {
+        database: infra.db.mode === 'embedded' ? 'embedded PostgreSQL' : `external PostgreSQL (${infra.db.url})`,
+        cache: infra.cache.mode,
+        eventBus: infra.bus.mode,
+        rateLimit: infra.rateLimiter.mode,
+        geoip: geo.databases().map((d) => `${d.kind}: ${d.databaseType}`).join(', '),
+        workers: config.workers,
+      },
+      generatedAdminKey: bootstrap.secret,
+      stop() {
+        stopping ??= (async () => {
+          shuttingDown = true;
+          await ws.close();
+          await app.close(); // stops accepting, waits for in-flight requests (Apollo drain)
+          await runner.stop();
+          await apollo.stop().catch(() => undefined);
+          await undo();
+        })();
+        return stopping;
+      },
+    };
+  } catch (err) {
+    await undo();
+    throw err;
+  }
+}

@@ -1,0 +1,66 @@
+import type { PrismaClient } from '../platform/prisma-client/client.js';
+import type { ApiKeyRecord } from './api-key-types.js';
+import type { Role } from './roles.js';
+
+export interface ApiKeyRepository {
+  create(data: { name: string; role: Role; prefix: string; hash: string }): Promise<ApiKeyRecord>;
+  findByHash(hash: string): Promise<ApiKeyRecord | null>;
+  findById(id: string): Promise<ApiKeyRecord | null>;
+  revoke(id: string, at: Date): Promise<boolean>;
+  countActiveAdmins(): Promise<number>;
+  list(opts: { take: number; after?: { createdAt: Date; id: string }; includeRevoked: boolean }): Promise<ApiKeyRecord[]>;
+  count(includeRevoked: boolean): Promise<number>;
+  touch(lastUsed: ReadonlyMap<string, Date>): Promise<void>;
+}
+
+export class PrismaApiKeyRepository implements ApiKeyRepository {
+  constructor(private readonly prisma: PrismaClient) {}
+
+  create(data: { name: string; role: Role; prefix: string; hash: string }): Promise<ApiKeyRecord> {
+    return this.prisma.apiKey.create({ data });
+  }
+
+  findByHash(hash: string): Promise<ApiKeyRecord | null> {
+    return this.prisma.apiKey.findUnique({ where: { hash } });
+  }
+
+  findById(id: string): Promise<ApiKeyRecord | null> {
+    return this.prisma.apiKey.findUnique({ where: { id } });
+  }
+
+  async revoke(id: string, at: Date): Promise<boolean> {
+    const res = await this.prisma.apiKey.updateMany({ where: { id, revokedAt: null }, data: { revokedAt: at } });
+    return res.count > 0;
+  }
+
+  countActiveAdmins(): Promise<number> {
+    return this.prisma.apiKey.count({ where: { role: 'ADMIN', revokedAt: null } });
+  }
+
+  list(opts: { take: number; after?: { createdAt: Date; id: string }; includeRevoked: boolean }): Promise<ApiKeyRecord[]> {
+    const after = opts.after;
+    return this.prisma.apiKey.findMany({
+      where: {
+        ...(opts.includeRevoked ? {} : { revokedAt: null }),
+        ...(after
+          ? {
+              OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }],
+            }
+          : {}),
+      },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      take: opts.take,
+    });
+  }
+
+  count(includeRevoked: boolean): Promise<number> {
+    return this.prisma.apiKey.count({ where: includeRevoked ? {} : { revokedAt: null } });
+  }
+
+  async touch(lastUsed: ReadonlyMap<string, Date>): Promise<void> {
+    // One transaction per flush for every key used since the last one, not a write per request.
+    await this.prisma.$transaction(
+      [...lastUsed].map(([id, at]) => this.prisma.apiKey.updateMany({ where: { id }, data: { lastUsedAt: at } })),
+    );
+  }
+}

@@ -1,0 +1,54 @@
+import type { Config } from '../config.js';
+import { MemoryCache, RedisCache, type Cache } from './cache.js';
+import { openDatabase, type Database } from './database.js';
+import { MemoryEventBus, type EventBus } from './event-bus.js';
+import type { Logger } from './logger.js';
+import { createRequestRateLimiter, type RequestRateLimiter } from './rate-limiter.js';
+import { RedisEventBus } from './redis-event-bus.js';
+import { connectRedis, type RedisConnections } from './redis.js';
+
+/** The I/O every domain shares: database, Redis (optional) and what is built on it. */
+export interface Infrastructure {
+  db: Database;
+  redis: RedisConnections | undefined;
+  cache: Cache;
+  bus: EventBus;
+  rateLimiter: RequestRateLimiter;
+  close(): Promise<void>;
+}
+
+export async function openInfrastructure(
+  config: Config,
+  logger: Logger,
+  onEventDropped?: (topic: string) => void,
+): Promise<Infrastructure> {
+  const db = await openDatabase(config, logger);
+  let redis: RedisConnections | undefined;
+  try {
+    redis = config.redis.url ? await connectRedis(config.redis.url, logger) : undefined;
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+  const prefix = config.redis.keyPrefix;
+  const cache = redis ? new RedisCache(redis.command, prefix) : new MemoryCache();
+  const bus = redis
+    ? new RedisEventBus(redis.command, redis.subscriber, prefix, logger, onEventDropped)
+    : new MemoryEventBus(onEventDropped);
+  const rateLimiter = createRequestRateLimiter(
+    { points: config.rateLimit.points, windowSeconds: config.rateLimit.windowSeconds, prefix },
+    redis?.command,
+  );
+  return {
+    db,
+    redis,
+    cache,
+    bus,
+    rateLimiter,
+    async close() {
+      await bus.close();
+      await redis?.close();
+      await db.close();
+    },
+  };
+}

@@ -1,0 +1,24 @@
+import type { ApiKeyService } from '../auth/api-key-service.js';
+import type { Principal } from '../auth/api-key-types.js';
+import type { Config } from '../config.js';
+import type { GeoService } from '../geo/geo-service.js';
+import type { EventBus } from '../platform/event-bus.js';
+import type { Logger } from '../platform/logger.js';
+import type { HealthService } from './health-service.js';
+
+/** Everything resolvers may call. Domains add their services here. */
+export interface Services {
+  readonly config: Config;
+  readonly apiKeys: ApiKeyService;
+  readonly health: HealthService;
+  readonly geo: GeoService;
+  readonly bus: EventBus;
+}
+
+export interface GraphQLContext {
+  readonly principal: Principal;
+  readonly services: Services;
+  readonly requestId: string;
+  readonly logger: Logger;
+  readonly transport: 'http' | 'ws';
+}

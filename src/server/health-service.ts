@@ -1,0 +1,109 @@
+import type { ComponentReport, ComponentStatus, HealthReport } from './health-types.js';
+
+export interface HealthCheck {
+  name: string;
+  /** A required component that is down makes the whole service DOWN (and /readyz fail). */
+  required: boolean;
+  mode: string;
+  /** Resolves with details when healthy; throws when not. Omit for DISABLED components. */
+  check?: () => Promise<{ latencyMs?: number; detail?: string } | void>;
+}
+
+export interface GeoInfoSource {
+  databases(): { kind: string; path: string; databaseType: string; builtAt: Date | null }[];
+}
+
+const CHECK_TIMEOUT_MS = 2_000;
+
+export class HealthService {
+  private readonly checks: HealthCheck[] = [];
+  private readonly startedAt = Date.now();
+
+  constructor(
+    private readonly version: string,
+    private readonly geo: GeoInfoSource | undefined,
+  ) {}
+
+  /** Later domains (CrowdSec, sources) register their own checks here. */
+  register(check: HealthCheck): void {
+    this.checks.push(check);
+  }
+
+  async report(): Promise<HealthReport> {
+    const components = await Promise.all(this.checks.map((c) => runCheck(c)));
+    const status = (name: string): ComponentStatus => components.find((c) => c.name === name)?.status ?? 'DISABLED';
+    const requiredDown = components.some((c, i) => this.checks[i]?.required && c.status === 'DOWN');
+    const anyDown = components.some((c) => c.status === 'DOWN');
+    return {
+      status: requiredDown ? 'DOWN' : anyDown ? 'DEGRADED' : 'OK',
+      database: status('database'),
+      redis: status('redis'),
+      geoip: status('geoip'),
+      components,
+      geoipDatabases: this.geo?.databases() ?? [],
+      version: this.version,
+      uptimeSeconds: (Date.now() - this.startedAt) / 1000,
+    };
+  }
+
+  /** Ready = every required component answers. */
+  async ready(): Promise<{ ready: boolean; components: ComponentReport[] }> {
+    const required = this.checks.filter((c) => c.required);
+    const components = await Promise.all(required.map((c) => runCheck(c)));
+    return { ready: components.every((c) => c.status !== 'DOWN'), components };
+  }
+
+  /** Server time every interval, for the heartbeat subscription. */
+  ticks(intervalMs: number): AsyncIterableIterator<Date> {
+    let timer: NodeJS.Timeout | undefined;
+    let pending: ((r: IteratorResult<Date>) => void) | undefined;
+    let done = false;
+    const finish = () => {
+      done = true;
+      if (timer) clearTimeout(timer);
+      pending?.({ value: undefined, done: true });
+      pending = undefined;
+    };
+    const iterator: AsyncIterableIterator<Date> = {
+      next: () =>
+        done
+          ? Promise.resolve({ value: undefined, done: true })
+          : new Promise((resolve) => {
+              pending = resolve;
+              timer = setTimeout(() => {
+                pending = undefined;
+                resolve({ value: new Date(), done: false });
+              }, intervalMs);
+            }),
+      return: () => {
+        finish();
+        return Promise.resolve({ value: undefined, done: true });
+      },
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
+  }
+}
+
+async function runCheck(c: HealthCheck): Promise<ComponentReport> {
+  const base = { name: c.name, mode: c.mode };
+  if (!c.check) return { ...base, status: 'DISABLED', latencyMs: null, detail: null };
+  const started = performance.now();
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS);
+    });
+    const res = (await Promise.race([c.check(), timeout])) ?? {};
+    return {
+      ...base,
+      status: 'UP',
+      latencyMs: res.latencyMs ?? performance.now() - started,
+      detail: res.detail ?? null,
+    };
+  } catch (err) {
+    return { ...base, status: 'DOWN', latencyMs: null, detail: (err as Error).message };
+  } finally {
+    clearTimeout(timer);
+  }
+}

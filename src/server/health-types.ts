@@ -1,0 +1,20 @@
+export type ComponentStatus = 'UP' | 'DOWN' | 'DISABLED';
+
+export interface ComponentReport {
+  name: string;
+  status: ComponentStatus;
+  mode: string;
+  latencyMs: number | null;
+  detail: string | null;
+}
+
+export interface HealthReport {
+  status: 'OK' | 'DEGRADED' | 'DOWN';
+  database: ComponentStatus;
+  redis: ComponentStatus;
+  geoip: ComponentStatus;
+  components: ComponentReport[];
+  geoipDatabases: { kind: string; path: string; databaseType: string; builtAt: Date | null }[];
+  version: string;
+  uptimeSeconds: number;
+}

@@ -1,0 +1,124 @@
+import { randomUUID } from 'node:crypto';
+import type { ApolloServer } from '@apollo/server';
+import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
+import cors from '@fastify/cors';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Config } from '../config.js';
+import { toGraphQLError } from '../graphql/error-mapping.js';
+import { AppError } from '../platform/errors.js';
+import type { Logger } from '../platform/logger.js';
+import { fromRoot } from '../platform/paths.js';
+import type { RequestRateLimiter } from '../platform/rate-limiter.js';
+import type { GraphQLContext, Services } from './context.js';
+import type { HealthService } from './health-service.js';
+import type { Metrics } from './metrics.js';
+import { apiKeyFromHeaders, type OriginPolicy } from './origin.js';
+import { registerStaticUi } from './static-ui.js';
+
+export function createFastify(config: Config, logger: Logger): FastifyInstance {
+  return Fastify({
+    loggerInstance: logger.child({ component: 'http' }),
+    disableRequestLogging: true,
+    bodyLimit: config.limits.maxBodyBytes,
+    genReqId: () => randomUUID(),
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+  }) as unknown as FastifyInstance;
+}
+
+/** Routes: /graphql (Apollo), /healthz, /readyz, /metrics, /graphiql. */
+export async function registerRoutes(
+  app: FastifyInstance,
+  deps: {
+    apollo: ApolloServer<GraphQLContext>;
+    services: Services;
+    health: HealthService;
+    metrics: Metrics;
+    rateLimiter: RequestRateLimiter;
+    originPolicy: OriginPolicy;
+    isShuttingDown: () => boolean;
+  },
+): Promise<void> {
+  const { services, metrics, rateLimiter } = deps;
+
+  await app.register(cors, {
+    credentials: false,
+    maxAge: 600,
+    hook: 'onRequest',
+    delegator: (req, cb) => {
+      const origin = req.headers.origin;
+      const allowed = deps.originPolicy.isAllowed(origin, req.headers, req.protocol === 'https');
+      cb(null, { origin: allowed ? (origin ?? false) : false, methods: ['GET', 'POST', 'OPTIONS'] });
+    },
+  });
+
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => graphqlShapedError(err, req, reply));
+
+  const context = async (req: FastifyRequest): Promise<GraphQLContext> => {
+    let principal;
+    try {
+      principal = await services.apiKeys.verify(apiKeyFromHeaders(req.headers));
+      await rateLimiter.consume(principal.keyId);
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'UNAUTHENTICATED') {
+        metrics.rejected.inc({ reason: 'auth' });
+        throw toGraphQLError(err, 401, { 'www-authenticate': 'Bearer' });
+      }
+      if (err instanceof AppError && err.code === 'RATE_LIMITED') {
+        metrics.rejected.inc({ reason: 'rate_limit' });
+        throw toGraphQLError(err, 429, { 'retry-after': String(err.details.retryAfterSeconds) });
+      }
+      throw err;
+    }
+    return {
+      principal,
+      services,
+      requestId: req.id,
+      transport: 'http',
+      logger: req.log.child({ requestId: req.id, keyId: principal.keyId }) as unknown as Logger,
+    };
+  };
+
+  app.route({
+    url: '/graphql',
+    method: ['GET', 'POST', 'OPTIONS'],
+    handler: fastifyApolloHandler(deps.apollo, { context }),
+  });
+
+  app.get('/healthz', () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    if (deps.isShuttingDown()) return reply.code(503).send({ ready: false, reason: 'shutting down' });
+    const r = await deps.health.ready();
+    return reply.code(r.ready ? 200 : 503).send(r);
+  });
+  app.get('/metrics', async (_req, reply) => {
+    reply.header('content-type', metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+
+  await registerStaticUi(app, { distDir: fromRoot('web', 'dist') });
+}
+
+export { fastifyApolloDrainPlugin };
+
+/**
+ * Fastify's own errors (body too large, bad JSON, unsupported media type) answered in
+ * GraphQL's error shape, so clients see one format everywhere.
+ */
+function graphqlShapedError(err: Error & { statusCode?: number; code?: string }, req: FastifyRequest, reply: FastifyReply) {
+  const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
+  if (status >= 500) {
+    const correlationId = randomUUID();
+    req.log.error({ err, correlationId }, 'unhandled request error');
+    return reply.code(500).send({
+      errors: [
+        { message: `Internal server error (correlation id ${correlationId})`, extensions: { code: 'INTERNAL_SERVER_ERROR', correlationId } },
+      ],
+    });
+  }
+  const limit = err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? { limit: 'maxBodyBytes' } : {};
+  return reply
+    .code(status)
+    .header('content-type', 'application/json; charset=utf-8')
+    .send({ errors: [{ message: err.message, extensions: { code: 'BAD_USER_INPUT', ...limit } }] });
+}

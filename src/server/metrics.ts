@@ -1,0 +1,57 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Prometheus metrics for one process, exposed at /metrics. */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly requests: Counter<'operation' | 'type' | 'outcome' | 'transport'>;
+  readonly duration: Histogram<'operation' | 'type' | 'outcome' | 'transport'>;
+  readonly wsConnections: Gauge;
+  readonly wsSubscriptions: Gauge;
+  readonly eventsDropped: Counter<'topic'>;
+  readonly rejected: Counter<'reason'>;
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'threatwire_', eventLoopMonitoringPrecision: 20 });
+    this.requests = new Counter({
+      name: 'threatwire_graphql_requests_total',
+      help: 'GraphQL operations by operation name, type, outcome and transport',
+      labelNames: ['operation', 'type', 'outcome', 'transport'],
+      registers: [this.registry],
+    });
+    this.duration = new Histogram({
+      name: 'threatwire_graphql_request_duration_seconds',
+      help: 'GraphQL operation duration',
+      labelNames: ['operation', 'type', 'outcome', 'transport'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [this.registry],
+    });
+    this.wsConnections = new Gauge({
+      name: 'threatwire_ws_connections',
+      help: 'Open graphql-ws connections',
+      registers: [this.registry],
+    });
+    this.wsSubscriptions = new Gauge({
+      name: 'threatwire_ws_subscriptions',
+      help: 'Active subscriptions over graphql-ws',
+      registers: [this.registry],
+    });
+    this.eventsDropped = new Counter({
+      name: 'threatwire_events_dropped_total',
+      help: 'Events dropped because a subscriber fell too far behind',
+      labelNames: ['topic'],
+      registers: [this.registry],
+    });
+    this.rejected = new Counter({
+      name: 'threatwire_requests_rejected_total',
+      help: 'Requests refused before execution (auth, rate limit, limits, origin)',
+      labelNames: ['reason'],
+      registers: [this.registry],
+    });
+  }
+
+  /** Operation names come from clients: bound the label set. */
+  static operationLabel(name: string | null | undefined): string {
+    if (!name) return 'anonymous';
+    return /^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(name) ? name : 'invalid';
+  }
+}
