@@ -71,7 +71,7 @@ const EnvSchema = z.object({
   QUERY_MAX_ALIASES: int(30, 1, 1000),
   QUERY_MAX_TOKENS: int(5000, 100, 100_000),
   QUERY_MAX_DIRECTIVES: int(20, 1, 1000),
-  QUERY_MAX_COST: int(10_000, 100, 10_000_000),
+  QUERY_MAX_COST: int(50_000, 100, 10_000_000),
   SHUTDOWN_TIMEOUT_MS: int(10_000, 100, 120_000),
   GEOIP_COUNTRY_DB: optionalString,
   GEOIP_CITY_DB: optionalString,

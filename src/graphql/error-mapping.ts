@@ -19,7 +19,7 @@ export function formatGraphQLError(
   if (original instanceof AppError) {
     return { ...base, message: original.message, extensions: { ...original.details, code: original.code } };
   }
-  if (original instanceof GraphQLError) {
+  if (isGraphQLError(original)) {
     const { stacktrace: _drop, ...extensions } = (formatted.extensions ?? {}) as Record<string, unknown>;
     const code = typeof extensions.code === 'string' ? extensions.code : 'GRAPHQL_VALIDATION_FAILED';
     // graphql-js reports the token limit as a syntax error; it is a limit like the others.
@@ -44,8 +44,16 @@ export function formatGraphQLError(
 function originalOf(error: unknown): unknown {
   let current = error;
   // Resolver errors arrive wrapped in a located GraphQLError; unwrap to the thrower's error.
-  while (current instanceof GraphQLError && current.originalError) current = current.originalError;
+  while (isGraphQLError(current) && current.originalError) current = current.originalError;
   return current;
+}
+
+/**
+ * Structural check: graphql-js can be loaded twice (its CommonJS and ESM builds), and
+ * then `instanceof` fails for errors created by the other copy.
+ */
+function isGraphQLError(e: unknown): e is GraphQLError {
+  return e instanceof GraphQLError || (e instanceof Error && e.name === 'GraphQLError' && 'extensions' in e);
 }
 
 /** For transport code that must produce a GraphQLError itself (context creation, limits). */
