@@ -59,9 +59,13 @@ export async function openGeoDatabase(kind: GeoDatabaseKind, path: string): Prom
   try {
     reader = await open<Response>(path);
   } catch (err) {
-    throw new GeoDatabaseError(`Cannot open the GeoIP ${kind} database at "${path}": ${describe(err)}`, path, {
-      cause: err,
-    });
+    throw new GeoDatabaseError(
+      `Cannot open the GeoIP ${kind} database at "${path}": ${describe(err)}`,
+      path,
+      {
+        cause: err,
+      },
+    );
   }
   const { metadata } = reader;
   const ipv4Only = metadata.ipVersion === 4;

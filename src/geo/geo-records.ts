@@ -37,8 +37,10 @@ interface AsnRecord {
 }
 
 const str = (value: unknown): string | null => (typeof value === 'string' && value !== '' ? value : null);
-const num = (value: unknown): number | null => (typeof value === 'number' && Number.isFinite(value) ? value : null);
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null;
+const num = (value: unknown): number | null =>
+  typeof value === 'number' && Number.isFinite(value) ? value : null;
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null;
 
 // One frozen object per country: country-only lookups then allocate nothing, which
 // keeps the ingestion fast path near the raw reader's speed.
@@ -64,7 +66,12 @@ export function countryLocation(code: string): GeoLocation {
   return location;
 }
 
-function build(code: string | null, city: string | null, lat: number | null, lon: number | null): GeoLocation | null {
+function build(
+  code: string | null,
+  city: string | null,
+  lat: number | null,
+  lon: number | null,
+): GeoLocation | null {
   const hasPoint = lat !== null && lon !== null;
   if (code !== null && city === null && !hasPoint) return countryLocation(code);
   if (code === null && city === null && !hasPoint) return null;
@@ -117,7 +124,7 @@ export function shapeOf(record: unknown): RecordShape | null {
 
 // MaxMind names its products "GeoIP2-…"/"GeoLite2-…"; DB-IP's own files use the
 // same nested layout under "DBIP-…". ip-location-db files are named like "country ipvAll".
-const NESTED_TYPES = /^(GeoIP2|GeoLite2|GeoIP-|DBIP-)/i;
+const NESTED_TYPES = /^(GeoIP2|GeoLite2|GeoIP-|DBIP-)/;
 
 /** Record shape by sampled records first (they are the truth), then by database type. */
 export function detectShape(databaseType: string, samples: readonly unknown[]): RecordShape {

@@ -62,7 +62,8 @@ export class GeoService {
   lookup(input: string): GeoLookupResult {
     const parsed = parseIp(input);
     if (!parsed.ok) return { input, ip: null, geo: null, reason: null, error: parsed.error };
-    if (parsed.range !== 'PUBLIC') return { input, ip: parsed.ip, geo: null, reason: parsed.range, error: null };
+    if (parsed.range !== 'PUBLIC')
+      return { input, ip: parsed.ip, geo: null, reason: parsed.range, error: null };
     const geo = this.locate(parsed.embeddedIpv4 ?? parsed.ip);
     return { input, ip: parsed.ip, geo, reason: geo ? null : 'NOT_FOUND', error: null };
   }

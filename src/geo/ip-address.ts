@@ -117,7 +117,9 @@ export function parseIp(input: string): ParsedIp {
   const text = input.trim();
   if (text === '') return invalid('empty input: expected an IPv4 or IPv6 address');
   if (text.length > MAX_IP_LENGTH) {
-    return invalid(`input is too long for an IP address (${text.length} characters, at most ${MAX_IP_LENGTH})`);
+    return invalid(
+      `input is too long for an IP address (${text.length} characters, at most ${MAX_IP_LENGTH})`,
+    );
   }
 
   if (ipaddr.IPv4.isValidFourPartDecimal(text)) {
