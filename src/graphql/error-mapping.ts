@@ -22,8 +22,10 @@ export function formatGraphQLError(
   if (isGraphQLError(original)) {
     const { stacktrace: _drop, ...extensions } = (formatted.extensions ?? {}) as Record<string, unknown>;
     const code = typeof extensions.code === 'string' ? extensions.code : 'GRAPHQL_VALIDATION_FAILED';
-    // graphql-js reports the token limit as a syntax error; it is a limit like the others.
-    if (code === 'GRAPHQL_PARSE_FAILED' && /more than? \d+ tokens|more that \d+ tokens/.test(formatted.message)) {
+    // Query limits are the caller's fault like any bad input; Apollo would label them
+    // GRAPHQL_VALIDATION_FAILED, and graphql-js reports the token limit as a syntax error.
+    if (typeof extensions.limit === 'string') return { ...base, extensions: { ...extensions, code: 'BAD_USER_INPUT' } };
+    if (code === 'GRAPHQL_PARSE_FAILED' && /more tha[nt] \d+ tokens/.test(formatted.message)) {
       return { ...base, extensions: { ...extensions, code: 'BAD_USER_INPUT', limit: 'maxTokens' } };
     }
     if (code !== 'INTERNAL_SERVER_ERROR') return { ...base, extensions: { ...extensions, code } };

@@ -89,26 +89,41 @@ export function createWsServer(opts: {
             'wsMaxSubscriptions',
           );
         }
+        // Reserve the slot before any await, so concurrent subscribes cannot overshoot.
+        state.subscriptions.add(id);
+        const release = (errors: readonly GraphQLError[]) => {
+          state.subscriptions.delete(id);
+          return errors;
+        };
         try {
           await rateLimiter.consume(principal.keyId);
         } catch (err) {
           metrics.rejected.inc({ reason: 'rate_limit' });
-          if (err instanceof AppError) return fail(err);
+          if (err instanceof AppError) return release(fail(err));
+          state.subscriptions.delete(id);
           throw err;
         }
         let document;
         try {
           document = parse(payload.query, limits.parseOptions);
         } catch (err) {
-          const message = err instanceof GraphQLError ? err.message : 'Could not parse the query';
+          const message = err instanceof Error ? err.message : 'Could not parse the query';
           const tokens = /tokens/.test(message);
-          return [new GraphQLError(message, { extensions: tokens ? { code: 'BAD_USER_INPUT', limit: 'maxTokens' } : { code: 'GRAPHQL_PARSE_FAILED' } })];
+          return release([
+            new GraphQLError(message, {
+              extensions: tokens ? { code: 'BAD_USER_INPUT', limit: 'maxTokens' } : { code: 'GRAPHQL_PARSE_FAILED' },
+            }),
+          ]);
         }
         const errors = validate(schema, document, [...specifiedRules, ...limits.validationRules]);
-        if (errors.length > 0) return errors;
-        state.subscriptions.add(id);
+        if (errors.length > 0) return release(errors);
         metrics.wsSubscriptions.inc();
-        metrics.requests.inc({ operation: Metrics.operationLabel(payload.operationName), type: 'ws', outcome: 'accepted', transport: 'ws' });
+        metrics.requests.inc({
+          operation: Metrics.operationLabel(payload.operationName),
+          type: 'ws',
+          outcome: 'accepted',
+          transport: 'ws',
+        });
         const requestId = randomUUID();
         return {
           schema,
