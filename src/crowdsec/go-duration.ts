@@ -19,8 +19,8 @@ export class GoDurationError extends Error {
 const UNIT_MS: Readonly<Record<string, number>> = {
   ns: 1e-6,
   us: 1e-3,
-  'µs': 1e-3,
-  'μs': 1e-3,
+  µs: 1e-3,
+  μs: 1e-3,
   ms: 1,
   s: 1_000,
   m: 60_000,
@@ -51,7 +51,8 @@ export function parseGoDuration(input: string): number {
   let total = 0;
   while (rest !== '') {
     const match = SEGMENT.exec(rest);
-    if (!match) throw new GoDurationError(input, `unexpected ${JSON.stringify(rest)} (expected <number><unit>)`);
+    if (!match)
+      throw new GoDurationError(input, `unexpected ${JSON.stringify(rest)} (expected <number><unit>)`);
     const [whole, intPart = '', fracPart, unit = ''] = match;
     if (intPart === '' && (fracPart === undefined || fracPart === '')) {
       throw new GoDurationError(input, `missing number before ${JSON.stringify(unit)}`);

@@ -1,0 +1,370 @@
+/**
+ * Typed client for a CrowdSec Local API (DESIGN.md §6): bouncer calls with
+ * `X-Api-Key`, watcher calls with a JWT obtained lazily and renewed before expiry or
+ * after a 401 (tokens die when the LAPI restarts with a new secret). Every call is
+ * bounded: a timeout, a response-size cap, and retries only where repeating is safe.
+ */
+import got, { RequestError, type Method } from 'got';
+import { z } from 'zod';
+import type { Logger } from '../platform/logger.js';
+import { GoDurationError, parseGoDuration } from './go-duration.js';
+import {
+  alertsSchema,
+  decisionsStreamSchema,
+  deleteDecisionSchema,
+  LapiError,
+  loginSchema,
+  postAlertsSchema,
+  type Alert,
+  type AlertsQuery,
+  type DecisionsStream,
+  type LapiErrorKind,
+  type NewAlert,
+} from './lapi-types.js';
+
+export interface LapiClientOptions {
+  baseUrl: string;
+  bouncerKey?: string;
+  machineId?: string;
+  machinePassword?: string;
+  /** Must look like `name/version`: LAPI 1.4 refuses a watcher login otherwise. */
+  userAgent: string;
+  timeoutMs: number;
+  logger: Logger;
+  /** Default 64 MiB: a 100,000-decision startup snapshot is about 15 MiB. */
+  maxResponseBytes?: number;
+  /** Extra attempts for safe reads after a network error, timeout or 5xx. Default 2. */
+  retries?: number;
+}
+
+type Auth = 'none' | 'bouncer' | 'watcher';
+interface Call<S extends z.ZodType> {
+  method: Method;
+  path: string;
+  auth: Auth;
+  schema: S;
+  searchParams?: Record<string, string>;
+  json?: unknown;
+  /** Whether a lost response may be asked for again without losing or repeating anything. */
+  retryable: boolean;
+}
+
+/** Renew this long before `expire`, so that a token never dies mid-request. */
+const RENEW_MARGIN_MS = 60_000;
+/** LAPI 1.4 answers 500 to bad input; these messages mark it as the caller's fault. */
+const CLIENT_FAULT_500 =
+  /validation failure|invalid filter|while parsing|unable to parse|bad \w+ in parameters|invalid duration/i;
+const NOT_FOUND_500 = /doesn't exist|not found/i;
+
+export class LapiClient {
+  private readonly baseUrl: string;
+  private readonly log: Logger;
+  private readonly maxBytes: number;
+  private readonly retries: number;
+  private token: { value: string; renewAt: number } | undefined;
+  private loginInFlight: Promise<{ token: string; expire: Date }> | undefined;
+
+  constructor(private readonly opts: LapiClientOptions) {
+    if (!/^[\w.-]+\/\S+$/.test(opts.userAgent)) {
+      throw new TypeError(`userAgent must look like name/version, got ${JSON.stringify(opts.userAgent)}`);
+    }
+    this.baseUrl = opts.baseUrl.replace(/\/+$/, '');
+    this.log = opts.logger.child({ component: 'crowdsec-lapi', lapi: this.baseUrl });
+    this.maxBytes = opts.maxResponseBytes ?? 64 * 1024 * 1024;
+    this.retries = opts.retries ?? 2;
+  }
+
+  /**
+   * Bouncer stream. `startup: true` returns the full snapshot (plus recently expired
+   * decisions under `deleted`); later calls return what changed since this key's last
+   * pull. A delta is never retried: the LAPI records the pull before we see the
+   * answer, so a repeated request could silently skip decisions — after a failure,
+   * resynchronise with `startup: true` instead. Deletions may be reported more than once.
+   */
+  async decisionsStream(params: {
+    startup: boolean;
+    scopes?: string[];
+    origins?: string[];
+    scenariosContaining?: string[];
+    scenariosNotContaining?: string[];
+  }): Promise<DecisionsStream> {
+    const searchParams: Record<string, string> = {};
+    if (params.startup) searchParams.startup = 'true';
+    if (params.scopes?.length) searchParams.scopes = params.scopes.join(',');
+    if (params.origins?.length) searchParams.origins = params.origins.join(',');
+    if (params.scenariosContaining?.length)
+      searchParams.scenarios_containing = params.scenariosContaining.join(',');
+    if (params.scenariosNotContaining?.length) {
+      searchParams.scenarios_not_containing = params.scenariosNotContaining.join(',');
+    }
+    return this.call({
+      method: 'GET',
+      path: '/v1/decisions/stream',
+      auth: 'bouncer',
+      schema: decisionsStreamSchema,
+      searchParams,
+      retryable: params.startup,
+    });
+  }
+
+  /** Watcher alert search, newest first. */
+  async alerts(query: AlertsQuery = {}): Promise<Alert[]> {
+    for (const key of ['since', 'until'] as const) {
+      const value = query[key];
+      if (value === undefined) continue;
+      try {
+        parseGoDuration(value);
+      } catch (err) {
+        if (err instanceof GoDurationError)
+          throw new LapiError('BAD_REQUEST', `alerts(${key}): ${err.message}`);
+        throw err;
+      }
+    }
+    const names: Record<keyof AlertsQuery, string> = {
+      since: 'since',
+      until: 'until',
+      limit: 'limit',
+      scope: 'scope',
+      value: 'value',
+      scenario: 'scenario',
+      ip: 'ip',
+      range: 'range',
+      origin: 'origin',
+      decisionType: 'decision_type',
+      hasActiveDecision: 'has_active_decision',
+      includeCapi: 'include_capi',
+      simulated: 'simulated',
+    };
+    const searchParams: Record<string, string> = {};
+    for (const [key, name] of Object.entries(names) as [keyof AlertsQuery, string][]) {
+      const value = query[key];
+      if (value !== undefined) searchParams[name] = String(value);
+    }
+    return this.call({
+      method: 'GET',
+      path: '/v1/alerts',
+      auth: 'watcher',
+      schema: alertsSchema,
+      searchParams,
+      retryable: true,
+    });
+  }
+
+  /** Returns the new alert ids. Not retried: a lost answer would otherwise duplicate alerts. */
+  async postAlerts(alerts: NewAlert[]): Promise<string[]> {
+    return this.call({
+      method: 'POST',
+      path: '/v1/alerts',
+      auth: 'watcher',
+      schema: postAlertsSchema,
+      json: alerts,
+      retryable: false,
+    });
+  }
+
+  /** Returns how many decisions were deleted: 0 when the LAPI does not know the id. */
+  async deleteDecision(id: number | string): Promise<number> {
+    const text = String(id);
+    if (!/^\d+$/.test(text))
+      throw new LapiError(
+        'BAD_REQUEST',
+        `decision id must be a positive integer, got ${JSON.stringify(text)}`,
+      );
+    try {
+      return await this.call({
+        method: 'DELETE',
+        path: `/v1/decisions/${text}`,
+        auth: 'watcher',
+        schema: deleteDecisionSchema,
+        retryable: false,
+      });
+    } catch (err) {
+      if (err instanceof LapiError && err.kind === 'NOT_FOUND') return 0;
+      throw err;
+    }
+  }
+
+  /** Answers when the LAPI is up (`GET /health`, no credentials). */
+  async ping(): Promise<void> {
+    await this.call({ method: 'GET', path: '/health', auth: 'none', schema: z.unknown(), retryable: false });
+  }
+
+  /** Logs in now; concurrent callers share one request. Normally called lazily. */
+  login(): Promise<{ token: string; expire: Date }> {
+    this.loginInFlight ??= this.doLogin().finally(() => {
+      this.loginInFlight = undefined;
+    });
+    return this.loginInFlight;
+  }
+
+  private async doLogin(): Promise<{ token: string; expire: Date }> {
+    const { machineId, machinePassword } = this.opts;
+    if (!machineId || !machinePassword) {
+      throw new LapiError(
+        'NOT_CONFIGURED',
+        'machine credentials (machine id and password) are not configured',
+      );
+    }
+    const started = Date.now();
+    const res = await this.call({
+      method: 'POST',
+      path: '/v1/watchers/login',
+      auth: 'none',
+      schema: loginSchema,
+      json: { machine_id: machineId, password: machinePassword, scenarios: [] },
+      retryable: true, // logging in twice is harmless
+    });
+    const expireMs = Date.parse(res.expire);
+    // Without a usable expiry, assume the LAPI default of one hour.
+    const expire = new Date(Number.isNaN(expireMs) ? started + 3_600_000 : expireMs);
+    const lifetime = expire.getTime() - started;
+    this.token = { value: res.token, renewAt: expire.getTime() - Math.min(RENEW_MARGIN_MS, lifetime / 2) };
+    this.log.debug({ machineId, expire }, 'logged in to the LAPI');
+    return { token: res.token, expire };
+  }
+
+  private async jwt(): Promise<string> {
+    if (this.token && Date.now() < this.token.renewAt) return this.token.value;
+    return (await this.login()).token;
+  }
+
+  private async call<S extends z.ZodType>(call: Call<S>): Promise<z.output<S>> {
+    const headers: Record<string, string> = {};
+    if (call.auth === 'bouncer') {
+      if (!this.opts.bouncerKey) throw new LapiError('NOT_CONFIGURED', 'bouncer API key is not configured');
+      headers['x-api-key'] = this.opts.bouncerKey;
+    }
+    if (call.auth !== 'watcher') return this.exchange(call, headers);
+
+    const first = await this.jwt();
+    try {
+      return await this.exchange(call, { ...headers, authorization: `Bearer ${first}` });
+    } catch (err) {
+      if (!(err instanceof LapiError && err.kind === 'UNAUTHORIZED')) throw err;
+      // The token died (LAPI restarted with a new secret, or expired early): log in
+      // once more, unless a concurrent caller already replaced it.
+      if (this.token?.value === first) this.token = undefined;
+      this.log.info('LAPI rejected the JWT; logging in again');
+      const second = await this.jwt();
+      return this.exchange(call, { ...headers, authorization: `Bearer ${second}` });
+    }
+  }
+
+  /** One logical request: retried (bounded, with backoff) only when `retryable`. */
+  private async exchange<S extends z.ZodType>(
+    call: Call<S>,
+    headers: Record<string, string>,
+  ): Promise<z.output<S>> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const body = await this.send(call, headers);
+        const parsed = call.schema.safeParse(body);
+        if (!parsed.success) {
+          throw this.error(
+            call,
+            'BAD_RESPONSE',
+            `unexpected response shape: ${parsed.error.message.slice(0, 300)}`,
+          );
+        }
+        return parsed.data;
+      } catch (err) {
+        const transient =
+          err instanceof LapiError &&
+          (err.kind === 'UNREACHABLE' || err.kind === 'TIMEOUT' || err.kind === 'SERVER_ERROR');
+        if (!call.retryable || !transient || attempt >= this.retries) throw err;
+        const delay = 200 * 2 ** attempt;
+        this.log.warn(
+          { path: call.path, kind: err.kind, attempt: attempt + 1, delay },
+          'LAPI request failed; retrying',
+        );
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+  }
+
+  /** Sends once; resolves with the parsed JSON of a 2xx, throws a LapiError otherwise. */
+  private async send(call: Call<z.ZodType>, headers: Record<string, string>): Promise<unknown> {
+    let tooLarge = false;
+    const request = got(`${this.baseUrl}${call.path}`, {
+      method: call.method,
+      headers: { ...headers, 'user-agent': this.opts.userAgent, accept: 'application/json' },
+      ...(call.searchParams ? { searchParams: call.searchParams } : {}),
+      ...(call.json !== undefined ? { json: call.json } : {}),
+      timeout: { request: this.opts.timeoutMs },
+      retry: { limit: 0 },
+      throwHttpErrors: false,
+      followRedirect: false,
+      responseType: 'text',
+    });
+    // on() returns the request itself (a promise), awaited below.
+    void request.on('downloadProgress', (progress) => {
+      if (progress.transferred > this.maxBytes || (progress.total ?? 0) > this.maxBytes) {
+        tooLarge = true;
+        request.cancel();
+      }
+    });
+    const res = await request.catch((err: unknown) => {
+      if (tooLarge) throw this.error(call, 'RESPONSE_TOO_LARGE', `response exceeds ${this.maxBytes} bytes`);
+      if (err instanceof RequestError) {
+        const kind: LapiErrorKind = err.code === 'ETIMEDOUT' ? 'TIMEOUT' : 'UNREACHABLE';
+        const what =
+          kind === 'TIMEOUT'
+            ? `no answer within ${this.opts.timeoutMs} ms`
+            : `cannot reach ${this.baseUrl} (${err.code})`;
+        throw this.error(call, kind, what);
+      }
+      throw err;
+    });
+    const status = res.statusCode;
+    let body: unknown;
+    try {
+      body = res.body === '' ? null : JSON.parse(res.body);
+    } catch {
+      if (status < 300)
+        throw this.error(call, 'BAD_RESPONSE', `response is not JSON (HTTP ${status})`, status);
+      body = undefined;
+    }
+    if (status >= 200 && status < 300) return body;
+
+    const lapiMessage = messageOf(body) ?? res.body.slice(0, 200);
+    if (status === 401 || status === 403) {
+      throw this.error(call, 'UNAUTHORIZED', this.unauthorizedText(call), status, lapiMessage);
+    }
+    const kind: LapiErrorKind =
+      status === 404 || (status >= 500 && NOT_FOUND_500.test(lapiMessage))
+        ? 'NOT_FOUND'
+        : status < 500 || CLIENT_FAULT_500.test(lapiMessage)
+          ? 'BAD_REQUEST'
+          : 'SERVER_ERROR';
+    throw this.error(call, kind, `HTTP ${status}: ${lapiMessage}`, status, lapiMessage);
+  }
+
+  private unauthorizedText(call: Call<z.ZodType>): string {
+    if (call.auth === 'bouncer') return 'the LAPI rejected the bouncer API key';
+    if (call.path === '/v1/watchers/login') {
+      return `the LAPI rejected the login of machine "${this.opts.machineId ?? ''}": wrong machine id or password`;
+    }
+    return 'the LAPI rejected the watcher JWT even after a fresh login';
+  }
+
+  private error(
+    call: Call<z.ZodType>,
+    kind: LapiErrorKind,
+    text: string,
+    status?: number,
+    lapiMessage?: string,
+  ): LapiError {
+    return new LapiError(kind, `${call.method} ${call.path}: ${text}`, {
+      method: call.method,
+      path: call.path,
+      ...(status !== undefined ? { status } : {}),
+      ...(lapiMessage !== undefined ? { lapiMessage } : {}),
+    });
+  }
+}
+
+function messageOf(body: unknown): string | undefined {
+  if (typeof body === 'object' && body !== null && 'message' in body && typeof body.message === 'string')
+    return body.message;
+  return undefined;
+}
