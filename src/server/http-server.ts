@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ApolloServer } from '@apollo/server';
 import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
 import cors from '@fastify/cors';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
 import { toGraphQLError } from '../graphql/error-mapping.js';
 import { AppError } from '../platform/errors.js';
@@ -18,7 +18,8 @@ import { registerStaticUi } from './static-ui.js';
 export function createFastify(config: Config, logger: Logger): FastifyInstance {
   return Fastify({
     loggerInstance: logger.child({ component: 'http' }),
-    disableRequestLogging: true,
+    // Operations are logged once each by the Apollo plugin, with name and duration.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.limits.maxBodyBytes,
     genReqId: () => randomUUID(),
     forceCloseConnections: 'idle',

@@ -1,0 +1,93 @@
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../helpers/test-app.js';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await startTestApp('observability', { RATE_LIMIT_POINTS: '5', RATE_LIMIT_WINDOW_SECONDS: '60' });
+});
+afterAll(() => t.stop());
+
+describe('health endpoints and metrics', () => {
+  it('/healthz answers without a key, /readyz reports the database', async () => {
+    const live = await fetch(`${t.origin}/healthz`);
+    expect(live.status).toBe(200);
+    const ready = await fetch(`${t.origin}/readyz`);
+    expect(ready.status).toBe(200);
+    const body = (await ready.json()) as { ready: boolean; components: { name: string; status: string }[] };
+    expect(body.ready).toBe(true);
+    expect(body.components.find((c) => c.name === 'database')?.status).toBe('UP');
+  });
+
+  it('health reports components, modes and the GeoIP databases', async () => {
+    const res = await t.gql<{ health: { status: string; geoip: string; version: string; components: { name: string; mode: string }[]; geoipDatabases: { kind: string }[] } }>(
+      '{ health { status geoip version components { name status mode } geoipDatabases { kind databaseType } } }',
+    );
+    expect(res.data?.health.status).toBe('OK');
+    expect(res.data?.health.geoip).toBe('UP');
+    expect(res.data?.health.components.map((c) => c.name)).toEqual(expect.arrayContaining(['database', 'redis', 'geoip']));
+    expect(res.data?.health.geoipDatabases.map((d) => d.kind)).toContain('country');
+  });
+
+  it('/metrics exposes request counts by operation and outcome, sockets and event-loop lag', async () => {
+    await fetch(t.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${t.adminKey}` },
+      body: JSON.stringify({ query: 'query MetricsProbe { __typename }', operationName: 'MetricsProbe' }),
+    });
+    const text = await (await fetch(`${t.origin}/metrics`)).text();
+    expect(text).toMatch(/threatwire_graphql_requests_total\{operation="MetricsProbe",type="query",outcome="success",transport="http"\} 1/);
+    expect(text).toMatch(/threatwire_graphql_request_duration_seconds_bucket\{[^}]*operation="MetricsProbe"/);
+    expect(text).toContain('threatwire_ws_connections');
+    expect(text).toContain('threatwire_ws_subscriptions');
+    expect(text).toContain('threatwire_nodejs_eventloop_lag_seconds');
+    expect(text).toContain('threatwire_process_cpu_user_seconds_total');
+  });
+});
+
+describe('rate limiting per API key', () => {
+  it('returns RATE_LIMITED with a retry hint and 429, per key', async () => {
+    const created = await t.gql<{ createApiKey: { secret: string } }>(
+      'mutation { createApiKey(name: "limited", role: READER) { secret } }',
+    );
+    const key = created.data!.createApiKey.secret;
+    const results = [];
+    for (let i = 0; i < 7; i++) results.push(await t.gql('{ __typename }', undefined, key));
+    const limited = results.filter((r) => r.status === 429);
+    expect(limited.length).toBeGreaterThanOrEqual(2);
+    expect(limited[0]?.errors?.[0]?.extensions?.code).toBe('RATE_LIMITED');
+    expect(limited[0]?.errors?.[0]?.extensions?.retryAfterSeconds).toBeGreaterThan(0);
+    expect(Number(limited[0]?.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+});
+
+describe('CORS and WebSocket origin allow-list', () => {
+  it('answers preflight for the server’s own origin but not for others', async () => {
+    const own = await fetch(t.url, {
+      method: 'OPTIONS',
+      headers: { origin: t.origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,authorization' },
+    });
+    expect(own.headers.get('access-control-allow-origin')).toBe(t.origin);
+    const evil = await fetch(t.url, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+    });
+    expect(evil.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('refuses a WebSocket upgrade from a foreign Origin and accepts none or its own', async () => {
+    const attempt = (origin?: string) =>
+      new Promise<string>((resolve) => {
+        const ws = new WebSocket(t.wsUrl, 'graphql-transport-ws', origin ? { origin } : {});
+        ws.on('open', () => {
+          ws.close();
+          resolve('open');
+        });
+        ws.on('unexpected-response', (_req, res) => resolve(String(res.statusCode)));
+        ws.on('error', () => resolve('error'));
+      });
+    expect(await attempt('https://evil.example')).toBe('403');
+    expect(await attempt(t.origin)).toBe('open');
+    expect(await attempt()).toBe('open');
+  });
+});
