@@ -56,7 +56,11 @@ async function inputFingerprint() {
   const hash = createHash('sha256');
   const files = [fileURLToPath(import.meta.url), ...(await listFiles(srcDir))].sort();
   for (const file of files) {
-    hash.update(relative(webDir, file)).update('\0').update(await readFile(file)).update('\0');
+    hash
+      .update(relative(webDir, file))
+      .update('\0')
+      .update(await readFile(file))
+      .update('\0');
   }
   for (const name of bundledPackages) {
     const pkg = JSON.parse(await readFile(findPackageJson(name), 'utf8'));
@@ -90,7 +94,10 @@ async function isUpToDate(fingerprint) {
 const skipMonacoCss = {
   name: 'skip-monaco-css',
   setup(build) {
-    build.onLoad({ filter: /[\\/]monaco-editor[\\/]esm[\\/].*\.css$/ }, () => ({ contents: '', loader: 'css' }));
+    build.onLoad({ filter: /[\\/]monaco-editor[\\/]esm[\\/].*\.css$/ }, () => ({
+      contents: '',
+      loader: 'css',
+    }));
   },
 };
 
@@ -155,7 +162,10 @@ async function main() {
   try {
     const [page, worker] = await Promise.all([buildPage(tmpDir), buildWorkers(tmpDir)]);
     await Promise.all(staticFiles.map((file) => copyFile(join(srcDir, file), join(tmpDir, file))));
-    await writeFile(join(tmpDir, '.build-stamp.json'), JSON.stringify({ fingerprint, builtAt: new Date().toISOString() }));
+    await writeFile(
+      join(tmpDir, '.build-stamp.json'),
+      JSON.stringify({ fingerprint, builtAt: new Date().toISOString() }),
+    );
     const oldDir = `${tmpDir}-old`;
     await rename(distDir, oldDir).catch((error) => {
       if (error.code !== 'ENOENT') throw error;

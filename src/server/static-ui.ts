@@ -56,7 +56,10 @@ function sendMissingBuild(reply: FastifyReply): FastifyReply {
 export async function registerStaticUi(app: FastifyInstance, opts: StaticUiOptions): Promise<void> {
   const indexFile = join(opts.distDir, 'index.html');
   if (!existsSync(indexFile)) {
-    app.log.warn({ distDir: opts.distDir }, 'GraphiQL bundle missing: /graphiql answers 503 until `npm run web:build`');
+    app.log.warn(
+      { distDir: opts.distDir },
+      'GraphiQL bundle missing: /graphiql answers 503 until `npm run web:build`',
+    );
   }
 
   app.get('/', (_request, reply) => reply.redirect(graphiqlPath, 302));

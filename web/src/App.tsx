@@ -36,7 +36,11 @@ export function App() {
     <div className="tw-root">
       <KeyBar apiKey={apiKey} status={status} onChange={changeKey} />
       <main className="tw-graphiql">
-        <GraphiQL fetcher={connection.fetcher} defaultQuery={defaultQuery} defaultEditorToolsVisibility={false}>
+        <GraphiQL
+          fetcher={connection.fetcher}
+          defaultQuery={defaultQuery}
+          defaultEditorToolsVisibility={false}
+        >
           <GraphiQL.Logo>threatwire</GraphiQL.Logo>
         </GraphiQL>
       </main>

@@ -12,6 +12,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 export function hasUnauthenticatedError(body: unknown): boolean {
   if (!isRecord(body) || !Array.isArray(body.errors)) return false;
   return body.errors.some(
-    (error: unknown) => isRecord(error) && isRecord(error.extensions) && error.extensions.code === 'UNAUTHENTICATED',
+    (error: unknown) =>
+      isRecord(error) && isRecord(error.extensions) && error.extensions.code === 'UNAUTHENTICATED',
   );
 }

@@ -18,7 +18,9 @@ export function endpoints(loc: Location = location): { http: string; ws: string 
 }
 
 function isCloseEvent(value: unknown): value is { code: number } {
-  return typeof value === 'object' && value !== null && typeof (value as { code?: unknown }).code === 'number';
+  return (
+    typeof value === 'object' && value !== null && typeof (value as { code?: unknown }).code === 'number'
+  );
 }
 
 /**
@@ -59,12 +61,38 @@ function createWsClient(url: string, apiKey: string, onAuth: (status: AuthStatus
   });
 }
 
+/**
+ * Turns a socket closed for a bad key into an UNAUTHENTICATED result in the response
+ * pane; as a thrown error it would surface as an unhandled rejection in the page.
+ */
+function withAuthErrorsAsResults(client: Client): Client {
+  return {
+    ...client,
+    subscribe: (payload, sink) =>
+      client.subscribe(payload, {
+        ...sink,
+        error: (error: unknown) => {
+          if (!isCloseEvent(error) || !authCloseCodes.has(error.code)) return sink.error(error);
+          sink.next({
+            errors: [
+              {
+                message: `The server closed the WebSocket (${error.code}): the API key was not accepted.`,
+                extensions: { code: 'UNAUTHENTICATED', closeCode: error.code },
+              },
+            ],
+          });
+          sink.complete();
+        },
+      }),
+  };
+}
+
 export function connect(apiKey: string, onAuth: (status: AuthStatus) => void): ApiConnection {
   const urls = endpoints();
   const wsClient = createWsClient(urls.ws, apiKey, onAuth);
   const fetcher = createGraphiQLFetcher({
     url: urls.http,
-    wsClient,
+    wsClient: withAuthErrorsAsResults(wsClient),
     fetch: authTrackingFetch(onAuth),
     headers: apiKey ? { Authorization: `Bearer ${apiKey}` } : {},
   });
