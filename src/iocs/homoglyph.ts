@@ -8,10 +8,38 @@
  * message says why so an analyst can submit the punycode form of a different label.
  */
 const SCRIPTS = [
-  'Latin', 'Cyrillic', 'Greek', 'Armenian', 'Georgian', 'Hebrew', 'Arabic', 'Syriac', 'Thaana',
-  'Devanagari', 'Bengali', 'Gurmukhi', 'Gujarati', 'Oriya', 'Tamil', 'Telugu', 'Kannada',
-  'Malayalam', 'Sinhala', 'Thai', 'Lao', 'Tibetan', 'Myanmar', 'Khmer', 'Ethiopic', 'Cherokee',
-  'Han', 'Hiragana', 'Katakana', 'Bopomofo', 'Hangul', 'Mongolian',
+  'Latin',
+  'Cyrillic',
+  'Greek',
+  'Armenian',
+  'Georgian',
+  'Hebrew',
+  'Arabic',
+  'Syriac',
+  'Thaana',
+  'Devanagari',
+  'Bengali',
+  'Gurmukhi',
+  'Gujarati',
+  'Oriya',
+  'Tamil',
+  'Telugu',
+  'Kannada',
+  'Malayalam',
+  'Sinhala',
+  'Thai',
+  'Lao',
+  'Tibetan',
+  'Myanmar',
+  'Khmer',
+  'Ethiopic',
+  'Cherokee',
+  'Han',
+  'Hiragana',
+  'Katakana',
+  'Bopomofo',
+  'Hangul',
+  'Mongolian',
 ] as const;
 const SCRIPT_TESTS = SCRIPTS.map((name) => ({ name, re: new RegExp(`^\\p{Script=${name}}$`, 'u') }));
 const COMMON_OR_INHERITED = /^[\p{Script=Common}\p{Script=Inherited}]$/u;
@@ -46,7 +74,11 @@ export function homoglyphProblem(label: string, tldIsAscii: boolean): string | u
   }
   const [only] = [...scripts];
   const lookalikes = only === undefined ? undefined : LATIN_LOOKALIKES[only];
-  if (tldIsAscii && lookalikes !== undefined && [...label].every((ch) => lookalikes.includes(ch) || !scriptOf(ch))) {
+  if (
+    tldIsAscii &&
+    lookalikes !== undefined &&
+    [...label].every((ch) => lookalikes.includes(ch) || !scriptOf(ch))
+  ) {
     return `label "${label}" is written in ${only} letters that all look like Latin ones, a common homoglyph spoof`;
   }
   return undefined;

@@ -57,7 +57,8 @@ export function parseIoc(value: string): ParsedIoc {
   // Surrounding whitespace (a pasted newline) is harmless; any left inside is not.
   const input = value.trim();
   if (inRanges(input, CONTROL_RANGES)) throw badInput('IOC value contains a control character');
-  if (inRanges(input, INVISIBLE_RANGES)) throw badInput('IOC value contains an invisible or bidirectional formatting character');
+  if (inRanges(input, INVISIBLE_RANGES))
+    throw badInput('IOC value contains an invisible or bidirectional formatting character');
   if (input === '') throw badInput('IOC value is empty');
   if (/\s/u.test(input) && !looksLikeUrl(input)) throw badInput(`"${input}" contains whitespace`);
   return detectAndParse(input);

@@ -19,7 +19,8 @@ const FORBIDDEN = /[\s/\\@:?#[\]%<>"'`|^{}*,;=+!$&()~]/u;
 const DOCUMENTATION_DOMAINS = ['example.com', 'example.net', 'example.org'];
 
 export function parseDomain(input: string): ParsedIoc {
-  if (FORBIDDEN.test(input)) throw badInput(`"${input}" is not a domain name: it contains a character hostnames cannot`);
+  if (FORBIDDEN.test(input))
+    throw badInput(`"${input}" is not a domain name: it contains a character hostnames cannot`);
   const withoutDot = input.endsWith('.') ? input.slice(0, -1) : input;
   if (withoutDot === '' || withoutDot.split('.').some((l) => l === '')) {
     throw badInput(`"${input}" is not a domain name: it has an empty label`);
@@ -29,18 +30,26 @@ export function parseDomain(input: string): ParsedIoc {
   if (ascii.length > MAX_NAME) throw badInput(`"${input}" is longer than ${MAX_NAME} characters`);
   const labels = ascii.split('.');
   for (const label of labels) {
-    if (label.length > MAX_LABEL) throw badInput(`domain label "${label}" is longer than ${MAX_LABEL} characters`);
+    if (label.length > MAX_LABEL)
+      throw badInput(`domain label "${label}" is longer than ${MAX_LABEL} characters`);
     if (!ASCII_LABEL.test(label)) throw badInput(`domain label "${label}" is not a valid hostname label`);
   }
   checkHomoglyphs(input, ascii, labels);
   const tld = parseTld(ascii);
   if (tld.isIp === true) throw badInput(`"${input}" is an IP address, not a domain`);
   if (tld.isIcann !== true || tld.publicSuffix === null) {
-    throw badInput(`"${input}" has no public suffix (top-level domain "${labels.at(-1) ?? ''}" is not delegated)`);
+    throw badInput(
+      `"${input}" has no public suffix (top-level domain "${labels.at(-1) ?? ''}" is not delegated)`,
+    );
   }
   if (tld.domain === null) throw badInput(`"${input}" is a public suffix, not a domain`);
   if (DOCUMENTATION_DOMAINS.includes(tld.domain)) {
-    return { type: 'DOMAIN', value: ascii, routable: false, nonRoutableReason: 'documentation domain (RFC 2606)' };
+    return {
+      type: 'DOMAIN',
+      value: ascii,
+      routable: false,
+      nonRoutableReason: 'documentation domain (RFC 2606)',
+    };
   }
   return { type: 'DOMAIN', value: ascii, routable: true };
 }

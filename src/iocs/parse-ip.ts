@@ -26,10 +26,16 @@ const DOCUMENTATION_RANGES: ReadonlyArray<[string, string]> = [
   ['2001:db8::/32', 'documentation address (RFC 3849)'],
   ['3fff::/20', 'documentation address (RFC 9637)'],
 ];
-const PARSED_DOC_RANGES = DOCUMENTATION_RANGES.map(([cidr, reason]) => ({ range: ipaddr.parseCIDR(cidr), reason }));
+const PARSED_DOC_RANGES = DOCUMENTATION_RANGES.map(([cidr, reason]) => ({
+  range: ipaddr.parseCIDR(cidr),
+  reason,
+}));
 
 /** IPv6 global unicast (2000::/3): everything outside it is unallocated or special. */
 const IPV6_GLOBAL_UNICAST = ipaddr.parseCIDR('2000::/3');
+
+/** Ranges routed on the internet (anycast AS112/AMT, 6to4 and Teredo tunnels): vendors may know them. Same choice as src/geo/ip-address.ts. */
+const ROUTED_RANGES = new Set(['unicast', 'as112', 'amt', '6to4', 'teredo']);
 
 const RANGE_REASONS: Readonly<Record<string, string>> = {
   unspecified: 'unspecified address',
@@ -55,14 +61,15 @@ function classify(addr: ipaddr.IPv4 | ipaddr.IPv6): { routable: boolean; reason?
   if (addr.kind() === 'ipv6' && !addr.match(IPV6_GLOBAL_UNICAST)) {
     return { routable: false, reason: RANGE_REASONS[range] ?? `non-global IPv6 address (${range})` };
   }
-  // 6to4 and Teredo are tunnels to real hosts; everything else ipaddr.js names is special-purpose.
-  if (range === 'unicast' || range === '6to4' || range === 'teredo') return { routable: true };
+  if (ROUTED_RANGES.has(range)) return { routable: true };
   return { routable: false, reason: RANGE_REASONS[range] ?? `special-purpose address (${range})` };
 }
 
 function withRoutability(type: 'IPV4' | 'IPV6', value: string, addr: ipaddr.IPv4 | ipaddr.IPv6): ParsedIoc {
   const { routable, reason } = classify(addr);
-  return reason === undefined ? { type, value, routable } : { type, value, routable, nonRoutableReason: reason };
+  return reason === undefined
+    ? { type, value, routable }
+    : { type, value, routable, nonRoutableReason: reason };
 }
 
 export function parseIpv4(input: string): ParsedIoc {

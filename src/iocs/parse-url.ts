@@ -18,12 +18,15 @@ export const looksLikeUrl = (s: string): boolean => SCHEME.test(s);
 
 export function parseUrl(input: string): ParsedIoc {
   const scheme = SCHEME.exec(input)?.[1]?.toLowerCase() ?? '';
-  if (!ALLOWED_SCHEMES.has(scheme)) throw badInput(`URL scheme "${scheme}:" is not supported; only http and https are`);
-  if (input.includes('\\')) throw badInput(`URL "${input}" contains a backslash, which parsers disagree about`);
+  if (!ALLOWED_SCHEMES.has(scheme))
+    throw badInput(`URL scheme "${scheme}:" is not supported; only http and https are`);
+  if (input.includes('\\'))
+    throw badInput(`URL "${input}" contains a backslash, which parsers disagree about`);
   if (/\s/u.test(input)) throw badInput(`URL "${input}" contains whitespace; percent-encode it`);
   const authority = AUTHORITY.exec(input)?.[1];
   if (authority === undefined) throw badInput(`URL "${input}" must start with ${scheme}:// and a host`);
-  if (authority.includes('@')) throw badInput(`URL "${input}" contains credentials (user:password@); remove them`);
+  if (authority.includes('@'))
+    throw badInput(`URL "${input}" contains credentials (user:password@); remove them`);
   const host = parseHost(authority, input);
   let url: URL;
   try {
@@ -36,18 +39,25 @@ export function parseUrl(input: string): ParsedIoc {
   const value = url.href;
   return host.routable
     ? { type: 'URL', value, routable: true }
-    : { type: 'URL', value, routable: false, nonRoutableReason: `URL host: ${host.nonRoutableReason ?? 'not routable'}` };
+    : {
+        type: 'URL',
+        value,
+        routable: false,
+        nonRoutableReason: `URL host: ${host.nonRoutableReason ?? 'not routable'}`,
+      };
 }
 
 function parseHost(authority: string, input: string): ParsedIoc {
   if (authority.startsWith('[')) {
     const end = authority.indexOf(']');
     const rest = authority.slice(end + 1);
-    if (end < 0 || (rest !== '' && !PORT_SUFFIX.test(rest))) throw badInput(`URL "${input}" has a malformed IPv6 host`);
+    if (end < 0 || (rest !== '' && !PORT_SUFFIX.test(rest)))
+      throw badInput(`URL "${input}" has a malformed IPv6 host`);
     return parseIpv6(authority.slice(1, end));
   }
   const port = PORT_SUFFIX.exec(authority);
-  if (port?.[1] !== undefined && Number(port[1]) > 65535) throw badInput(`URL "${input}" has an invalid port`);
+  if (port?.[1] !== undefined && Number(port[1]) > 65535)
+    throw badInput(`URL "${input}" has an invalid port`);
   const hostText = port ? authority.slice(0, port.index) : authority;
   if (hostText === '') throw badInput(`URL "${input}" has no host`);
   if (hostText.includes(':')) throw badInput(`URL "${input}" has a malformed host or port`);

@@ -1,0 +1,22 @@
+/** Retry-After is either delta-seconds or an HTTP date (RFC 9110 §10.2.3). */
+import type { IncomingHttpHeaders } from 'node:http';
+
+/** Used when a 429 carries no usable hint: the shortest vendor window (VirusTotal's minute). */
+export const DEFAULT_RETRY_AFTER_MS = 60_000;
+/** A vendor asking for more than a day is more likely a bug than a plan; re-check tomorrow. */
+export const MAX_RETRY_AFTER_MS = 24 * 60 * 60 * 1000;
+
+export function retryAtFrom(headers: IncomingHttpHeaders, now: Date): Date {
+  const value = headers['retry-after'];
+  const clamp = (ms: number): Date =>
+    new Date(now.getTime() + Math.min(Math.max(ms, 1000), MAX_RETRY_AFTER_MS));
+  if (typeof value === 'string' && value.trim() !== '') {
+    if (/^\d+$/.test(value.trim())) return clamp(Number(value.trim()) * 1000);
+    const date = Date.parse(value);
+    if (!Number.isNaN(date)) return clamp(date - now.getTime());
+  }
+  // AbuseIPDB also sends X-RateLimit-Reset as epoch seconds.
+  const reset = headers['x-ratelimit-reset'];
+  if (typeof reset === 'string' && /^\d{9,}$/.test(reset)) return clamp(Number(reset) * 1000 - now.getTime());
+  return clamp(DEFAULT_RETRY_AFTER_MS);
+}
