@@ -145,6 +145,22 @@ function totalBytes(...metafiles) {
   return metafiles.flatMap((m) => Object.values(m.outputs)).reduce((sum, out) => sum + out.bytes, 0);
 }
 
+/** Replaces web/dist with a finished build in two renames (no half-written tree is ever visible). */
+async function swapIntoDist(tmpDir, fingerprint) {
+  const oldDir = `${tmpDir}-old`;
+  await rename(distDir, oldDir).catch((error) => {
+    if (error.code !== 'ENOENT') throw error;
+  });
+  try {
+    await rename(tmpDir, distDir);
+  } catch (error) {
+    // A parallel build (two `npm test` runs in one tree) swapped in first; from the
+    // same inputs it produced the same files, so its result stands.
+    if (!['ENOTEMPTY', 'EEXIST'].includes(error.code) || !(await isUpToDate(fingerprint))) throw error;
+  }
+  await rm(oldDir, { recursive: true, force: true });
+}
+
 async function main() {
   const force = process.argv.includes('--force');
   const started = performance.now();
@@ -166,13 +182,7 @@ async function main() {
       join(tmpDir, '.build-stamp.json'),
       JSON.stringify({ fingerprint, builtAt: new Date().toISOString() }),
     );
-    const oldDir = `${tmpDir}-old`;
-    await rename(distDir, oldDir).catch((error) => {
-      if (error.code !== 'ENOENT') throw error;
-    });
-    await rename(tmpDir, distDir);
-    await rm(oldDir, { recursive: true, force: true });
-
+    await swapIntoDist(tmpDir, fingerprint);
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     const mib = (totalBytes(page.metafile, worker.metafile) / 1024 / 1024).toFixed(1);
     console.log(`web:build: built web/dist in ${seconds}s (${mib} MiB)`);
