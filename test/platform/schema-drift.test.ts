@@ -112,15 +112,51 @@ describe('schema drift checker', () => {
   });
 
   it.each([
-    ['a wrong enum value', `ALTER TYPE "Level" RENAME VALUE 'low' TO 'LOW'`, /enum Level: values LOW,HIGH in the database, low,HIGH declared/],
-    ['a dropped NOT NULL', `ALTER TABLE items ALTER COLUMN note DROP NOT NULL`, /column items\.note: nullable in the database, NOT NULL declared/],
-    ['a changed default', `ALTER TABLE items ALTER COLUMN ratio SET DEFAULT 0.5`, /column items\.ratio: default 0\.5 in the database, 0\.25 declared/],
-    ['a lost serial', `ALTER TABLE owners ALTER COLUMN id DROP DEFAULT`, /column owners\.id: default none in the database, <nextval/],
-    ['a wrong FK action', `ALTER TABLE items DROP CONSTRAINT item_parent, ADD CONSTRAINT item_parent FOREIGN KEY ("parentId") REFERENCES items(id) ON DELETE CASCADE ON UPDATE CASCADE`, /foreign key item_parent: .*"onDelete":"Cascade"/],
-    ['a sort order lost', `DROP INDEX "items_seenAt_idx"; CREATE INDEX "items_seenAt_idx" ON items("seenAt")`, /index items_seenAt_idx:/],
-    ['a default opclass', `DROP INDEX items_data_idx; CREATE INDEX items_data_idx ON items USING GIN (data)`, /index items_data_idx:/],
-    ['an extra column', `ALTER TABLE owners ADD COLUMN extra TEXT`, /column owners\.extra: in the database, not declared/],
-    ['a missing unique index', `DROP INDEX items_owner_id_note_key`, /index items_owner_id_note_key: declared in schema\.prisma, missing/],
+    [
+      'a wrong enum value',
+      `ALTER TYPE "Level" RENAME VALUE 'low' TO 'LOW'`,
+      /enum Level: values LOW,HIGH in the database, low,HIGH declared/,
+    ],
+    [
+      'a dropped NOT NULL',
+      `ALTER TABLE items ALTER COLUMN note DROP NOT NULL`,
+      /column items\.note: nullable in the database, NOT NULL declared/,
+    ],
+    [
+      'a changed default',
+      `ALTER TABLE items ALTER COLUMN ratio SET DEFAULT 0.5`,
+      /column items\.ratio: default 0\.5 in the database, 0\.25 declared/,
+    ],
+    [
+      'a lost serial',
+      `ALTER TABLE owners ALTER COLUMN id DROP DEFAULT`,
+      /column owners\.id: default none in the database, <nextval/,
+    ],
+    [
+      'a wrong FK action',
+      `ALTER TABLE items DROP CONSTRAINT item_parent, ADD CONSTRAINT item_parent FOREIGN KEY ("parentId") REFERENCES items(id) ON DELETE CASCADE ON UPDATE CASCADE`,
+      /foreign key item_parent: .*"onDelete":"Cascade"/,
+    ],
+    [
+      'a sort order lost',
+      `DROP INDEX "items_seenAt_idx"; CREATE INDEX "items_seenAt_idx" ON items("seenAt")`,
+      /index items_seenAt_idx:/,
+    ],
+    [
+      'a default opclass',
+      `DROP INDEX items_data_idx; CREATE INDEX items_data_idx ON items USING GIN (data)`,
+      /index items_data_idx:/,
+    ],
+    [
+      'an extra column',
+      `ALTER TABLE owners ADD COLUMN extra TEXT`,
+      /column owners\.extra: in the database, not declared/,
+    ],
+    [
+      'a missing unique index',
+      `DROP INDEX items_owner_id_note_key`,
+      /index items_owner_id_note_key: declared in schema\.prisma, missing/,
+    ],
   ])('reports %s', async (_label, sql, expected) => {
     const problems = await drift(sql);
     expect(problems.join('\n')).toMatch(expected);

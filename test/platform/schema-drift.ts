@@ -1,7 +1,13 @@
 import { get_dmmf } from '@prisma/prisma-schema-wasm';
 import { isDeepStrictEqual } from 'node:util';
 import type pg from 'pg';
-import { readColumns, type ColumnShape, type FkAction, type IndexShape, type SchemaShape } from './schema-shape.js';
+import {
+  readColumns,
+  type ColumnShape,
+  type FkAction,
+  type IndexShape,
+  type SchemaShape,
+} from './schema-shape.js';
 
 /**
  * Derives the PostgreSQL schema that `prisma migrate diff` would produce from a
@@ -56,7 +62,10 @@ const DEFAULT_SQL_TYPE: Record<string, string> = {
   Json: 'JSONB',
   Bytes: 'BYTEA',
 };
-const NATIVE_SPELLING: Record<string, string> = { DoublePrecision: 'DOUBLE PRECISION', VarBit: 'BIT VARYING' };
+const NATIVE_SPELLING: Record<string, string> = {
+  DoublePrecision: 'DOUBLE PRECISION',
+  VarBit: 'BIT VARYING',
+};
 const NUMERIC = new Set(['Int', 'BigInt', 'Float', 'Decimal']);
 /** Defaults Prisma computes in the client; they leave no DEFAULT in the database. */
 const CLIENT_SIDE_DEFAULTS = new Set(['uuid', 'cuid', 'nanoid', 'ulid']);
@@ -84,7 +93,9 @@ export async function expectedShape(schema: string, client: pg.ClientBase): Prom
   const dm = parseDatamodel(schema);
   const shape: SchemaShape = { enums: {}, tables: {}, indexes: {}, foreignKeys: {} };
   const enumDbName = new Map(dm.enums.map((e) => [e.name, e.dbName ?? e.name]));
-  const enumValue = new Map(dm.enums.map((e) => [e.name, new Map(e.values.map((v) => [v.name, v.dbName ?? v.name]))]));
+  const enumValue = new Map(
+    dm.enums.map((e) => [e.name, new Map(e.values.map((v) => [v.name, v.dbName ?? v.name]))]),
+  );
   for (const e of dm.enums) shape.enums[e.dbName ?? e.name] = e.values.map((v) => v.dbName ?? v.name);
 
   const table = (m: DmmfModel) => m.dbName ?? m.name;
@@ -105,7 +116,8 @@ export async function expectedShape(schema: string, client: pg.ClientBase): Prom
     return f.isList ? `${base}[]` : base;
   };
   const literal = (f: DmmfField, value: unknown): string => {
-    if (f.kind === 'enum' && typeof value === 'string') return quoteLiteral(enumValue.get(f.type)?.get(value) ?? value);
+    if (f.kind === 'enum' && typeof value === 'string')
+      return quoteLiteral(enumValue.get(f.type)?.get(value) ?? value);
     if (typeof value === 'boolean') return String(value);
     if (NUMERIC.has(f.type) && (typeof value === 'number' || typeof value === 'string')) return String(value);
     return quoteLiteral(typeof value === 'string' ? value : JSON.stringify(value));
@@ -179,7 +191,9 @@ export async function expectedShape(schema: string, client: pg.ClientBase): Prom
     const cols = idx.fields.map((f) => column(m, f.name));
     const name =
       idx.dbName ??
-      (idx.type === 'id' ? primaryKeyName(table(m)) : indexName(table(m), cols, idx.type === 'unique' ? '_key' : '_idx'));
+      (idx.type === 'id'
+        ? primaryKeyName(table(m))
+        : indexName(table(m), cols, idx.type === 'unique' ? '_key' : '_idx'));
     shape.indexes[name] = {
       table: table(m),
       primary: idx.type === 'id',
@@ -205,9 +219,16 @@ function relationMapName(schema: string, model: string, field: string): string |
 /** Human-readable differences, empty when the database matches the expectation. */
 export function diffShapes(expected: SchemaShape, actual: SchemaShape): string[] {
   const out: string[] = [];
-  const both = <T>(kind: string, e: Record<string, T>, a: Record<string, T>, each: (n: string, e: T, a: T) => void) => {
-    for (const n of Object.keys(e)) if (!(n in a)) out.push(`${kind}${n}: declared in schema.prisma, missing in the database`);
-    for (const n of Object.keys(a)) if (!(n in e)) out.push(`${kind}${n}: in the database, not declared in schema.prisma`);
+  const both = <T>(
+    kind: string,
+    e: Record<string, T>,
+    a: Record<string, T>,
+    each: (n: string, e: T, a: T) => void,
+  ) => {
+    for (const n of Object.keys(e))
+      if (!(n in a)) out.push(`${kind}${n}: declared in schema.prisma, missing in the database`);
+    for (const n of Object.keys(a))
+      if (!(n in e)) out.push(`${kind}${n}: in the database, not declared in schema.prisma`);
     for (const n of Object.keys(e)) if (n in a) each(n, e[n] as T, a[n] as T);
   };
   const same = isDeepStrictEqual;
@@ -219,13 +240,19 @@ export function diffShapes(expected: SchemaShape, actual: SchemaShape): string[]
   });
   both('table ', expected.tables, actual.tables, (t, e, a) => {
     const reason = expected.unbuildable?.[t];
-    if (reason !== undefined) return void out.push(`table ${t}: cannot derive its expected columns (${reason})`);
+    if (reason !== undefined)
+      return void out.push(`table ${t}: cannot derive its expected columns (${reason})`);
     both(`column ${t}.`, e, a, (c, ec: ColumnShape, ac: ColumnShape) => {
-      if (ec.type !== ac.type) out.push(`column ${t}.${c}: type ${ac.type} in the database, ${ec.type} declared`);
+      if (ec.type !== ac.type)
+        out.push(`column ${t}.${c}: type ${ac.type} in the database, ${ec.type} declared`);
       if (ec.notNull !== ac.notNull)
-        out.push(`column ${t}.${c}: ${ac.notNull ? 'NOT NULL' : 'nullable'} in the database, ${ec.notNull ? 'NOT NULL' : 'nullable'} declared`);
+        out.push(
+          `column ${t}.${c}: ${ac.notNull ? 'NOT NULL' : 'nullable'} in the database, ${ec.notNull ? 'NOT NULL' : 'nullable'} declared`,
+        );
       if (!defaultMatches(ec.default, ac.default))
-        out.push(`column ${t}.${c}: default ${ac.default ?? 'none'} in the database, ${ec.default ?? 'none'} declared`);
+        out.push(
+          `column ${t}.${c}: default ${ac.default ?? 'none'} in the database, ${ec.default ?? 'none'} declared`,
+        );
     });
   });
   both('index ', expected.indexes, actual.indexes, (n, e, a) => {

@@ -56,8 +56,16 @@ const ACTIONS: Record<string, FkAction> = {
   d: 'SetDefault',
 };
 
-export async function readColumns(client: pg.ClientBase, tableOid: number): Promise<Record<string, ColumnShape>> {
-  const { rows } = await client.query<{ name: string; type: string; not_null: boolean; default: string | null }>(
+export async function readColumns(
+  client: pg.ClientBase,
+  tableOid: number,
+): Promise<Record<string, ColumnShape>> {
+  const { rows } = await client.query<{
+    name: string;
+    type: string;
+    not_null: boolean;
+    default: string | null;
+  }>(
     `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull AS not_null,
             pg_get_expr(d.adbin, d.adrelid) AS default
        FROM pg_attribute a
@@ -66,7 +74,9 @@ export async function readColumns(client: pg.ClientBase, tableOid: number): Prom
       ORDER BY a.attnum`,
     [tableOid],
   );
-  return Object.fromEntries(rows.map((r) => [r.name, { type: r.type, notNull: r.not_null, default: r.default }]));
+  return Object.fromEntries(
+    rows.map((r) => [r.name, { type: r.type, notNull: r.not_null, default: r.default }]),
+  );
 }
 
 /**
