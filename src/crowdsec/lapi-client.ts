@@ -7,9 +7,9 @@
 import got, { RequestError, type Method } from 'got';
 import { z } from 'zod';
 import type { Logger } from '../platform/logger.js';
-import { GoDurationError, parseGoDuration } from './go-duration.js';
 import {
   alertsSchema,
+  alertsSearchParams,
   decisionsStreamSchema,
   deleteDecisionSchema,
   LapiError,
@@ -88,15 +88,14 @@ export class LapiClient {
     scenariosContaining?: string[];
     scenariosNotContaining?: string[];
   }): Promise<DecisionsStream> {
-    const searchParams: Record<string, string> = {};
-    if (params.startup) searchParams.startup = 'true';
-    if (params.scopes?.length) searchParams.scopes = params.scopes.join(',');
-    if (params.origins?.length) searchParams.origins = params.origins.join(',');
-    if (params.scenariosContaining?.length)
-      searchParams.scenarios_containing = params.scenariosContaining.join(',');
-    if (params.scenariosNotContaining?.length) {
-      searchParams.scenarios_not_containing = params.scenariosNotContaining.join(',');
-    }
+    const searchParams: Record<string, string> = params.startup ? { startup: 'true' } : {};
+    const lists = [
+      ['scopes', params.scopes],
+      ['origins', params.origins],
+      ['scenarios_containing', params.scenariosContaining],
+      ['scenarios_not_containing', params.scenariosNotContaining],
+    ] as const;
+    for (const [name, values] of lists) if (values?.length) searchParams[name] = values.join(',');
     return this.call({
       method: 'GET',
       path: '/v1/decisions/stream',
@@ -109,37 +108,7 @@ export class LapiClient {
 
   /** Watcher alert search, newest first. */
   async alerts(query: AlertsQuery = {}): Promise<Alert[]> {
-    for (const key of ['since', 'until'] as const) {
-      const value = query[key];
-      if (value === undefined) continue;
-      try {
-        parseGoDuration(value);
-      } catch (err) {
-        if (err instanceof GoDurationError)
-          throw new LapiError('BAD_REQUEST', `alerts(${key}): ${err.message}`);
-        throw err;
-      }
-    }
-    const names: Record<keyof AlertsQuery, string> = {
-      since: 'since',
-      until: 'until',
-      limit: 'limit',
-      scope: 'scope',
-      value: 'value',
-      scenario: 'scenario',
-      ip: 'ip',
-      range: 'range',
-      origin: 'origin',
-      decisionType: 'decision_type',
-      hasActiveDecision: 'has_active_decision',
-      includeCapi: 'include_capi',
-      simulated: 'simulated',
-    };
-    const searchParams: Record<string, string> = {};
-    for (const [key, name] of Object.entries(names) as [keyof AlertsQuery, string][]) {
-      const value = query[key];
-      if (value !== undefined) searchParams[name] = String(value);
-    }
+    const searchParams = alertsSearchParams(query);
     return this.call({
       method: 'GET',
       path: '/v1/alerts',
@@ -165,11 +134,7 @@ export class LapiClient {
   /** Returns how many decisions were deleted: 0 when the LAPI does not know the id. */
   async deleteDecision(id: number | string): Promise<number> {
     const text = String(id);
-    if (!/^\d+$/.test(text))
-      throw new LapiError(
-        'BAD_REQUEST',
-        `decision id must be a positive integer, got ${JSON.stringify(text)}`,
-      );
+    if (!/^\d+$/.test(text)) throw new LapiError('BAD_REQUEST', `decision id is not an integer: ${text}`);
     try {
       return await this.call({
         method: 'DELETE',
@@ -200,10 +165,7 @@ export class LapiClient {
   private async doLogin(): Promise<{ token: string; expire: Date }> {
     const { machineId, machinePassword } = this.opts;
     if (!machineId || !machinePassword) {
-      throw new LapiError(
-        'NOT_CONFIGURED',
-        'machine credentials (machine id and password) are not configured',
-      );
+      throw new LapiError('NOT_CONFIGURED', 'machine credentials (id, password) are not configured');
     }
     const started = Date.now();
     const res = await this.call({
@@ -260,11 +222,7 @@ export class LapiClient {
         const body = await this.send(call, headers);
         const parsed = call.schema.safeParse(body);
         if (!parsed.success) {
-          throw this.error(
-            call,
-            'BAD_RESPONSE',
-            `unexpected response shape: ${parsed.error.message.slice(0, 300)}`,
-          );
+          throw this.error(call, 'BAD_RESPONSE', `unexpected shape: ${parsed.error.message.slice(0, 300)}`);
         }
         return parsed.data;
       } catch (err) {
@@ -353,7 +311,7 @@ export class LapiClient {
     text: string,
     status?: number,
     lapiMessage?: string,
-  ): LapiError {
+  ) {
     return new LapiError(kind, `${call.method} ${call.path}: ${text}`, {
       method: call.method,
       path: call.path,

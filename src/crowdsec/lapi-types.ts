@@ -149,6 +149,43 @@ export interface AlertsQuery {
   simulated?: boolean;
 }
 
+const ALERT_FILTER_NAMES: Readonly<Record<keyof AlertsQuery, string>> = {
+  since: 'since',
+  until: 'until',
+  limit: 'limit',
+  scope: 'scope',
+  value: 'value',
+  scenario: 'scenario',
+  ip: 'ip',
+  range: 'range',
+  origin: 'origin',
+  decisionType: 'decision_type',
+  hasActiveDecision: 'has_active_decision',
+  includeCapi: 'include_capi',
+  simulated: 'simulated',
+};
+
+/** Query string for `GET /v1/alerts`; a bad duration fails here rather than as a LAPI 500. */
+export function alertsSearchParams(query: AlertsQuery): Record<string, string> {
+  const params: Record<string, string> = {};
+  for (const [key, name] of Object.entries(ALERT_FILTER_NAMES) as [keyof AlertsQuery, string][]) {
+    const value = query[key];
+    if (value === undefined) continue;
+    if ((key === 'since' || key === 'until') && typeof value === 'string') {
+      try {
+        parseGoDuration(value);
+      } catch (err) {
+        throw new LapiError(
+          'BAD_REQUEST',
+          `alerts(${key}): ${err instanceof Error ? err.message : String(err)}`,
+        );
+      }
+    }
+    params[name] = String(value);
+  }
+  return params;
+}
+
 const GO_TIME = /^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})(\.\d+)? ([+-]\d{2})(\d{2})(?: \S+)?$/;
 
 /**

@@ -16,7 +16,8 @@ interface CscliAlert {
   id: number;
   machine_id: string;
   scenario: string;
-  decisions: { id: number; value: string; scope: string; origin: string; scenario: string; type: string }[] | null;
+  decisions:
+    { id: number; value: string; scope: string; origin: string; scenario: string; type: string }[] | null;
 }
 
 describe.skipIf(!bins)('LapiClient against a real LAPI 1.4', () => {
@@ -32,7 +33,8 @@ describe.skipIf(!bins)('LapiClient against a real LAPI 1.4', () => {
     logger: pino({ level: 'silent' }),
   });
   const decisionsFor = async (value: string) => {
-    const alerts = JSON.parse(await lapi.cscli(['decisions', 'list', '-o', 'json', '--ip', value])) as CscliAlert[] | null;
+    const alerts = JSON.parse(await lapi.cscli(['decisions', 'list', '-o', 'json', '--ip', value])) as
+      CscliAlert[] | null;
     return (alerts ?? []).flatMap((a) => (a.decisions ?? []).map((d) => ({ ...d, alert: a })));
   };
 
@@ -79,7 +81,12 @@ describe.skipIf(!bins)('LapiClient against a real LAPI 1.4', () => {
 
     const [listed, ...others] = await decisionsFor('198.51.100.7');
     expect(others).toEqual([]);
-    expect(listed).toMatchObject({ origin: 'cscli', type: 'ban', scope: 'Ip', scenario: 'threatwire test ban' });
+    expect(listed).toMatchObject({
+      origin: 'cscli',
+      type: 'ban',
+      scope: 'Ip',
+      scenario: 'threatwire test ban',
+    });
     expect(listed?.alert).toMatchObject({ id: Number(ids[0]), machine_id: lapi.machineId });
 
     expect(await client.deleteDecision(listed?.id ?? -1)).toBe(1);
@@ -125,7 +132,9 @@ describe.skipIf(!bins)('LapiClient against a real LAPI 1.4', () => {
       },
     };
     const [id] = await client.postAlerts([alert]);
-    const found = (await client.alerts({ since: '1h', value: '192.0.2.44' })).find((a) => String(a.id) === id);
+    const found = (await client.alerts({ since: '1h', value: '192.0.2.44' })).find(
+      (a) => String(a.id) === id,
+    );
     expect(found).toMatchObject({
       machine_id: lapi.machineId,
       scenario: 'crowdsecurity/ssh-bf',
@@ -147,9 +156,13 @@ describe.skipIf(!bins)('LapiClient against a real LAPI 1.4', () => {
 
     // `since` counts from start_at: an alert that started 2 h ago is outside `since=1h`.
     const old = { ...alert, start_at: new Date(Date.now() - 2 * 3_600_000).toISOString() };
-    const [oldId] = await client.postAlerts([{ ...old, source: { scope: 'Ip', value: '192.0.2.45', ip: '192.0.2.45' } }]);
+    const [oldId] = await client.postAlerts([
+      { ...old, source: { scope: 'Ip', value: '192.0.2.45', ip: '192.0.2.45' } },
+    ]);
     expect((await client.alerts({ since: '1h', value: '192.0.2.45' })).map((a) => String(a.id))).toEqual([]);
-    expect((await client.alerts({ since: '3h', value: '192.0.2.45' })).map((a) => String(a.id))).toEqual([oldId]);
+    expect((await client.alerts({ since: '3h', value: '192.0.2.45' })).map((a) => String(a.id))).toEqual([
+      oldId,
+    ]);
   });
 
   it('turns the LAPI’s 500-for-bad-input into BAD_REQUEST', async () => {

@@ -1,0 +1,174 @@
+/**
+ * Transport behaviour that a healthy real LAPI cannot show (hanging, 5xx, huge or
+ * malformed bodies, short-lived tokens), against a scripted loopback HTTP server.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pino } from 'pino';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { LapiClient, type LapiClientOptions } from '../../src/crowdsec/lapi-client.js';
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+
+let server: Server;
+let baseUrl: string;
+let handler: Handler;
+let hits: string[];
+
+const json = (res: ServerResponse, status: number, body: unknown) => {
+  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+};
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    hits.push(`${req.method ?? ''} ${req.url ?? ''}`);
+    handler(req, res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+});
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+});
+beforeEach(() => {
+  hits = [];
+});
+
+const client = (over: Partial<LapiClientOptions> = {}) =>
+  new LapiClient({
+    baseUrl,
+    bouncerKey: 'key',
+    machineId: 'm',
+    machinePassword: 'p',
+    userAgent: 'threatwire/0.1.0',
+    timeoutMs: 1_000,
+    logger: pino({ level: 'silent' }),
+    ...over,
+  });
+
+describe('LapiClient transport', () => {
+  it('refuses a User-Agent that LAPI 1.4 would reject at login', () => {
+    expect(() => client({ userAgent: 'threatwire' })).toThrow(/name\/version/);
+  });
+
+  it('times out instead of hanging', async () => {
+    handler = () => undefined; // never answers
+    const started = Date.now();
+    await expect(client({ timeoutMs: 300 }).decisionsStream({ startup: false })).rejects.toMatchObject({
+      kind: 'TIMEOUT',
+    });
+    expect(Date.now() - started).toBeLessThan(1_500);
+  });
+
+  it('cuts off a response larger than the cap', async () => {
+    handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(`{"new":[${'{"x":1},'.repeat(10_000)}{}],"deleted":null}`);
+    };
+    await expect(
+      client({ maxResponseBytes: 10_000 }).decisionsStream({ startup: true }),
+    ).rejects.toMatchObject({
+      kind: 'RESPONSE_TOO_LARGE',
+    });
+  });
+
+  it('retries a snapshot after 5xx a bounded number of times, a delta never', async () => {
+    handler = (_req, res) => json(res, 502, { message: 'bad gateway' });
+    await expect(client({ retries: 2 }).decisionsStream({ startup: true })).rejects.toMatchObject({
+      kind: 'SERVER_ERROR',
+      status: 502,
+      lapiMessage: 'bad gateway',
+    });
+    expect(hits).toHaveLength(3);
+
+    hits = [];
+    await expect(client().decisionsStream({ startup: false })).rejects.toMatchObject({
+      kind: 'SERVER_ERROR',
+    });
+    expect(hits).toHaveLength(1);
+  });
+
+  it('recovers when a retry succeeds, and sends the filters', async () => {
+    let calls = 0;
+    handler = (_req, res) =>
+      calls++ === 0 ? json(res, 503, {}) : json(res, 200, { new: null, deleted: null });
+    const stream = await client().decisionsStream({
+      startup: true,
+      scopes: ['ip', 'range'],
+      origins: ['cscli'],
+    });
+    expect(stream).toEqual({ new: [], deleted: [] });
+    expect(hits[1]).toBe('GET /v1/decisions/stream?startup=true&scopes=ip%2Crange&origins=cscli');
+  });
+
+  it('rejects a 2xx body of the wrong shape as BAD_RESPONSE', async () => {
+    handler = (_req, res) => json(res, 200, { new: [{ id: 'not-a-number' }], deleted: [] });
+    await expect(client().decisionsStream({ startup: true })).rejects.toMatchObject({ kind: 'BAD_RESPONSE' });
+    handler = (_req, res) => res.writeHead(200).end('<html>');
+    await expect(client().decisionsStream({ startup: true })).rejects.toMatchObject({ kind: 'BAD_RESPONSE' });
+  });
+
+  it('renews the JWT before it expires, and on a 401', async () => {
+    let logins = 0;
+    let validToken = '';
+    handler = (req, res) => {
+      if (req.url === '/v1/watchers/login') {
+        logins++;
+        validToken = `token-${logins}`;
+        // Expires in 1.5 s: the client renews at half-life for such short tokens.
+        return json(res, 200, {
+          code: 200,
+          expire: new Date(Date.now() + 1_500).toISOString(),
+          token: validToken,
+        });
+      }
+      if (req.headers.authorization !== `Bearer ${validToken}`)
+        return json(res, 401, { code: 401, message: 'expired' });
+      return json(res, 200, null);
+    };
+    const c = client();
+    expect(await c.alerts({ since: '1h' })).toEqual([]);
+    expect(await c.alerts()).toEqual([]);
+    expect(logins).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 900));
+    await c.alerts();
+    expect(logins).toBe(2);
+
+    validToken = 'revoked-by-restart';
+    await c.alerts();
+    expect(logins).toBe(3);
+    expect(hits.filter((h) => h.startsWith('GET'))).toHaveLength(5); // one 401, answered by one re-login
+  });
+
+  it('passes alert filters with the LAPI’s names and validates durations locally', async () => {
+    let token = 0;
+    const c = client();
+    handler = (req, res) =>
+      req.url === '/v1/watchers/login'
+        ? json(res, 200, { expire: new Date(Date.now() + 3_600_000).toISOString(), token: `t${++token}` })
+        : json(res, 200, null);
+    await c.alerts({
+      since: '90m',
+      limit: 0,
+      decisionType: 'ban',
+      hasActiveDecision: true,
+      value: '1.2.3.4',
+    });
+    expect(hits.at(-1)).toBe(
+      'GET /v1/alerts?since=90m&limit=0&value=1.2.3.4&decision_type=ban&has_active_decision=true',
+    );
+    hits = [];
+    await expect(c.alerts({ until: '2 days' })).rejects.toMatchObject({ kind: 'BAD_REQUEST' });
+    expect(hits).toEqual([]);
+  });
+
+  it('does not retry a POST', async () => {
+    handler = (req, res) =>
+      req.url === '/v1/watchers/login'
+        ? json(res, 200, { expire: new Date(Date.now() + 3_600_000).toISOString(), token: 't' })
+        : json(res, 500, { message: 'database is locked' });
+    await expect(client().postAlerts([])).rejects.toMatchObject({ kind: 'SERVER_ERROR' });
+    expect(hits.filter((h) => h.startsWith('POST /v1/alerts'))).toHaveLength(1);
+  });
+});
