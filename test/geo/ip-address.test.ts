@@ -1,3 +1,4 @@
+import ipaddr from 'ipaddr.js';
 import { describe, expect, it } from 'vitest';
 import { canonicalIp, isPublicIp, parseIp } from '../../src/geo/ip-address.js';
 
@@ -92,5 +93,42 @@ describe('parseIp', () => {
     expect(isPublicIp('0x08.8.8.8')).toBe(false);
     expect(canonicalIp('2001:0DB8::0001')).toBe('2001:db8::1');
     expect(canonicalIp('nope')).toBeNull();
+  });
+
+  it('agrees with ipaddr.js range() for every IPv4 first octet (the public fast path)', () => {
+    const tails = [
+      '0.0.0',
+      '0.0.1',
+      '0.2.1',
+      '0.113.1',
+      '16.0.1',
+      '18.0.1',
+      '19.255.1',
+      '31.196.1',
+      '31.255.255',
+    ];
+    tails.push(
+      '51.100.1',
+      '52.193.1',
+      '64.0.1',
+      '88.99.1',
+      '127.255.254',
+      '168.1.1',
+      '175.48.1',
+      '254.1.1',
+      '255.255.255',
+    );
+    const documentation = ['192.0.2.0/24', '198.51.100.0/24', '203.0.113.0/24'].map((c) =>
+      ipaddr.IPv4.parseCIDR(c),
+    );
+    for (let first = 0; first < 256; first++) {
+      for (const tail of tails) {
+        const ip = `${first}.${tail}`;
+        const addr = ipaddr.IPv4.parse(ip);
+        const routable =
+          ['unicast', 'as112', 'amt'].includes(addr.range()) && !documentation.some((r) => addr.match(r));
+        expect(rangeOf(ip) === 'PUBLIC', ip).toBe(routable);
+      }
+    }
   });
 });
