@@ -126,6 +126,17 @@ describe('GeoService with the bundled country database', () => {
   });
 });
 
+describe('GeoService with an IPv4-only database', () => {
+  it('answers IPv4 and reports IPv6 as NOT_FOUND instead of walking the IPv4 tree', async () => {
+    // The bundled package also ships an IPv4-only file (ip_version 4 in its metadata).
+    const countryDb = bundledCountryDbPath().replace(/\.mmdb$/, '-ipv4.mmdb');
+    const geo = await GeoService.open({ countryDb }, logger);
+    expect(geo.lookup('8.8.8.8').geo?.countryCode).toBe('US');
+    expect(geo.lookup('::ffff:8.8.8.8').geo?.countryCode).toBe('US');
+    expect(geo.lookup('2001:4860:4860::8888')).toMatchObject({ geo: null, reason: 'NOT_FOUND' });
+  });
+});
+
 describe('GeoService database errors', () => {
   let dir: string;
   beforeAll(() => {
