@@ -53,7 +53,12 @@ export async function connectRedis(url: string, logger: Logger): Promise<RedisCo
       return performance.now() - started;
     },
     async close() {
-      await Promise.allSettled([command.quit(), subscriber.quit()]);
+      // QUIT waits for an answer; with Redis down it would wait for a reconnect forever.
+      const quit = (c: Redis) =>
+        c.status === 'ready'
+          ? Promise.race([c.quit(), new Promise((r) => setTimeout(r, 1_000))]).finally(() => c.disconnect())
+          : Promise.resolve(c.disconnect());
+      await Promise.allSettled([quit(command), quit(subscriber)]);
     },
   };
 }

@@ -1,0 +1,84 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { MemoryEventBus, type EventBus } from '../../src/platform/event-bus.js';
+import { createLogger } from '../../src/platform/logger.js';
+import { RedisEventBus } from '../../src/platform/redis-event-bus.js';
+import { connectRedis, type RedisConnections } from '../../src/platform/redis.js';
+import { redisUrlOrSkip } from '../helpers/services.js';
+
+const logger = createLogger({ log: { level: 'silent', pretty: false } });
+
+async function take<T>(it: AsyncIterableIterator<T>, n: number, timeoutMs = 3000): Promise<T[]> {
+  const out: T[] = [];
+  const timer = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`timeout after ${out.length}`)), timeoutMs));
+  while (out.length < n) {
+    const r = await Promise.race([it.next(), timer]);
+    if (r.done) break;
+    out.push(r.value);
+  }
+  return out;
+}
+
+function contract(name: string, make: () => Promise<{ a: EventBus; b: EventBus }>) {
+  describe(name, () => {
+    it('delivers to every subscriber of a topic, filtered, in order', async () => {
+      const { a, b } = await make();
+      const all = b.subscribe<{ n: number }>('t.order');
+      const even = b.subscribe<{ n: number }>('t.order', (p) => p.n % 2 === 0);
+      const other = b.subscribe<{ n: number }>('t.other');
+      await new Promise((r) => setTimeout(r, 50)); // Redis SUBSCRIBE round trip
+      for (let n = 1; n <= 6; n++) await a.publish('t.order', { n });
+      expect((await take(all, 6)).map((p) => p.n)).toEqual([1, 2, 3, 4, 5, 6]);
+      expect((await take(even, 3)).map((p) => p.n)).toEqual([2, 4, 6]);
+      const none = await Promise.race([other.next(), new Promise((r) => setTimeout(() => r('nothing'), 200))]);
+      expect(none).toBe('nothing');
+      await all.return?.();
+      await even.return?.();
+      await other.return?.();
+    });
+
+    it('return() ends the iterator and stops delivery; a throwing filter drops only that event', async () => {
+      const { a, b } = await make();
+      const sub = b.subscribe<{ n: number }>('t.stop', (p) => {
+        if (p.n === 1) throw new Error('bad filter');
+        return true;
+      });
+      await new Promise((r) => setTimeout(r, 50));
+      await a.publish('t.stop', { n: 1 });
+      await a.publish('t.stop', { n: 2 });
+      expect((await take(sub, 1)).map((p) => p.n)).toEqual([2]);
+      await sub.return?.();
+      expect(await sub.next()).toEqual({ value: undefined, done: true });
+    });
+
+    it('close() ends pending iterators', async () => {
+      const { b } = await make();
+      const sub = b.subscribe('t.close');
+      const pending = sub.next();
+      await b.close();
+      expect(await pending).toEqual({ value: undefined, done: true });
+    });
+  });
+}
+
+contract('in-process event bus', () => {
+  const bus = new MemoryEventBus();
+  return Promise.resolve({ a: bus, b: bus });
+});
+
+const redisUrl = redisUrlOrSkip('Redis event bus fan-out across processes');
+const connections: RedisConnections[] = [];
+afterAll(async () => {
+  await Promise.all(connections.map((c) => c.close()));
+});
+
+describe.runIf(redisUrl)('Redis event bus', () => {
+  contract('two instances sharing Redis', async () => {
+    const prefix = `tw-test-${Math.random().toString(36).slice(2)}:`;
+    const [ca, cb] = await Promise.all([connectRedis(redisUrl!, logger), connectRedis(redisUrl!, logger)]);
+    connections.push(ca, cb);
+    return {
+      a: new RedisEventBus(ca.command, ca.subscriber, prefix, logger),
+      b: new RedisEventBus(cb.command, cb.subscriber, prefix, logger),
+    };
+  });
+});
