@@ -23,13 +23,16 @@ done
 
 # `apt-get download` resolves the package from the local lists; fresh containers
 # often have none, and refreshing them needs root.
-if ! apt-cache show crowdsec >/dev/null 2>&1; then
+# Captured first: with pipefail, `grep -q` closing the pipe early would fail the test.
+has_candidate() { [[ "$(apt-cache policy crowdsec 2>/dev/null)" == *"Candidate: "[0-9]* ]]; }
+if ! has_candidate; then
   if [[ "$(id -u)" -ne 0 ]]; then
     echo "crowdsec-install: package lists do not know 'crowdsec'; run 'apt-get update' as root first" >&2
     exit 1
   fi
   echo "crowdsec-install: package lists missing crowdsec, running apt-get update"
   apt-get update -qq
+  has_candidate || { echo "crowdsec-install: no 'crowdsec' package in the configured Debian sources" >&2; exit 1; }
 fi
 
 tmp="$(mktemp -d)"
