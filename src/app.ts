@@ -108,11 +108,15 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
       stop() {
         stopping ??= (async () => {
           shuttingDown = true;
+          const log = logger.child({ component: 'shutdown' });
           await ws.close();
+          log.debug('websockets closed');
           await app.close(); // stops accepting, waits for in-flight requests (Apollo drain)
+          log.debug('http server closed');
           await runner.stop();
           await apollo.stop().catch(() => undefined);
           await undo();
+          log.debug('workers, pools and databases closed');
         })();
         return stopping;
       },

@@ -19,6 +19,8 @@ export function createApollo(opts: {
   return new ApolloServer<GraphQLContext>({
     schema: opts.schema,
     csrfPrevention: true,
+    // Shutdown is ours (src/main.ts): Apollo's own handler would re-raise the signal mid-drain.
+    stopOnTerminationSignals: false,
     allowBatchedHttpRequests: false,
     includeStacktraceInErrorResponses: false,
     introspection: true,

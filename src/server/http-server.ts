@@ -53,6 +53,11 @@ export async function registerRoutes(
     },
   });
 
+  // While draining, tell keep-alive clients to go away so close() need not wait for them.
+  app.addHook('onSend', async (_req, reply) => {
+    if (deps.isShuttingDown()) void reply.header('connection', 'close');
+  });
+
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => graphqlShapedError(err, req, reply));
 
   const context = async (req: FastifyRequest): Promise<GraphQLContext> => {
