@@ -1,0 +1,146 @@
+/**
+ * The fused, explainable risk score (DESIGN §6, docs/scoring.md):
+ *   score = Σ wᵢ·dᵢ / Σ wᵢ over sources that answered with an opinion, where
+ *   wᵢ = weight × reliability and dᵢ = sub-score × 0.5^(age / half-life).
+ * Sources that failed, were skipped or have no opinion (VirusTotal 404) are left out,
+ * not counted as 0, so one outage cannot make a bad IOC look clean. Known-benign
+ * evidence from any source caps the result. Every input is returned in the breakdown.
+ */
+import type { RiskLevel, ThreatCategory } from './ioc-types.js';
+import type { SourceName, SourceResult, SourceStatus } from './sources/source-adapter.js';
+
+export interface ScoringConfig {
+  /** How much each source's signal matters for this deployment (operators may tune). */
+  weights: Readonly<Record<SourceName, number>>;
+  /** How often the source is right, after the Admiralty scale's idea of source reliability. */
+  reliability: Readonly<Record<SourceName, number>>;
+  /** Age after which a sub-score counts half. */
+  halfLifeDays: number;
+  /** Highest fused score when any source lists the value as known-benign. */
+  whitelistCap: number;
+}
+
+export const DEFAULT_SCORING: Readonly<ScoringConfig> = {
+  weights: { ABUSEIPDB: 1, OTX: 0.8, VIRUSTOTAL: 1 },
+  // OTX pulses are community submissions of uneven quality; VT aggregates ~90 engines.
+  reliability: { ABUSEIPDB: 0.9, OTX: 0.7, VIRUSTOTAL: 0.95 },
+  halfLifeDays: 30,
+  // Just inside LOW: a whitelisted value never alerts, but a non-zero score still shows doubt.
+  whitelistCap: 20,
+};
+
+/** Lower bounds of each level (DESIGN §4: <25, 25–49, 50–74, >=75). */
+const LEVEL_FLOORS: ReadonlyArray<[number, RiskLevel]> = [
+  [75, 'CRITICAL'],
+  [50, 'HIGH'],
+  [25, 'MEDIUM'],
+  [0, 'LOW'],
+];
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+export interface ScoreContribution {
+  source: SourceName;
+  status: SourceStatus;
+  /** The source's 0–100 sub-score as fetched; null when it had no opinion or failed. */
+  subScore: number | null;
+  weight: number;
+  reliability: number;
+  /** Points this source adds to the fused score before any cap (contributions sum to it). */
+  contribution: number;
+  fetchedAt: Date;
+  note: string;
+}
+
+export interface FusedScore {
+  /** null when no source had an opinion: unknown, which is not the same as clean. */
+  score: number | null;
+  level: RiskLevel | null;
+  categories: ThreatCategory[];
+  breakdown: ScoreContribution[];
+}
+
+export const riskLevel = (score: number): RiskLevel =>
+  LEVEL_FLOORS.find(([floor]) => score >= floor)?.[1] ?? 'LOW';
+
+export const decayFactor = (ageMs: number, halfLifeDays: number): number =>
+  halfLifeDays > 0 ? 0.5 ** (Math.max(0, ageMs) / (halfLifeDays * DAY_MS)) : 1;
+
+const round2 = (n: number): number => Math.round(n * 100) / 100;
+
+interface Row {
+  result: SourceResult;
+  effectiveWeight: number;
+  decayed: number | null;
+  ageDays: number;
+}
+
+export function fuseScores(
+  results: readonly SourceResult[],
+  options: { now?: Date; config?: ScoringConfig } = {},
+): FusedScore {
+  const now = options.now ?? new Date();
+  const config = options.config ?? DEFAULT_SCORING;
+  const rows: Row[] = results.map((result) => {
+    const ageMs = now.getTime() - result.fetchedAt.getTime();
+    const counts = result.status === 'OK' && result.score !== null;
+    return {
+      result,
+      effectiveWeight: counts ? config.weights[result.source] * config.reliability[result.source] : 0,
+      decayed:
+        counts && result.score !== null ? result.score * decayFactor(ageMs, config.halfLifeDays) : null,
+      ageDays: Math.max(0, ageMs) / DAY_MS,
+    };
+  });
+  const totalWeight = rows.reduce((sum, r) => sum + r.effectiveWeight, 0);
+  const whitelistedBy = results.filter((r) => r.status === 'OK' && r.evidence?.whitelisted === true);
+  let score: number | null = null;
+  if (totalWeight > 0) {
+    const mean = rows.reduce((sum, r) => sum + r.effectiveWeight * (r.decayed ?? 0), 0) / totalWeight;
+    score = Math.round(whitelistedBy.length > 0 ? Math.min(mean, config.whitelistCap) : mean);
+  }
+  const breakdown = rows.map((row) => ({
+    source: row.result.source,
+    status: row.result.status,
+    subScore: row.result.status === 'OK' ? row.result.score : null,
+    weight: config.weights[row.result.source],
+    reliability: config.reliability[row.result.source],
+    contribution:
+      totalWeight > 0 && row.decayed !== null ? round2((row.effectiveWeight * row.decayed) / totalWeight) : 0,
+    fetchedAt: row.result.fetchedAt,
+    note: noteFor(row, config),
+  }));
+  return {
+    score,
+    level: score === null ? null : riskLevel(score),
+    categories: fusedCategories(results),
+    breakdown,
+  };
+}
+
+function noteFor({ result, decayed, ageDays }: Row, config: ScoringConfig): string {
+  if (result.status !== 'OK') {
+    const why = result.errorKind ?? 'no reason given';
+    return `${result.status === 'ERROR' ? 'failed' : 'skipped'} (${why}): left out of the score`;
+  }
+  if (result.score === null || decayed === null)
+    return 'unknown to this source: no opinion, left out of the score';
+  const parts = [`sub-score ${result.score}`];
+  if (decayed < result.score - 0.005) {
+    parts.push(
+      `decayed to ${round2(decayed)} (data ${round2(ageDays)} d old, half-life ${config.halfLifeDays} d)`,
+    );
+  }
+  if (result.evidence?.whitelisted === true)
+    parts.push(`listed as known-benign: fused score capped at ${config.whitelistCap}`);
+  return parts.join('; ');
+}
+
+/** Categories from sources that answered, the ones most sources agree on first. */
+function fusedCategories(results: readonly SourceResult[]): ThreatCategory[] {
+  const votes = new Map<ThreatCategory, number>();
+  for (const r of results) {
+    if (r.status !== 'OK') continue;
+    for (const c of new Set(r.categories)) votes.set(c, (votes.get(c) ?? 0) + 1);
+  }
+  return [...votes.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([c]) => c);
+}
