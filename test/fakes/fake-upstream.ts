@@ -86,12 +86,13 @@ export class FakeUpstream {
   }
 
   static async start(profile: VendorProfile): Promise<FakeUpstream> {
-    let fake: FakeUpstream | undefined;
-    const server = http.createServer((req, res) => fake?.handle(req, res));
+    // The handler needs the instance, which needs the port: bind late through a holder.
+    const holder: { fake?: FakeUpstream } = {};
+    const server = http.createServer((req, res) => holder.fake?.handle(req, res));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
-    fake = new FakeUpstream(server, profile, `http://127.0.0.1:${port}/`);
-    return fake;
+    holder.fake = new FakeUpstream(server, profile, `http://127.0.0.1:${port}/`);
+    return holder.fake;
   }
 
   setScenario(value: string, scenario: Scenario): this {
