@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { promisify } from 'node:util';
 import Fastify from 'fastify';
 import { chromium } from 'playwright-core';
 import type { Browser, BrowserContext, Page, WebSocket as PageWebSocket } from 'playwright-core';
@@ -13,14 +15,21 @@ const chromiumPath = '/usr/bin/chromium';
 const hasChromium = existsSync(chromiumPath);
 const distDir = fromRoot('web', 'dist');
 
+/** Browser steps run on a shared two-core machine: poll generously, fail clearly. */
+const eventually = <T>(read: () => T | Promise<T>) => expect.poll(read, { timeout: 10_000, interval: 100 });
+
 if (!hasChromium && !isCI) {
   console.warn(`[skip] GraphiQL browser tests: ${chromiumPath} is missing; run scripts/install-chromium.sh`);
 }
 
+// `npm test` builds the page in pretest; a bare `npx vitest run` does not. The build
+// skips itself when web/dist is current, so this costs a fraction of a second then.
+beforeAll(async () => {
+  await promisify(execFile)(process.execPath, [fromRoot('web', 'build.mjs')], { cwd: fromRoot() });
+});
+
 describe('GraphiQL static serving', () => {
   it('serves the bundle at /graphiql and /graphiql/ with strict headers, and redirects / there', async () => {
-    if (!existsSync(`${distDir}/index.html`))
-      throw new Error('web/dist is missing: run `npm run web:build` first');
     const app = Fastify();
     await registerStaticUi(app, { distDir });
     try {
@@ -77,8 +86,6 @@ describe.runIf(hasChromium)('GraphiQL in Chromium', () => {
   let browser: Browser;
 
   beforeAll(async () => {
-    if (!existsSync(`${distDir}/index.html`))
-      throw new Error('web/dist is missing: run `npm run web:build` first');
     [app, browser] = await Promise.all([
       startTestApp(uniqueLabel('graphiql')),
       chromium.launch({
@@ -179,23 +186,23 @@ describe.runIf(hasChromium)('GraphiQL in Chromium', () => {
   it('runs the default health query once the API key is entered, loading nothing from other hosts', async () => {
     const { page, context, foreign, problems, workers } = await openGraphiql();
     try {
-      await expect.poll(() => page.locator('.tw-alert').innerText()).toMatch(/API key/);
+      await eventually(() => page.locator('.tw-alert').innerText()).toMatch(/API key/);
       expect(await page.locator('.graphiql-query-editor .view-lines').innerText()).toMatch(/health/);
 
       await enterApiKey(page, app.adminKey);
       await page.click('.graphiql-execute-button');
-      await expect.poll(() => responseText(page), { timeout: 10_000 }).toMatch(/"status": "\w+"/);
+      await eventually(() => responseText(page)).toMatch(/"status": "\w+"/);
       const result = await responseText(page);
       expect(result).toMatch(/"version": "/);
       expect(result).not.toMatch(/UNAUTHENTICATED/);
-      await expect.poll(() => page.locator('[data-status]').getAttribute('data-status')).toBe('accepted');
+      await eventually(() => page.locator('[data-status]').getAttribute('data-status')).toBe('accepted');
       expect(await page.locator('.tw-alert').count()).toBe(0);
 
       // Monaco's workers came from this server: the editor and the GraphQL language worker.
       // The GraphQL worker starts once the schema has arrived, so it may still be on its way.
-      await expect
-        .poll(() => workers.some((url) => url.endsWith('/graphiql/workers/graphql.worker.js')))
-        .toBe(true);
+      await eventually(() => workers.some((url) => url.endsWith('/graphiql/workers/graphql.worker.js'))).toBe(
+        true,
+      );
       expect(workers.every((url) => url.startsWith(`${app.origin}/graphiql/workers/`))).toBe(true);
       expect(foreign).toEqual([]);
       expect(problems).toEqual([]);
@@ -210,30 +217,26 @@ describe.runIf(hasChromium)('GraphiQL in Chromium', () => {
       await enterApiKey(page, 'tw_not_a_real_key_000000000000');
       await replaceQuery(page, 'subscription { heartbeat(intervalSeconds: 1) }');
       await page.click('.graphiql-execute-button');
-      await expect
-        .poll(() => page.locator('.tw-alert').innerText(), { timeout: 10_000 })
-        .toMatch(/UNAUTHENTICATED/);
+      await eventually(() => page.locator('.tw-alert').innerText()).toMatch(/UNAUTHENTICATED/);
       expect(await page.locator('[data-status]').getAttribute('data-status')).toBe('rejected');
 
       // The rejected key went out as connectionParams on the first socket.
-      await expect
-        .poll(() => messagesOfType(sockets[0]?.sent ?? [], 'connection_init').join())
-        .toContain('tw_not_a_real_key');
+      await eventually(() => messagesOfType(sockets[0]?.sent ?? [], 'connection_init').join()).toContain(
+        'tw_not_a_real_key',
+      );
       expect(sockets).toHaveLength(1);
 
       // A new key must open a new socket: connectionParams are only sent on connect.
       await enterApiKey(page, app.adminKey);
       await page.click('.graphiql-execute-button');
-      await expect.poll(() => sockets.length, { timeout: 5_000 }).toBe(2);
+      await eventually(() => sockets.length).toBe(2);
       const accepted = sockets[1]!;
       expect(new URL(accepted.url).pathname).toBe('/graphql');
       expect(messagesOfType(accepted.sent, 'connection_init').join()).toContain(`"apiKey":"${app.adminKey}"`);
 
-      await expect
-        .poll(() => messagesOfType(accepted.received, 'next').length, { timeout: 8_000 })
-        .toBeGreaterThanOrEqual(2);
-      await expect.poll(() => responseText(page)).toMatch(/"heartbeat": "/);
-      await expect.poll(() => page.locator('[data-status]').getAttribute('data-status')).toBe('accepted');
+      await eventually(() => messagesOfType(accepted.received, 'next').length).toBeGreaterThanOrEqual(2);
+      await eventually(() => responseText(page)).toMatch(/"heartbeat": "/);
+      await eventually(() => page.locator('[data-status]').getAttribute('data-status')).toBe('accepted');
       expect(foreign).toEqual([]);
       expect(problems).toEqual([]);
     } finally {

@@ -1,5 +1,7 @@
 import { createGraphiQLFetcher } from '@graphiql/toolkit';
 import type { Fetcher } from '@graphiql/toolkit';
+import { parse } from 'graphql';
+import type { DocumentNode } from 'graphql';
 import { createClient } from 'graphql-ws';
 import type { Client } from 'graphql-ws';
 import { authCloseCodes, hasUnauthenticatedError } from './auth-status';
@@ -87,14 +89,34 @@ function withAuthErrorsAsResults(client: Client): Client {
   };
 }
 
+function parseOrUndefined(query: string): DocumentNode | undefined {
+  try {
+    return parse(query);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The toolkit picks WebSocket or HTTP from the document GraphiQL hands over, which
+ * GraphiQL re-parses only 100 ms after the last edit: pasting a subscription and
+ * running it at once would send it over HTTP. Parsing the text being sent avoids that.
+ */
+function withCurrentDocument(fetcher: Fetcher): Fetcher {
+  return (params, opts) =>
+    fetcher(params, { ...opts, documentAST: parseOrUndefined(params.query) ?? opts?.documentAST });
+}
+
 export function connect(apiKey: string, onAuth: (status: AuthStatus) => void): ApiConnection {
   const urls = endpoints();
   const wsClient = createWsClient(urls.ws, apiKey, onAuth);
-  const fetcher = createGraphiQLFetcher({
-    url: urls.http,
-    wsClient: withAuthErrorsAsResults(wsClient),
-    fetch: authTrackingFetch(onAuth),
-    headers: apiKey ? { Authorization: `Bearer ${apiKey}` } : {},
-  });
+  const fetcher = withCurrentDocument(
+    createGraphiQLFetcher({
+      url: urls.http,
+      wsClient: withAuthErrorsAsResults(wsClient),
+      fetch: authTrackingFetch(onAuth),
+      headers: apiKey ? { Authorization: `Bearer ${apiKey}` } : {},
+    }),
+  );
   return { fetcher, dispose: () => void wsClient.dispose() };
 }
