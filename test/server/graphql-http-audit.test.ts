@@ -11,7 +11,7 @@ afterAll(() => t.stop());
 it('passes every MUST audit of the GraphQL-over-HTTP spec (graphql-http serverAudits)', async () => {
   // Every operation needs a key, and simple GETs need the header a real client sends
   // to pass CSRF prevention; the audit's own requests are otherwise untouched.
-  const fetchFn = (input: RequestInfo | URL, init: RequestInit = {}) => {
+  const fetchFn = (input: string | URL | Request, init: RequestInit = {}) => {
     const headers = new Headers(init.headers);
     headers.set('authorization', `Bearer ${t.adminKey}`);
     headers.set('apollo-require-preflight', 'true');
