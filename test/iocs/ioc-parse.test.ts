@@ -1,0 +1,155 @@
+import { describe, expect, it } from 'vitest';
+import { MAX_INPUT_LENGTH, parseIoc } from '../../src/iocs/ioc-parse.js';
+import { AppError } from '../../src/platform/errors.js';
+
+/** [input, a fragment the message must contain so the analyst knows what was wrong] */
+const BAD_INPUTS: ReadonlyArray<[string, string, RegExp]> = [
+  ['hex IPv4', '0x7f.1', /canonical IPv4/],
+  ['octal IPv4', '0177.0.0.1', /canonical IPv4/],
+  ['integer IPv4', '2130706433', /canonical IPv4/],
+  ['shortened IPv4', '127.1', /canonical IPv4/],
+  ['leading zero octet', '8.8.8.08', /canonical IPv4/],
+  ['octet over 255', '256.1.1.1', /canonical IPv4/],
+  ['five octets', '1.2.3.4.5', /canonical IPv4/],
+  ['IPv4 CIDR', '8.8.8.0/24', /CIDR|scheme/],
+  ['IPv4-mapped IPv6', '::ffff:127.0.0.1', /IPv4-mapped.*127\.0\.0\.1/],
+  ['IPv4-mapped IPv6, hex form', '::ffff:7f00:1', /IPv4-mapped/],
+  ['IPv6 zone id', 'fe80::1%eth0', /zone/],
+  ['IPv6 CIDR', '2001:db8::/32', /CIDR/],
+  ['bracketed IPv6', '[2606:4700::1111]', /brackets/],
+  ['bad IPv6', '2001:db8:::1', /not a valid IPv6/],
+  ['Cyrillic/Latin mix', 'раураl.com', /mixes scripts/],
+  ['whole-script Cyrillic lookalike', 'аррӏе.com', /look like Latin/],
+  ['homoglyph in punycode form', 'xn--80ak6aa92e.com', /look like Latin/],
+  ['Greek omicron in a Latin name', 'gοοgle.com', /mixes scripts/],
+  ['label over 63 chars', `${'a'.repeat(64)}.com`, /longer than 63/],
+  ['name over 253 chars', `${'abcdefghi.'.repeat(26)}com`, /longer than 253/],
+  ['empty label', 'evil..com', /empty label/],
+  ['no public suffix', 'intranet.corp', /no public suffix/],
+  ['reserved TLD', 'foo.test', /no public suffix/],
+  ['bare public suffix', 'co.uk', /public suffix, not a domain/],
+  ['single label', 'localhost', /public suffix/],
+  ['leading hyphen', '-evil.com', /not a valid hostname label/],
+  ['invalid punycode', 'xn--zz.com', /internationalised/],
+  ['underscore-only junk', 'evil,com', /character hostnames cannot/],
+  ['URL with credentials', 'http://user:pass@evil.com/', /credentials/],
+  ['URL with user only', 'https://admin@evil.com/', /credentials/],
+  ['URL with backslashes', 'http:\\\\evil.com\\path', /backslash/],
+  ['URL with backslash in path', 'http://evil.com\\@good.com/', /backslash/],
+  ['javascript URL', 'javascript:alert(1)', /scheme/],
+  ['data URL', 'data:text/html,<script>', /scheme/],
+  ['ftp URL', 'ftp://evil.com/file', /scheme/],
+  ['file URL', 'file:///etc/passwd', /scheme/],
+  ['URL without host', 'http:///path', /no host|host/],
+  ['URL with alternate IPv4 host', 'http://0x7f.1/admin', /canonical IPv4/],
+  ['URL with integer host', 'http://2130706433/', /canonical IPv4/],
+  ['URL with bad port', 'http://evil.com:99999/', /port/],
+  ['URL host without suffix', 'http://printer/', /no public suffix/],
+  ['URL without scheme', 'evil.com/login', /without a scheme/],
+  ['MD5 one char short', 'd41d8cd98f00b204e9800998ecf8427', /31 hex characters/],
+  ['SHA1 one char short', 'da39a3ee5e6b4b0d3255bfef95601890afd8070', /39 hex characters/],
+  [
+    'SHA256 one char short',
+    'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b85',
+    /63 hex characters/,
+  ],
+  ['SHA256 one char long', 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b8555', /65 hex/],
+  ['hash with a non-hex char', 'd41d8cd98f00b204e9800998ecf8427g', /public suffix|hostname/],
+  ['NUL byte', '8.8.8.8\u0000', /NUL/],
+  ['NUL inside a domain', 'evil\u0000.com', /NUL/],
+  ['control character', 'evil\u0007.com', /control character/],
+  ['zero-width space', 'ev\u200Bil.com', /invisible/],
+  ['bidi override', 'moc.\u202Elive', /invisible/],
+  ['inner whitespace', 'evil .com', /whitespace/],
+  ['empty', '   ', /empty/],
+  ['1 MB string', 'a'.repeat(1024 * 1024), /maximum is 2048/],
+  ['just over the limit', `http://evil.com/${'a'.repeat(MAX_INPUT_LENGTH)}`, /maximum/],
+];
+
+describe('parseIoc: bad inputs are BAD_USER_INPUT with a message naming the problem', () => {
+  for (const [name, input, message] of BAD_INPUTS) {
+    it(name, () => {
+      let caught: unknown;
+      try {
+        parseIoc(input);
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).toBeInstanceOf(AppError);
+      expect((caught as AppError).code).toBe('BAD_USER_INPUT');
+      expect((caught as AppError).message).toMatch(message);
+    });
+  }
+
+  it('rejects a 1 MB string without heavy processing', () => {
+    const huge = `${'a.'.repeat(512 * 1024)}com`;
+    const started = performance.now();
+    expect(() => parseIoc(huge)).toThrow(AppError);
+    expect(performance.now() - started).toBeLessThan(20);
+  });
+});
+
+/** [input, type, normalised value, routable, reason fragment] */
+const GOOD_INPUTS: ReadonlyArray<[string, string, string, boolean, string?]> = [
+  ['8.8.8.8', 'IPV4', '8.8.8.8', true],
+  [' 1.1.1.1\n', 'IPV4', '1.1.1.1', true],
+  ['0.0.0.0', 'IPV4', '0.0.0.0', false, 'unspecified'],
+  ['10.1.2.3', 'IPV4', '10.1.2.3', false, 'private'],
+  ['172.16.0.1', 'IPV4', '172.16.0.1', false, 'private'],
+  ['192.168.1.1', 'IPV4', '192.168.1.1', false, 'private'],
+  ['127.0.0.1', 'IPV4', '127.0.0.1', false, 'loopback'],
+  ['169.254.169.254', 'IPV4', '169.254.169.254', false, 'link-local'],
+  ['100.64.0.1', 'IPV4', '100.64.0.1', false, 'carrier-grade NAT'],
+  ['192.0.2.10', 'IPV4', '192.0.2.10', false, 'documentation'],
+  ['198.51.100.7', 'IPV4', '198.51.100.7', false, 'documentation'],
+  ['203.0.113.99', 'IPV4', '203.0.113.99', false, 'documentation'],
+  ['224.0.0.1', 'IPV4', '224.0.0.1', false, 'multicast'],
+  ['255.255.255.255', 'IPV4', '255.255.255.255', false, 'broadcast'],
+  ['2606:4700:4700:0000:0000:0000:0000:1111', 'IPV6', '2606:4700:4700::1111', true],
+  ['2A00:1450:4001:82B::200E', 'IPV6', '2a00:1450:4001:82b::200e', true],
+  ['2001:DB8::1', 'IPV6', '2001:db8::1', false, 'documentation'],
+  ['::1', 'IPV6', '::1', false, 'loopback'],
+  ['fe80::1', 'IPV6', 'fe80::1', false, 'link-local'],
+  ['fd12:3456::1', 'IPV6', 'fd12:3456::1', false, 'unique-local'],
+  ['Evil.COM.', 'DOMAIN', 'evil.com', true],
+  ['WWW.Evil-Site.co.uk', 'DOMAIN', 'www.evil-site.co.uk', true],
+  ['foo.blogspot.com', 'DOMAIN', 'foo.blogspot.com', true],
+  ['mañana.com', 'DOMAIN', 'xn--maana-pta.com', true],
+  ['пример.рф', 'DOMAIN', 'xn--e1afmkfd.xn--p1ai', true],
+  ['日本語.jp', 'DOMAIN', 'xn--wgv71a119e.jp', true],
+  ['東京タワー.jp', 'DOMAIN', 'xn--5ck2eqb538s34z.jp', true],
+  ['www.example.org', 'DOMAIN', 'www.example.org', false, 'documentation'],
+  [`${'a'.repeat(63)}.com`, 'DOMAIN', `${'a'.repeat(63)}.com`, true],
+  ['HTTP://Evil.COM:80/a/../b?q=1#frag', 'URL', 'http://evil.com/b?q=1#frag', true],
+  ['https://evil.com:8443/login', 'URL', 'https://evil.com:8443/login', true],
+  ['http://例え.jp/パス', 'URL', 'http://xn--r8jz45g.jp/%E3%83%91%E3%82%B9', true],
+  ['http://evil.com./x', 'URL', 'http://evil.com/x', true],
+  ['https://[2606:4700::1111]/x', 'URL', 'https://[2606:4700::1111]/x', true],
+  ['http://192.168.0.1/admin', 'URL', 'http://192.168.0.1/admin', false, 'private'],
+  ['d41d8cd98f00b204e9800998ecf8427e', 'MD5', 'd41d8cd98f00b204e9800998ecf8427e', true],
+  ['DA39A3EE5E6B4B0D3255BFEF95601890AFD80709', 'SHA1', 'da39a3ee5e6b4b0d3255bfef95601890afd80709', true],
+  [
+    'E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855',
+    'SHA256',
+    'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+    true,
+  ],
+];
+
+describe('parseIoc: good inputs normalise', () => {
+  for (const [input, type, value, routable, reason] of GOOD_INPUTS) {
+    it(`${JSON.stringify(input)} → ${type} ${value}`, () => {
+      const parsed = parseIoc(input);
+      expect(parsed).toMatchObject({ type, value, routable });
+      if (reason !== undefined) expect(parsed.nonRoutableReason).toContain(reason);
+      else expect(parsed.nonRoutableReason).toBeUndefined();
+    });
+  }
+
+  it('is idempotent: parsing a normalised value gives the same value', () => {
+    for (const [input] of GOOD_INPUTS) {
+      const once = parseIoc(input);
+      expect(parseIoc(once.value)).toEqual(once);
+    }
+  });
+});
