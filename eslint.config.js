@@ -2,7 +2,17 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'web/dist/**', 'src/platform/prisma-client/**', 'src/graphql/generated.ts', '.data/**', 'coverage/**'] },
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      'web/dist/**',
+      'src/platform/prisma-client/**',
+      'src/graphql/generated.ts',
+      '.data/**',
+      'coverage/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -24,7 +34,10 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: ['**/prisma-client/**', 'got', 'ioredis', 'pg'], paths: ['@prisma/client', 'got', 'ioredis', 'pg'] },
+        {
+          patterns: ['**/prisma-client/**', 'got', 'ioredis', 'pg'],
+          paths: ['@prisma/client', 'got', 'ioredis', 'pg'],
+        },
       ],
     },
   },

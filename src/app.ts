@@ -45,7 +45,12 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
     cleanup.push(() => apiKeys.stop());
 
     const health = new HealthService(VERSION, geo);
-    health.register({ name: 'database', required: true, mode: infra.db.mode, check: async () => ({ latencyMs: await infra.db.ping() }) });
+    health.register({
+      name: 'database',
+      required: true,
+      mode: infra.db.mode,
+      check: async () => ({ latencyMs: await infra.db.ping() }),
+    });
     const redis = infra.redis;
     health.register({
       name: 'redis',
@@ -56,8 +61,16 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
     health.register({
       name: 'geoip',
       required: false,
-      mode: geo.databases().map((d) => d.kind).join('+'),
-      check: () => Promise.resolve(geo.databases().length > 0 ? { detail: `${geo.databases().length} database(s)` } : Promise.reject(new Error('no database'))),
+      mode: geo
+        .databases()
+        .map((d) => d.kind)
+        .join('+'),
+      check: () =>
+        Promise.resolve(
+          geo.databases().length > 0
+            ? { detail: `${geo.databases().length} database(s)` }
+            : Promise.reject(new Error('no database')),
+        ),
     });
 
     const services: Services = { config, apiKeys, health, geo, bus: infra.bus };
@@ -66,7 +79,13 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
     const originPolicy = createOriginPolicy(config.corsOrigins, config.publicUrl);
 
     const app = createFastify(config, logger);
-    const apollo = createApollo({ schema, limits, metrics, logger, extraPlugins: [fastifyApolloDrainPlugin(app)] });
+    const apollo = createApollo({
+      schema,
+      limits,
+      metrics,
+      logger,
+      extraPlugins: [fastifyApolloDrainPlugin(app)],
+    });
     await apollo.start();
     let shuttingDown = false;
     await registerRoutes(app, {
@@ -78,8 +97,17 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
       originPolicy,
       isShuttingDown: () => shuttingDown,
     });
-    const ws = createWsServer({ schema, services, limits, config, rateLimiter: infra.rateLimiter, originPolicy, metrics, logger });
-    app.server.on('upgrade', ws.handleUpgrade);
+    const ws = createWsServer({
+      schema,
+      services,
+      limits,
+      config,
+      rateLimiter: infra.rateLimiter,
+      originPolicy,
+      metrics,
+      logger,
+    });
+    app.server.on('upgrade', (req, socket, head) => ws.handleUpgrade(req, socket, head));
 
     const workers: Worker[] = [];
     const runner = new WorkerRunner(workers, logger);
@@ -89,7 +117,9 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const hostForUrl = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
-    const base = config.publicUrl?.replace(/\/$/, '') ?? `http://${hostForUrl.includes(':') ? `[${hostForUrl}]` : hostForUrl}:${port}`;
+    const base =
+      config.publicUrl?.replace(/\/$/, '') ??
+      `http://${hostForUrl.includes(':') ? `[${hostForUrl}]` : hostForUrl}:${port}`;
 
     let stopping: Promise<void> | undefined;
     return {
@@ -97,11 +127,15 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
       wsUrl: `${base.replace(/^http/, 'ws')}/graphql`,
       graphiqlUrl: `${base}/graphiql`,
       modes: {
-        database: infra.db.mode === 'embedded' ? 'embedded PostgreSQL' : `external PostgreSQL (${infra.db.url})`,
+        database:
+          infra.db.mode === 'embedded' ? 'embedded PostgreSQL' : `external PostgreSQL (${infra.db.url})`,
         cache: infra.cache.mode,
         eventBus: infra.bus.mode,
         rateLimit: infra.rateLimiter.mode,
-        geoip: geo.databases().map((d) => `${d.kind}: ${d.databaseType}`).join(', '),
+        geoip: geo
+          .databases()
+          .map((d) => `${d.kind}: ${d.databaseType}`)
+          .join(', '),
         workers: config.workers,
       },
       generatedAdminKey: bootstrap.secret,

@@ -96,7 +96,11 @@ export interface Config {
   /** Origin the server is reached at; used for the default CORS allow-list. */
   readonly publicUrl: string | undefined;
   readonly log: { readonly level: string; readonly pretty: boolean };
-  readonly database: { readonly url: string | undefined; readonly poolSize: number; readonly embeddedPort: number };
+  readonly database: {
+    readonly url: string | undefined;
+    readonly poolSize: number;
+    readonly embeddedPort: number;
+  };
   readonly dataDir: string;
   readonly redis: { readonly url: string | undefined; readonly keyPrefix: string };
   readonly adminApiKey: string | undefined;
@@ -164,7 +168,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   try {
     corsOrigins = parseOrigins(e.CORS_ORIGINS);
   } catch {
-    throw new ConfigError(['CORS_ORIGINS: must be a comma-separated list of origins such as https://soc.example']);
+    throw new ConfigError([
+      'CORS_ORIGINS: must be a comma-separated list of origins such as https://soc.example',
+    ]);
   }
   const config: Config = {
     env: e.NODE_ENV,
@@ -199,9 +205,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       machinePassword: e.CROWDSEC_MACHINE_PASSWORD,
     },
     sources: {
-      abuseipdb: { apiKey: e.ABUSEIPDB_API_KEY, baseUrl: e.ABUSEIPDB_BASE_URL ?? 'https://api.abuseipdb.com' },
+      abuseipdb: {
+        apiKey: e.ABUSEIPDB_API_KEY,
+        baseUrl: e.ABUSEIPDB_BASE_URL ?? 'https://api.abuseipdb.com',
+      },
       otx: { apiKey: e.OTX_API_KEY, baseUrl: e.OTX_BASE_URL ?? 'https://otx.alienvault.com' },
-      virustotal: { apiKey: e.VIRUSTOTAL_API_KEY, baseUrl: e.VIRUSTOTAL_BASE_URL ?? 'https://www.virustotal.com' },
+      virustotal: {
+        apiKey: e.VIRUSTOTAL_API_KEY,
+        baseUrl: e.VIRUSTOTAL_BASE_URL ?? 'https://www.virustotal.com',
+      },
     },
   };
   return deepFreeze(config);

@@ -8,7 +8,11 @@ export interface ApiKeyRepository {
   findById(id: string): Promise<ApiKeyRecord | null>;
   revoke(id: string, at: Date): Promise<boolean>;
   countActiveAdmins(): Promise<number>;
-  list(opts: { take: number; after?: { createdAt: Date; id: string }; includeRevoked: boolean }): Promise<ApiKeyRecord[]>;
+  list(opts: {
+    take: number;
+    after?: { createdAt: Date; id: string };
+    includeRevoked: boolean;
+  }): Promise<ApiKeyRecord[]>;
   count(includeRevoked: boolean): Promise<number>;
   touch(lastUsed: ReadonlyMap<string, Date>): Promise<void>;
 }
@@ -29,7 +33,10 @@ export class PrismaApiKeyRepository implements ApiKeyRepository {
   }
 
   async revoke(id: string, at: Date): Promise<boolean> {
-    const res = await this.prisma.apiKey.updateMany({ where: { id, revokedAt: null }, data: { revokedAt: at } });
+    const res = await this.prisma.apiKey.updateMany({
+      where: { id, revokedAt: null },
+      data: { revokedAt: at },
+    });
     return res.count > 0;
   }
 
@@ -37,14 +44,21 @@ export class PrismaApiKeyRepository implements ApiKeyRepository {
     return this.prisma.apiKey.count({ where: { role: 'ADMIN', revokedAt: null } });
   }
 
-  list(opts: { take: number; after?: { createdAt: Date; id: string }; includeRevoked: boolean }): Promise<ApiKeyRecord[]> {
+  list(opts: {
+    take: number;
+    after?: { createdAt: Date; id: string };
+    includeRevoked: boolean;
+  }): Promise<ApiKeyRecord[]> {
     const after = opts.after;
     return this.prisma.apiKey.findMany({
       where: {
         ...(opts.includeRevoked ? {} : { revokedAt: null }),
         ...(after
           ? {
-              OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }],
+              OR: [
+                { createdAt: { lt: after.createdAt } },
+                { createdAt: after.createdAt, id: { lt: after.id } },
+              ],
             }
           : {}),
       },
@@ -60,7 +74,9 @@ export class PrismaApiKeyRepository implements ApiKeyRepository {
   async touch(lastUsed: ReadonlyMap<string, Date>): Promise<void> {
     // One transaction per flush for every key used since the last one, not a write per request.
     await this.prisma.$transaction(
-      [...lastUsed].map(([id, at]) => this.prisma.apiKey.updateMany({ where: { id }, data: { lastUsedAt: at } })),
+      [...lastUsed].map(([id, at]) =>
+        this.prisma.apiKey.updateMany({ where: { id }, data: { lastUsedAt: at } }),
+      ),
     );
   }
 }

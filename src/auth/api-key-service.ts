@@ -62,8 +62,10 @@ export class ApiKeyService {
 
   /** Resolves a presented key to its principal, or throws UNAUTHENTICATED. */
   async verify(secret: string | undefined): Promise<Principal> {
-    if (!secret) throw unauthenticated('An API key is required: send "Authorization: Bearer <key>" or "X-API-Key"');
-    if (secret.length < MIN_KEY_LENGTH || secret.length > MAX_KEY_LENGTH) throw unauthenticated('Invalid API key');
+    if (!secret)
+      throw unauthenticated('An API key is required: send "Authorization: Bearer <key>" or "X-API-Key"');
+    if (secret.length < MIN_KEY_LENGTH || secret.length > MAX_KEY_LENGTH)
+      throw unauthenticated('Invalid API key');
     const hash = hashKey(secret);
     let principal = this.verified.get(hash);
     if (!principal) {
@@ -84,7 +86,8 @@ export class ApiKeyService {
   async create(name: string, role: Role): Promise<CreatedKey> {
     const trimmed = name.trim();
     if (trimmed.length === 0 || trimmed.length > 100) throw badInput('name must be 1–100 characters');
-    if (/[\u0000-\u001f\u007f]/.test(trimmed)) throw badInput('name must not contain control characters');
+    if ([...trimmed].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f))
+      throw badInput('name must not contain control characters');
     const secret = KEY_PREFIX + randomBytes(KEY_BYTES).toString('base64url');
     const record = await this.repo.create({
       name: trimmed,
@@ -133,12 +136,19 @@ export class ApiKeyService {
    * First start: with ADMIN_API_KEY, make sure that key exists; otherwise, when no
    * active ADMIN key exists, create one and return its secret so it can be printed once.
    */
-  async bootstrapAdmin(adminApiKey: string | undefined): Promise<{ secret?: string; source: 'env' | 'generated' | 'existing' }> {
+  async bootstrapAdmin(
+    adminApiKey: string | undefined,
+  ): Promise<{ secret?: string; source: 'env' | 'generated' | 'existing' }> {
     if (adminApiKey) {
       const hash = hashKey(adminApiKey);
       const existing = await this.repo.findByHash(hash);
       if (!existing) {
-        await this.repo.create({ name: 'admin (ADMIN_API_KEY)', role: 'ADMIN', prefix: adminApiKey.slice(0, VISIBLE_PREFIX_LENGTH), hash });
+        await this.repo.create({
+          name: 'admin (ADMIN_API_KEY)',
+          role: 'ADMIN',
+          prefix: adminApiKey.slice(0, VISIBLE_PREFIX_LENGTH),
+          hash,
+        });
       } else if (existing.revokedAt) {
         this.log.warn('ADMIN_API_KEY is set but that key was revoked; it will not authenticate');
       }

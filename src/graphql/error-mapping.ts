@@ -24,7 +24,8 @@ export function formatGraphQLError(
     const code = typeof extensions.code === 'string' ? extensions.code : 'GRAPHQL_VALIDATION_FAILED';
     // Query limits are the caller's fault like any bad input; Apollo would label them
     // GRAPHQL_VALIDATION_FAILED, and graphql-js reports the token limit as a syntax error.
-    if (typeof extensions.limit === 'string') return { ...base, extensions: { ...extensions, code: 'BAD_USER_INPUT' } };
+    if (typeof extensions.limit === 'string')
+      return { ...base, extensions: { ...extensions, code: 'BAD_USER_INPUT' } };
     if (code === 'GRAPHQL_PARSE_FAILED' && /more tha[nt] \d+ tokens/.test(formatted.message)) {
       return { ...base, extensions: { ...extensions, code: 'BAD_USER_INPUT', limit: 'maxTokens' } };
     }
@@ -33,7 +34,11 @@ export function formatGraphQLError(
 
   const correlationId = randomUUID();
   logger.error(
-    { correlationId, err: original instanceof Error ? original : new Error(String(original)), path: formatted.path },
+    {
+      correlationId,
+      err: original instanceof Error ? original : new Error(String(original)),
+      path: formatted.path,
+    },
     'unexpected error',
   );
   return {
@@ -59,13 +64,19 @@ function isGraphQLError(e: unknown): e is GraphQLError {
 }
 
 /** For transport code that must produce a GraphQLError itself (context creation, limits). */
-export function toGraphQLError(err: AppError, httpStatus?: number, headers?: Record<string, string>): GraphQLError {
+export function toGraphQLError(
+  err: AppError,
+  httpStatus?: number,
+  headers?: Record<string, string>,
+): GraphQLError {
   return new GraphQLError(err.message, {
     originalError: err,
     extensions: {
       ...err.details,
       code: err.code,
-      ...(httpStatus ? { http: { status: httpStatus, headers: new Map(Object.entries(headers ?? {})) } } : {}),
+      ...(httpStatus
+        ? { http: { status: httpStatus, headers: new Map(Object.entries(headers ?? {})) } }
+        : {}),
     },
   });
 }

@@ -20,7 +20,12 @@ export function decodeCursor(cursor: string | null | undefined): { at: Date; id:
   if (cursor === null || cursor === undefined) return undefined;
   try {
     const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(parsed) && parsed.length === 2 && typeof parsed[0] === 'string' && typeof parsed[1] === 'string') {
+    if (
+      Array.isArray(parsed) &&
+      parsed.length === 2 &&
+      typeof parsed[0] === 'string' &&
+      typeof parsed[1] === 'string'
+    ) {
       const at = new Date(parsed[0]);
       if (!Number.isNaN(at.getTime())) return { at, id: parsed[1] };
     }
@@ -30,7 +35,12 @@ export function decodeCursor(cursor: string | null | undefined): { at: Date; id:
   throw badInput('after is not a cursor returned by this API');
 }
 
-export function connection<T>(rows: T[], hasNextPage: boolean, totalCount: number, cursorOf: (row: T) => string) {
+export function connection<T>(
+  rows: T[],
+  hasNextPage: boolean,
+  totalCount: number,
+  cursorOf: (row: T) => string,
+) {
   const edges = rows.map((node) => ({ cursor: cursorOf(node), node }));
   return { edges, pageInfo: { hasNextPage, endCursor: edges.at(-1)?.cursor ?? null }, totalCount };
 }

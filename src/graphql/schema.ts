@@ -14,6 +14,10 @@ const resolverMaps: Resolvers[] = [scalarResolvers, systemResolvers, authResolve
 
 export function buildSchema(): GraphQLSchema {
   const typeDefs = readFileSync(fromRoot('schema.graphql'), 'utf8');
-  const schema = makeExecutableSchema({ typeDefs, resolvers: resolverMaps as never, inheritResolversFromInterfaces: true });
+  const schema = makeExecutableSchema({
+    typeDefs,
+    resolvers: resolverMaps as never,
+    inheritResolversFromInterfaces: true,
+  });
   return applyAuthDirective(schema);
 }

@@ -56,7 +56,12 @@ export class RedisCache implements Cache {
 
   async set(key: string, value: unknown, ttlSeconds: number): Promise<void> {
     try {
-      await this.redis.set(this.prefix + 'cache:' + key, JSON.stringify(value), 'EX', Math.max(1, Math.ceil(ttlSeconds)));
+      await this.redis.set(
+        this.prefix + 'cache:' + key,
+        JSON.stringify(value),
+        'EX',
+        Math.max(1, Math.ceil(ttlSeconds)),
+      );
     } catch {
       // A cache write that fails only costs a recomputation later.
     }

@@ -12,6 +12,8 @@ export function createLogger(config: Pick<Config, 'log'>): Logger {
       paths: ['req.headers.authorization', 'req.headers["x-api-key"]', '*.password', '*.apiKey', '*.secret'],
       censor: '[redacted]',
     },
-    ...(config.log.pretty ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:standard' } } } : {}),
+    ...(config.log.pretty
+      ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:standard' } } }
+      : {}),
   });
 }

@@ -17,7 +17,11 @@ export function createRequestRateLimiter(
   opts: { points: number; windowSeconds: number; prefix: string },
   redis?: Redis,
 ): RequestRateLimiter {
-  const memory = new RateLimiterMemory({ points: opts.points, duration: opts.windowSeconds, keyPrefix: 'rl' });
+  const memory = new RateLimiterMemory({
+    points: opts.points,
+    duration: opts.windowSeconds,
+    keyPrefix: 'rl',
+  });
   const limiter = redis
     ? new RateLimiterRedis({
         storeClient: redis,

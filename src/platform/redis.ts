@@ -42,7 +42,9 @@ export async function connectRedis(url: string, logger: Logger): Promise<RedisCo
     command.disconnect();
     subscriber.disconnect();
     const where = new URL(url);
-    throw new Error(`Cannot connect to Redis at ${where.hostname}:${where.port || 6379}: ${(err as Error).message}`);
+    throw new Error(
+      `Cannot connect to Redis at ${where.hostname}:${where.port || 6379}: ${(err as Error).message}`,
+    );
   }
   return {
     command,

@@ -55,7 +55,10 @@ export class WorkerRunner {
           const next = Math.min(w.intervalMs * 2 ** (failures + 1), MAX_BACKOFF_MS);
           // Log the first failure and then only every tenth, so an outage does not flood.
           if (failures === 0 || failures % 10 === 0) {
-            this.log.warn({ worker: w.id, err: (err as Error).message, failures: failures + 1, retryInMs: next }, 'worker run failed');
+            this.log.warn(
+              { worker: w.id, err: (err as Error).message, failures: failures + 1, retryInMs: next },
+              'worker run failed',
+            );
           }
           this.schedule(w, next, failures + 1);
         },
@@ -75,9 +78,11 @@ export class WorkerRunner {
     this.abort.abort();
     for (const t of this.timers.values()) clearTimeout(t);
     await Promise.allSettled(this.running.values());
-    await Promise.allSettled(this.workers.map(async (w) => {
-      await w.stop?.();
-      await w.lock?.release();
-    }));
+    await Promise.allSettled(
+      this.workers.map(async (w) => {
+        await w.stop?.();
+        await w.lock?.release();
+      }),
+    );
   }
 }

@@ -46,7 +46,9 @@ function operationObserver(metrics: Metrics, logger: Logger): ApolloServerPlugin
       return Promise.resolve({
         willSendResponse(ctx) {
           const seconds = (performance.now() - started) / 1000;
-          const errors = ctx.errors ?? (ctx.response.body.kind === 'single' ? ctx.response.body.singleResult.errors : undefined);
+          const errors =
+            ctx.errors ??
+            (ctx.response.body.kind === 'single' ? ctx.response.body.singleResult.errors : undefined);
           const outcome = errors && errors.length > 0 ? 'error' : 'success';
           const labels = {
             operation: Metrics.operationLabel(ctx.operationName ?? ctx.request.operationName),

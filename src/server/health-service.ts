@@ -31,7 +31,8 @@ export class HealthService {
 
   async report(): Promise<HealthReport> {
     const components = await Promise.all(this.checks.map((c) => runCheck(c)));
-    const status = (name: string): ComponentStatus => components.find((c) => c.name === name)?.status ?? 'DISABLED';
+    const status = (name: string): ComponentStatus =>
+      components.find((c) => c.name === name)?.status ?? 'DISABLED';
     const requiredDown = components.some((c, i) => this.checks[i]?.required && c.status === 'DOWN');
     const anyDown = components.some((c) => c.status === 'DOWN');
     return {
@@ -92,7 +93,10 @@ async function runCheck(c: HealthCheck): Promise<ComponentReport> {
   let timer: NodeJS.Timeout | undefined;
   try {
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS);
+      timer = setTimeout(
+        () => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)),
+        CHECK_TIMEOUT_MS,
+      );
     });
     const res = (await Promise.race([c.check(), timeout])) ?? {};
     return {

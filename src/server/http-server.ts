@@ -2,7 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { ApolloServer } from '@apollo/server';
 import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
 import cors from '@fastify/cors';
-import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import type { Config } from '../config.js';
 import { toGraphQLError } from '../graphql/error-mapping.js';
 import { AppError } from '../platform/errors.js';
@@ -58,7 +63,9 @@ export async function registerRoutes(
     if (deps.isShuttingDown()) void reply.header('connection', 'close');
   });
 
-  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => graphqlShapedError(err, req, reply));
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) =>
+    graphqlShapedError(err, req, reply),
+  );
 
   const context = async (req: FastifyRequest): Promise<GraphQLContext> => {
     let principal;
@@ -111,14 +118,21 @@ export { fastifyApolloDrainPlugin };
  * Fastify's own errors (body too large, bad JSON, unsupported media type) answered in
  * GraphQL's error shape, so clients see one format everywhere.
  */
-function graphqlShapedError(err: Error & { statusCode?: number; code?: string }, req: FastifyRequest, reply: FastifyReply) {
+function graphqlShapedError(
+  err: Error & { statusCode?: number; code?: string },
+  req: FastifyRequest,
+  reply: FastifyReply,
+) {
   const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
   if (status >= 500) {
     const correlationId = randomUUID();
     req.log.error({ err, correlationId }, 'unhandled request error');
     return reply.code(500).send({
       errors: [
-        { message: `Internal server error (correlation id ${correlationId})`, extensions: { code: 'INTERNAL_SERVER_ERROR', correlationId } },
+        {
+          message: `Internal server error (correlation id ${correlationId})`,
+          extensions: { code: 'INTERNAL_SERVER_ERROR', correlationId },
+        },
       ],
     });
   }

@@ -11,7 +11,11 @@ export class Metrics {
   readonly rejected: Counter<'reason'>;
 
   constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: 'threatwire_', eventLoopMonitoringPrecision: 20 });
+    collectDefaultMetrics({
+      register: this.registry,
+      prefix: 'threatwire_',
+      eventLoopMonitoringPrecision: 20,
+    });
     this.requests = new Counter({
       name: 'threatwire_graphql_requests_total',
       help: 'GraphQL operations by operation name, type, outcome and transport',

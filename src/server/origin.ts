@@ -15,7 +15,9 @@ export function createOriginPolicy(allowList: readonly string[], publicUrl: stri
       if (allowed.size > 0) return false;
       if (ownOrigin) return origin === ownOrigin;
       const host = headers.host;
-      return host !== undefined && (origin === `http://${host}` || (encrypted && origin === `https://${host}`));
+      return (
+        host !== undefined && (origin === `http://${host}` || (encrypted && origin === `https://${host}`))
+      );
     },
   };
 }

@@ -32,6 +32,6 @@ export function createQueryLimits(limits: Config['limits'], onReject?: (limit: s
       maxAliasesRule({ ...common, n: limits.maxAliases, onReject: [reject('maxAliases')] }),
       maxDirectivesRule({ ...common, n: limits.maxDirectives, onReject: [reject('maxDirectives')] }),
       costLimitRule({ ...common, maxCost: limits.maxCost, onReject: [reject('maxCost')] }),
-    ] as unknown as ValidationRule[],
+    ],
   };
 }

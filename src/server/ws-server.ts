@@ -1,7 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { GraphQLError, parse, specifiedRules, validate, type ExecutionArgs, type GraphQLSchema } from 'graphql';
+import {
+  GraphQLError,
+  parse,
+  specifiedRules,
+  validate,
+  type ExecutionArgs,
+  type GraphQLSchema,
+} from 'graphql';
 import type { Context } from 'graphql-ws';
 import { useServer, type Extra } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
@@ -48,7 +55,9 @@ export function createWsServer(opts: {
     return s;
   };
   const fail = (err: AppError, limit?: string) => [
-    new GraphQLError(err.message, { extensions: { ...err.details, code: err.code, ...(limit ? { limit } : {}) } }),
+    new GraphQLError(err.message, {
+      extensions: { ...err.details, code: err.code, ...(limit ? { limit } : {}) },
+    }),
   ];
   const format = (errors: readonly GraphQLError[]) =>
     errors.map((e) => formatGraphQLError(e.toJSON(), e, log));
@@ -59,9 +68,12 @@ export function createWsServer(opts: {
       connectionInitWaitTimeout: config.limits.wsConnectionInitTimeoutMs,
       onConnect: async (ctx) => {
         const params = ctx.connectionParams ?? {};
-        const fromParams = [params.apiKey, params.authorization, params.Authorization, params['x-api-key']].find(
-          (v): v is string => typeof v === 'string',
-        );
+        const fromParams = [
+          params.apiKey,
+          params.authorization,
+          params.Authorization,
+          params['x-api-key'],
+        ].find((v): v is string => typeof v === 'string');
         const key = fromParams?.replace(/^Bearer\s+/i, '') ?? apiKeyFromHeaders(ctx.extra.request.headers);
         try {
           stateOf(ctx).principal = await services.apiKeys.verify(key);
@@ -85,7 +97,10 @@ export function createWsServer(opts: {
         if (state.subscriptions.size >= config.limits.wsMaxSubscriptions) {
           metrics.rejected.inc({ reason: 'ws_subscriptions' });
           return fail(
-            new AppError('BAD_USER_INPUT', `At most ${config.limits.wsMaxSubscriptions} operations per socket`),
+            new AppError(
+              'BAD_USER_INPUT',
+              `At most ${config.limits.wsMaxSubscriptions} operations per socket`,
+            ),
             'wsMaxSubscriptions',
           );
         }
@@ -111,7 +126,9 @@ export function createWsServer(opts: {
           const tokens = /tokens/.test(message);
           return release([
             new GraphQLError(message, {
-              extensions: tokens ? { code: 'BAD_USER_INPUT', limit: 'maxTokens' } : { code: 'GRAPHQL_PARSE_FAILED' },
+              extensions: tokens
+                ? { code: 'BAD_USER_INPUT', limit: 'maxTokens' }
+                : { code: 'GRAPHQL_PARSE_FAILED' },
             }),
           ]);
         }

@@ -8,10 +8,14 @@ beforeAll(async () => {
 afterAll(() => t.stop());
 
 const HEALTH = '{ health { status database redis geoip } }';
-const CREATE = 'mutation($n: String!, $r: Role!) { createApiKey(name: $n, role: $r) { secret apiKey { id prefix role name } } }';
+const CREATE =
+  'mutation($n: String!, $r: Role!) { createApiKey(name: $n, role: $r) { secret apiKey { id prefix role name } } }';
 
 async function createKey(role: string, name = `k-${role}`) {
-  const res = await t.gql<{ createApiKey: { secret: string; apiKey: { id: string; prefix: string } } }>(CREATE, { n: name, r: role });
+  const res = await t.gql<{ createApiKey: { secret: string; apiKey: { id: string; prefix: string } } }>(
+    CREATE,
+    { n: name, r: role },
+  );
   expect(res.errors).toBeUndefined();
   return res.data!.createApiKey;
 }
@@ -70,9 +74,13 @@ describe('API keys over HTTP', () => {
   it('a revoked key stops working at once', async () => {
     const k = await createKey('ANALYST');
     expect((await t.gql('{ viewer { id } }', undefined, k.secret)).errors).toBeUndefined();
-    const revoked = await t.gql<{ revokeApiKey: boolean }>('mutation($id: ID!) { revokeApiKey(id: $id) }', { id: k.apiKey.id });
+    const revoked = await t.gql<{ revokeApiKey: boolean }>('mutation($id: ID!) { revokeApiKey(id: $id) }', {
+      id: k.apiKey.id,
+    });
     expect(revoked.data?.revokeApiKey).toBe(true);
-    const again = await t.gql<{ revokeApiKey: boolean }>('mutation($id: ID!) { revokeApiKey(id: $id) }', { id: k.apiKey.id });
+    const again = await t.gql<{ revokeApiKey: boolean }>('mutation($id: ID!) { revokeApiKey(id: $id) }', {
+      id: k.apiKey.id,
+    });
     expect(again.data?.revokeApiKey).toBe(false);
     const res = await t.gql('{ viewer { id } }', undefined, k.secret);
     expect(res.status).toBe(401);

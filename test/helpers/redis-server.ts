@@ -30,9 +30,13 @@ export async function freePort(): Promise<number> {
 export async function startPrivateRedis(): Promise<PrivateRedis> {
   if (!REDIS_BIN) throw new Error('redis-server binary not found');
   const port = await freePort();
-  const child: ChildProcess = spawn(REDIS_BIN, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-    stdio: 'ignore',
-  });
+  const child: ChildProcess = spawn(
+    REDIS_BIN,
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    {
+      stdio: 'ignore',
+    },
+  );
   const url = `redis://127.0.0.1:${port}`;
   const probe = new Redis(url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
   probe.on('error', () => undefined); // refused until redis-server is up; retried below

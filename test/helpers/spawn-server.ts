@@ -14,7 +14,13 @@ export interface SpawnedServer {
 export async function spawnServer(env: Record<string, string>, timeoutMs = 60_000): Promise<SpawnedServer> {
   const child = spawn(process.execPath, ['--import', 'tsx', fromRoot('src', 'main.ts')], {
     cwd: fromRoot(),
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn', PORT: '0', ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/root',
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+      PORT: '0',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -28,7 +34,14 @@ export async function spawnServer(env: Record<string, string>, timeoutMs = 60_00
     const m = /GraphQL \(HTTP\)\s+(\S+)/.exec(out);
     if (m?.[1]) {
       const url = m[1];
-      return { child, url, origin: new URL(url).origin, wsUrl: url.replace(/^http/, 'ws'), output: () => out, exited };
+      return {
+        child,
+        url,
+        origin: new URL(url).origin,
+        wsUrl: url.replace(/^http/, 'ws'),
+        output: () => out,
+        exited,
+      };
     }
     if (child.exitCode !== null) throw new Error(`server exited early (${child.exitCode}):\n${out}`);
     if (Date.now() - started > timeoutMs) {

@@ -15,7 +15,11 @@ export interface TestApp {
   readonly app: RunningApp;
   readonly databaseUrl: string;
   /** POST a GraphQL operation over HTTP with the given key (admin by default; null = none). */
-  gql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, key?: string | null): Promise<GqlResponse<T>>;
+  gql<T = Record<string, unknown>>(
+    query: string,
+    variables?: Record<string, unknown>,
+    key?: string | null,
+  ): Promise<GqlResponse<T>>;
   /** A graphql-ws client that authenticates with the given key. */
   ws(key?: string, extra?: { origin?: string }): Client;
   stop(): Promise<void>;
@@ -96,7 +100,7 @@ export async function startTestApp(
       return client;
     },
     async stop() {
-      await Promise.allSettled(clients.map((c) => c.dispose()));
+      await Promise.allSettled(clients.map(async (c) => c.dispose()));
       await app.stop();
       if (!opts.database) await db.drop();
     },

@@ -9,7 +9,9 @@ const logger = createLogger({ log: { level: 'silent', pretty: false } });
 
 async function take<T>(it: AsyncIterableIterator<T>, n: number, timeoutMs = 3000): Promise<T[]> {
   const out: T[] = [];
-  const timer = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`timeout after ${out.length}`)), timeoutMs));
+  const timer = new Promise<never>((_, reject) =>
+    setTimeout(() => reject(new Error(`timeout after ${out.length}`)), timeoutMs),
+  );
   while (out.length < n) {
     const r = await Promise.race([it.next(), timer]);
     if (r.done) break;
@@ -29,7 +31,10 @@ function contract(name: string, make: () => Promise<{ a: EventBus; b: EventBus }
       for (let n = 1; n <= 6; n++) await a.publish('t.order', { n });
       expect((await take(all, 6)).map((p) => p.n)).toEqual([1, 2, 3, 4, 5, 6]);
       expect((await take(even, 3)).map((p) => p.n)).toEqual([2, 4, 6]);
-      const none = await Promise.race([other.next(), new Promise((r) => setTimeout(() => r('nothing'), 200))]);
+      const none = await Promise.race([
+        other.next(),
+        new Promise((r) => setTimeout(() => r('nothing'), 200)),
+      ]);
       expect(none).toBe('nothing');
       await all.return?.();
       await even.return?.();

@@ -7,8 +7,15 @@ beforeAll(async () => {
 });
 afterAll(() => t.stop());
 
-const Q = 'query($ips: [String!]!) { geoip(ips: $ips) { input ip reason error geo { countryCode countryName latitude longitude approximate } } }';
-type Row = { input: string; ip: string | null; reason: string | null; error: string | null; geo: { countryCode: string; countryName: string; approximate: boolean; latitude: number } | null };
+const Q =
+  'query($ips: [String!]!) { geoip(ips: $ips) { input ip reason error geo { countryCode countryName latitude longitude approximate } } }';
+type Row = {
+  input: string;
+  ip: string | null;
+  reason: string | null;
+  error: string | null;
+  geo: { countryCode: string; countryName: string; approximate: boolean; latitude: number } | null;
+};
 
 it('answers one entry per input, in order, with reasons and per-entry errors', async () => {
   const ips = ['8.8.8.8', '10.0.0.1', 'not-an-ip', '2001:4860:4860::8888', '127.1', '192.0.2.7', '::1'];
@@ -29,6 +36,8 @@ it('answers one entry per input, in order, with reasons and per-entry errors', a
 it('enforces the documented batch limit with BAD_USER_INPUT', async () => {
   const res = await t.gql(Q, { ips: Array.from({ length: 1001 }, () => '8.8.8.8') });
   expect(res.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
-  const ok = await t.gql<{ geoip: Row[] }>(Q, { ips: Array.from({ length: 1000 }, (_, i) => `1.1.${i % 256}.1`) });
+  const ok = await t.gql<{ geoip: Row[] }>(Q, {
+    ips: Array.from({ length: 1000 }, (_, i) => `1.1.${i % 256}.1`),
+  });
   expect(ok.data?.geoip).toHaveLength(1000);
 });

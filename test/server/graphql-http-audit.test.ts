@@ -26,7 +26,8 @@ it('passes every MUST audit of the GraphQL-over-HTTP spec (graphql-http serverAu
       `SHOULD ${should.filter((r) => r.status === 'ok').length}/${should.length} ok; ` +
       `total ${results.filter((r) => r.status === 'ok').length}/${results.length} ok`,
   );
-  for (const r of results.filter((x) => x.status !== 'ok')) console.log(`  ${r.status}: ${r.name} — ${'reason' in r ? r.reason : ''}`);
+  for (const r of results.filter((x) => x.status !== 'ok'))
+    console.log(`  ${r.status}: ${r.name} — ${'reason' in r ? r.reason : ''}`);
   expect(must.length).toBeGreaterThan(10);
   expect(failedMust.map((r) => r.name)).toEqual([]);
 });

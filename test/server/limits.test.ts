@@ -98,10 +98,14 @@ describe('limits over graphql-ws', () => {
     const client = t.ws();
     const deep = collect(client, deepQuery(50), 1);
     await expect(deep.done).rejects.toMatchObject({
-      errors: expect.arrayContaining([expect.objectContaining({ extensions: { code: 'BAD_USER_INPUT', limit: 'maxDepth' } })]) as unknown,
+      errors: expect.arrayContaining([
+        expect.objectContaining({ extensions: { code: 'BAD_USER_INPUT', limit: 'maxDepth' } }),
+      ]) as unknown,
     });
     const many = collect(client, `{ ${Array.from({ length: 6000 }, () => '__typename').join(' ')} }`, 1);
-    await expect(many.done).rejects.toMatchObject({ errors: [{ extensions: { code: 'BAD_USER_INPUT', limit: 'maxTokens' } }] });
+    await expect(many.done).rejects.toMatchObject({
+      errors: [{ extensions: { code: 'BAD_USER_INPUT', limit: 'maxTokens' } }],
+    });
   });
 
   it('refuses a message over maxPayload by closing the socket', async () => {
@@ -114,12 +118,20 @@ describe('limits over graphql-ws', () => {
   it('caps subscriptions per socket: 10,000 attempts, only the limit is accepted', async () => {
     const client = t.ws();
     const limit = t.config.limits.wsMaxSubscriptions;
-    const subs = Array.from({ length: 10_000 }, () => collect(client, 'subscription { heartbeat(intervalSeconds: 3600) }', 1));
+    const subs = Array.from({ length: 10_000 }, () =>
+      collect(client, 'subscription { heartbeat(intervalSeconds: 3600) }', 1),
+    );
     const settled = await Promise.race([
       Promise.allSettled(subs.slice(limit).map((s) => s.done)),
       new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), 30_000)),
     ]);
-    const codes = new Set(settled.map((r) => (r.status === 'rejected' ? (r.reason as { errors?: { extensions?: { limit?: string } }[] }).errors?.[0]?.extensions?.limit : 'accepted')));
+    const codes = new Set(
+      settled.map((r) =>
+        r.status === 'rejected'
+          ? (r.reason as { errors?: { extensions?: { limit?: string } }[] }).errors?.[0]?.extensions?.limit
+          : 'accepted',
+      ),
+    );
     expect([...codes]).toEqual(['wsMaxSubscriptions']);
     const metrics = await (await fetch(`${t.origin}/metrics`)).text();
     expect(metrics).toMatch(new RegExp(`threatwire_ws_subscriptions ${limit}\\b`));

@@ -20,12 +20,22 @@ describe('health endpoints and metrics', () => {
   });
 
   it('health reports components, modes and the GeoIP databases', async () => {
-    const res = await t.gql<{ health: { status: string; geoip: string; version: string; components: { name: string; mode: string }[]; geoipDatabases: { kind: string }[] } }>(
+    const res = await t.gql<{
+      health: {
+        status: string;
+        geoip: string;
+        version: string;
+        components: { name: string; mode: string }[];
+        geoipDatabases: { kind: string }[];
+      };
+    }>(
       '{ health { status geoip version components { name status mode } geoipDatabases { kind databaseType } } }',
     );
     expect(res.data?.health.status).toBe('OK');
     expect(res.data?.health.geoip).toBe('UP');
-    expect(res.data?.health.components.map((c) => c.name)).toEqual(expect.arrayContaining(['database', 'redis', 'geoip']));
+    expect(res.data?.health.components.map((c) => c.name)).toEqual(
+      expect.arrayContaining(['database', 'redis', 'geoip']),
+    );
     expect(res.data?.health.geoipDatabases.map((d) => d.kind)).toContain('country');
   });
 
@@ -36,7 +46,9 @@ describe('health endpoints and metrics', () => {
       body: JSON.stringify({ query: 'query MetricsProbe { __typename }', operationName: 'MetricsProbe' }),
     });
     const text = await (await fetch(`${t.origin}/metrics`)).text();
-    expect(text).toMatch(/threatwire_graphql_requests_total\{operation="MetricsProbe",type="query",outcome="success",transport="http"\} 1/);
+    expect(text).toMatch(
+      /threatwire_graphql_requests_total\{operation="MetricsProbe",type="query",outcome="success",transport="http"\} 1/,
+    );
     expect(text).toMatch(/threatwire_graphql_request_duration_seconds_bucket\{[^}]*operation="MetricsProbe"/);
     expect(text).toContain('threatwire_ws_connections');
     expect(text).toContain('threatwire_ws_subscriptions');
@@ -65,7 +77,11 @@ describe('CORS and WebSocket origin allow-list', () => {
   it('answers preflight for the server’s own origin but not for others', async () => {
     const own = await fetch(t.url, {
       method: 'OPTIONS',
-      headers: { origin: t.origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,authorization' },
+      headers: {
+        origin: t.origin,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type,authorization',
+      },
     });
     expect(own.headers.get('access-control-allow-origin')).toBe(t.origin);
     const evil = await fetch(t.url, {

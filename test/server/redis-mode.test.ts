@@ -14,7 +14,10 @@ describe.runIf(sharedRedis)('two instances on one database and one Redis', () =>
   beforeAll(async () => {
     db = await createTestDatabase('two_instances');
     const env = { REDIS_URL: sharedRedis!, REDIS_KEY_PREFIX: `tw-${Date.now()}:` };
-    [a, b] = await Promise.all([startTestApp('a', env, { database: db }), startTestApp('b', env, { database: db })]);
+    [a, b] = await Promise.all([
+      startTestApp('a', env, { database: db }),
+      startTestApp('b', env, { database: db }),
+    ]);
   });
   afterAll(async () => {
     await Promise.allSettled([a?.stop(), b?.stop()]);

@@ -14,7 +14,11 @@ afterAll(() => db.drop());
 
 it('SIGTERM: finishes in-flight requests, closes sockets with 1001, stops accepting, exits 0', async () => {
   const key = 'tw_test_' + randomBytes(24).toString('base64url');
-  const server = await spawnServer({ DATABASE_URL: db.url, ADMIN_API_KEY: key, SHUTDOWN_TIMEOUT_MS: '10000' });
+  const server = await spawnServer({
+    DATABASE_URL: db.url,
+    ADMIN_API_KEY: key,
+    SHUTDOWN_TIMEOUT_MS: '10000',
+  });
 
   // A live subscription whose socket must be closed with 1001 (Going Away).
   let closeCode = 0;
@@ -26,7 +30,10 @@ it('SIGTERM: finishes in-flight requests, closes sockets with 1001, stops accept
     on: { closed: (e) => (closeCode = (e as { code: number }).code) },
   });
   const firstTick = new Promise<void>((resolve, reject) => {
-    client.subscribe({ query: 'subscription { heartbeat(intervalSeconds: 1) }' }, { next: () => resolve(), error: () => undefined, complete: () => undefined });
+    client.subscribe(
+      { query: 'subscription { heartbeat(intervalSeconds: 1) }' },
+      { next: () => resolve(), error: () => undefined, complete: () => undefined },
+    );
     setTimeout(() => reject(new Error('no tick')), 5000);
   });
   await firstTick;
@@ -36,7 +43,11 @@ it('SIGTERM: finishes in-flight requests, closes sockets with 1001, stops accept
   const inFlight = new Promise<{ status: number; text: string }>((resolve, reject) => {
     const req = request(server.url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${key}` },
+      headers: {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(body),
+        authorization: `Bearer ${key}`,
+      },
     });
     req.on('response', (res) => {
       let text = '';

@@ -5,7 +5,8 @@ import type { Resolvers } from '../generated.js';
 export const geoResolvers: Resolvers = {
   Query: {
     geoip: (_p, { ips }, { services }) => {
-      if (ips.length > GEOIP_MAX_BATCH) throw badInput(`geoip takes at most ${GEOIP_MAX_BATCH} addresses per call`);
+      if (ips.length > GEOIP_MAX_BATCH)
+        throw badInput(`geoip takes at most ${GEOIP_MAX_BATCH} addresses per call`);
       return services.geo.lookupMany(ips);
     },
   },
