@@ -120,6 +120,8 @@ describe.runIf(hasChromium)('GraphiQL in Chromium', () => {
     context: BrowserContext;
     foreign: string[];
     problems: string[];
+    /** Authorization headers of the page's POSTs to /graphql, in order. */
+    authHeaders: (string | undefined)[];
     sockets: SocketLog[];
     workers: string[];
   }
@@ -135,13 +137,26 @@ describe.runIf(hasChromium)('GraphiQL in Chromium', () => {
     const host = new URL(app.origin).host;
     const context = await browser.newContext();
     const page = await context.newPage();
-    const traffic: Traffic = { page, context, foreign: [], problems: [], sockets: [], workers: [] };
+    const traffic: Traffic = {
+      page,
+      context,
+      foreign: [],
+      problems: [],
+      authHeaders: [],
+      sockets: [],
+      workers: [],
+    };
     // The air-gap check: a request to any other host would mean a CDN dependency.
     await context.route('**/*', async (route) => {
       const url = new URL(route.request().url());
       if (url.host === host) return route.continue();
       traffic.foreign.push(url.href);
       return route.abort('blockedbyclient');
+    });
+    page.on('request', (request) => {
+      if (request.method() === 'POST' && new URL(request.url()).pathname === '/graphql') {
+        traffic.authHeaders.push(request.headers()['authorization']);
+      }
     });
     page.on('websocket', (ws) => {
       traffic.sockets.push(logSocket(ws));
@@ -184,7 +199,7 @@ describe.runIf(hasChromium)('GraphiQL in Chromium', () => {
     frames.filter((f) => f.includes(`"type":"${type}"`));
 
   it('runs the default health query once the API key is entered, loading nothing from other hosts', async () => {
-    const { page, context, foreign, problems, workers } = await openGraphiql();
+    const { page, context, foreign, problems, workers, authHeaders } = await openGraphiql();
     try {
       await eventually(() => page.locator('.tw-alert').innerText()).toMatch(/API key/);
       expect(await page.locator('.graphiql-query-editor .view-lines').innerText()).toMatch(/health/);
@@ -197,6 +212,11 @@ describe.runIf(hasChromium)('GraphiQL in Chromium', () => {
       expect(result).not.toMatch(/UNAUTHENTICATED/);
       await eventually(() => page.locator('[data-status]').getAttribute('data-status')).toBe('accepted');
       expect(await page.locator('.tw-alert').count()).toBe(0);
+      // Entered once: kept in this browser and sent as a bearer token.
+      const { origins } = await context.storageState();
+      const stored = origins.find((o) => o.origin === app.origin)?.localStorage;
+      expect(stored?.find((item) => item.name === 'threatwire:apiKey')?.value).toBe(app.adminKey);
+      expect(authHeaders.at(-1)).toBe(`Bearer ${app.adminKey}`);
 
       // Monaco's workers came from this server: the editor and the GraphQL language worker.
       // The GraphQL worker starts once the schema has arrived, so it may still be on its way.
