@@ -15,6 +15,7 @@ import { Metrics } from './server/metrics.js';
 import { createOriginPolicy } from './server/origin.js';
 import { createQueryLimits } from './server/query-limits.js';
 import { createWsServer } from './server/ws-server.js';
+import { createThreatModule } from './threats/threat-module.js';
 
 export interface RunningApp {
   readonly url: string;
@@ -73,7 +74,18 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
         ),
     });
 
-    const services: Services = { config, apiKeys, health, geo, bus: infra.bus };
+    const threatModule = await createThreatModule({ config, db: infra.db, bus: infra.bus, geo, logger });
+    cleanup.push(() => threatModule.stop());
+
+    const services: Services = {
+      config,
+      apiKeys,
+      health,
+      geo,
+      bus: infra.bus,
+      threats: threatModule.threats,
+      classifier: threatModule.classifier,
+    };
     const schema = buildSchema();
     const limits = createQueryLimits(config.limits, (limit) => metrics.rejected.inc({ reason: limit }));
     const originPolicy = createOriginPolicy(config.corsOrigins, config.publicUrl);
@@ -109,7 +121,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
     });
     app.server.on('upgrade', (req, socket, head) => ws.handleUpgrade(req, socket, head));
 
-    const workers: Worker[] = [];
+    const workers: Worker[] = [...threatModule.workers];
     const runner = new WorkerRunner(workers, logger);
     if (config.workers !== 'off') runner.start();
 

@@ -87,6 +87,12 @@ const EnvSchema = z.object({
   OTX_BASE_URL: url(['http:', 'https:']),
   VIRUSTOTAL_API_KEY: optionalString,
   VIRUSTOTAL_BASE_URL: url(['http:', 'https:']),
+  THREAT_INGEST_MAX_BATCH: int(1000, 1, 10_000),
+  THREAT_RETENTION_DAYS: int(90, 0, 36_500),
+  THREAT_ANOMALY_REFIT_MINUTES: int(60, 1, 10_080),
+  THREAT_ANOMALY_SAMPLE: int(10_000, 256, 200_000),
+  THREAT_TRAIN_INTERVAL_MINUTES: int(360, 1, 10_080),
+  THREAT_MODEL_RELOAD_SECONDS: int(60, 1, 3600),
 });
 
 export interface Config {
@@ -135,6 +141,18 @@ export interface Config {
     readonly abuseipdb: { readonly apiKey: string | undefined; readonly baseUrl: string };
     readonly otx: { readonly apiKey: string | undefined; readonly baseUrl: string };
     readonly virustotal: { readonly apiKey: string | undefined; readonly baseUrl: string };
+  };
+  readonly threats: {
+    /** Most events one ingestThreatEvents call may carry. */
+    readonly maxBatch: number;
+    /** Events older than this (by occurredAt) are deleted; 0 keeps them forever. */
+    readonly retentionDays: number;
+    readonly anomalyRefitMinutes: number;
+    /** Most recent events an anomaly refit is fitted on. */
+    readonly anomalySample: number;
+    readonly trainIntervalMinutes: number;
+    /** How often an instance checks PostgreSQL for models stored by others (besides the event bus). */
+    readonly modelReloadSeconds: number;
   };
 }
 
@@ -214,6 +232,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         apiKey: e.VIRUSTOTAL_API_KEY,
         baseUrl: e.VIRUSTOTAL_BASE_URL ?? 'https://www.virustotal.com',
       },
+    },
+    threats: {
+      maxBatch: e.THREAT_INGEST_MAX_BATCH,
+      retentionDays: e.THREAT_RETENTION_DAYS,
+      anomalyRefitMinutes: e.THREAT_ANOMALY_REFIT_MINUTES,
+      anomalySample: e.THREAT_ANOMALY_SAMPLE,
+      trainIntervalMinutes: e.THREAT_TRAIN_INTERVAL_MINUTES,
+      modelReloadSeconds: e.THREAT_MODEL_RELOAD_SECONDS,
     },
   };
   return deepFreeze(config);

@@ -4,6 +4,7 @@ import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } f
 import type { ApiKeyRecord } from '../auth/api-key-types.js';
 import type { HealthReport } from '../server/health-types.js';
 import type { GeoLocation, GeoLookupResult } from '../geo/geo-types.js';
+import type { ThreatEventRecord, ThreatEventPage, ClassifierModelRecord } from '../threats/threat-types.js';
 import type { GraphQLContext } from '../server/context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -46,6 +47,35 @@ export type ApiKeyEdge = {
   cursor: Scalars['String']['output'];
   node: ApiKey;
 };
+
+/** How an event's category was decided: the rule table, or the promoted random forest. */
+export type ClassificationMethod =
+  | 'MODEL'
+  | 'RULES';
+
+/** A trained classifier model, stored in PostgreSQL and loaded by every instance. */
+export type ClassifierModel = {
+  __typename?: 'ClassifierModel';
+  /** This instance classifies with this model now. */
+  active: Scalars['Boolean']['output'];
+  createdAt: Scalars['DateTime']['output'];
+  /** FOREST: stratified 5-fold cross-validated accuracy on the labelled events. */
+  cvAccuracy?: Maybe<Scalars['Float']['output']>;
+  id: Scalars['ID']['output'];
+  kind: ClassifierModelKind;
+  /** FOREST: used for classification only when cvAccuracy > rulesAccuracy. */
+  promoted: Scalars['Boolean']['output'];
+  /** FOREST: the rule table's accuracy on the same labelled events. */
+  rulesAccuracy?: Maybe<Scalars['Float']['output']>;
+  /** Events the model was trained (FOREST: labelled events) or fitted (ANOMALY) on. */
+  trainedOn: Scalars['Int']['output'];
+  version: Scalars['String']['output'];
+};
+
+/** FOREST: supervised category model trained from analyst labels. ANOMALY: isolation forest over recent events. */
+export type ClassifierModelKind =
+  | 'ANOMALY'
+  | 'FOREST';
 
 export type ComponentHealth = {
   __typename?: 'ComponentHealth';
@@ -134,6 +164,27 @@ export type HealthStatus =
   | 'DOWN'
   | 'OK';
 
+/** Why one input of a bulk ingest was rejected. */
+export type IngestError = {
+  __typename?: 'IngestError';
+  /** The input field at fault, when there is one. */
+  field?: Maybe<Scalars['String']['output']>;
+  /** Position of the input in the list (0-based). */
+  index: Scalars['Int']['output'];
+  message: Scalars['String']['output'];
+};
+
+/** Outcome of ingestThreatEvents; returned only after the accepted events are committed. */
+export type IngestResult = {
+  __typename?: 'IngestResult';
+  /** Events stored by this call. */
+  accepted: Scalars['Int']['output'];
+  /** Valid events not stored because their externalId was already known. */
+  duplicates: Scalars['Int']['output'];
+  /** Invalid events, by index; the valid ones were stored regardless. */
+  errors: Array<IngestError>;
+};
+
 export type IocType =
   | 'DOMAIN'
   | 'IPV4'
@@ -147,14 +198,40 @@ export type Mutation = {
   __typename?: 'Mutation';
   /** Create an API key. The secret is in the response only. */
   createApiKey: CreatedApiKey;
+  /** Ingest one event. Idempotent by externalId: a re-send returns the stored event. */
+  ingestThreatEvent: ThreatEvent;
+  /** Ingest up to THREAT_INGEST_MAX_BATCH events (default 1,000) in one transaction; invalid ones are reported by index. */
+  ingestThreatEvents: IngestResult;
+  /** Record an analyst's category for an event (training data for the FOREST model). */
+  labelThreatEvent: ThreatEvent;
+  /** Refit the ANOMALY model on recent events now. */
+  refitAnomalyModel: ClassifierModel;
   /** Revoke an API key; it stops working at once. False when it was already revoked. */
   revokeApiKey: Scalars['Boolean']['output'];
+  /** Train a FOREST model from the labelled events now; it is promoted only when it beats the rules. */
+  trainClassifier: ClassifierModel;
 };
 
 
 export type MutationCreateApiKeyArgs = {
   name: Scalars['String']['input'];
   role: Role;
+};
+
+
+export type MutationIngestThreatEventArgs = {
+  input: ThreatEventInput;
+};
+
+
+export type MutationIngestThreatEventsArgs = {
+  inputs: Array<ThreatEventInput>;
+};
+
+
+export type MutationLabelThreatEventArgs = {
+  category: ThreatCategory;
+  id: Scalars['ID']['input'];
 };
 
 
@@ -173,10 +250,17 @@ export type Query = {
   __typename?: 'Query';
   /** All API keys, newest first. */
   apiKeys: ApiKeyConnection;
+  /** Classifier models, newest first (at most 100). */
+  classifierModels: Array<ClassifierModel>;
   /** Bulk GeoIP: one entry per input, in order (at most 1,000 inputs). */
   geoip: Array<GeoLookup>;
   /** Server and dependency health. */
   health: Health;
+  threatEvent?: Maybe<ThreatEvent>;
+  /** Threat events, newest first (by occurredAt). */
+  threatEvents: ThreatEventConnection;
+  /** Events since the given time (default: 24 hours ago) aggregated by location, most events first (at most 5,000 points). */
+  threatMap: Array<ThreatMapPoint>;
   /** The API key making this request. */
   viewer: ApiKey;
 };
@@ -189,8 +273,32 @@ export type QueryApiKeysArgs = {
 };
 
 
+export type QueryClassifierModelsArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+  kind?: InputMaybe<ClassifierModelKind>;
+};
+
+
 export type QueryGeoipArgs = {
   ips: Array<Scalars['String']['input']>;
+};
+
+
+export type QueryThreatEventArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type QueryThreatEventsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<ThreatEventFilter>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type QueryThreatMapArgs = {
+  minSeverity?: InputMaybe<Scalars['Int']['input']>;
+  since?: InputMaybe<Scalars['DateTime']['input']>;
 };
 
 /** Risk level from the fused score: LOW < 25, MEDIUM 25–49, HIGH 50–74, CRITICAL >= 75. */
@@ -221,11 +329,20 @@ export type Subscription = {
   __typename?: 'Subscription';
   /** Server time every intervalSeconds (1–3600): lets a dashboard notice a stale socket. */
   heartbeat: Scalars['DateTime']['output'];
+  /** Newly ingested threat events matching every given filter. */
+  threatDetected: ThreatEvent;
 };
 
 
 export type SubscriptionHeartbeatArgs = {
   intervalSeconds?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type SubscriptionThreatDetectedArgs = {
+  categories?: InputMaybe<Array<ThreatCategory>>;
+  countries?: InputMaybe<Array<Scalars['String']['input']>>;
+  minSeverity?: InputMaybe<Scalars['Int']['input']>;
 };
 
 export type ThreatCategory =
@@ -240,6 +357,118 @@ export type ThreatCategory =
   | 'PROXY'
   | 'SCAN'
   | 'SPAM';
+
+export type ThreatClassification = {
+  __typename?: 'ThreatClassification';
+  /** 0–1 isolation-forest score (about 0.5 or less is ordinary); null before the first anomaly model exists. */
+  anomalyScore?: Maybe<Scalars['Float']['output']>;
+  category: ThreatCategory;
+  /** 0–1 confidence in the category (rule confidence, or the forest's vote share). */
+  confidence: Scalars['Float']['output'];
+  isAnomaly: Scalars['Boolean']['output'];
+  method: ClassificationMethod;
+  /** Version of the supervised model that chose the category; null for RULES. */
+  modelVersion?: Maybe<Scalars['String']['output']>;
+};
+
+/** A network detection reported by a sensor, geolocated and classified at ingestion. */
+export type ThreatEvent = {
+  __typename?: 'ThreatEvent';
+  /** The source IP was banned by CrowdSec when the event was ingested. */
+  banned: Scalars['Boolean']['output'];
+  classification: ThreatClassification;
+  /** 0–1: the sensor's confidence in the detection. */
+  confidence: Scalars['Float']['output'];
+  description?: Maybe<Scalars['String']['output']>;
+  destinationIp?: Maybe<Scalars['String']['output']>;
+  destinationPort?: Maybe<Scalars['Int']['output']>;
+  /** The sender's own id; a second event with the same externalId is a duplicate and is not stored. */
+  externalId?: Maybe<Scalars['String']['output']>;
+  /** Location of the source IP; null for private/reserved addresses or when unknown. */
+  geo?: Maybe<Geo>;
+  id: Scalars['ID']['output'];
+  ingestedAt: Scalars['DateTime']['output'];
+  /** The source IP was a known IOC when the event was ingested. */
+  knownIoc: Scalars['Boolean']['output'];
+  /** The category an analyst assigned (labelThreatEvent), if any. */
+  label?: Maybe<ThreatCategory>;
+  occurredAt: Scalars['DateTime']['output'];
+  protocol?: Maybe<Scalars['String']['output']>;
+  /** The optional raw payload as sent. */
+  raw?: Maybe<Scalars['JSON']['output']>;
+  sensor?: Maybe<Scalars['String']['output']>;
+  /** 1 (informational) to 10 (critical). */
+  severity: Scalars['Int']['output'];
+  sourceIp: Scalars['String']['output'];
+  sourcePort?: Maybe<Scalars['Int']['output']>;
+  tags: Array<Scalars['String']['output']>;
+  threatType: Scalars['String']['output'];
+};
+
+export type ThreatEventConnection = {
+  __typename?: 'ThreatEventConnection';
+  edges: Array<ThreatEventEdge>;
+  pageInfo: PageInfo;
+  totalCount: Scalars['Int']['output'];
+};
+
+export type ThreatEventEdge = {
+  __typename?: 'ThreatEventEdge';
+  cursor: Scalars['String']['output'];
+  node: ThreatEvent;
+};
+
+export type ThreatEventFilter = {
+  anomaliesOnly?: InputMaybe<Scalars['Boolean']['input']>;
+  categories?: InputMaybe<Array<ThreatCategory>>;
+  /** ISO 3166-1 alpha-2 codes of the source IP's country. */
+  countries?: InputMaybe<Array<Scalars['String']['input']>>;
+  minSeverity?: InputMaybe<Scalars['Int']['input']>;
+  /** occurredAt >= since. */
+  since?: InputMaybe<Scalars['DateTime']['input']>;
+  sourceIp?: InputMaybe<Scalars['String']['input']>;
+  /** Exact threatType as sent. */
+  threatType?: InputMaybe<Scalars['String']['input']>;
+  /** occurredAt < until. */
+  until?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
+/**
+ * One detection to ingest. Limits: sourceIp/destinationIp valid IPv4/IPv6 (canonicalised), ports 0–65535,
+ * severity 1–10, confidence 0–1 (default 1), occurredAt at most 5 minutes in the future (default: now),
+ * externalId ≤ 200, threatType 1–200, protocol ≤ 32, sensor ≤ 200, description ≤ 4,000 characters,
+ * at most 32 tags of ≤ 64 characters, raw ≤ 16 KiB as JSON; no NUL characters anywhere.
+ */
+export type ThreatEventInput = {
+  confidence?: InputMaybe<Scalars['Float']['input']>;
+  description?: InputMaybe<Scalars['String']['input']>;
+  destinationIp?: InputMaybe<Scalars['String']['input']>;
+  destinationPort?: InputMaybe<Scalars['Int']['input']>;
+  externalId?: InputMaybe<Scalars['String']['input']>;
+  occurredAt?: InputMaybe<Scalars['DateTime']['input']>;
+  protocol?: InputMaybe<Scalars['String']['input']>;
+  raw?: InputMaybe<Scalars['JSON']['input']>;
+  sensor?: InputMaybe<Scalars['String']['input']>;
+  severity: Scalars['Int']['input'];
+  sourceIp: Scalars['String']['input'];
+  sourcePort?: InputMaybe<Scalars['Int']['input']>;
+  tags?: InputMaybe<Array<Scalars['String']['input']>>;
+  threatType: Scalars['String']['input'];
+};
+
+/** Events aggregated by location (city when a city database is configured, else country centroid). */
+export type ThreatMapPoint = {
+  __typename?: 'ThreatMapPoint';
+  /** True when the point is a country centroid. */
+  approximate: Scalars['Boolean']['output'];
+  city?: Maybe<Scalars['String']['output']>;
+  count: Scalars['Int']['output'];
+  countryCode?: Maybe<Scalars['String']['output']>;
+  countryName?: Maybe<Scalars['String']['output']>;
+  latitude: Scalars['Float']['output'];
+  longitude: Scalars['Float']['output'];
+  maxSeverity: Scalars['Int']['output'];
+};
 
 export type TimeBucketSize =
   | 'DAY'
@@ -323,6 +552,9 @@ export type ResolversTypes = ResolversObject<{
   ApiKeyConnection: ResolverTypeWrapper<Omit<ApiKeyConnection, 'edges'> & { edges: Array<ResolversTypes['ApiKeyEdge']> }>;
   ApiKeyEdge: ResolverTypeWrapper<Omit<ApiKeyEdge, 'node'> & { node: ResolversTypes['ApiKey'] }>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
+  ClassificationMethod: ClassificationMethod;
+  ClassifierModel: ResolverTypeWrapper<ClassifierModelRecord>;
+  ClassifierModelKind: ClassifierModelKind;
   ComponentHealth: ResolverTypeWrapper<ComponentHealth>;
   ComponentStatus: ComponentStatus;
   CreatedApiKey: ResolverTypeWrapper<Omit<CreatedApiKey, 'apiKey'> & { apiKey: ResolversTypes['ApiKey'] }>;
@@ -335,6 +567,8 @@ export type ResolversTypes = ResolversObject<{
   Health: ResolverTypeWrapper<HealthReport>;
   HealthStatus: HealthStatus;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
+  IngestError: ResolverTypeWrapper<IngestError>;
+  IngestResult: ResolverTypeWrapper<IngestResult>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   IocType: IocType;
   JSON: ResolverTypeWrapper<Scalars['JSON']['output']>;
@@ -348,6 +582,13 @@ export type ResolversTypes = ResolversObject<{
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   ThreatCategory: ThreatCategory;
+  ThreatClassification: ResolverTypeWrapper<ThreatClassification>;
+  ThreatEvent: ResolverTypeWrapper<ThreatEventRecord>;
+  ThreatEventConnection: ResolverTypeWrapper<ThreatEventPage>;
+  ThreatEventEdge: ResolverTypeWrapper<Omit<ThreatEventEdge, 'node'> & { node: ResolversTypes['ThreatEvent'] }>;
+  ThreatEventFilter: ThreatEventFilter;
+  ThreatEventInput: ThreatEventInput;
+  ThreatMapPoint: ResolverTypeWrapper<ThreatMapPoint>;
   TimeBucketSize: TimeBucketSize;
 }>;
 
@@ -357,6 +598,7 @@ export type ResolversParentTypes = ResolversObject<{
   ApiKeyConnection: Omit<ApiKeyConnection, 'edges'> & { edges: Array<ResolversParentTypes['ApiKeyEdge']> };
   ApiKeyEdge: Omit<ApiKeyEdge, 'node'> & { node: ResolversParentTypes['ApiKey'] };
   Boolean: Scalars['Boolean']['output'];
+  ClassifierModel: ClassifierModelRecord;
   ComponentHealth: ComponentHealth;
   CreatedApiKey: Omit<CreatedApiKey, 'apiKey'> & { apiKey: ResolversParentTypes['ApiKey'] };
   DateTime: Scalars['DateTime']['output'];
@@ -366,6 +608,8 @@ export type ResolversParentTypes = ResolversObject<{
   GeoLookup: GeoLookupResult;
   Health: HealthReport;
   ID: Scalars['ID']['output'];
+  IngestError: IngestError;
+  IngestResult: IngestResult;
   Int: Scalars['Int']['output'];
   JSON: Scalars['JSON']['output'];
   Mutation: Record<PropertyKey, never>;
@@ -373,6 +617,13 @@ export type ResolversParentTypes = ResolversObject<{
   Query: Record<PropertyKey, never>;
   String: Scalars['String']['output'];
   Subscription: Record<PropertyKey, never>;
+  ThreatClassification: ThreatClassification;
+  ThreatEvent: ThreatEventRecord;
+  ThreatEventConnection: ThreatEventPage;
+  ThreatEventEdge: Omit<ThreatEventEdge, 'node'> & { node: ResolversParentTypes['ThreatEvent'] };
+  ThreatEventFilter: ThreatEventFilter;
+  ThreatEventInput: ThreatEventInput;
+  ThreatMapPoint: ThreatMapPoint;
 }>;
 
 export type AuthDirectiveArgs = {
@@ -400,6 +651,18 @@ export type ApiKeyConnectionResolvers<ContextType = GraphQLContext, ParentType e
 export type ApiKeyEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ApiKeyEdge'] = ResolversParentTypes['ApiKeyEdge']> = ResolversObject<{
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   node?: Resolver<ResolversTypes['ApiKey'], ParentType, ContextType>;
+}>;
+
+export type ClassifierModelResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ClassifierModel'] = ResolversParentTypes['ClassifierModel']> = ResolversObject<{
+  active?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  cvAccuracy?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['ClassifierModelKind'], ParentType, ContextType>;
+  promoted?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  rulesAccuracy?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  trainedOn?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  version?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 }>;
 
 export type ComponentHealthResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ComponentHealth'] = ResolversParentTypes['ComponentHealth']> = ResolversObject<{
@@ -456,13 +719,30 @@ export type HealthResolvers<ContextType = GraphQLContext, ParentType extends Res
   version?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 }>;
 
+export type IngestErrorResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['IngestError'] = ResolversParentTypes['IngestError']> = ResolversObject<{
+  field?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  index?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
+export type IngestResultResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['IngestResult'] = ResolversParentTypes['IngestResult']> = ResolversObject<{
+  accepted?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  duplicates?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  errors?: Resolver<Array<ResolversTypes['IngestError']>, ParentType, ContextType>;
+}>;
+
 export interface JsonScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['JSON'], any> {
   name: 'JSON';
 }
 
 export type MutationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = ResolversObject<{
   createApiKey?: Resolver<ResolversTypes['CreatedApiKey'], ParentType, ContextType, RequireFields<MutationCreateApiKeyArgs, 'name' | 'role'>>;
+  ingestThreatEvent?: Resolver<ResolversTypes['ThreatEvent'], ParentType, ContextType, RequireFields<MutationIngestThreatEventArgs, 'input'>>;
+  ingestThreatEvents?: Resolver<ResolversTypes['IngestResult'], ParentType, ContextType, RequireFields<MutationIngestThreatEventsArgs, 'inputs'>>;
+  labelThreatEvent?: Resolver<ResolversTypes['ThreatEvent'], ParentType, ContextType, RequireFields<MutationLabelThreatEventArgs, 'category' | 'id'>>;
+  refitAnomalyModel?: Resolver<ResolversTypes['ClassifierModel'], ParentType, ContextType>;
   revokeApiKey?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRevokeApiKeyArgs, 'id'>>;
+  trainClassifier?: Resolver<ResolversTypes['ClassifierModel'], ParentType, ContextType>;
 }>;
 
 export type PageInfoResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = ResolversObject<{
@@ -472,19 +752,80 @@ export type PageInfoResolvers<ContextType = GraphQLContext, ParentType extends R
 
 export type QueryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = ResolversObject<{
   apiKeys?: Resolver<ResolversTypes['ApiKeyConnection'], ParentType, ContextType, RequireFields<QueryApiKeysArgs, 'includeRevoked'>>;
+  classifierModels?: Resolver<Array<ResolversTypes['ClassifierModel']>, ParentType, ContextType, RequireFields<QueryClassifierModelsArgs, 'first'>>;
   geoip?: Resolver<Array<ResolversTypes['GeoLookup']>, ParentType, ContextType, RequireFields<QueryGeoipArgs, 'ips'>>;
   health?: Resolver<ResolversTypes['Health'], ParentType, ContextType>;
+  threatEvent?: Resolver<Maybe<ResolversTypes['ThreatEvent']>, ParentType, ContextType, RequireFields<QueryThreatEventArgs, 'id'>>;
+  threatEvents?: Resolver<ResolversTypes['ThreatEventConnection'], ParentType, ContextType, Partial<QueryThreatEventsArgs>>;
+  threatMap?: Resolver<Array<ResolversTypes['ThreatMapPoint']>, ParentType, ContextType, Partial<QueryThreatMapArgs>>;
   viewer?: Resolver<ResolversTypes['ApiKey'], ParentType, ContextType>;
 }>;
 
 export type SubscriptionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = ResolversObject<{
   heartbeat?: SubscriptionResolver<ResolversTypes['DateTime'], "heartbeat", ParentType, ContextType, RequireFields<SubscriptionHeartbeatArgs, 'intervalSeconds'>>;
+  threatDetected?: SubscriptionResolver<ResolversTypes['ThreatEvent'], "threatDetected", ParentType, ContextType, Partial<SubscriptionThreatDetectedArgs>>;
+}>;
+
+export type ThreatClassificationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ThreatClassification'] = ResolversParentTypes['ThreatClassification']> = ResolversObject<{
+  anomalyScore?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  category?: Resolver<ResolversTypes['ThreatCategory'], ParentType, ContextType>;
+  confidence?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  isAnomaly?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  method?: Resolver<ResolversTypes['ClassificationMethod'], ParentType, ContextType>;
+  modelVersion?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+}>;
+
+export type ThreatEventResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ThreatEvent'] = ResolversParentTypes['ThreatEvent']> = ResolversObject<{
+  banned?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  classification?: Resolver<ResolversTypes['ThreatClassification'], ParentType, ContextType>;
+  confidence?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  description?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  destinationIp?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  destinationPort?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  externalId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  geo?: Resolver<Maybe<ResolversTypes['Geo']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  ingestedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  knownIoc?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  label?: Resolver<Maybe<ResolversTypes['ThreatCategory']>, ParentType, ContextType>;
+  occurredAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  protocol?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  raw?: Resolver<Maybe<ResolversTypes['JSON']>, ParentType, ContextType>;
+  sensor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  severity?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  sourceIp?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  sourcePort?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  tags?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  threatType?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
+export type ThreatEventConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ThreatEventConnection'] = ResolversParentTypes['ThreatEventConnection']> = ResolversObject<{
+  edges?: Resolver<Array<ResolversTypes['ThreatEventEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
+export type ThreatEventEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ThreatEventEdge'] = ResolversParentTypes['ThreatEventEdge']> = ResolversObject<{
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['ThreatEvent'], ParentType, ContextType>;
+}>;
+
+export type ThreatMapPointResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ThreatMapPoint'] = ResolversParentTypes['ThreatMapPoint']> = ResolversObject<{
+  approximate?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  city?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  count?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  countryCode?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  countryName?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  latitude?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  longitude?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  maxSeverity?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 }>;
 
 export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
   ApiKey?: ApiKeyResolvers<ContextType>;
   ApiKeyConnection?: ApiKeyConnectionResolvers<ContextType>;
   ApiKeyEdge?: ApiKeyEdgeResolvers<ContextType>;
+  ClassifierModel?: ClassifierModelResolvers<ContextType>;
   ComponentHealth?: ComponentHealthResolvers<ContextType>;
   CreatedApiKey?: CreatedApiKeyResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
@@ -492,11 +833,18 @@ export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
   GeoDatabase?: GeoDatabaseResolvers<ContextType>;
   GeoLookup?: GeoLookupResolvers<ContextType>;
   Health?: HealthResolvers<ContextType>;
+  IngestError?: IngestErrorResolvers<ContextType>;
+  IngestResult?: IngestResultResolvers<ContextType>;
   JSON?: GraphQLScalarType;
   Mutation?: MutationResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;
+  ThreatClassification?: ThreatClassificationResolvers<ContextType>;
+  ThreatEvent?: ThreatEventResolvers<ContextType>;
+  ThreatEventConnection?: ThreatEventConnectionResolvers<ContextType>;
+  ThreatEventEdge?: ThreatEventEdgeResolvers<ContextType>;
+  ThreatMapPoint?: ThreatMapPointResolvers<ContextType>;
 }>;
 
 export type DirectiveResolvers<ContextType = GraphQLContext> = ResolversObject<{

@@ -7,10 +7,11 @@ import type { Resolvers } from './generated.js';
 import { authResolvers } from './resolvers/auth.js';
 import { geoResolvers } from './resolvers/geo.js';
 import { systemResolvers } from './resolvers/system.js';
+import { threatResolvers } from './resolvers/threats.js';
 import { scalarResolvers } from './scalars.js';
 
 /** Resolver maps per domain; each later domain adds its own entry. */
-const resolverMaps: Resolvers[] = [scalarResolvers, systemResolvers, authResolvers, geoResolvers];
+const resolverMaps: Resolvers[] = [scalarResolvers, systemResolvers, authResolvers, geoResolvers, threatResolvers];
 
 export function buildSchema(): GraphQLSchema {
   const typeDefs = readFileSync(fromRoot('schema.graphql'), 'utf8');

@@ -4,6 +4,8 @@ import type { Config } from '../config.js';
 import type { GeoService } from '../geo/geo-service.js';
 import type { EventBus } from '../platform/event-bus.js';
 import type { Logger } from '../platform/logger.js';
+import type { ClassifierService } from '../threats/classifier-service.js';
+import type { ThreatService } from '../threats/threat-service.js';
 import type { HealthService } from './health-service.js';
 
 /** Everything resolvers may call. Domains add their services here. */
@@ -13,6 +15,8 @@ export interface Services {
   readonly health: HealthService;
   readonly geo: GeoService;
   readonly bus: EventBus;
+  readonly threats: ThreatService;
+  readonly classifier: ClassifierService;
 }
 
 export interface GraphQLContext {

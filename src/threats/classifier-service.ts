@@ -1,0 +1,208 @@
+import { randomBytes } from 'node:crypto';
+import { badInput } from '../platform/errors.js';
+import type { EventBus } from '../platform/event-bus.js';
+import type { Logger } from '../platform/logger.js';
+import {
+  AnomalyDetector,
+  CompositeClassifier,
+  ForestClassifier,
+  MAX_LABELS,
+  MIN_LABELS,
+  train,
+  type AnomalyDetectorJson,
+  type Classifier,
+  type ForestModelJson,
+} from './classifier/index.js';
+import type { ClassifierModelRepository, StoredModel } from './classifier-model-repository.js';
+import type { ThreatEventRepository } from './threat-event-repository.js';
+import type { ClassifierModelKind, ClassifierModelRecord } from './threat-types.js';
+
+/** Tells every instance that a new model was stored, so that all classify alike. */
+export const CLASSIFIER_TOPIC = 'threats.classifier-updated';
+/** Fewest recent events an anomaly model is fitted on. */
+export const MIN_ANOMALY_EVENTS = 100;
+/** Models kept per kind (older ones are deleted after each save). */
+const KEEP_MODELS = 20;
+
+export interface ClassifierServiceOptions {
+  /** Most recent events an anomaly refit looks at. */
+  anomalySample: number;
+}
+
+/**
+ * Owns the classifier that ingestion uses: loads the newest models from PostgreSQL,
+ * trains and refits them, and swaps the immutable CompositeClassifier when a model
+ * changes (here or on another instance).
+ */
+export class ClassifierService {
+  private current = new CompositeClassifier();
+  private loaded: Record<ClassifierModelKind, string | null> = { FOREST: null, ANOMALY: null };
+  private reloading: Promise<void> | undefined;
+  private subscription: AsyncIterableIterator<unknown> | undefined;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly models: ClassifierModelRepository,
+    private readonly events: ThreatEventRepository,
+    private readonly bus: EventBus,
+    logger: Logger,
+    private readonly options: ClassifierServiceOptions,
+  ) {
+    this.log = logger.child({ component: 'classifier' });
+  }
+
+  /** The classifier to use now; callers take it once per batch. */
+  get classifier(): Classifier {
+    return this.current;
+  }
+
+  /** Loads the newest models and follows updates published by any instance. */
+  async start(): Promise<void> {
+    await this.reload();
+    const sub = this.bus.subscribe<unknown>(CLASSIFIER_TOPIC);
+    this.subscription = sub;
+    void (async () => {
+      for await (const _ of sub)
+        await this.reload().catch((err: unknown) => this.log.warn({ err }, 'model reload failed'));
+    })();
+  }
+
+  async stop(): Promise<void> {
+    await this.subscription?.return?.();
+  }
+
+  /** Loads any model whose newest version differs from the one in use. Calls run one after another. */
+  reload(): Promise<void> {
+    const run = (this.reloading ?? Promise.resolve()).catch(() => undefined).then(() => this.doReload());
+    this.reloading = run;
+    return run;
+  }
+
+  private async doReload(): Promise<void> {
+    const [forest, anomaly] = await Promise.all([
+      this.models.latest('FOREST'),
+      this.models.latest('ANOMALY'),
+    ]);
+    if (
+      (forest?.version ?? null) === this.loaded.FOREST &&
+      (anomaly?.version ?? null) === this.loaded.ANOMALY
+    )
+      return;
+    const [forestBody, anomalyBody] = await Promise.all([
+      forest ? this.models.body(forest.id) : null,
+      anomaly ? this.models.body(anomaly.id) : null,
+    ]);
+    const model = forestBody ? ForestClassifier.fromJSON(forestBody as ForestModelJson) : null;
+    const detector = anomalyBody ? AnomalyDetector.fromJSON(anomalyBody as AnomalyDetectorJson) : null;
+    this.current = new CompositeClassifier({ model, anomaly: detector });
+    this.loaded = { FOREST: forest?.version ?? null, ANOMALY: anomaly?.version ?? null };
+    this.log.info(
+      { forest: this.loaded.FOREST, promoted: model?.promoted ?? false, anomaly: this.loaded.ANOMALY },
+      'classifier models loaded',
+    );
+  }
+
+  /** Trains a forest from the newest labels; it classifies only if promoted (it beat the rules). */
+  async train(): Promise<ClassifierModelRecord> {
+    const labelled = await this.events.labelled(MAX_LABELS);
+    const result = train(labelled, this.current.rules);
+    if (result.model === null) {
+      const why =
+        result.reason === 'TOO_FEW_LABELS'
+          ? `at least ${MIN_LABELS} labelled events are needed (there are ${result.labelsUsed})`
+          : 'the labelled events must span at least two categories';
+      throw badInput(`Cannot train the classifier: ${why}`, {
+        reason: result.reason,
+        labels: result.labelsUsed,
+      });
+    }
+    const stored = await this.store({
+      kind: 'FOREST',
+      version: result.model.version,
+      trainedOn: result.labelsUsed,
+      cvAccuracy: result.cvAccuracy,
+      rulesAccuracy: result.rulesAccuracy,
+      promoted: result.promoted,
+      model: result.model.toJSON(),
+    });
+    this.log.info(
+      {
+        version: stored.version,
+        cv: result.cvAccuracy,
+        rules: result.rulesAccuracy,
+        promoted: result.promoted,
+      },
+      'forest trained',
+    );
+    return stored;
+  }
+
+  /** Fits a new anomaly model on the most recent events. */
+  async refitAnomaly(): Promise<ClassifierModelRecord> {
+    const recent = await this.events.recent(this.options.anomalySample);
+    if (recent.length < MIN_ANOMALY_EVENTS) {
+      throw badInput(
+        `Cannot fit the anomaly model: at least ${MIN_ANOMALY_EVENTS} events are needed (there are ${recent.length})`,
+      );
+    }
+    const seed = randomBytes(4).readUInt32LE(0);
+    const detector = AnomalyDetector.fit(recent, { seed });
+    return this.store({
+      kind: 'ANOMALY',
+      version: `if-${Date.now().toString(36)}-${seed.toString(16).padStart(8, '0')}`,
+      trainedOn: recent.length,
+      cvAccuracy: null,
+      rulesAccuracy: null,
+      promoted: false,
+      model: detector.toJSON(),
+    });
+  }
+
+  /** Scheduled training: only when enough labels exist and some arrived since the last forest. */
+  async trainIfDue(): Promise<ClassifierModelRecord | null> {
+    const last = await this.models.latest('FOREST');
+    const fresh = await this.events.countLabelsSince(last?.createdAt ?? null);
+    if (fresh === 0 || (last === null && fresh < MIN_LABELS)) return null;
+    const total = await this.events.countLabelsSince(null);
+    if (total < MIN_LABELS) return null;
+    return this.train();
+  }
+
+  /** Scheduled refit: skipped when another instance refitted within `intervalMs` or too few events exist. */
+  async refitIfDue(intervalMs: number): Promise<ClassifierModelRecord | null> {
+    const last = await this.models.latest('ANOMALY');
+    if (last && Date.now() - last.createdAt.getTime() < intervalMs * 0.9) return null;
+    try {
+      return await this.refitAnomaly();
+    } catch (err) {
+      if (err instanceof Error && 'code' in err && err.code === 'BAD_USER_INPUT') return null;
+      throw err;
+    }
+  }
+
+  async list(kind: ClassifierModelKind | null, take: number): Promise<ClassifierModelRecord[]> {
+    return (await this.models.list(kind, take)).map((m) => this.withActive(m));
+  }
+
+  private async store(
+    model: Parameters<ClassifierModelRepository['save']>[0],
+  ): Promise<ClassifierModelRecord> {
+    const stored = await this.models.save(model);
+    await this.models.prune(model.kind, KEEP_MODELS);
+    await this.reload();
+    await this.bus
+      .publish(CLASSIFIER_TOPIC, { kind: stored.kind, version: stored.version })
+      .catch((err: unknown) => {
+        this.log.warn(
+          { err },
+          'could not announce the new model; other instances pick it up on their next reload',
+        );
+      });
+    return this.withActive(stored);
+  }
+
+  private withActive(m: StoredModel): ClassifierModelRecord {
+    const inUse = this.loaded[m.kind] === m.version && (m.kind === 'ANOMALY' || m.promoted);
+    return { ...m, active: inUse };
+  }
+}

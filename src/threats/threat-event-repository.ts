@@ -1,0 +1,212 @@
+import type pg from 'pg';
+import { parseIp } from '../geo/ip-address.js';
+import type { ClassifierInput, LabelledEvent, ThreatCategory } from './classifier/index.js';
+import { CLASSIFIER_COLUMNS, SELECT_EVENT, textArrayLiteral, toRecord, whereOf } from './threat-sql.js';
+import type { ThreatEventFilter, ThreatEventRecord, ThreatMapPoint } from './threat-types.js';
+
+export type MapRow = Omit<ThreatMapPoint, 'countryName'>;
+
+/** All threat-event I/O (house rule 5). Bulk writes are raw SQL on the shared pool (DESIGN §7). */
+export interface ThreatEventRepository {
+  /** Stores events in one statement; returns the ids actually inserted (duplicate externalIds are skipped). */
+  insertMany(events: readonly ThreatEventRecord[]): Promise<Set<string>>;
+  findById(id: string): Promise<ThreatEventRecord | null>;
+  findByExternalIds(externalIds: readonly string[]): Promise<ThreatEventRecord[]>;
+  /** Newest first by (occurredAt, id), strictly after the cursor. */
+  list(
+    filter: ThreatEventFilter,
+    take: number,
+    after?: { at: Date; id: string },
+  ): Promise<ThreatEventRecord[]>;
+  count(filter: ThreatEventFilter): Promise<number>;
+  map(since: Date, minSeverity: number, limit: number): Promise<MapRow[]>;
+  /** False when the event does not exist. */
+  setLabel(id: string, category: ThreatCategory, labelledBy: string | null): Promise<boolean>;
+  /** Newest labels first. */
+  labelled(limit: number): Promise<LabelledEvent[]>;
+  countLabelsSince(since: Date | null): Promise<number>;
+  /** The most recent events' classifier inputs, for refitting the anomaly model. */
+  recent(limit: number): Promise<ClassifierInput[]>;
+  /** Deletes up to `batch` events older than `cutoff`; returns how many. */
+  deleteOlderThan(cutoff: Date, batch: number): Promise<number>;
+}
+
+const INSERT = `
+  INSERT INTO threat_events (
+    id, external_id, source_ip, destination_ip, source_port, destination_port, protocol, threat_type,
+    severity, confidence, description, sensor, tags, occurred_at, ingested_at, country_code, city,
+    latitude, longitude, geo_approximate, asn, as_org, known_ioc, banned, category, category_confidence,
+    anomaly_score, is_anomaly, classification_method, model_version, raw)
+  SELECT id, external_id, source_ip, destination_ip, source_port, destination_port, protocol, threat_type,
+         severity, confidence, description, sensor, tags::text[], occurred_at, $15::timestamptz, country_code,
+         city, latitude, longitude, geo_approximate, asn, as_org, known_ioc, banned, category,
+         category_confidence, anomaly_score, is_anomaly, classification_method, model_version, raw::jsonb
+    FROM unnest($1::uuid[], $2::text[], $3::inet[], $4::inet[], $5::int4[], $6::int4[], $7::text[], $8::text[],
+                $9::int2[], $10::float8[], $11::text[], $12::text[], $13::text[], $14::timestamptz[],
+                $16::bpchar[], $17::text[], $18::float8[], $19::float8[], $20::bool[], $21::int4[], $22::text[],
+                $23::bool[], $24::bool[], $25::"ThreatCategory"[], $26::float8[], $27::float8[], $28::bool[],
+                $29::"ClassificationMethod"[], $30::text[], $31::text[])
+      AS t(id, external_id, source_ip, destination_ip, source_port, destination_port, protocol, threat_type,
+           severity, confidence, description, sensor, tags, occurred_at, country_code, city, latitude,
+           longitude, geo_approximate, asn, as_org, known_ioc, banned, category, category_confidence,
+           anomaly_score, is_anomaly, classification_method, model_version, raw)
+  ON CONFLICT (external_id) DO NOTHING
+  RETURNING id`;
+
+const iso = (d: Date | string) => (typeof d === 'string' ? d : d.toISOString());
+
+export class PgThreatEventRepository implements ThreatEventRepository {
+  constructor(private readonly pool: pg.Pool) {}
+
+  async insertMany(events: readonly ThreatEventRecord[]): Promise<Set<string>> {
+    if (events.length === 0) return new Set();
+    const col = <T>(pick: (e: ThreatEventRecord) => T): T[] => events.map(pick);
+    const params = [
+      col((e) => e.id),
+      col((e) => e.externalId),
+      col((e) => e.sourceIp),
+      col((e) => e.destinationIp),
+      col((e) => e.sourcePort),
+      col((e) => e.destinationPort),
+      col((e) => e.protocol),
+      col((e) => e.threatType),
+      col((e) => e.severity),
+      col((e) => e.confidence),
+      col((e) => e.description),
+      col((e) => e.sensor),
+      col((e) => textArrayLiteral(e.tags)),
+      col((e) => iso(e.occurredAt)),
+      iso(events[0]?.ingestedAt ?? new Date()),
+      col((e) => e.countryCode),
+      col((e) => e.city),
+      col((e) => e.latitude),
+      col((e) => e.longitude),
+      col((e) => e.geoApproximate),
+      col((e) => e.asn),
+      col((e) => e.asOrg),
+      col((e) => e.knownIoc),
+      col((e) => e.banned),
+      col((e) => e.category),
+      col((e) => e.categoryConfidence),
+      col((e) => e.anomalyScore),
+      col((e) => e.isAnomaly),
+      col((e) => e.classificationMethod),
+      col((e) => e.modelVersion),
+      col((e) => (e.raw === null || e.raw === undefined ? null : JSON.stringify(e.raw))),
+    ];
+    const { rows } = await this.pool.query<{ id: string }>(INSERT, params);
+    return new Set(rows.map((r) => r.id));
+  }
+
+  async findById(id: string): Promise<ThreatEventRecord | null> {
+    const { rows } = await this.pool.query<ThreatEventRecord>(`${SELECT_EVENT} WHERE e.id = $1`, [id]);
+    return rows[0] ? toRecord(rows[0]) : null;
+  }
+
+  async findByExternalIds(externalIds: readonly string[]): Promise<ThreatEventRecord[]> {
+    if (externalIds.length === 0) return [];
+    const { rows } = await this.pool.query<ThreatEventRecord>(
+      `${SELECT_EVENT} WHERE e.external_id = ANY($1::text[])`,
+      [externalIds],
+    );
+    return rows.map(toRecord);
+  }
+
+  async list(
+    filter: ThreatEventFilter,
+    take: number,
+    after?: { at: Date; id: string },
+  ): Promise<ThreatEventRecord[]> {
+    const params: unknown[] = [];
+    const where = whereOf(filter, params);
+    if (after) {
+      params.push(after.at, after.id);
+      where.push(`(e.occurred_at, e.id) < ($${params.length - 1}, $${params.length}::uuid)`);
+    }
+    params.push(take);
+    const sql = `${SELECT_EVENT} ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY e.occurred_at DESC, e.id DESC LIMIT $${params.length}`;
+    const { rows } = await this.pool.query<ThreatEventRecord>(sql, params);
+    return rows.map(toRecord);
+  }
+
+  async count(filter: ThreatEventFilter): Promise<number> {
+    const params: unknown[] = [];
+    const where = whereOf(filter, params);
+    const { rows } = await this.pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM threat_events e ${where.length ? `WHERE ${where.join(' AND ')}` : ''}`,
+      params,
+    );
+    return rows[0]?.n ?? 0;
+  }
+
+  async map(since: Date, minSeverity: number, limit: number): Promise<MapRow[]> {
+    const { rows } = await this.pool.query<MapRow>(
+      `SELECT country_code AS "countryCode", city, latitude, longitude, geo_approximate AS approximate,
+              count(*)::int AS count, max(severity)::int AS "maxSeverity"
+         FROM threat_events
+        WHERE occurred_at >= $1 AND severity >= $2 AND latitude IS NOT NULL AND longitude IS NOT NULL
+        GROUP BY country_code, city, latitude, longitude, geo_approximate
+        ORDER BY count DESC, "maxSeverity" DESC
+        LIMIT $3`,
+      [since, minSeverity, limit],
+    );
+    return rows;
+  }
+
+  async setLabel(id: string, category: ThreatCategory, labelledBy: string | null): Promise<boolean> {
+    const { rowCount } = await this.pool.query(
+      `INSERT INTO threat_labels (event_id, category, labelled_at, labelled_by)
+       SELECT id, $2::"ThreatCategory", now(), $3::uuid FROM threat_events WHERE id = $1
+       ON CONFLICT (event_id) DO UPDATE
+         SET category = EXCLUDED.category, labelled_at = EXCLUDED.labelled_at, labelled_by = EXCLUDED.labelled_by`,
+      [id, category, labelledBy],
+    );
+    return (rowCount ?? 0) > 0;
+  }
+
+  async labelled(limit: number): Promise<LabelledEvent[]> {
+    const { rows } = await this.pool.query<ClassifierRow & { label: ThreatCategory }>(
+      `SELECT ${CLASSIFIER_COLUMNS}, l.category AS label
+         FROM threat_labels l JOIN threat_events e ON e.id = l.event_id
+        ORDER BY l.labelled_at DESC, l.event_id LIMIT $1`,
+      [limit],
+    );
+    return rows.map((r) => ({ input: toClassifierInput(r), label: r.label }));
+  }
+
+  async countLabelsSince(since: Date | null): Promise<number> {
+    const { rows } = await this.pool.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM threat_labels WHERE $1::timestamptz IS NULL OR labelled_at > $1',
+      [since],
+    );
+    return rows[0]?.n ?? 0;
+  }
+
+  async recent(limit: number): Promise<ClassifierInput[]> {
+    const { rows } = await this.pool.query<ClassifierRow>(
+      `SELECT ${CLASSIFIER_COLUMNS} FROM threat_events e ORDER BY e.occurred_at DESC LIMIT $1`,
+      [limit],
+    );
+    return rows.map(toClassifierInput);
+  }
+
+  async deleteOlderThan(cutoff: Date, batch: number): Promise<number> {
+    const { rowCount } = await this.pool.query(
+      `DELETE FROM threat_events WHERE id IN (
+         SELECT id FROM threat_events WHERE occurred_at < $1 ORDER BY occurred_at LIMIT $2)`,
+      [cutoff, batch],
+    );
+    return rowCount ?? 0;
+  }
+}
+
+interface ClassifierRow extends Omit<ClassifierInput, 'sourceIsPrivate' | 'tags'> {
+  tags: string[];
+  sourceIp: string;
+}
+
+function toClassifierInput({ sourceIp, ...row }: ClassifierRow): ClassifierInput {
+  const parsed = parseIp(sourceIp);
+  return { ...row, sourceIsPrivate: parsed.ok && parsed.range !== 'PUBLIC' };
+}

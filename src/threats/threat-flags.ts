@@ -1,0 +1,24 @@
+/**
+ * Whether a source IP is a known IOC or currently banned by CrowdSec, asked once per
+ * ingest call for the distinct source IPs. Implementations must answer from PostgreSQL
+ * or a cache only, never from an upstream service: this is on the ingest hot path.
+ */
+export interface ThreatFlags {
+  knownIoc: boolean;
+  banned: boolean;
+}
+
+export interface ThreatFlagLookup {
+  lookup(ips: readonly string[]): Promise<ReadonlyMap<string, ThreatFlags>>;
+}
+
+const EMPTY: ReadonlyMap<string, ThreatFlags> = new Map();
+
+/**
+ * The default until the IOC and CrowdSec domains store their data: every flag false.
+ * Replace it in app.ts with a lookup over their tables (e.g. one
+ * `SELECT value FROM … WHERE value = ANY($1)` per batch, cached for a minute).
+ */
+export const NO_FLAGS: ThreatFlagLookup = {
+  lookup: () => Promise.resolve(EMPTY),
+};

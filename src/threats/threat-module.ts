@@ -1,0 +1,57 @@
+import type { Config } from '../config.js';
+import type { GeoLocation } from '../geo/geo-types.js';
+import type { Database } from '../platform/database.js';
+import type { EventBus } from '../platform/event-bus.js';
+import type { Logger } from '../platform/logger.js';
+import type { Worker } from '../platform/worker-runner.js';
+import { PrismaClassifierModelRepository } from './classifier-model-repository.js';
+import { ClassifierService } from './classifier-service.js';
+import { PgThreatEventRepository } from './threat-event-repository.js';
+import { NO_FLAGS, type ThreatFlagLookup } from './threat-flags.js';
+import { ThreatService } from './threat-service.js';
+import { threatWorkers } from './threat-workers.js';
+
+export interface ThreatModule {
+  threats: ThreatService;
+  classifier: ClassifierService;
+  workers: Worker[];
+  stop(): Promise<void>;
+}
+
+/** Wires the threat-event domain from shared infrastructure (called by the composition root). */
+export async function createThreatModule(deps: {
+  config: Config;
+  db: Database;
+  bus: EventBus;
+  geo: { locate(ip: string): GeoLocation | null };
+  logger: Logger;
+  flags?: ThreatFlagLookup;
+}): Promise<ThreatModule> {
+  const { config, db, bus, geo, logger } = deps;
+  const events = new PgThreatEventRepository(db.pool);
+  const classifier = new ClassifierService(
+    new PrismaClassifierModelRepository(db.prisma),
+    events,
+    bus,
+    logger,
+    {
+      anomalySample: config.threats.anomalySample,
+    },
+  );
+  await classifier.start();
+  const threats = new ThreatService({
+    events,
+    geo,
+    classifier,
+    flags: deps.flags ?? NO_FLAGS,
+    bus,
+    logger,
+    maxBatch: config.threats.maxBatch,
+  });
+  return {
+    threats,
+    classifier,
+    workers: threatWorkers(config.threats, classifier, events, logger),
+    stop: () => classifier.stop(),
+  };
+}
