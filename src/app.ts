@@ -1,6 +1,8 @@
 import { ApiKeyService } from './auth/api-key-service.js';
 import { PrismaApiKeyRepository } from './auth/api-key-repository.js';
 import type { Config } from './config.js';
+import { createCrowdsec } from './crowdsec/crowdsec-module.js';
+import { toDate } from './crowdsec/crowdsec-types.js';
 import { GeoService } from './geo/geo-service.js';
 import { buildSchema } from './graphql/schema.js';
 import { openInfrastructure } from './platform/infrastructure.js';
@@ -15,6 +17,8 @@ import { Metrics } from './server/metrics.js';
 import { createOriginPolicy } from './server/origin.js';
 import { createQueryLimits } from './server/query-limits.js';
 import { createWsServer } from './server/ws-server.js';
+import { CrowdsecStatsSource } from './stats/crowdsec-stats-source.js';
+import { StatsService } from './stats/stats-service.js';
 import { createThreatModule } from './threats/threat-module.js';
 
 export interface RunningApp {
@@ -77,6 +81,22 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
     const threatModule = await createThreatModule({ config, db: infra.db, bus: infra.bus, geo, logger });
     cleanup.push(() => threatModule.stop());
 
+    const stats = new StatsService(infra.cache, new CrowdsecStatsSource(infra.db.pool));
+    const crowdsec = createCrowdsec({
+      config,
+      infra,
+      geo,
+      logger,
+      onAlertsStored: (alerts) =>
+        stats.noteWritten(
+          'crowdsec',
+          alerts.map((a) => toDate(a.startAt)),
+        ),
+    });
+    // Not required: a LAPI outage degrades health but never fails /readyz.
+    if (crowdsec.healthCheck) health.register(crowdsec.healthCheck);
+    cleanup.push(() => crowdsec.stop());
+
     const services: Services = {
       config,
       apiKeys,
@@ -85,6 +105,8 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
       bus: infra.bus,
       threats: threatModule.threats,
       classifier: threatModule.classifier,
+      crowdsec: crowdsec.service,
+      stats,
     };
     const schema = buildSchema();
     const limits = createQueryLimits(config.limits, (limit) => metrics.rejected.inc({ reason: limit }));
@@ -121,9 +143,10 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
     });
     app.server.on('upgrade', (req, socket, head) => ws.handleUpgrade(req, socket, head));
 
-    const workers: Worker[] = [...threatModule.workers];
+    const workers: Worker[] = [...threatModule.workers, ...crowdsec.workers];
     const runner = new WorkerRunner(workers, logger);
     if (config.workers !== 'off') runner.start();
+    crowdsec.start();
 
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();

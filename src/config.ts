@@ -81,6 +81,7 @@ const EnvSchema = z.object({
   CROWDSEC_BOUNCER_KEY: optionalString,
   CROWDSEC_MACHINE_ID: optionalString,
   CROWDSEC_MACHINE_PASSWORD: optionalString,
+  CROWDSEC_POLL_INTERVAL_MS: int(10_000, 100, 3_600_000),
   ABUSEIPDB_API_KEY: optionalString,
   ABUSEIPDB_BASE_URL: url(['http:', 'https:']),
   OTX_API_KEY: optionalString,
@@ -136,6 +137,8 @@ export interface Config {
     readonly bouncerKey: string | undefined;
     readonly machineId: string | undefined;
     readonly machinePassword: string | undefined;
+    /** How often the decisions and alerts pollers ask the LAPI. */
+    readonly pollIntervalMs: number;
   };
   readonly sources: {
     readonly abuseipdb: { readonly apiKey: string | undefined; readonly baseUrl: string };
@@ -221,6 +224,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       bouncerKey: e.CROWDSEC_BOUNCER_KEY,
       machineId: e.CROWDSEC_MACHINE_ID,
       machinePassword: e.CROWDSEC_MACHINE_PASSWORD,
+      pollIntervalMs: e.CROWDSEC_POLL_INTERVAL_MS,
     },
     sources: {
       abuseipdb: {

@@ -8,6 +8,7 @@ import got, { RequestError, type Method } from 'got';
 import { z } from 'zod';
 import type { Logger } from '../platform/logger.js';
 import {
+  alertSchema,
   alertsSchema,
   alertsSearchParams,
   decisionsStreamSchema,
@@ -117,6 +118,24 @@ export class LapiClient {
       searchParams,
       retryable: true,
     });
+  }
+
+  /** One alert by its LAPI id (watcher), or undefined when the LAPI does not know it. */
+  async alert(id: number | string): Promise<Alert | undefined> {
+    const text = String(id);
+    if (!/^\d+$/.test(text)) throw new LapiError('BAD_REQUEST', `alert id is not an integer: ${text}`);
+    try {
+      return await this.call({
+        method: 'GET',
+        path: `/v1/alerts/${text}`,
+        auth: 'watcher',
+        schema: alertSchema,
+        retryable: true,
+      });
+    } catch (err) {
+      if (err instanceof LapiError && err.kind === 'NOT_FOUND') return undefined;
+      throw err;
+    }
   }
 
   /** Returns the new alert ids. Not retried: a lost answer would otherwise duplicate alerts. */

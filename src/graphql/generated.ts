@@ -4,6 +4,9 @@ import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } f
 import type { ApiKeyRecord } from '../auth/api-key-types.js';
 import type { HealthReport } from '../server/health-types.js';
 import type { GeoLocation, GeoLookupResult } from '../geo/geo-types.js';
+import type { DecisionRecord, AlertRecord } from '../crowdsec/crowdsec-types.js';
+import type { CrowdsecHealthReport, SyncResult } from '../crowdsec/crowdsec-sync.js';
+import type { SummaryRecord, CountryRecord, AttackerRecord, ScenarioRecord, BucketRecord } from '../stats/stats-types.js';
 import type { ThreatEventRecord, ThreatEventPage, ClassifierModelRecord } from '../threats/threat-types.js';
 import type { GraphQLContext } from '../server/context.js';
 export type Maybe<T> = T | null;
@@ -21,6 +24,57 @@ export type Scalars = {
   DateTime: { input: Date | string; output: Date | string; }
   /** Arbitrary JSON value. */
   JSON: { input: unknown; output: unknown; }
+};
+
+/** A CrowdSec alert: a scenario that fired for a source, with the decisions it caused. */
+export type Alert = {
+  __typename?: 'Alert';
+  /** The LAPI's creation time. */
+  createdAt: Scalars['DateTime']['output'];
+  crowdsecId: Scalars['Int']['output'];
+  decisions: Array<Decision>;
+  eventsCount: Scalars['Int']['output'];
+  /** The alert's own enrichment (country, AS, coordinates) when it had one, else threatwire's GeoIP. */
+  geo?: Maybe<Geo>;
+  id: Scalars['ID']['output'];
+  lapiUrl: Scalars['String']['output'];
+  machineId?: Maybe<Scalars['String']['output']>;
+  message: Scalars['String']['output'];
+  scenario: Scalars['String']['output'];
+  scenarioVersion?: Maybe<Scalars['String']['output']>;
+  simulated: Scalars['Boolean']['output'];
+  sourceIp?: Maybe<Scalars['String']['output']>;
+  /** Ip, Range, … */
+  sourceScope: Scalars['String']['output'];
+  sourceValue: Scalars['String']['output'];
+  startAt: Scalars['DateTime']['output'];
+  stopAt: Scalars['DateTime']['output'];
+};
+
+export type AlertConnection = {
+  __typename?: 'AlertConnection';
+  edges: Array<AlertEdge>;
+  pageInfo: PageInfo;
+  totalCount: Scalars['Int']['output'];
+};
+
+export type AlertEdge = {
+  __typename?: 'AlertEdge';
+  cursor: Scalars['String']['output'];
+  node: Alert;
+};
+
+export type AlertFilter = {
+  countryCode?: InputMaybe<Scalars['String']['input']>;
+  /** Alerts with (true) or without (false) a decision that is still active. */
+  hasActiveDecision?: InputMaybe<Scalars['Boolean']['input']>;
+  /** Source IP or source value. */
+  ip?: InputMaybe<Scalars['String']['input']>;
+  scenario?: InputMaybe<Scalars['String']['input']>;
+  /** startAt >= since. */
+  since?: InputMaybe<Scalars['DateTime']['input']>;
+  /** startAt < until. */
+  until?: InputMaybe<Scalars['DateTime']['input']>;
 };
 
 export type ApiKey = {
@@ -92,11 +146,109 @@ export type ComponentStatus =
   | 'DOWN'
   | 'UP';
 
+export type CountryStat = {
+  __typename?: 'CountryStat';
+  activeDecisions: Scalars['Int']['output'];
+  alerts: Scalars['Int']['output'];
+  countryCode: Scalars['String']['output'];
+  countryName?: Maybe<Scalars['String']['output']>;
+  decisions: Scalars['Int']['output'];
+  threatEvents: Scalars['Int']['output'];
+};
+
 export type CreatedApiKey = {
   __typename?: 'CreatedApiKey';
   apiKey: ApiKey;
   /** The secret key. Shown once: only its SHA-256 hash is stored. */
   secret: Scalars['String']['output'];
+};
+
+export type CrowdsecHealth = {
+  __typename?: 'CrowdsecHealth';
+  alerts: CrowdsecPollerHealth;
+  configured: Scalars['Boolean']['output'];
+  decisions: CrowdsecPollerHealth;
+  /** Seconds since the older of the last successful polls. */
+  lagSeconds?: Maybe<Scalars['Float']['output']>;
+  lapiUrl?: Maybe<Scalars['String']['output']>;
+  lastError?: Maybe<Scalars['String']['output']>;
+  /** UP, DOWN (a poller keeps failing), or DISABLED (not configured). */
+  status: ComponentStatus;
+};
+
+export type CrowdsecPollerHealth = {
+  __typename?: 'CrowdsecPollerHealth';
+  consecutiveFailures: Scalars['Int']['output'];
+  /** False when the credentials it needs are not configured. */
+  enabled: Scalars['Boolean']['output'];
+  lastError?: Maybe<Scalars['String']['output']>;
+  lastErrorAt?: Maybe<Scalars['DateTime']['output']>;
+  lastSuccessAt?: Maybe<Scalars['DateTime']['output']>;
+};
+
+/** What one syncCrowdsec call pulled. */
+export type CrowdsecSyncResult = {
+  __typename?: 'CrowdsecSyncResult';
+  alertsAdded: Scalars['Int']['output'];
+  decisionsAdded: Scalars['Int']['output'];
+  decisionsDeleted: Scalars['Int']['output'];
+  durationMs: Scalars['Int']['output'];
+  /** True when the decisions were read as a full snapshot (first poll or after an error). */
+  snapshot: Scalars['Boolean']['output'];
+};
+
+/** A CrowdSec decision (ban, captcha, …) as the bouncer stream reported it. */
+export type Decision = {
+  __typename?: 'Decision';
+  /** Not deleted and not expired. */
+  active: Scalars['Boolean']['output'];
+  /** When threatwire first stored it. */
+  createdAt: Scalars['DateTime']['output'];
+  /** The decision's id on its Local API. */
+  crowdsecId: Scalars['Int']['output'];
+  /** When it was deleted (or found expired); null while it stands. */
+  deletedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Computed at receipt from the remaining duration the LAPI reported. */
+  expiresAt: Scalars['DateTime']['output'];
+  /** Location of an Ip (or a Range's first address). */
+  geo?: Maybe<Geo>;
+  id: Scalars['ID']['output'];
+  /** The Local API it came from. */
+  lapiUrl: Scalars['String']['output'];
+  /** Who made it: crowdsec, cscli, CAPI, lists, … */
+  origin: Scalars['String']['output'];
+  scenario: Scalars['String']['output'];
+  /** Ip, Range, Country, AS, … */
+  scope: Scalars['String']['output'];
+  simulated: Scalars['Boolean']['output'];
+  type: Scalars['String']['output'];
+  value: Scalars['String']['output'];
+};
+
+export type DecisionConnection = {
+  __typename?: 'DecisionConnection';
+  edges: Array<DecisionEdge>;
+  pageInfo: PageInfo;
+  totalCount: Scalars['Int']['output'];
+};
+
+export type DecisionEdge = {
+  __typename?: 'DecisionEdge';
+  cursor: Scalars['String']['output'];
+  node: Decision;
+};
+
+export type DecisionFilter = {
+  /** Only decisions that are neither deleted nor expired. */
+  activeOnly?: InputMaybe<Scalars['Boolean']['input']>;
+  /** ISO 3166-1 alpha-2 country code. */
+  countryCode?: InputMaybe<Scalars['String']['input']>;
+  origin?: InputMaybe<Scalars['String']['input']>;
+  scenario?: InputMaybe<Scalars['String']['input']>;
+  scope?: InputMaybe<Scalars['String']['input']>;
+  type?: InputMaybe<Scalars['String']['input']>;
+  /** Exact value, e.g. an IP address. */
+  value?: InputMaybe<Scalars['String']['input']>;
 };
 
 /** Stable machine-readable codes carried in errors[].extensions.code. */
@@ -149,6 +301,7 @@ export type GeoLookup = {
 export type Health = {
   __typename?: 'Health';
   components: Array<ComponentHealth>;
+  crowdsec: CrowdsecHealth;
   database: ComponentStatus;
   geoip: ComponentStatus;
   geoipDatabases: Array<GeoDatabase>;
@@ -196,8 +349,12 @@ export type IocType =
 
 export type Mutation = {
   __typename?: 'Mutation';
+  /** Ban through the LAPI, as cscli decisions add does. scope: Ip or Range; duration: Go duration (4h, 90m) or days (7d). */
+  banIp: Decision;
   /** Create an API key. The secret is in the response only. */
   createApiKey: CreatedApiKey;
+  /** Delete a decision on its LAPI; false when there was nothing to delete. */
+  deleteDecision: Scalars['Boolean']['output'];
   /** Ingest one event. Idempotent by externalId: a re-send returns the stored event. */
   ingestThreatEvent: ThreatEvent;
   /** Ingest up to THREAT_INGEST_MAX_BATCH events (default 1,000) in one transaction; invalid ones are reported by index. */
@@ -208,14 +365,29 @@ export type Mutation = {
   refitAnomalyModel: ClassifierModel;
   /** Revoke an API key; it stops working at once. False when it was already revoked. */
   revokeApiKey: Scalars['Boolean']['output'];
+  /** Pull decisions and alerts from the LAPI now. */
+  syncCrowdsec: CrowdsecSyncResult;
   /** Train a FOREST model from the labelled events now; it is promoted only when it beats the rules. */
   trainClassifier: ClassifierModel;
+};
+
+
+export type MutationBanIpArgs = {
+  duration: Scalars['String']['input'];
+  reason: Scalars['String']['input'];
+  scope?: InputMaybe<Scalars['String']['input']>;
+  value: Scalars['String']['input'];
 };
 
 
 export type MutationCreateApiKeyArgs = {
   name: Scalars['String']['input'];
   role: Role;
+};
+
+
+export type MutationDeleteDecisionArgs = {
+  id: Scalars['ID']['input'];
 };
 
 
@@ -248,21 +420,48 @@ export type PageInfo = {
 
 export type Query = {
   __typename?: 'Query';
+  alert?: Maybe<Alert>;
+  /** Stored CrowdSec alerts, newest startAt first. */
+  alerts: AlertConnection;
   /** All API keys, newest first. */
   apiKeys: ApiKeyConnection;
   /** Classifier models, newest first (at most 100). */
   classifierModels: Array<ClassifierModel>;
+  /** Per-country counts since the given time (default 24 h), most alerts first (limit default 50, at most 250). */
+  countryStats: Array<CountryStat>;
+  /** Stored CrowdSec decisions, newest first. */
+  decisions: DecisionConnection;
   /** Bulk GeoIP: one entry per input, in order (at most 1,000 inputs). */
   geoip: Array<GeoLookup>;
   /** Server and dependency health. */
   health: Health;
+  /** Totals since the given time (default: 24 hours ago). */
+  statsSummary: StatsSummary;
   threatEvent?: Maybe<ThreatEvent>;
   /** Threat events, newest first (by occurredAt). */
   threatEvents: ThreatEventConnection;
   /** Events since the given time (default: 24 hours ago) aggregated by location, most events first (at most 5,000 points). */
   threatMap: Array<ThreatMapPoint>;
+  /** Zero-filled counts per hour or day (default: the last 24 hours / 30 days; at most 2,000 buckets). */
+  timeSeries: Array<TimeBucket>;
+  /** Alert sources with the most alerts since the given time (default 24 h; limit default 10, at most 100). */
+  topAttackers: Array<TopAttacker>;
+  /** Scenarios with the most alerts since the given time (default 24 h; limit default 10, at most 100). */
+  topScenarios: Array<ScenarioCount>;
   /** The API key making this request. */
   viewer: ApiKey;
+};
+
+
+export type QueryAlertArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type QueryAlertsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<AlertFilter>;
+  first?: InputMaybe<Scalars['Int']['input']>;
 };
 
 
@@ -279,8 +478,26 @@ export type QueryClassifierModelsArgs = {
 };
 
 
+export type QueryCountryStatsArgs = {
+  limit?: InputMaybe<Scalars['Int']['input']>;
+  since?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
+
+export type QueryDecisionsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<DecisionFilter>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
 export type QueryGeoipArgs = {
   ips: Array<Scalars['String']['input']>;
+};
+
+
+export type QueryStatsSummaryArgs = {
+  since?: InputMaybe<Scalars['DateTime']['input']>;
 };
 
 
@@ -301,6 +518,25 @@ export type QueryThreatMapArgs = {
   since?: InputMaybe<Scalars['DateTime']['input']>;
 };
 
+
+export type QueryTimeSeriesArgs = {
+  bucket: TimeBucketSize;
+  since?: InputMaybe<Scalars['DateTime']['input']>;
+  until?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
+
+export type QueryTopAttackersArgs = {
+  limit?: InputMaybe<Scalars['Int']['input']>;
+  since?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
+
+export type QueryTopScenariosArgs = {
+  limit?: InputMaybe<Scalars['Int']['input']>;
+  since?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
 /** Risk level from the fused score: LOW < 25, MEDIUM 25–49, HIGH 50–74, CRITICAL >= 75. */
 export type RiskLevel =
   | 'CRITICAL'
@@ -314,6 +550,13 @@ export type Role =
   | 'INGESTOR'
   | 'READER';
 
+export type ScenarioCount = {
+  __typename?: 'ScenarioCount';
+  alerts: Scalars['Int']['output'];
+  attackers: Scalars['Int']['output'];
+  scenario: Scalars['String']['output'];
+};
+
 export type SourceName =
   | 'ABUSEIPDB'
   | 'OTX'
@@ -325,12 +568,44 @@ export type SourceStatus =
   | 'OK'
   | 'SKIPPED';
 
+/** Counts over a time window; each domain contributes its part. */
+export type StatsSummary = {
+  __typename?: 'StatsSummary';
+  /** Decisions standing now. */
+  activeDecisions: Scalars['Int']['output'];
+  alerts: Scalars['Int']['output'];
+  /** Distinct alert sources in the window. */
+  attackers: Scalars['Int']['output'];
+  countries: Scalars['Int']['output'];
+  /** Decisions first stored in the window. */
+  decisions: Scalars['Int']['output'];
+  scenarios: Scalars['Int']['output'];
+  since: Scalars['DateTime']['output'];
+  threatEvents: Scalars['Int']['output'];
+  until: Scalars['DateTime']['output'];
+};
+
 export type Subscription = {
   __typename?: 'Subscription';
+  alertCreated: Alert;
+  /** Decisions as they are stored, matching the filter. */
+  decisionAdded: Decision;
+  /** Decisions as they are deleted or found expired, matching the filter. */
+  decisionDeleted: Decision;
   /** Server time every intervalSeconds (1–3600): lets a dashboard notice a stale socket. */
   heartbeat: Scalars['DateTime']['output'];
   /** Newly ingested threat events matching every given filter. */
   threatDetected: ThreatEvent;
+};
+
+
+export type SubscriptionDecisionAddedArgs = {
+  filter?: InputMaybe<DecisionFilter>;
+};
+
+
+export type SubscriptionDecisionDeletedArgs = {
+  filter?: InputMaybe<DecisionFilter>;
 };
 
 
@@ -470,9 +745,29 @@ export type ThreatMapPoint = {
   maxSeverity: Scalars['Int']['output'];
 };
 
+/** One zero-filled bucket of timeSeries. */
+export type TimeBucket = {
+  __typename?: 'TimeBucket';
+  alerts: Scalars['Int']['output'];
+  decisions: Scalars['Int']['output'];
+  start: Scalars['DateTime']['output'];
+  threatEvents: Scalars['Int']['output'];
+};
+
 export type TimeBucketSize =
   | 'DAY'
   | 'HOUR';
+
+export type TopAttacker = {
+  __typename?: 'TopAttacker';
+  alerts: Scalars['Int']['output'];
+  geo?: Maybe<Geo>;
+  lastSeenAt: Scalars['DateTime']['output'];
+  scenarios: Scalars['Int']['output'];
+  scope: Scalars['String']['output'];
+  /** Alert source value (usually an IP). */
+  value: Scalars['String']['output'];
+};
 
 export type WithIndex<TObject> = TObject & Record<string, any>;
 export type ResolversObject<TObject> = WithIndex<TObject>;
@@ -548,6 +843,10 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = ResolversObject<{
+  Alert: ResolverTypeWrapper<AlertRecord>;
+  AlertConnection: ResolverTypeWrapper<Omit<AlertConnection, 'edges'> & { edges: Array<ResolversTypes['AlertEdge']> }>;
+  AlertEdge: ResolverTypeWrapper<Omit<AlertEdge, 'node'> & { node: ResolversTypes['Alert'] }>;
+  AlertFilter: AlertFilter;
   ApiKey: ResolverTypeWrapper<ApiKeyRecord>;
   ApiKeyConnection: ResolverTypeWrapper<Omit<ApiKeyConnection, 'edges'> & { edges: Array<ResolversTypes['ApiKeyEdge']> }>;
   ApiKeyEdge: ResolverTypeWrapper<Omit<ApiKeyEdge, 'node'> & { node: ResolversTypes['ApiKey'] }>;
@@ -557,8 +856,16 @@ export type ResolversTypes = ResolversObject<{
   ClassifierModelKind: ClassifierModelKind;
   ComponentHealth: ResolverTypeWrapper<ComponentHealth>;
   ComponentStatus: ComponentStatus;
+  CountryStat: ResolverTypeWrapper<CountryRecord>;
   CreatedApiKey: ResolverTypeWrapper<Omit<CreatedApiKey, 'apiKey'> & { apiKey: ResolversTypes['ApiKey'] }>;
+  CrowdsecHealth: ResolverTypeWrapper<CrowdsecHealthReport>;
+  CrowdsecPollerHealth: ResolverTypeWrapper<CrowdsecPollerHealth>;
+  CrowdsecSyncResult: ResolverTypeWrapper<SyncResult>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
+  Decision: ResolverTypeWrapper<DecisionRecord>;
+  DecisionConnection: ResolverTypeWrapper<Omit<DecisionConnection, 'edges'> & { edges: Array<ResolversTypes['DecisionEdge']> }>;
+  DecisionEdge: ResolverTypeWrapper<Omit<DecisionEdge, 'node'> & { node: ResolversTypes['Decision'] }>;
+  DecisionFilter: DecisionFilter;
   ErrorCode: ErrorCode;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   Geo: ResolverTypeWrapper<GeoLocation>;
@@ -577,8 +884,10 @@ export type ResolversTypes = ResolversObject<{
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   RiskLevel: RiskLevel;
   Role: Role;
+  ScenarioCount: ResolverTypeWrapper<ScenarioRecord>;
   SourceName: SourceName;
   SourceStatus: SourceStatus;
+  StatsSummary: ResolverTypeWrapper<SummaryRecord>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   ThreatCategory: ThreatCategory;
@@ -589,19 +898,33 @@ export type ResolversTypes = ResolversObject<{
   ThreatEventFilter: ThreatEventFilter;
   ThreatEventInput: ThreatEventInput;
   ThreatMapPoint: ResolverTypeWrapper<ThreatMapPoint>;
+  TimeBucket: ResolverTypeWrapper<BucketRecord>;
   TimeBucketSize: TimeBucketSize;
+  TopAttacker: ResolverTypeWrapper<AttackerRecord>;
 }>;
 
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = ResolversObject<{
+  Alert: AlertRecord;
+  AlertConnection: Omit<AlertConnection, 'edges'> & { edges: Array<ResolversParentTypes['AlertEdge']> };
+  AlertEdge: Omit<AlertEdge, 'node'> & { node: ResolversParentTypes['Alert'] };
+  AlertFilter: AlertFilter;
   ApiKey: ApiKeyRecord;
   ApiKeyConnection: Omit<ApiKeyConnection, 'edges'> & { edges: Array<ResolversParentTypes['ApiKeyEdge']> };
   ApiKeyEdge: Omit<ApiKeyEdge, 'node'> & { node: ResolversParentTypes['ApiKey'] };
   Boolean: Scalars['Boolean']['output'];
   ClassifierModel: ClassifierModelRecord;
   ComponentHealth: ComponentHealth;
+  CountryStat: CountryRecord;
   CreatedApiKey: Omit<CreatedApiKey, 'apiKey'> & { apiKey: ResolversParentTypes['ApiKey'] };
+  CrowdsecHealth: CrowdsecHealthReport;
+  CrowdsecPollerHealth: CrowdsecPollerHealth;
+  CrowdsecSyncResult: SyncResult;
   DateTime: Scalars['DateTime']['output'];
+  Decision: DecisionRecord;
+  DecisionConnection: Omit<DecisionConnection, 'edges'> & { edges: Array<ResolversParentTypes['DecisionEdge']> };
+  DecisionEdge: Omit<DecisionEdge, 'node'> & { node: ResolversParentTypes['Decision'] };
+  DecisionFilter: DecisionFilter;
   Float: Scalars['Float']['output'];
   Geo: GeoLocation;
   GeoDatabase: GeoDatabase;
@@ -615,6 +938,8 @@ export type ResolversParentTypes = ResolversObject<{
   Mutation: Record<PropertyKey, never>;
   PageInfo: PageInfo;
   Query: Record<PropertyKey, never>;
+  ScenarioCount: ScenarioRecord;
+  StatsSummary: SummaryRecord;
   String: Scalars['String']['output'];
   Subscription: Record<PropertyKey, never>;
   ThreatClassification: ThreatClassification;
@@ -624,6 +949,8 @@ export type ResolversParentTypes = ResolversObject<{
   ThreatEventFilter: ThreatEventFilter;
   ThreatEventInput: ThreatEventInput;
   ThreatMapPoint: ThreatMapPoint;
+  TimeBucket: BucketRecord;
+  TopAttacker: AttackerRecord;
 }>;
 
 export type AuthDirectiveArgs = {
@@ -631,6 +958,37 @@ export type AuthDirectiveArgs = {
 };
 
 export type AuthDirectiveResolver<Result, Parent, ContextType = GraphQLContext, Args = AuthDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
+export type AlertResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Alert'] = ResolversParentTypes['Alert']> = ResolversObject<{
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  crowdsecId?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  decisions?: Resolver<Array<ResolversTypes['Decision']>, ParentType, ContextType>;
+  eventsCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  geo?: Resolver<Maybe<ResolversTypes['Geo']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  lapiUrl?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  machineId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  scenario?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  scenarioVersion?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  simulated?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  sourceIp?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  sourceScope?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  sourceValue?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  startAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  stopAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+}>;
+
+export type AlertConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['AlertConnection'] = ResolversParentTypes['AlertConnection']> = ResolversObject<{
+  edges?: Resolver<Array<ResolversTypes['AlertEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
+export type AlertEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['AlertEdge'] = ResolversParentTypes['AlertEdge']> = ResolversObject<{
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['Alert'], ParentType, ContextType>;
+}>;
 
 export type ApiKeyResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ApiKey'] = ResolversParentTypes['ApiKey']> = ResolversObject<{
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
@@ -673,14 +1031,77 @@ export type ComponentHealthResolvers<ContextType = GraphQLContext, ParentType ex
   status?: Resolver<ResolversTypes['ComponentStatus'], ParentType, ContextType>;
 }>;
 
+export type CountryStatResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['CountryStat'] = ResolversParentTypes['CountryStat']> = ResolversObject<{
+  activeDecisions?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  alerts?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  countryCode?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  countryName?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  decisions?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  threatEvents?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
 export type CreatedApiKeyResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['CreatedApiKey'] = ResolversParentTypes['CreatedApiKey']> = ResolversObject<{
   apiKey?: Resolver<ResolversTypes['ApiKey'], ParentType, ContextType>;
   secret?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 }>;
 
+export type CrowdsecHealthResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['CrowdsecHealth'] = ResolversParentTypes['CrowdsecHealth']> = ResolversObject<{
+  alerts?: Resolver<ResolversTypes['CrowdsecPollerHealth'], ParentType, ContextType>;
+  configured?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  decisions?: Resolver<ResolversTypes['CrowdsecPollerHealth'], ParentType, ContextType>;
+  lagSeconds?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  lapiUrl?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  lastError?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['ComponentStatus'], ParentType, ContextType>;
+}>;
+
+export type CrowdsecPollerHealthResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['CrowdsecPollerHealth'] = ResolversParentTypes['CrowdsecPollerHealth']> = ResolversObject<{
+  consecutiveFailures?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  enabled?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  lastError?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  lastErrorAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  lastSuccessAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+}>;
+
+export type CrowdsecSyncResultResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['CrowdsecSyncResult'] = ResolversParentTypes['CrowdsecSyncResult']> = ResolversObject<{
+  alertsAdded?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  decisionsAdded?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  decisionsDeleted?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  durationMs?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  snapshot?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+}>;
+
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
   name: 'DateTime';
 }
+
+export type DecisionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Decision'] = ResolversParentTypes['Decision']> = ResolversObject<{
+  active?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  crowdsecId?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  deletedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  expiresAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  geo?: Resolver<Maybe<ResolversTypes['Geo']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  lapiUrl?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  origin?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  scenario?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  scope?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  simulated?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  type?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  value?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
+export type DecisionConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['DecisionConnection'] = ResolversParentTypes['DecisionConnection']> = ResolversObject<{
+  edges?: Resolver<Array<ResolversTypes['DecisionEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
+export type DecisionEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['DecisionEdge'] = ResolversParentTypes['DecisionEdge']> = ResolversObject<{
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['Decision'], ParentType, ContextType>;
+}>;
 
 export type GeoResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Geo'] = ResolversParentTypes['Geo']> = ResolversObject<{
   approximate?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
@@ -710,6 +1131,7 @@ export type GeoLookupResolvers<ContextType = GraphQLContext, ParentType extends 
 
 export type HealthResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Health'] = ResolversParentTypes['Health']> = ResolversObject<{
   components?: Resolver<Array<ResolversTypes['ComponentHealth']>, ParentType, ContextType>;
+  crowdsec?: Resolver<ResolversTypes['CrowdsecHealth'], ParentType, ContextType>;
   database?: Resolver<ResolversTypes['ComponentStatus'], ParentType, ContextType>;
   geoip?: Resolver<ResolversTypes['ComponentStatus'], ParentType, ContextType>;
   geoipDatabases?: Resolver<Array<ResolversTypes['GeoDatabase']>, ParentType, ContextType>;
@@ -736,12 +1158,15 @@ export interface JsonScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes
 }
 
 export type MutationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = ResolversObject<{
+  banIp?: Resolver<ResolversTypes['Decision'], ParentType, ContextType, RequireFields<MutationBanIpArgs, 'duration' | 'reason' | 'scope' | 'value'>>;
   createApiKey?: Resolver<ResolversTypes['CreatedApiKey'], ParentType, ContextType, RequireFields<MutationCreateApiKeyArgs, 'name' | 'role'>>;
+  deleteDecision?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeleteDecisionArgs, 'id'>>;
   ingestThreatEvent?: Resolver<ResolversTypes['ThreatEvent'], ParentType, ContextType, RequireFields<MutationIngestThreatEventArgs, 'input'>>;
   ingestThreatEvents?: Resolver<ResolversTypes['IngestResult'], ParentType, ContextType, RequireFields<MutationIngestThreatEventsArgs, 'inputs'>>;
   labelThreatEvent?: Resolver<ResolversTypes['ThreatEvent'], ParentType, ContextType, RequireFields<MutationLabelThreatEventArgs, 'category' | 'id'>>;
   refitAnomalyModel?: Resolver<ResolversTypes['ClassifierModel'], ParentType, ContextType>;
   revokeApiKey?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRevokeApiKeyArgs, 'id'>>;
+  syncCrowdsec?: Resolver<ResolversTypes['CrowdsecSyncResult'], ParentType, ContextType>;
   trainClassifier?: Resolver<ResolversTypes['ClassifierModel'], ParentType, ContextType>;
 }>;
 
@@ -751,17 +1176,46 @@ export type PageInfoResolvers<ContextType = GraphQLContext, ParentType extends R
 }>;
 
 export type QueryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = ResolversObject<{
+  alert?: Resolver<Maybe<ResolversTypes['Alert']>, ParentType, ContextType, RequireFields<QueryAlertArgs, 'id'>>;
+  alerts?: Resolver<ResolversTypes['AlertConnection'], ParentType, ContextType, Partial<QueryAlertsArgs>>;
   apiKeys?: Resolver<ResolversTypes['ApiKeyConnection'], ParentType, ContextType, RequireFields<QueryApiKeysArgs, 'includeRevoked'>>;
   classifierModels?: Resolver<Array<ResolversTypes['ClassifierModel']>, ParentType, ContextType, RequireFields<QueryClassifierModelsArgs, 'first'>>;
+  countryStats?: Resolver<Array<ResolversTypes['CountryStat']>, ParentType, ContextType, Partial<QueryCountryStatsArgs>>;
+  decisions?: Resolver<ResolversTypes['DecisionConnection'], ParentType, ContextType, Partial<QueryDecisionsArgs>>;
   geoip?: Resolver<Array<ResolversTypes['GeoLookup']>, ParentType, ContextType, RequireFields<QueryGeoipArgs, 'ips'>>;
   health?: Resolver<ResolversTypes['Health'], ParentType, ContextType>;
+  statsSummary?: Resolver<ResolversTypes['StatsSummary'], ParentType, ContextType, Partial<QueryStatsSummaryArgs>>;
   threatEvent?: Resolver<Maybe<ResolversTypes['ThreatEvent']>, ParentType, ContextType, RequireFields<QueryThreatEventArgs, 'id'>>;
   threatEvents?: Resolver<ResolversTypes['ThreatEventConnection'], ParentType, ContextType, Partial<QueryThreatEventsArgs>>;
   threatMap?: Resolver<Array<ResolversTypes['ThreatMapPoint']>, ParentType, ContextType, Partial<QueryThreatMapArgs>>;
+  timeSeries?: Resolver<Array<ResolversTypes['TimeBucket']>, ParentType, ContextType, RequireFields<QueryTimeSeriesArgs, 'bucket'>>;
+  topAttackers?: Resolver<Array<ResolversTypes['TopAttacker']>, ParentType, ContextType, Partial<QueryTopAttackersArgs>>;
+  topScenarios?: Resolver<Array<ResolversTypes['ScenarioCount']>, ParentType, ContextType, Partial<QueryTopScenariosArgs>>;
   viewer?: Resolver<ResolversTypes['ApiKey'], ParentType, ContextType>;
 }>;
 
+export type ScenarioCountResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ScenarioCount'] = ResolversParentTypes['ScenarioCount']> = ResolversObject<{
+  alerts?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  attackers?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  scenario?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
+export type StatsSummaryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['StatsSummary'] = ResolversParentTypes['StatsSummary']> = ResolversObject<{
+  activeDecisions?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  alerts?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  attackers?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  countries?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  decisions?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  scenarios?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  since?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  threatEvents?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  until?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+}>;
+
 export type SubscriptionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = ResolversObject<{
+  alertCreated?: SubscriptionResolver<ResolversTypes['Alert'], "alertCreated", ParentType, ContextType>;
+  decisionAdded?: SubscriptionResolver<ResolversTypes['Decision'], "decisionAdded", ParentType, ContextType, Partial<SubscriptionDecisionAddedArgs>>;
+  decisionDeleted?: SubscriptionResolver<ResolversTypes['Decision'], "decisionDeleted", ParentType, ContextType, Partial<SubscriptionDecisionDeletedArgs>>;
   heartbeat?: SubscriptionResolver<ResolversTypes['DateTime'], "heartbeat", ParentType, ContextType, RequireFields<SubscriptionHeartbeatArgs, 'intervalSeconds'>>;
   threatDetected?: SubscriptionResolver<ResolversTypes['ThreatEvent'], "threatDetected", ParentType, ContextType, Partial<SubscriptionThreatDetectedArgs>>;
 }>;
@@ -821,14 +1275,40 @@ export type ThreatMapPointResolvers<ContextType = GraphQLContext, ParentType ext
   maxSeverity?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 }>;
 
+export type TimeBucketResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['TimeBucket'] = ResolversParentTypes['TimeBucket']> = ResolversObject<{
+  alerts?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  decisions?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  start?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  threatEvents?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
+export type TopAttackerResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['TopAttacker'] = ResolversParentTypes['TopAttacker']> = ResolversObject<{
+  alerts?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  geo?: Resolver<Maybe<ResolversTypes['Geo']>, ParentType, ContextType>;
+  lastSeenAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  scenarios?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  scope?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  value?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
 export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
+  Alert?: AlertResolvers<ContextType>;
+  AlertConnection?: AlertConnectionResolvers<ContextType>;
+  AlertEdge?: AlertEdgeResolvers<ContextType>;
   ApiKey?: ApiKeyResolvers<ContextType>;
   ApiKeyConnection?: ApiKeyConnectionResolvers<ContextType>;
   ApiKeyEdge?: ApiKeyEdgeResolvers<ContextType>;
   ClassifierModel?: ClassifierModelResolvers<ContextType>;
   ComponentHealth?: ComponentHealthResolvers<ContextType>;
+  CountryStat?: CountryStatResolvers<ContextType>;
   CreatedApiKey?: CreatedApiKeyResolvers<ContextType>;
+  CrowdsecHealth?: CrowdsecHealthResolvers<ContextType>;
+  CrowdsecPollerHealth?: CrowdsecPollerHealthResolvers<ContextType>;
+  CrowdsecSyncResult?: CrowdsecSyncResultResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
+  Decision?: DecisionResolvers<ContextType>;
+  DecisionConnection?: DecisionConnectionResolvers<ContextType>;
+  DecisionEdge?: DecisionEdgeResolvers<ContextType>;
   Geo?: GeoResolvers<ContextType>;
   GeoDatabase?: GeoDatabaseResolvers<ContextType>;
   GeoLookup?: GeoLookupResolvers<ContextType>;
@@ -839,12 +1319,16 @@ export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
   Mutation?: MutationResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  ScenarioCount?: ScenarioCountResolvers<ContextType>;
+  StatsSummary?: StatsSummaryResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;
   ThreatClassification?: ThreatClassificationResolvers<ContextType>;
   ThreatEvent?: ThreatEventResolvers<ContextType>;
   ThreatEventConnection?: ThreatEventConnectionResolvers<ContextType>;
   ThreatEventEdge?: ThreatEventEdgeResolvers<ContextType>;
   ThreatMapPoint?: ThreatMapPointResolvers<ContextType>;
+  TimeBucket?: TimeBucketResolvers<ContextType>;
+  TopAttacker?: TopAttackerResolvers<ContextType>;
 }>;
 
 export type DirectiveResolvers<ContextType = GraphQLContext> = ResolversObject<{

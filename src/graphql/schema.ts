@@ -5,13 +5,15 @@ import { fromRoot } from '../platform/paths.js';
 import { applyAuthDirective } from './auth-directive.js';
 import type { Resolvers } from './generated.js';
 import { authResolvers } from './resolvers/auth.js';
+import { crowdsecResolvers } from './resolvers/crowdsec.js';
 import { geoResolvers } from './resolvers/geo.js';
+import { statsResolvers } from './resolvers/stats.js';
 import { systemResolvers } from './resolvers/system.js';
 import { threatResolvers } from './resolvers/threats.js';
 import { scalarResolvers } from './scalars.js';
 
 /** Resolver maps per domain; each later domain adds its own entry. */
-const resolverMaps: Resolvers[] = [scalarResolvers, systemResolvers, authResolvers, geoResolvers, threatResolvers];
+const resolverMaps: Resolvers[] = [scalarResolvers, systemResolvers, authResolvers, geoResolvers, threatResolvers, crowdsecResolvers, statsResolvers];
 
 export function buildSchema(): GraphQLSchema {
   const typeDefs = readFileSync(fromRoot('schema.graphql'), 'utf8');

@@ -1,9 +1,11 @@
 import type { ApiKeyService } from '../auth/api-key-service.js';
 import type { Principal } from '../auth/api-key-types.js';
 import type { Config } from '../config.js';
+import type { CrowdsecService } from '../crowdsec/crowdsec-service.js';
 import type { GeoService } from '../geo/geo-service.js';
 import type { EventBus } from '../platform/event-bus.js';
 import type { Logger } from '../platform/logger.js';
+import type { StatsService } from '../stats/stats-service.js';
 import type { ClassifierService } from '../threats/classifier-service.js';
 import type { ThreatService } from '../threats/threat-service.js';
 import type { HealthService } from './health-service.js';
@@ -15,6 +17,8 @@ export interface Services {
   readonly health: HealthService;
   readonly geo: GeoService;
   readonly bus: EventBus;
+  readonly crowdsec: CrowdsecService;
+  readonly stats: StatsService;
   readonly threats: ThreatService;
   readonly classifier: ClassifierService;
 }

@@ -1,0 +1,173 @@
+/**
+ * What the API offers about CrowdSec: stored decisions and alerts, live events, a
+ * manual sync, bans and unbans through the LAPI, and health. Works without a LAPI
+ * configured (stored data stays readable); the mutations then explain what to set.
+ */
+import type { GeoService } from '../geo/geo-service.js';
+import { AppError, badInput, notFound, upstreamUnavailable } from '../platform/errors.js';
+import type { EventBus } from '../platform/event-bus.js';
+import type { AlertRepository } from './alert-repository.js';
+import { validateBan, type BanInput } from './ban-input.js';
+import { locateColumns } from './crowdsec-geo.js';
+import type { CrowdsecHealthReport, CrowdsecSync, SyncResult } from './crowdsec-sync.js';
+import {
+  matchesDecision,
+  TOPICS,
+  type AlertFilter,
+  type AlertRecord,
+  type Cursor,
+  type DecisionFilter,
+  type DecisionRecord,
+  type Page,
+} from './crowdsec-types.js';
+import type { DecisionRepository } from './decision-repository.js';
+import { tryParseGoDuration } from './go-duration.js';
+import type { LapiClient } from './lapi-client.js';
+import { LapiError, manualBanAlert } from './lapi-types.js';
+
+export interface CrowdsecLapi {
+  url: string;
+  client: LapiClient;
+  machineConfigured: boolean;
+  sync: CrowdsecSync;
+}
+
+const NOT_CONFIGURED =
+  'CrowdSec is not configured: set CROWDSEC_LAPI_URL (and a bouncer key and machine credentials)';
+const NO_MACHINE =
+  'CrowdSec machine credentials are not configured: set CROWDSEC_MACHINE_ID and CROWDSEC_MACHINE_PASSWORD (cscli machines add)';
+
+export class CrowdsecService {
+  constructor(
+    private readonly deps: {
+      decisions: DecisionRepository;
+      alerts: AlertRepository;
+      geo: GeoService;
+      bus: EventBus;
+      lapi?: CrowdsecLapi;
+    },
+  ) {}
+
+  listDecisions(
+    filter: DecisionFilter,
+    first: number,
+    after: Cursor | undefined,
+  ): Promise<Page<DecisionRecord>> {
+    checkCursor(after);
+    return this.deps.decisions.list(filter, first, after);
+  }
+
+  listAlerts(filter: AlertFilter, first: number, after: Cursor | undefined): Promise<Page<AlertRecord>> {
+    checkCursor(after);
+    if (filter.since && filter.until && filter.since > filter.until)
+      throw badInput('since must not be after until');
+    return this.deps.alerts.list(filter, first, after);
+  }
+
+  alert(id: string): Promise<AlertRecord | undefined> {
+    return this.deps.alerts.get(id);
+  }
+
+  decisionsOf(alert: AlertRecord): Promise<DecisionRecord[]> {
+    return this.deps.decisions.byCrowdsecIds(alert.lapiUrl, alert.decisionIds);
+  }
+
+  subscribeDecisions(kind: 'added' | 'deleted', filter: DecisionFilter | null | undefined) {
+    const topic = kind === 'added' ? TOPICS.decisionAdded : TOPICS.decisionDeleted;
+    return this.deps.bus.subscribe<DecisionRecord>(topic, (d) => matchesDecision(d, filter));
+  }
+
+  subscribeAlerts() {
+    return this.deps.bus.subscribe<AlertRecord>(TOPICS.alertCreated);
+  }
+
+  syncNow(): Promise<SyncResult> {
+    return this.lapi().sync.syncNow();
+  }
+
+  /** Posts an alert carrying one decision, as `cscli decisions add` does, and stores the decision. */
+  async banIp(input: BanInput): Promise<DecisionRecord> {
+    const ban = validateBan(input);
+    const lapi = this.machine();
+    const alertId = await call(() => lapi.client.postAlerts([manualBanAlert(ban)])).then((ids) => ids[0]);
+    const alert = alertId === undefined ? undefined : await call(() => lapi.client.alert(alertId));
+    const decision = alert?.decisions[0];
+    if (!decision)
+      throw upstreamUnavailable('CrowdSec LAPI accepted the ban but did not return its decision');
+    const receivedAt = Date.now();
+    const [inserted] = await this.deps.decisions.upsertBatch(lapi.url, [
+      {
+        crowdsecId: decision.id,
+        origin: decision.origin,
+        type: decision.type,
+        scope: decision.scope,
+        value: decision.value,
+        scenario: decision.scenario,
+        simulated: decision.simulated ?? false,
+        expiresAt: new Date(receivedAt + (tryParseGoDuration(decision.duration) ?? 0)),
+        geo: locateColumns(this.deps.geo, decision.scope, decision.value),
+      },
+    ]);
+    // The stream will report it too; whoever stores it first publishes it, once.
+    if (inserted) await this.deps.bus.publish(TOPICS.decisionAdded, inserted);
+    const [stored] = await this.deps.decisions.byCrowdsecIds(lapi.url, [decision.id]);
+    if (!stored) throw new AppError('INTERNAL_SERVER_ERROR', 'the new decision was not stored');
+    return stored;
+  }
+
+  /** Deletes the decision on its LAPI; true when something was deleted. */
+  async deleteDecision(id: string): Promise<boolean> {
+    const lapi = this.machine();
+    const decision = await this.deps.decisions.get(id);
+    if (!decision) throw notFound(`no decision with id ${id}`);
+    if (decision.lapiUrl !== lapi.url) {
+      throw badInput(`decision ${id} comes from ${decision.lapiUrl}, not from the configured LAPI`);
+    }
+    const removed = await call(() => lapi.client.deleteDecision(decision.crowdsecId));
+    const gone = await this.deps.decisions.markDeleted(lapi.url, [decision.crowdsecId]);
+    await Promise.all(gone.map((d) => this.deps.bus.publish(TOPICS.decisionDeleted, d)));
+    return removed > 0 || gone.length > 0;
+  }
+
+  async health(): Promise<CrowdsecHealthReport> {
+    if (!this.deps.lapi) {
+      const off = {
+        enabled: false,
+        ...{ lastSuccessAt: null, lastErrorAt: null, lastError: null, consecutiveFailures: 0 },
+      };
+      return {
+        configured: false,
+        lapiUrl: null,
+        status: 'DISABLED',
+        decisions: off,
+        alerts: off,
+        lagSeconds: null,
+        lastError: null,
+      };
+    }
+    return this.deps.lapi.sync.health();
+  }
+
+  private lapi(): CrowdsecLapi {
+    if (!this.deps.lapi) throw upstreamUnavailable(NOT_CONFIGURED);
+    return this.deps.lapi;
+  }
+
+  private machine(): CrowdsecLapi {
+    const lapi = this.lapi();
+    if (!lapi.machineConfigured) throw upstreamUnavailable(NO_MACHINE);
+    return lapi;
+  }
+}
+
+function checkCursor(after: Cursor | undefined): void {
+  if (after && !/^\d{1,18}$/.test(after.id)) throw badInput('after is not a cursor returned by this API');
+}
+
+async function call<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw err instanceof LapiError ? err.toAppError() : err;
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * Domain types of the CrowdSec part of threatwire. GraphQL codegen maps `Decision`
+ * and `Alert` to the records below (codegen.ts). Records travel through the event
+ * bus as JSON, so date fields may come back as ISO strings: read them with `toDate`.
+ */
+import type { GeoLocation } from '../geo/geo-types.js';
+
+export interface DecisionRecord {
+  /** Our id (a bigint as text). */
+  id: string;
+  lapiUrl: string;
+  crowdsecId: number;
+  origin: string;
+  type: string;
+  scope: string;
+  value: string;
+  scenario: string;
+  simulated: boolean;
+  expiresAt: Date | string;
+  createdAt: Date | string;
+  deletedAt: Date | string | null;
+  geo: GeoLocation | null;
+}
+
+export interface AlertRecord {
+  id: string;
+  lapiUrl: string;
+  crowdsecId: number;
+  scenario: string;
+  scenarioVersion: string | null;
+  message: string;
+  eventsCount: number;
+  startAt: Date | string;
+  stopAt: Date | string;
+  createdAt: Date | string;
+  machineId: string | null;
+  simulated: boolean;
+  sourceScope: string;
+  sourceValue: string;
+  sourceIp: string | null;
+  sourceRange: string | null;
+  geo: GeoLocation | null;
+  /** LAPI ids of the decisions the alert carried. */
+  decisionIds: number[];
+}
+
+export interface DecisionFilter {
+  activeOnly?: boolean | null;
+  scope?: string | null;
+  type?: string | null;
+  origin?: string | null;
+  scenario?: string | null;
+  value?: string | null;
+  countryCode?: string | null;
+}
+
+export interface AlertFilter {
+  ip?: string | null;
+  scenario?: string | null;
+  since?: Date | null;
+  until?: Date | null;
+  countryCode?: string | null;
+  hasActiveDecision?: boolean | null;
+}
+
+export interface Page<T> {
+  rows: T[];
+  hasNextPage: boolean;
+  totalCount: number;
+}
+
+/** Keyset position: rows strictly after (at, id) in descending order. */
+export interface Cursor {
+  at: Date;
+  id: string;
+}
+
+/** Event-bus topics; payloads are the records above. */
+export const TOPICS = {
+  decisionAdded: 'crowdsec.decisionAdded',
+  decisionDeleted: 'crowdsec.decisionDeleted',
+  alertCreated: 'crowdsec.alertCreated',
+} as const;
+
+export function toDate(value: Date | string): Date {
+  return value instanceof Date ? value : new Date(value);
+}
+
+export function isActive(d: Pick<DecisionRecord, 'deletedAt' | 'expiresAt'>, now = Date.now()): boolean {
+  return d.deletedAt === null && toDate(d.expiresAt).getTime() > now;
+}
+
+/** Server-side filter for subscriptions; the same semantics as the `decisions` query. */
+export function matchesDecision(d: DecisionRecord, f: DecisionFilter | null | undefined): boolean {
+  if (!f) return true;
+  const eq = (a: string, b: string | null | undefined) => b == null || a.toLowerCase() === b.toLowerCase();
+  return (
+    (!f.activeOnly || isActive(d)) &&
+    eq(d.scope, f.scope) &&
+    eq(d.type, f.type) &&
+    eq(d.origin, f.origin) &&
+    eq(d.scenario, f.scenario) &&
+    (f.value == null || d.value === f.value) &&
+    (f.countryCode == null || d.geo?.countryCode?.toUpperCase() === f.countryCode.toUpperCase())
+  );
+}

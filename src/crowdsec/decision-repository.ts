@@ -1,0 +1,203 @@
+/**
+ * Storage of CrowdSec decisions. Written in SQL on the shared pool: snapshots of
+ * 100,000 decisions go in as `INSERT … SELECT FROM unnest(…)` batches (DESIGN §7: the
+ * Prisma query compiler is too slow for bulk rows), and the list query needs keyset
+ * pagination plus computed `active`, which one mapper over one row shape keeps simple.
+ */
+import type pg from 'pg';
+import { fromColumns, type GeoColumns } from './crowdsec-geo.js';
+import type { Cursor, DecisionFilter, DecisionRecord, Page } from './crowdsec-types.js';
+
+export interface DecisionInput {
+  crowdsecId: number;
+  origin: string;
+  type: string;
+  scope: string;
+  value: string;
+  scenario: string;
+  simulated: boolean;
+  expiresAt: Date;
+  geo: GeoColumns;
+}
+
+interface DecisionRow extends GeoColumns {
+  id: string;
+  lapi_url: string;
+  crowdsec_id: string;
+  origin: string;
+  type: string;
+  scope: string;
+  value: string;
+  scenario: string;
+  simulated: boolean;
+  expires_at: Date;
+  created_at: Date;
+  deleted_at: Date | null;
+  inserted?: boolean;
+}
+
+const COLUMNS = `id, lapi_url, crowdsec_id, origin, type, scope, value, scenario, simulated, expires_at,
+  created_at, deleted_at, country_code, city, latitude, longitude, geo_approximate, asn, as_org`;
+
+/** Deleted-at for a decision that disappears: now, or its expiry if that came first. */
+const GONE_AT = 'LEAST(now(), expires_at)';
+
+export function toDecision(row: DecisionRow): DecisionRecord {
+  return {
+    id: String(row.id),
+    lapiUrl: row.lapi_url,
+    crowdsecId: Number(row.crowdsec_id),
+    origin: row.origin,
+    type: row.type,
+    scope: row.scope,
+    value: row.value,
+    scenario: row.scenario,
+    simulated: row.simulated,
+    expiresAt: row.expires_at,
+    createdAt: row.created_at,
+    deletedAt: row.deleted_at,
+    geo: fromColumns(row),
+  };
+}
+
+export class DecisionRepository {
+  constructor(private readonly pool: pg.Pool) {}
+
+  /** Database time: the reconciliation mark must use the same clock as `seen_at`. */
+  async now(): Promise<Date> {
+    const { rows } = await this.pool.query<{ now: Date }>('SELECT now() AS now');
+    return rows[0]!.now;
+  }
+
+  /**
+   * Upserts one batch in one statement (one transaction) and returns the rows that
+   * were new to us. Known rows get their expiry refreshed and are marked seen; a
+   * deletion we already recorded is kept.
+   */
+  async upsertBatch(lapiUrl: string, batch: readonly DecisionInput[]): Promise<DecisionRecord[]> {
+    if (batch.length === 0) return [];
+    const col = <T>(fn: (d: DecisionInput) => T) => batch.map(fn);
+    const { rows } = await this.pool.query<DecisionRow>(
+      `INSERT INTO crowdsec_decisions (lapi_url, crowdsec_id, origin, type, scope, value, scenario, simulated,
+         expires_at, country_code, city, latitude, longitude, geo_approximate, asn, as_org)
+       SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+         $8::boolean[], $9::timestamptz[], $10::text[], $11::text[], $12::float8[], $13::float8[],
+         $14::boolean[], $15::int[], $16::text[])
+       ON CONFLICT (lapi_url, crowdsec_id) DO UPDATE
+         SET expires_at = EXCLUDED.expires_at, seen_at = now()
+       RETURNING ${COLUMNS}, (xmax = 0) AS inserted`,
+      [
+        lapiUrl,
+        col((d) => d.crowdsecId),
+        col((d) => d.origin),
+        col((d) => d.type),
+        col((d) => d.scope),
+        col((d) => d.value),
+        col((d) => d.scenario),
+        col((d) => d.simulated),
+        col((d) => d.expiresAt),
+        col((d) => d.geo.country_code),
+        col((d) => d.geo.city),
+        col((d) => d.geo.latitude),
+        col((d) => d.geo.longitude),
+        col((d) => d.geo.geo_approximate),
+        col((d) => d.geo.asn),
+        col((d) => d.geo.as_org),
+      ],
+    );
+    return rows.filter((r) => r.inserted).map(toDecision);
+  }
+
+  /** Marks the given LAPI ids deleted; returns only the rows this call changed. */
+  async markDeleted(lapiUrl: string, crowdsecIds: readonly number[]): Promise<DecisionRecord[]> {
+    if (crowdsecIds.length === 0) return [];
+    const { rows } = await this.pool.query<DecisionRow>(
+      `UPDATE crowdsec_decisions SET deleted_at = ${GONE_AT}, seen_at = now()
+       WHERE lapi_url = $1 AND crowdsec_id = ANY($2::bigint[]) AND deleted_at IS NULL
+       RETURNING ${COLUMNS}`,
+      [lapiUrl, crowdsecIds],
+    );
+    return rows.map(toDecision);
+  }
+
+  /**
+   * After a full snapshot: what the snapshot did not mention is gone. Works in
+   * chunks so that a large reconciliation stays in bounded memory; `onChunk` sees
+   * each chunk after its commit.
+   */
+  async reconcile(
+    lapiUrl: string,
+    snapshotStartedAt: Date,
+    onChunk: (gone: DecisionRecord[]) => Promise<void>,
+    chunk = 1000,
+  ): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const { rows } = await this.pool.query<DecisionRow>(
+        `UPDATE crowdsec_decisions SET deleted_at = ${GONE_AT}
+         WHERE id IN (SELECT id FROM crowdsec_decisions
+                      WHERE lapi_url = $1 AND deleted_at IS NULL AND seen_at < $2 LIMIT $3)
+         RETURNING ${COLUMNS}`,
+        [lapiUrl, snapshotStartedAt, chunk],
+      );
+      total += rows.length;
+      if (rows.length > 0) await onChunk(rows.map(toDecision));
+      if (rows.length < chunk) return total;
+    }
+  }
+
+  async get(id: string): Promise<DecisionRecord | undefined> {
+    if (!/^\d{1,18}$/.test(id)) return undefined;
+    const { rows } = await this.pool.query<DecisionRow>(
+      `SELECT ${COLUMNS} FROM crowdsec_decisions WHERE id = $1`,
+      [id],
+    );
+    return rows[0] && toDecision(rows[0]);
+  }
+
+  async byCrowdsecIds(lapiUrl: string, ids: readonly number[]): Promise<DecisionRecord[]> {
+    if (ids.length === 0) return [];
+    const { rows } = await this.pool.query<DecisionRow>(
+      `SELECT ${COLUMNS} FROM crowdsec_decisions WHERE lapi_url = $1 AND crowdsec_id = ANY($2::bigint[])
+       ORDER BY crowdsec_id`,
+      [lapiUrl, ids],
+    );
+    return rows.map(toDecision);
+  }
+
+  async list(
+    filter: DecisionFilter,
+    first: number,
+    after: Cursor | undefined,
+  ): Promise<Page<DecisionRecord>> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const p = (v: unknown) => {
+      params.push(v);
+      return `$${params.length}`;
+    };
+    if (filter.activeOnly) where.push('deleted_at IS NULL AND expires_at > now()');
+    if (filter.scope) where.push(`lower(scope) = lower(${p(filter.scope)})`);
+    if (filter.type) where.push(`lower(type) = lower(${p(filter.type)})`);
+    if (filter.origin) where.push(`lower(origin) = lower(${p(filter.origin)})`);
+    if (filter.scenario) where.push(`scenario = ${p(filter.scenario)}`);
+    if (filter.value) where.push(`value = ${p(filter.value)}`);
+    if (filter.countryCode) where.push(`country_code = ${p(filter.countryCode.toUpperCase())}`);
+    const base = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const countParams = [...params];
+    if (after) where.push(`(created_at, id) < (${p(after.at)}, ${p(after.id)}::bigint)`);
+    const page = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const [rows, count] = await Promise.all([
+      this.pool.query<DecisionRow>(
+        `SELECT ${COLUMNS} FROM crowdsec_decisions ${page} ORDER BY created_at DESC, id DESC LIMIT ${p(first + 1)}`,
+        params,
+      ),
+      this.pool.query<{ n: string }>(`SELECT count(*) AS n FROM crowdsec_decisions ${base}`, countParams),
+    ]);
+    return {
+      rows: rows.rows.slice(0, first).map(toDecision),
+      hasNextPage: rows.rows.length > first,
+      totalCount: Number(count.rows[0]?.n ?? 0),
+    };
+  }
+}
