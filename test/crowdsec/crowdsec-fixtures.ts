@@ -88,7 +88,7 @@ export function lapiEnv(
 }
 
 export async function eventually<T>(
-  fn: () => Promise<T | undefined | false>,
+  fn: () => Promise<T | undefined | null | false | ''>,
   timeoutMs: number,
   what: string,
 ): Promise<T> {
@@ -97,11 +97,13 @@ export async function eventually<T>(
   while (Date.now() < deadline) {
     try {
       const v = await fn();
-      if (v !== undefined && v !== false) return v;
+      if (v !== undefined && v !== null && v !== false && v !== '') return v;
     } catch (err) {
       last = err;
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`,
+  );
 }
