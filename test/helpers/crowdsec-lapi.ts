@@ -15,12 +15,12 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fromRoot } from '../../src/platform/paths.js';
 import { isCI } from './services.js';
+import { freePort } from '../../src/platform/free-port.js';
 
 export interface Lapi {
   url: string;
@@ -72,18 +72,6 @@ export function lapiOrSkip(what: string): LapiBinaries | undefined {
     throw new Error(`CI=true but CrowdSec binaries are missing: "${what}" needs them; ${INSTALL_HINT}`);
   console.warn(`[skip] ${what}: CrowdSec binaries not found; ${INSTALL_HINT}`);
   return undefined;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => (port ? resolve(port) : reject(new Error('no free port'))));
-    });
-  });
 }
 
 const secret = () => randomBytes(48).toString('hex'); // 1.4.6 rejects CS_LAPI_SECRET under 64 chars

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
+import { freePort } from '../../src/platform/free-port.js';
 
 /** A private redis-server on a free loopback port, for tests that must stop Redis. */
 export interface PrivateRedis {
@@ -13,18 +13,6 @@ const REDIS_BIN = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find(
 
 export function privateRedisAvailable(): boolean {
   return REDIS_BIN !== undefined;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 export async function startPrivateRedis(): Promise<PrivateRedis> {
