@@ -1,5 +1,10 @@
 import { encodeNumeric, FEATURE_SPEC, NUMERIC_FEATURE_COUNT } from './features.js';
-import { IsolationForest, type IsolationForestJson, type IsolationForestOptions } from './isolation-forest.js';
+import {
+  IsolationForest,
+  type IsolationForestJson,
+  type IsolationForestOptions,
+} from './isolation-forest.js';
+import { num, record, str } from './json-guards.js';
 import type { ClassifierInput } from './types.js';
 
 /**
@@ -45,7 +50,8 @@ export class AnomalyDetector {
 
   static fit(events: readonly ClassifierInput[], options: AnomalyDetectorOptions = {}): AnomalyDetector {
     const contamination = options.contamination ?? DEFAULT_CONTAMINATION;
-    if (!(contamination >= 0 && contamination <= 0.5)) throw new RangeError('contamination must be in [0, 0.5]');
+    if (!(contamination >= 0 && contamination <= 0.5))
+      throw new RangeError('contamination must be in [0, 0.5]');
     const rows = events.map((event) => {
       const row = new Float64Array(NUMERIC_FEATURE_COUNT);
       encodeNumeric(event, row);
@@ -58,14 +64,20 @@ export class AnomalyDetector {
     return new AnomalyDetector(forest, threshold, events.length);
   }
 
-  static fromJSON(json: AnomalyDetectorJson): AnomalyDetector {
+  /** Loads what toJSON produced (e.g. read back from a JSON column); validates the shape. */
+  static fromJSON(value: unknown): AnomalyDetector {
+    const json = record(value, 'anomaly model');
     if (json.kind !== 'anomaly-detector' || json.formatVersion !== 1) {
       throw new RangeError('not an anomaly detector (format 1) model');
     }
-    if (json.featureSpec !== FEATURE_SPEC) {
-      throw new RangeError(`anomaly model uses features ${json.featureSpec}, this build has ${FEATURE_SPEC}`);
+    const featureSpec = str(json.featureSpec, 'featureSpec');
+    if (featureSpec !== FEATURE_SPEC) {
+      throw new RangeError(`anomaly model uses features ${featureSpec}, this build has ${FEATURE_SPEC}`);
     }
-    return new AnomalyDetector(IsolationForest.fromJSON(json.forest), json.threshold, json.trainedOn);
+    const forest = IsolationForest.fromJSON(json.forest);
+    if (forest.featureCount !== NUMERIC_FEATURE_COUNT)
+      throw new RangeError('anomaly model has the wrong feature count');
+    return new AnomalyDetector(forest, num(json.threshold, 'threshold'), num(json.trainedOn, 'trainedOn'));
   }
 
   score(event: ClassifierInput): AnomalyResult {

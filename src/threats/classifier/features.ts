@@ -51,10 +51,24 @@ const MAX_TAGS = 20;
 
 /** Application protocols folded into their transport, so `http` and `tcp` look alike. */
 const PROTOCOL_FAMILY: ReadonlyMap<string, 4 | 5 | 6> = new Map([
-  ...['tcp', 'http', 'https', 'ssh', 'ftp', 'telnet', 'smtp', 'smb', 'rdp', 'imap', 'pop3', 'tls', 'mysql'].map(
-    (p) => [p, 4] as const,
+  ...[
+    'tcp',
+    'http',
+    'https',
+    'ssh',
+    'ftp',
+    'telnet',
+    'smtp',
+    'smb',
+    'rdp',
+    'imap',
+    'pop3',
+    'tls',
+    'mysql',
+  ].map((p) => [p, 4] as const),
+  ...['udp', 'dns', 'ntp', 'snmp', 'ssdp', 'memcached', 'quic', 'sip', 'ldap-udp', 'tftp'].map(
+    (p) => [p, 5] as const,
   ),
-  ...['udp', 'dns', 'ntp', 'snmp', 'ssdp', 'memcached', 'quic', 'sip', 'ldap-udp', 'tftp'].map((p) => [p, 5] as const),
   ...['icmp', 'icmpv6', 'icmp6'].map((p) => [p, 6] as const),
 ]);
 

@@ -1,6 +1,11 @@
 import { encodeNumeric, encodeText, FEATURE_COUNT, FEATURE_SPEC } from './features.js';
 import { ForestPredictor } from './forest-predictor.js';
-import { parseRandomForestJson, type RandomForestJson, type RandomForestTrainOptions } from './ml-random-forest.js';
+import { list, num, record, str } from './json-guards.js';
+import {
+  parseRandomForestJson,
+  type RandomForestJson,
+  type RandomForestTrainOptions,
+} from './ml-random-forest.js';
 import {
   isThreatCategory,
   type CategoryVerdict,
@@ -36,16 +41,44 @@ export class ForestClassifier implements Classifier {
     this.predictor = new ForestPredictor(json.forest, json.classes.length, FEATURE_COUNT);
   }
 
-  static fromJSON(value: ForestModelJson): ForestClassifier {
-    if (value.kind !== 'threat-forest' || value.formatVersion !== 1) {
+  /** Loads what toJSON produced (e.g. read back from a JSON column); validates the shape. */
+  static fromJSON(value: unknown): ForestClassifier {
+    const json = record(value, 'forest model');
+    if (json.kind !== 'threat-forest' || json.formatVersion !== 1) {
       throw new RangeError('not a threat-forest (format 1) model');
     }
-    if (value.featureSpec !== FEATURE_SPEC) {
-      throw new RangeError(`model ${value.version} uses features ${value.featureSpec}, this build has ${FEATURE_SPEC}`);
+    const version = str(json.version, 'version');
+    const featureSpec = str(json.featureSpec, 'featureSpec');
+    if (featureSpec !== FEATURE_SPEC) {
+      throw new RangeError(`model ${version} uses features ${featureSpec}, this build has ${FEATURE_SPEC}`);
     }
-    const unknown = value.classes.filter((c) => !isThreatCategory(c));
-    if (unknown.length > 0 || value.classes.length === 0) throw new RangeError(`bad model classes: ${unknown.join()}`);
-    return new ForestClassifier({ ...value, forest: parseRandomForestJson(value.forest) });
+    const classes = list(json.classes, 'classes').map((c) => {
+      if (typeof c !== 'string' || !isThreatCategory(c)) throw new RangeError(`bad model class ${String(c)}`);
+      return c;
+    });
+    if (classes.length === 0) throw new RangeError('model has no classes');
+    if (typeof json.promoted !== 'boolean') throw new RangeError('promoted is not a boolean');
+    const options = record(json.options, 'options');
+    return new ForestClassifier({
+      kind: 'threat-forest',
+      formatVersion: 1,
+      version,
+      featureSpec,
+      classes,
+      trainedOn: num(json.trainedOn, 'trainedOn'),
+      cvAccuracy: num(json.cvAccuracy, 'cvAccuracy'),
+      rulesAccuracy: num(json.rulesAccuracy, 'rulesAccuracy'),
+      promoted: json.promoted,
+      options: {
+        trees: num(options.trees, 'options.trees'),
+        seed: num(options.seed, 'options.seed'),
+        maxFeatures: num(options.maxFeatures, 'options.maxFeatures'),
+        maxDepth: num(options.maxDepth, 'options.maxDepth'),
+        minNumSamples: num(options.minNumSamples, 'options.minNumSamples'),
+        maxSamplesPerTree: num(options.maxSamplesPerTree, 'options.maxSamplesPerTree'),
+      },
+      forest: parseRandomForestJson(json.forest),
+    });
   }
 
   get version(): string {
@@ -66,7 +99,14 @@ export class ForestClassifier implements Classifier {
 
   classify(event: ClassifierInput): Classification {
     const { category, confidence } = this.verdict(event);
-    return { category, confidence, anomalyScore: null, isAnomaly: false, method: 'MODEL', modelVersion: this.version };
+    return {
+      category,
+      confidence,
+      anomalyScore: null,
+      isAnomaly: false,
+      method: 'MODEL',
+      modelVersion: this.version,
+    };
   }
 
   verdict(event: ClassifierInput): CategoryVerdict {

@@ -83,7 +83,12 @@ function flatten(
     return index;
   }
   const feature = columns[node.splitColumn ?? -1];
-  if (feature === undefined || feature >= featureCount || node.left === undefined || node.right === undefined) {
+  if (
+    feature === undefined ||
+    feature >= featureCount ||
+    node.left === undefined ||
+    node.right === undefined
+  ) {
     throw new RangeError('random forest node splits on a column outside the feature vector');
   }
   flat.feature = feature;

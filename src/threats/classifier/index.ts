@@ -7,7 +7,11 @@ export * from './types.js';
 export { RULE_TABLE, type RuleRow } from './rule-table.js';
 export { RulesClassifier } from './rules.js';
 export { FEATURE_COUNT, FEATURE_SPEC, NUMERIC_FEATURES, TEXT_BUCKETS, featureVector } from './features.js';
-export { IsolationForest, type IsolationForestJson, type IsolationForestOptions } from './isolation-forest.js';
+export {
+  IsolationForest,
+  type IsolationForestJson,
+  type IsolationForestOptions,
+} from './isolation-forest.js';
 export {
   AnomalyDetector,
   DEFAULT_CONTAMINATION,

@@ -1,4 +1,12 @@
-import { randomInt, seededRandom, type Random } from './random.js';
+import { list, num, record } from './json-guards.js';
+import {
+  averagePathLength,
+  growTree,
+  parseTree,
+  subsample,
+  type IsolationTreeJson,
+} from './isolation-tree.js';
+import { seededRandom } from './random.js';
 
 /**
  * Isolation forest (Liu, Ting & Zhou, 2008) over numeric rows.
@@ -8,15 +16,25 @@ import { randomInt, seededRandom, type Random } from './random.js';
  * documented serialised form, and both are needed (deterministic tests; the model is
  * stored as JSON in PostgreSQL so every instance scores alike).
  *
- * Standard algorithm: each tree is grown on a random subsample of `sampleSize` rows
- * (256) without replacement, splitting on a random feature at a uniform random value
- * between that feature's min and max in the node, down to depth ceil(log2(sampleSize)).
- * A row's path length is the depth of the leaf it reaches plus c(leaf size) for the rows
- * the depth limit left unseparated; score = 2^(-mean path / c(sampleSize)), in (0, 1):
- * about 0.5 or less is ordinary, close to 1 is easy to isolate, i.e. anomalous.
+ * Growing is the standard algorithm: each tree is grown on a random subsample of
+ * `sampleSize` rows (256) without replacement, splitting on a random feature (among those
+ * that vary in the node) at a uniform random value between its min and max in the node,
+ * down to depth ceil(log2(sampleSize)). Score = 2^(-mean path length / c(sampleSize)),
+ * in (0, 1]: about 0.5 or less is ordinary, close to 1 is easy to isolate.
  *
- * Only features that vary inside a node are candidates for its split, so constant
- * columns (a field a sensor never sends) cost nothing and do not shorten paths.
+ * Scoring adds one thing to the standard path length, for values the subsample never
+ * showed. Plain scoring sends a value beyond a node's range towards the nearest extreme,
+ * so a port or severity far outside all training traffic scores like the most extreme
+ * training rows, and a feature that was constant in the subsample (say, every event
+ * public, TCP) carries no signal at all. Here each node on the path isolates the row with
+ * the probability it would have had, had the row been in the node's rows:
+ *  - out of the split feature's range [low, high] by `gap`: the split value, drawn over
+ *    the widened range, falls in the gap with probability gap / (widened range);
+ *  - differing from d of the tree's constant features: the node would have drawn one of
+ *    them (and isolated the row) with probability d / (varying + d).
+ * The path length is the expectation over these events: sum of P(isolated at depth k)·(k+1)
+ * plus the remaining probability times the leaf's path length. A row inside every range
+ * and matching every constant gets exactly the standard path length.
  */
 export interface IsolationForestOptions {
   /** Number of trees (default 100, as in the paper). */
@@ -24,16 +42,6 @@ export interface IsolationForestOptions {
   /** Rows per tree (default 256, as in the paper). */
   sampleSize?: number;
   seed?: number;
-}
-
-/** One tree as parallel arrays; node 0 is the root, `feature[i] === -1` marks a leaf. */
-export interface IsolationTreeJson {
-  feature: number[];
-  split: number[];
-  left: number[];
-  right: number[];
-  /** For a leaf: depth + c(rows in leaf). 0 for inner nodes. */
-  pathLength: number[];
 }
 
 export interface IsolationForestJson {
@@ -44,29 +52,29 @@ export interface IsolationForestJson {
   trees: IsolationTreeJson[];
 }
 
-const EULER_GAMMA = 0.5772156649015329;
-
-/** Average path length of an unsuccessful binary-search-tree search over n rows. */
-export function averagePathLength(n: number): number {
-  if (n <= 1) return 0;
-  if (n === 2) return 1;
-  return 2 * (Math.log(n - 1) + EULER_GAMMA) - (2 * (n - 1)) / n;
-}
+export { averagePathLength };
 
 export class IsolationForest {
   // All trees flattened into shared typed arrays: scoring walks these without allocating.
   private readonly feature: Int32Array;
   private readonly split: Float64Array;
+  private readonly low: Float64Array;
+  private readonly high: Float64Array;
+  private readonly varying: Float64Array;
   private readonly left: Int32Array;
   private readonly right: Int32Array;
   private readonly pathLength: Float64Array;
   private readonly roots: Int32Array;
+  private readonly trees: readonly { features: Int32Array; values: Float64Array }[];
   private readonly normaliser: number;
 
   private constructor(private readonly json: IsolationForestJson) {
     const total = json.trees.reduce((sum, tree) => sum + tree.feature.length, 0);
     this.feature = new Int32Array(total);
     this.split = new Float64Array(total);
+    this.low = new Float64Array(total);
+    this.high = new Float64Array(total);
+    this.varying = new Float64Array(total);
     this.left = new Int32Array(total);
     this.right = new Int32Array(total);
     this.pathLength = new Float64Array(total);
@@ -76,15 +84,22 @@ export class IsolationForest {
       this.roots[t] = base;
       for (let i = 0; i < tree.feature.length; i++) {
         const feature = tree.feature[i] ?? -1;
+        if (feature >= json.featureCount) throw new RangeError(`tree ${t} splits on feature ${feature}`);
         this.feature[base + i] = feature;
         this.split[base + i] = tree.split[i] ?? 0;
+        this.low[base + i] = tree.low[i] ?? 0;
+        this.high[base + i] = tree.high[i] ?? 0;
+        this.varying[base + i] = tree.varying[i] ?? 1;
         this.left[base + i] = base + (tree.left[i] ?? 0);
         this.right[base + i] = base + (tree.right[i] ?? 0);
         this.pathLength[base + i] = tree.pathLength[i] ?? 0;
-        if (feature >= json.featureCount) throw new RangeError(`tree ${t} splits on feature ${feature}`);
       }
       base += tree.feature.length;
     });
+    this.trees = json.trees.map((tree) => ({
+      features: Int32Array.from(tree.constantFeatures),
+      values: Float64Array.from(tree.constantValues),
+    }));
     this.normaliser = averagePathLength(json.sampleSize);
   }
 
@@ -100,14 +115,28 @@ export class IsolationForest {
       const sample = subsample(rows.length, sampleSize, random).map((i) => rows[i] as ArrayLike<number>);
       trees.push(growTree(sample, featureCount, maxDepth, random));
     }
-    return new IsolationForest({ kind: 'isolation-forest', formatVersion: 1, featureCount, sampleSize, trees });
+    return new IsolationForest({
+      kind: 'isolation-forest',
+      formatVersion: 1,
+      featureCount,
+      sampleSize,
+      trees,
+    });
   }
 
-  static fromJSON(json: IsolationForestJson): IsolationForest {
+  /** Loads what toJSON produced; validates the shape (a corrupt tree must not loop). */
+  static fromJSON(value: unknown): IsolationForest {
+    const json = record(value, 'isolation forest');
     if (json.kind !== 'isolation-forest' || json.formatVersion !== 1) {
       throw new RangeError('not an isolation forest (format 1) model');
     }
-    return new IsolationForest(json);
+    return new IsolationForest({
+      kind: 'isolation-forest',
+      formatVersion: 1,
+      featureCount: num(json.featureCount, 'featureCount'),
+      sampleSize: num(json.sampleSize, 'sampleSize'),
+      trees: list(json.trees, 'trees').map(parseTree),
+    });
   }
 
   get featureCount(): number {
@@ -116,85 +145,46 @@ export class IsolationForest {
 
   /** Anomaly score in (0, 1] of one row (only its first `featureCount` values are read). */
   score(row: ArrayLike<number>): number {
-    const { feature, split, left, right, pathLength, roots } = this;
-    let total = 0;
-    for (let t = 0; t < roots.length; t++) {
-      let node = roots[t] ?? 0;
-      let f = feature[node] ?? -1;
-      while (f >= 0) {
-        node = (row[f] ?? 0) < (split[node] ?? 0) ? (left[node] ?? 0) : (right[node] ?? 0);
-        f = feature[node] ?? -1;
-      }
-      total += pathLength[node] ?? 0;
-    }
     if (this.normaliser === 0) return 0.5; // one-row training set: nothing to compare with
-    return Math.pow(2, -total / roots.length / this.normaliser);
+    let total = 0;
+    for (let t = 0; t < this.roots.length; t++) total += this.pathLengthIn(t, row);
+    return Math.pow(2, -total / this.roots.length / this.normaliser);
+  }
+
+  /** Expected path length of `row` in tree t (see the class comment). */
+  private pathLengthIn(t: number, row: ArrayLike<number>): number {
+    const { feature, split, low, high, varying, left, right, pathLength } = this;
+    const constants = this.trees[t];
+    let differing = 0;
+    if (constants !== undefined) {
+      for (let k = 0; k < constants.features.length; k++) {
+        if ((row[constants.features[k] ?? 0] ?? 0) !== constants.values[k]) differing++;
+      }
+    }
+    let node = this.roots[t] ?? 0;
+    let remaining = 1; // probability the row is not isolated yet
+    let expected = 0;
+    let depth = 0;
+    let f = feature[node] ?? -1;
+    while (f >= 0) {
+      const v = row[f] ?? 0;
+      const lo = low[node] ?? 0;
+      const hi = high[node] ?? 0;
+      const outside = v < lo ? (lo - v) / (hi - v) : v > hi ? (v - hi) / (v - lo) : 0;
+      const other = differing === 0 ? 0 : differing / ((varying[node] ?? 1) + differing);
+      const isolated = other + (1 - other) * outside;
+      if (isolated > 0) {
+        expected += remaining * isolated * (depth + 1);
+        remaining *= 1 - isolated;
+      }
+      node = v < (split[node] ?? 0) ? (left[node] ?? 0) : (right[node] ?? 0);
+      depth++;
+      f = feature[node] ?? -1;
+    }
+    return expected + remaining * (pathLength[node] ?? 0);
   }
 
   toJSON(): IsolationForestJson {
     return this.json;
   }
-}
-
-/** `size` distinct indices from [0, n), by Floyd's algorithm: O(size), whatever n is. */
-function subsample(n: number, size: number, random: Random): number[] {
-  const chosen = new Set<number>();
-  for (let j = n - size; j < n; j++) {
-    const t = randomInt(random, j + 1);
-    chosen.add(chosen.has(t) ? j : t);
-  }
-  return [...chosen];
-}
-
-function growTree(
-  sample: ArrayLike<number>[],
-  featureCount: number,
-  maxDepth: number,
-  random: Random,
-): IsolationTreeJson {
-  const tree: IsolationTreeJson = { feature: [], split: [], left: [], right: [], pathLength: [] };
-  const addNode = (): number => {
-    tree.feature.push(-1);
-    tree.split.push(0);
-    tree.left.push(0);
-    tree.right.push(0);
-    tree.pathLength.push(0);
-    return tree.feature.length - 1;
-  };
-  const mins = new Float64Array(featureCount);
-  const maxs = new Float64Array(featureCount);
-  const varying: number[] = [];
-
-  const grow = (rows: ArrayLike<number>[], depth: number): number => {
-    const node = addNode();
-    varying.length = 0;
-    if (depth < maxDepth && rows.length > 1) {
-      mins.fill(Infinity);
-      maxs.fill(-Infinity);
-      for (const row of rows) {
-        for (let f = 0; f < featureCount; f++) {
-          const v = row[f] ?? 0;
-          if (v < (mins[f] ?? 0)) mins[f] = v;
-          if (v > (maxs[f] ?? 0)) maxs[f] = v;
-        }
-      }
-      for (let f = 0; f < featureCount; f++) if ((maxs[f] ?? 0) > (mins[f] ?? 0)) varying.push(f);
-    }
-    if (varying.length === 0) {
-      tree.pathLength[node] = depth + averagePathLength(rows.length);
-      return node;
-    }
-    const f = varying[randomInt(random, varying.length)] ?? 0;
-    const min = mins[f] ?? 0;
-    const value = min + random() * ((maxs[f] ?? 0) - min);
-    const lesser = rows.filter((row) => (row[f] ?? 0) < value);
-    const greater = rows.filter((row) => (row[f] ?? 0) >= value);
-    tree.feature[node] = f;
-    tree.split[node] = value;
-    tree.left[node] = grow(lesser, depth + 1);
-    tree.right[node] = grow(greater, depth + 1);
-    return node;
-  };
-  grow(sample, 0);
-  return tree;
 }

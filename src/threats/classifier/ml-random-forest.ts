@@ -1,5 +1,6 @@
 import { RandomForestClassifier } from 'ml-random-forest';
 
+import { isRecord, numbers } from './json-guards.js';
 import { randomInt, seededRandom } from './random.js';
 
 /**
@@ -73,7 +74,8 @@ export function trainRandomForest(
   labels: readonly number[],
   options: RandomForestTrainOptions,
 ): RandomForestJson {
-  if (rows.length === 0 || rows.length !== labels.length) throw new RangeError('need rows with one label each');
+  if (rows.length === 0 || rows.length !== labels.length)
+    throw new RangeError('need rows with one label each');
   const random = seededRandom(options.seed);
   const indexes: unknown[] = [];
   const estimators: unknown[] = [];
@@ -106,7 +108,14 @@ export function trainRandomForest(
   }
   return parseRandomForestJson({
     name: 'RFClassifier',
-    baseModel: { ...firstBase, nEstimators: options.trees, seed: options.seed, useSampleBagging: true, indexes, estimators },
+    baseModel: {
+      ...firstBase,
+      nEstimators: options.trees,
+      seed: options.seed,
+      useSampleBagging: true,
+      indexes,
+      estimators,
+    },
   });
 }
 
@@ -147,7 +156,7 @@ export function parseRandomForestJson(value: unknown): RandomForestJson {
     name: 'RFClassifier',
     baseModel: {
       ...rest,
-      indexes: indexes.map((columns) => numberArray(columns, 'indexes')),
+      indexes: indexes.map((columns) => numbers(columns, 'indexes')),
       estimators: estimators.map((tree) => {
         if (!isRecord(tree) || tree.name !== 'DTClassifier' || !isRecord(tree.options)) {
           throw new RangeError('random forest tree is not an ml-cart classifier');
@@ -164,7 +173,7 @@ function parseNode(value: unknown, depth: number): CartNodeJson {
   if (!isRecord(value) || depth > MAX_TREE_DEPTH) throw new RangeError('bad random forest tree node');
   if (value.distribution !== undefined && value.distribution !== null) {
     if (!Array.isArray(value.distribution)) throw new RangeError('bad leaf distribution');
-    return { distribution: value.distribution.map((row) => numberArray(row, 'distribution')) };
+    return { distribution: value.distribution.map((row) => numbers(row, 'distribution')) };
   }
   const { splitColumn, splitValue } = value;
   if (typeof splitColumn !== 'number' || typeof splitValue !== 'number') {
@@ -176,15 +185,4 @@ function parseNode(value: unknown, depth: number): CartNodeJson {
     left: parseNode(value.left, depth + 1),
     right: parseNode(value.right, depth + 1),
   };
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function numberArray(value: unknown, what: string): number[] {
-  if (!Array.isArray(value) || !value.every((v): v is number => typeof v === 'number')) {
-    throw new RangeError(`random forest ${what} is not a number array`);
-  }
-  return value;
 }

@@ -140,7 +140,16 @@ export const RULE_TABLE: readonly RuleRow[] = [
   {
     category: 'PROXY',
     confidence: 0.85,
-    keywords: ['proxy', 'tor exit', 'tor node', 'anonymizer', 'anonymiser', 'vpn exit', 'open socks', 'socks'],
+    keywords: [
+      'proxy',
+      'tor exit',
+      'tor node',
+      'anonymizer',
+      'anonymiser',
+      'vpn exit',
+      'open socks',
+      'socks',
+    ],
     signaturePorts: [1080, 3128, 8118, 9050, 9001],
   },
   {

@@ -50,7 +50,14 @@ export class RulesClassifier implements Classifier {
 
   classify(event: ClassifierInput): Classification {
     const { category, confidence } = this.verdict(event);
-    return { category, confidence, anomalyScore: null, isAnomaly: false, method: 'RULES', modelVersion: null };
+    return {
+      category,
+      confidence,
+      anomalyScore: null,
+      isAnomaly: false,
+      method: 'RULES',
+      modelVersion: null,
+    };
   }
 
   verdict(event: ClassifierInput): CategoryVerdict {
@@ -88,7 +95,8 @@ export class RulesClassifier implements Classifier {
         matched = true;
         const base = this.row(row).confidence * weight;
         // A second field agreeing (type and description, say) is extra evidence.
-        scores[row] = fieldHits[row] === 0 ? Math.max(scores[row] ?? 0, base) : (scores[row] ?? 0) + CORROBORATION;
+        scores[row] =
+          fieldHits[row] === 0 ? Math.max(scores[row] ?? 0, base) : (scores[row] ?? 0) + CORROBORATION;
         fieldHits[row] = (fieldHits[row] ?? 0) + 1;
       }
       match = pattern.exec(text);

