@@ -5,6 +5,7 @@ import { createCrowdsec } from './crowdsec/crowdsec-module.js';
 import { toDate } from './crowdsec/crowdsec-types.js';
 import { GeoService } from './geo/geo-service.js';
 import { buildSchema } from './graphql/schema.js';
+import { createIocModule } from './iocs/ioc-module.js';
 import { openInfrastructure } from './platform/infrastructure.js';
 import type { Logger } from './platform/logger.js';
 import { VERSION } from './platform/version.js';
@@ -97,12 +98,17 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
     if (crowdsec.healthCheck) health.register(crowdsec.healthCheck);
     cleanup.push(() => crowdsec.stop());
 
+    // Sources are optional dependencies: reported in health.sources, never in /readyz.
+    const iocModule = createIocModule({ config, db: infra.db, redis: infra.redis, bus: infra.bus, logger });
+    cleanup.push(() => iocModule.stop());
+
     const services: Services = {
       config,
       apiKeys,
       health,
       geo,
       bus: infra.bus,
+      iocs: iocModule.iocs,
       threats: threatModule.threats,
       classifier: threatModule.classifier,
       crowdsec: crowdsec.service,
@@ -143,7 +149,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
     });
     app.server.on('upgrade', (req, socket, head) => ws.handleUpgrade(req, socket, head));
 
-    const workers: Worker[] = [...threatModule.workers, ...crowdsec.workers];
+    const workers: Worker[] = [...threatModule.workers, ...crowdsec.workers, ...iocModule.workers];
     const runner = new WorkerRunner(workers, logger);
     if (config.workers !== 'off') runner.start();
     crowdsec.start();

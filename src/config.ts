@@ -44,6 +44,28 @@ const url = (protocols: string[]) =>
     { message: `must be a URL (${protocols.join(' or ')})` },
   );
 
+/** Request budgets as `points/seconds` pairs, e.g. `4/60,500/86400`; empty = unlimited. */
+const rateWindows = (fallback: string) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const text = (v ?? fallback).trim();
+      if (text === '') return [];
+      const windows: { points: number; durationSeconds: number }[] = [];
+      for (const part of text.split(',')) {
+        const m = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(part);
+        const points = Number(m?.[1]);
+        const durationSeconds = Number(m?.[2]);
+        if (!m || points < 1 || durationSeconds < 1) {
+          ctx.addIssue({ code: 'custom', message: 'must be points/seconds pairs such as 4/60,500/86400' });
+          return z.NEVER;
+        }
+        windows.push({ points, durationSeconds });
+      }
+      return windows;
+    });
+
 const EnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   HOST: z.string().default('127.0.0.1'),
@@ -88,6 +110,22 @@ const EnvSchema = z.object({
   OTX_BASE_URL: url(['http:', 'https:']),
   VIRUSTOTAL_API_KEY: optionalString,
   VIRUSTOTAL_BASE_URL: url(['http:', 'https:']),
+  ABUSEIPDB_RATE_LIMITS: rateWindows('1000/86400'),
+  OTX_RATE_LIMITS: rateWindows(''),
+  VIRUSTOTAL_RATE_LIMITS: rateWindows('4/60,500/86400'),
+  ABUSEIPDB_TIMEOUT_MS: int(10_000, 100, 300_000),
+  OTX_TIMEOUT_MS: int(20_000, 100, 300_000),
+  VIRUSTOTAL_TIMEOUT_MS: int(10_000, 100, 300_000),
+  ABUSEIPDB_CONCURRENCY: int(4, 1, 100),
+  OTX_CONCURRENCY: int(4, 1, 100),
+  VIRUSTOTAL_CONCURRENCY: int(2, 1, 100),
+  IOC_TTL_OK_SECONDS: int(86_400, 1, 31_536_000),
+  IOC_TTL_ERROR_SECONDS: int(900, 1, 31_536_000),
+  IOC_TTL_SKIPPED_SECONDS: int(3_600, 1, 31_536_000),
+  IOC_COLLECTOR_ENABLED: bool(true),
+  IOC_COLLECTOR_INTERVAL_MS: int(30_000, 100, 86_400_000),
+  IOC_COLLECTOR_BATCH_SIZE: int(25, 1, 1_000),
+  IOC_WATCH_MAX: int(1_000, 1, 10_000),
   THREAT_INGEST_MAX_BATCH: int(1000, 1, 10_000),
   THREAT_RETENTION_DAYS: int(90, 0, 36_500),
   THREAT_ANOMALY_REFIT_MINUTES: int(60, 1, 10_080),
@@ -141,9 +179,16 @@ export interface Config {
     readonly pollIntervalMs: number;
   };
   readonly sources: {
-    readonly abuseipdb: { readonly apiKey: string | undefined; readonly baseUrl: string };
-    readonly otx: { readonly apiKey: string | undefined; readonly baseUrl: string };
-    readonly virustotal: { readonly apiKey: string | undefined; readonly baseUrl: string };
+    readonly abuseipdb: SourceConfig;
+    readonly otx: SourceConfig;
+    readonly virustotal: SourceConfig;
+  };
+  readonly iocs: {
+    /** How long a stored per-source result is served before it is fetched again, by status. */
+    readonly ttlSeconds: { readonly ok: number; readonly error: number; readonly skipped: number };
+    readonly collector: { readonly enabled: boolean; readonly intervalMs: number; readonly batchSize: number };
+    /** Most values one watchIocs call may carry. */
+    readonly watchMax: number;
   };
   readonly threats: {
     /** Most events one ingestThreatEvents call may carry. */
@@ -157,6 +202,17 @@ export interface Config {
     /** How often an instance checks PostgreSQL for models stored by others (besides the event bus). */
     readonly modelReloadSeconds: number;
   };
+}
+
+export interface SourceConfig {
+  readonly apiKey: string | undefined;
+  readonly baseUrl: string;
+  /** Request budget shared by all instances (through Redis when configured). */
+  readonly rateLimits: readonly { readonly points: number; readonly durationSeconds: number }[];
+  /** Whole lookup, retries included. */
+  readonly timeoutMs: number;
+  /** Requests in flight at once from one instance. */
+  readonly concurrency: number;
 }
 
 export class ConfigError extends Error {
@@ -230,12 +286,33 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       abuseipdb: {
         apiKey: e.ABUSEIPDB_API_KEY,
         baseUrl: e.ABUSEIPDB_BASE_URL ?? 'https://api.abuseipdb.com',
+        rateLimits: e.ABUSEIPDB_RATE_LIMITS,
+        timeoutMs: e.ABUSEIPDB_TIMEOUT_MS,
+        concurrency: e.ABUSEIPDB_CONCURRENCY,
       },
-      otx: { apiKey: e.OTX_API_KEY, baseUrl: e.OTX_BASE_URL ?? 'https://otx.alienvault.com' },
+      otx: {
+        apiKey: e.OTX_API_KEY,
+        baseUrl: e.OTX_BASE_URL ?? 'https://otx.alienvault.com',
+        rateLimits: e.OTX_RATE_LIMITS,
+        timeoutMs: e.OTX_TIMEOUT_MS,
+        concurrency: e.OTX_CONCURRENCY,
+      },
       virustotal: {
         apiKey: e.VIRUSTOTAL_API_KEY,
         baseUrl: e.VIRUSTOTAL_BASE_URL ?? 'https://www.virustotal.com',
+        rateLimits: e.VIRUSTOTAL_RATE_LIMITS,
+        timeoutMs: e.VIRUSTOTAL_TIMEOUT_MS,
+        concurrency: e.VIRUSTOTAL_CONCURRENCY,
       },
+    },
+    iocs: {
+      ttlSeconds: { ok: e.IOC_TTL_OK_SECONDS, error: e.IOC_TTL_ERROR_SECONDS, skipped: e.IOC_TTL_SKIPPED_SECONDS },
+      collector: {
+        enabled: e.IOC_COLLECTOR_ENABLED,
+        intervalMs: e.IOC_COLLECTOR_INTERVAL_MS,
+        batchSize: e.IOC_COLLECTOR_BATCH_SIZE,
+      },
+      watchMax: e.IOC_WATCH_MAX,
     },
     threats: {
       maxBatch: e.THREAT_INGEST_MAX_BATCH,

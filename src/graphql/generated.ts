@@ -8,6 +8,8 @@ import type { DecisionRecord, AlertRecord } from '../crowdsec/crowdsec-types.js'
 import type { CrowdsecHealthReport, SyncResult } from '../crowdsec/crowdsec-sync.js';
 import type { SummaryRecord, CountryRecord, AttackerRecord, ScenarioRecord, BucketRecord } from '../stats/stats-types.js';
 import type { ThreatEventRecord, ThreatEventPage, ClassifierModelRecord } from '../threats/threat-types.js';
+import type { IocRecord, IocPage, SourceResultRecord, EnrichmentRecord, EnrichmentPage } from '../iocs/ioc-record.js';
+import type { SourceHealthRecord } from '../iocs/source-health.js';
 import type { GraphQLContext } from '../server/context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -251,6 +253,34 @@ export type DecisionFilter = {
   value?: InputMaybe<Scalars['String']['input']>;
 };
 
+/** One upstream fetch, kept as history. */
+export type Enrichment = {
+  __typename?: 'Enrichment';
+  categories: Array<ThreatCategory>;
+  data: Scalars['JSON']['output'];
+  durationMs: Scalars['Int']['output'];
+  error?: Maybe<Scalars['String']['output']>;
+  errorKind?: Maybe<Scalars['String']['output']>;
+  fetchedAt: Scalars['DateTime']['output'];
+  id: Scalars['ID']['output'];
+  score?: Maybe<Scalars['Int']['output']>;
+  source: SourceName;
+  status: SourceStatus;
+};
+
+export type EnrichmentConnection = {
+  __typename?: 'EnrichmentConnection';
+  edges: Array<EnrichmentEdge>;
+  pageInfo: PageInfo;
+  totalCount: Scalars['Int']['output'];
+};
+
+export type EnrichmentEdge = {
+  __typename?: 'EnrichmentEdge';
+  cursor: Scalars['String']['output'];
+  node: Enrichment;
+};
+
 /** Stable machine-readable codes carried in errors[].extensions.code. */
 export type ErrorCode =
   | 'BAD_USER_INPUT'
@@ -306,6 +336,7 @@ export type Health = {
   geoip: ComponentStatus;
   geoipDatabases: Array<GeoDatabase>;
   redis: ComponentStatus;
+  sources: Array<SourceHealth>;
   /** OK when every required component is up; DEGRADED when an optional one is down. */
   status: HealthStatus;
   uptimeSeconds: Scalars['Float']['output'];
@@ -338,6 +369,61 @@ export type IngestResult = {
   errors: Array<IngestError>;
 };
 
+/** An indicator of compromise with its fused, explainable verdict. */
+export type Ioc = {
+  __typename?: 'Ioc';
+  /** Categories from the sources that answered, the most agreed-on first. */
+  categories: Array<ThreatCategory>;
+  /** Upstream fetches, newest first. */
+  enrichments: EnrichmentConnection;
+  firstSeenAt: Scalars['DateTime']['output'];
+  /** Location of an IP IOC; null for other types and non-public addresses. */
+  geo?: Maybe<Geo>;
+  id: Scalars['ID']['output'];
+  lastEnrichedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** When the collector comes back to it (deferred sources, stale watched IOCs). */
+  nextEnrichAt?: Maybe<Scalars['DateTime']['output']>;
+  riskLevel?: Maybe<RiskLevel>;
+  /** Fused 0–100 score; null when no source has an opinion yet (unknown is not clean). */
+  riskScore?: Maybe<Scalars['Int']['output']>;
+  scoreBreakdown: Array<ScoreContribution>;
+  sources: Array<SourceResult>;
+  type: IocType;
+  /** Normalised value: the IOC's identity (canonical IP, punycode domain, lower-case hash, …). */
+  value: Scalars['String']['output'];
+  /** Registered with watchIocs: the collector keeps it fresh. */
+  watched: Scalars['Boolean']['output'];
+};
+
+
+/** An indicator of compromise with its fused, explainable verdict. */
+export type IocEnrichmentsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+export type IocConnection = {
+  __typename?: 'IocConnection';
+  edges: Array<IocEdge>;
+  pageInfo: PageInfo;
+  totalCount: Scalars['Int']['output'];
+};
+
+export type IocEdge = {
+  __typename?: 'IocEdge';
+  cursor: Scalars['String']['output'];
+  node: Ioc;
+};
+
+export type IocFilter = {
+  level?: InputMaybe<RiskLevel>;
+  minScore?: InputMaybe<Scalars['Int']['input']>;
+  type?: InputMaybe<IocType>;
+  /** Normalised values starting with this text. */
+  valuePrefix?: InputMaybe<Scalars['String']['input']>;
+  watched?: InputMaybe<Scalars['Boolean']['input']>;
+};
+
 export type IocType =
   | 'DOMAIN'
   | 'IPV4'
@@ -355,6 +441,8 @@ export type Mutation = {
   createApiKey: CreatedApiKey;
   /** Delete a decision on its LAPI; false when there was nothing to delete. */
   deleteDecision: Scalars['Boolean']['output'];
+  /** Fetch every source again now (forced refresh). */
+  enrichIoc: Ioc;
   /** Ingest one event. Idempotent by externalId: a re-send returns the stored event. */
   ingestThreatEvent: ThreatEvent;
   /** Ingest up to THREAT_INGEST_MAX_BATCH events (default 1,000) in one transaction; invalid ones are reported by index. */
@@ -369,6 +457,8 @@ export type Mutation = {
   syncCrowdsec: CrowdsecSyncResult;
   /** Train a FOREST model from the labelled events now; it is promoted only when it beats the rules. */
   trainClassifier: ClassifierModel;
+  /** Register values for the collector (bulk, idempotent, at most IOC_WATCH_MAX); returns them in input order. */
+  watchIocs: Array<Ioc>;
 };
 
 
@@ -391,6 +481,12 @@ export type MutationDeleteDecisionArgs = {
 };
 
 
+export type MutationEnrichIocArgs = {
+  debug?: InputMaybe<Scalars['Boolean']['input']>;
+  value: Scalars['String']['input'];
+};
+
+
 export type MutationIngestThreatEventArgs = {
   input: ThreatEventInput;
 };
@@ -409,6 +505,11 @@ export type MutationLabelThreatEventArgs = {
 
 export type MutationRevokeApiKeyArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type MutationWatchIocsArgs = {
+  values: Array<Scalars['String']['input']>;
 };
 
 /** Relay pagination state shared by every connection. */
@@ -435,6 +536,12 @@ export type Query = {
   geoip: Array<GeoLookup>;
   /** Server and dependency health. */
   health: Health;
+  /** Stored state only; never calls a source. */
+  ioc?: Maybe<Ioc>;
+  /** Stored IOCs, most recently registered first. */
+  iocs: IocConnection;
+  /** Cached-or-fresh enrichment from every source; registers the IOC. debug adds each source's raw body. */
+  lookupIoc: Ioc;
   /** Totals since the given time (default: 24 hours ago). */
   statsSummary: StatsSummary;
   threatEvent?: Maybe<ThreatEvent>;
@@ -493,6 +600,25 @@ export type QueryDecisionsArgs = {
 
 export type QueryGeoipArgs = {
   ips: Array<Scalars['String']['input']>;
+};
+
+
+export type QueryIocArgs = {
+  value: Scalars['String']['input'];
+};
+
+
+export type QueryIocsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<IocFilter>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type QueryLookupIocArgs = {
+  debug?: InputMaybe<Scalars['Boolean']['input']>;
+  refresh?: InputMaybe<Scalars['Boolean']['input']>;
+  value: Scalars['String']['input'];
 };
 
 
@@ -557,10 +683,66 @@ export type ScenarioCount = {
   scenario: Scalars['String']['output'];
 };
 
+/** How one source counts in the fused score (docs/scoring.md). */
+export type ScoreContribution = {
+  __typename?: 'ScoreContribution';
+  /** Points this source adds to the fused score before any whitelist cap. */
+  contribution: Scalars['Float']['output'];
+  fetchedAt: Scalars['DateTime']['output'];
+  /** Why it counts the way it does (decay, whitelist cap, left out because …). */
+  note: Scalars['String']['output'];
+  reliability: Scalars['Float']['output'];
+  source: SourceName;
+  status: SourceStatus;
+  subScore?: Maybe<Scalars['Int']['output']>;
+  weight: Scalars['Float']['output'];
+};
+
+/** A threat-intel source as this instance sees it; never affects /readyz. */
+export type SourceHealth = {
+  __typename?: 'SourceHealth';
+  /** An API key is set. */
+  configured: Scalars['Boolean']['output'];
+  /** Set while the vendor's 429 blocks the source. */
+  exhaustedUntil?: Maybe<Scalars['DateTime']['output']>;
+  lastError?: Maybe<Scalars['String']['output']>;
+  lastErrorAt?: Maybe<Scalars['DateTime']['output']>;
+  lastSuccessAt?: Maybe<Scalars['DateTime']['output']>;
+  name: SourceName;
+  quotaResetAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Requests left in the tightest window of the shared budget; null when it has no limit. */
+  remainingQuota?: Maybe<Scalars['Int']['output']>;
+  /** UP, DOWN (its last call failed) or DISABLED (no key). */
+  status: ComponentStatus;
+};
+
 export type SourceName =
   | 'ABUSEIPDB'
   | 'OTX'
   | 'VIRUSTOTAL';
+
+/** What one source said about an IOC: its latest result. */
+export type SourceResult = {
+  __typename?: 'SourceResult';
+  categories: Array<ThreatCategory>;
+  /** Key facts in normalised names (reports, pulses, engine counts, …). */
+  data: Scalars['JSON']['output'];
+  /** Held back by the request budget (not failed): the collector finishes it after retryAt. */
+  deferred: Scalars['Boolean']['output'];
+  durationMs: Scalars['Int']['output'];
+  error?: Maybe<Scalars['String']['output']>;
+  /** Why it failed or was skipped: NOT_CONFIGURED, UNSUPPORTED, NOT_ROUTABLE, AUTH, RATE_LIMITED, TIMEOUT, UPSTREAM, MALFORMED, TOO_LARGE, QUOTA_DEFERRED. */
+  errorKind?: Maybe<Scalars['String']['output']>;
+  fetchedAt: Scalars['DateTime']['output'];
+  /** The vendor's response body, only with lookupIoc(debug: true) / enrichIoc(debug: true). */
+  raw?: Maybe<Scalars['JSON']['output']>;
+  /** When the source may be asked again (deferred, or the vendor answered 429). */
+  retryAt?: Maybe<Scalars['DateTime']['output']>;
+  /** 0–100 sub-score; null when the source has no opinion (unknown to it, failed or skipped). */
+  score?: Maybe<Scalars['Int']['output']>;
+  source: SourceName;
+  status: SourceStatus;
+};
 
 /** SKIPPED: no key configured, type unsupported, address not routable, or quota reserved. */
 export type SourceStatus =
@@ -594,6 +776,8 @@ export type Subscription = {
   decisionDeleted: Decision;
   /** Server time every intervalSeconds (1–3600): lets a dashboard notice a stale socket. */
   heartbeat: Scalars['DateTime']['output'];
+  /** IOCs whose score, level or categories changed (only the given value, when set). */
+  iocEnriched: Ioc;
   /** Newly ingested threat events matching every given filter. */
   threatDetected: ThreatEvent;
 };
@@ -611,6 +795,11 @@ export type SubscriptionDecisionDeletedArgs = {
 
 export type SubscriptionHeartbeatArgs = {
   intervalSeconds?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type SubscriptionIocEnrichedArgs = {
+  value?: InputMaybe<Scalars['String']['input']>;
 };
 
 
@@ -866,6 +1055,9 @@ export type ResolversTypes = ResolversObject<{
   DecisionConnection: ResolverTypeWrapper<Omit<DecisionConnection, 'edges'> & { edges: Array<ResolversTypes['DecisionEdge']> }>;
   DecisionEdge: ResolverTypeWrapper<Omit<DecisionEdge, 'node'> & { node: ResolversTypes['Decision'] }>;
   DecisionFilter: DecisionFilter;
+  Enrichment: ResolverTypeWrapper<EnrichmentRecord>;
+  EnrichmentConnection: ResolverTypeWrapper<EnrichmentPage>;
+  EnrichmentEdge: ResolverTypeWrapper<Omit<EnrichmentEdge, 'node'> & { node: ResolversTypes['Enrichment'] }>;
   ErrorCode: ErrorCode;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   Geo: ResolverTypeWrapper<GeoLocation>;
@@ -877,6 +1069,10 @@ export type ResolversTypes = ResolversObject<{
   IngestError: ResolverTypeWrapper<IngestError>;
   IngestResult: ResolverTypeWrapper<IngestResult>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
+  Ioc: ResolverTypeWrapper<IocRecord>;
+  IocConnection: ResolverTypeWrapper<IocPage>;
+  IocEdge: ResolverTypeWrapper<Omit<IocEdge, 'node'> & { node: ResolversTypes['Ioc'] }>;
+  IocFilter: IocFilter;
   IocType: IocType;
   JSON: ResolverTypeWrapper<Scalars['JSON']['output']>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
@@ -885,7 +1081,10 @@ export type ResolversTypes = ResolversObject<{
   RiskLevel: RiskLevel;
   Role: Role;
   ScenarioCount: ResolverTypeWrapper<ScenarioRecord>;
+  ScoreContribution: ResolverTypeWrapper<ScoreContribution>;
+  SourceHealth: ResolverTypeWrapper<SourceHealthRecord>;
   SourceName: SourceName;
+  SourceResult: ResolverTypeWrapper<SourceResultRecord>;
   SourceStatus: SourceStatus;
   StatsSummary: ResolverTypeWrapper<SummaryRecord>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
@@ -925,6 +1124,9 @@ export type ResolversParentTypes = ResolversObject<{
   DecisionConnection: Omit<DecisionConnection, 'edges'> & { edges: Array<ResolversParentTypes['DecisionEdge']> };
   DecisionEdge: Omit<DecisionEdge, 'node'> & { node: ResolversParentTypes['Decision'] };
   DecisionFilter: DecisionFilter;
+  Enrichment: EnrichmentRecord;
+  EnrichmentConnection: EnrichmentPage;
+  EnrichmentEdge: Omit<EnrichmentEdge, 'node'> & { node: ResolversParentTypes['Enrichment'] };
   Float: Scalars['Float']['output'];
   Geo: GeoLocation;
   GeoDatabase: GeoDatabase;
@@ -934,11 +1136,18 @@ export type ResolversParentTypes = ResolversObject<{
   IngestError: IngestError;
   IngestResult: IngestResult;
   Int: Scalars['Int']['output'];
+  Ioc: IocRecord;
+  IocConnection: IocPage;
+  IocEdge: Omit<IocEdge, 'node'> & { node: ResolversParentTypes['Ioc'] };
+  IocFilter: IocFilter;
   JSON: Scalars['JSON']['output'];
   Mutation: Record<PropertyKey, never>;
   PageInfo: PageInfo;
   Query: Record<PropertyKey, never>;
   ScenarioCount: ScenarioRecord;
+  ScoreContribution: ScoreContribution;
+  SourceHealth: SourceHealthRecord;
+  SourceResult: SourceResultRecord;
   StatsSummary: SummaryRecord;
   String: Scalars['String']['output'];
   Subscription: Record<PropertyKey, never>;
@@ -1103,6 +1312,30 @@ export type DecisionEdgeResolvers<ContextType = GraphQLContext, ParentType exten
   node?: Resolver<ResolversTypes['Decision'], ParentType, ContextType>;
 }>;
 
+export type EnrichmentResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Enrichment'] = ResolversParentTypes['Enrichment']> = ResolversObject<{
+  categories?: Resolver<Array<ResolversTypes['ThreatCategory']>, ParentType, ContextType>;
+  data?: Resolver<ResolversTypes['JSON'], ParentType, ContextType>;
+  durationMs?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  error?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  errorKind?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  fetchedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  score?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  source?: Resolver<ResolversTypes['SourceName'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['SourceStatus'], ParentType, ContextType>;
+}>;
+
+export type EnrichmentConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['EnrichmentConnection'] = ResolversParentTypes['EnrichmentConnection']> = ResolversObject<{
+  edges?: Resolver<Array<ResolversTypes['EnrichmentEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
+export type EnrichmentEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['EnrichmentEdge'] = ResolversParentTypes['EnrichmentEdge']> = ResolversObject<{
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['Enrichment'], ParentType, ContextType>;
+}>;
+
 export type GeoResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Geo'] = ResolversParentTypes['Geo']> = ResolversObject<{
   approximate?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   asOrg?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -1136,6 +1369,7 @@ export type HealthResolvers<ContextType = GraphQLContext, ParentType extends Res
   geoip?: Resolver<ResolversTypes['ComponentStatus'], ParentType, ContextType>;
   geoipDatabases?: Resolver<Array<ResolversTypes['GeoDatabase']>, ParentType, ContextType>;
   redis?: Resolver<ResolversTypes['ComponentStatus'], ParentType, ContextType>;
+  sources?: Resolver<Array<ResolversTypes['SourceHealth']>, ParentType, ContextType>;
   status?: Resolver<ResolversTypes['HealthStatus'], ParentType, ContextType>;
   uptimeSeconds?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
   version?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -1153,6 +1387,34 @@ export type IngestResultResolvers<ContextType = GraphQLContext, ParentType exten
   errors?: Resolver<Array<ResolversTypes['IngestError']>, ParentType, ContextType>;
 }>;
 
+export type IocResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Ioc'] = ResolversParentTypes['Ioc']> = ResolversObject<{
+  categories?: Resolver<Array<ResolversTypes['ThreatCategory']>, ParentType, ContextType>;
+  enrichments?: Resolver<ResolversTypes['EnrichmentConnection'], ParentType, ContextType, Partial<IocEnrichmentsArgs>>;
+  firstSeenAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  geo?: Resolver<Maybe<ResolversTypes['Geo']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  lastEnrichedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  nextEnrichAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  riskLevel?: Resolver<Maybe<ResolversTypes['RiskLevel']>, ParentType, ContextType>;
+  riskScore?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  scoreBreakdown?: Resolver<Array<ResolversTypes['ScoreContribution']>, ParentType, ContextType>;
+  sources?: Resolver<Array<ResolversTypes['SourceResult']>, ParentType, ContextType>;
+  type?: Resolver<ResolversTypes['IocType'], ParentType, ContextType>;
+  value?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  watched?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+}>;
+
+export type IocConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['IocConnection'] = ResolversParentTypes['IocConnection']> = ResolversObject<{
+  edges?: Resolver<Array<ResolversTypes['IocEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
+export type IocEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['IocEdge'] = ResolversParentTypes['IocEdge']> = ResolversObject<{
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['Ioc'], ParentType, ContextType>;
+}>;
+
 export interface JsonScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['JSON'], any> {
   name: 'JSON';
 }
@@ -1161,6 +1423,7 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   banIp?: Resolver<ResolversTypes['Decision'], ParentType, ContextType, RequireFields<MutationBanIpArgs, 'duration' | 'reason' | 'scope' | 'value'>>;
   createApiKey?: Resolver<ResolversTypes['CreatedApiKey'], ParentType, ContextType, RequireFields<MutationCreateApiKeyArgs, 'name' | 'role'>>;
   deleteDecision?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeleteDecisionArgs, 'id'>>;
+  enrichIoc?: Resolver<ResolversTypes['Ioc'], ParentType, ContextType, RequireFields<MutationEnrichIocArgs, 'debug' | 'value'>>;
   ingestThreatEvent?: Resolver<ResolversTypes['ThreatEvent'], ParentType, ContextType, RequireFields<MutationIngestThreatEventArgs, 'input'>>;
   ingestThreatEvents?: Resolver<ResolversTypes['IngestResult'], ParentType, ContextType, RequireFields<MutationIngestThreatEventsArgs, 'inputs'>>;
   labelThreatEvent?: Resolver<ResolversTypes['ThreatEvent'], ParentType, ContextType, RequireFields<MutationLabelThreatEventArgs, 'category' | 'id'>>;
@@ -1168,6 +1431,7 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   revokeApiKey?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRevokeApiKeyArgs, 'id'>>;
   syncCrowdsec?: Resolver<ResolversTypes['CrowdsecSyncResult'], ParentType, ContextType>;
   trainClassifier?: Resolver<ResolversTypes['ClassifierModel'], ParentType, ContextType>;
+  watchIocs?: Resolver<Array<ResolversTypes['Ioc']>, ParentType, ContextType, RequireFields<MutationWatchIocsArgs, 'values'>>;
 }>;
 
 export type PageInfoResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = ResolversObject<{
@@ -1184,6 +1448,9 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
   decisions?: Resolver<ResolversTypes['DecisionConnection'], ParentType, ContextType, Partial<QueryDecisionsArgs>>;
   geoip?: Resolver<Array<ResolversTypes['GeoLookup']>, ParentType, ContextType, RequireFields<QueryGeoipArgs, 'ips'>>;
   health?: Resolver<ResolversTypes['Health'], ParentType, ContextType>;
+  ioc?: Resolver<Maybe<ResolversTypes['Ioc']>, ParentType, ContextType, RequireFields<QueryIocArgs, 'value'>>;
+  iocs?: Resolver<ResolversTypes['IocConnection'], ParentType, ContextType, Partial<QueryIocsArgs>>;
+  lookupIoc?: Resolver<ResolversTypes['Ioc'], ParentType, ContextType, RequireFields<QueryLookupIocArgs, 'debug' | 'refresh' | 'value'>>;
   statsSummary?: Resolver<ResolversTypes['StatsSummary'], ParentType, ContextType, Partial<QueryStatsSummaryArgs>>;
   threatEvent?: Resolver<Maybe<ResolversTypes['ThreatEvent']>, ParentType, ContextType, RequireFields<QueryThreatEventArgs, 'id'>>;
   threatEvents?: Resolver<ResolversTypes['ThreatEventConnection'], ParentType, ContextType, Partial<QueryThreatEventsArgs>>;
@@ -1198,6 +1465,44 @@ export type ScenarioCountResolvers<ContextType = GraphQLContext, ParentType exte
   alerts?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   attackers?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   scenario?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
+export type ScoreContributionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ScoreContribution'] = ResolversParentTypes['ScoreContribution']> = ResolversObject<{
+  contribution?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  fetchedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  note?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  reliability?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  source?: Resolver<ResolversTypes['SourceName'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['SourceStatus'], ParentType, ContextType>;
+  subScore?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  weight?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+}>;
+
+export type SourceHealthResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SourceHealth'] = ResolversParentTypes['SourceHealth']> = ResolversObject<{
+  configured?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  exhaustedUntil?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  lastError?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  lastErrorAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  lastSuccessAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['SourceName'], ParentType, ContextType>;
+  quotaResetAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  remainingQuota?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['ComponentStatus'], ParentType, ContextType>;
+}>;
+
+export type SourceResultResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SourceResult'] = ResolversParentTypes['SourceResult']> = ResolversObject<{
+  categories?: Resolver<Array<ResolversTypes['ThreatCategory']>, ParentType, ContextType>;
+  data?: Resolver<ResolversTypes['JSON'], ParentType, ContextType>;
+  deferred?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  durationMs?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  error?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  errorKind?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  fetchedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  raw?: Resolver<Maybe<ResolversTypes['JSON']>, ParentType, ContextType>;
+  retryAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  score?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  source?: Resolver<ResolversTypes['SourceName'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['SourceStatus'], ParentType, ContextType>;
 }>;
 
 export type StatsSummaryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['StatsSummary'] = ResolversParentTypes['StatsSummary']> = ResolversObject<{
@@ -1217,6 +1522,7 @@ export type SubscriptionResolvers<ContextType = GraphQLContext, ParentType exten
   decisionAdded?: SubscriptionResolver<ResolversTypes['Decision'], "decisionAdded", ParentType, ContextType, Partial<SubscriptionDecisionAddedArgs>>;
   decisionDeleted?: SubscriptionResolver<ResolversTypes['Decision'], "decisionDeleted", ParentType, ContextType, Partial<SubscriptionDecisionDeletedArgs>>;
   heartbeat?: SubscriptionResolver<ResolversTypes['DateTime'], "heartbeat", ParentType, ContextType, RequireFields<SubscriptionHeartbeatArgs, 'intervalSeconds'>>;
+  iocEnriched?: SubscriptionResolver<ResolversTypes['Ioc'], "iocEnriched", ParentType, ContextType, Partial<SubscriptionIocEnrichedArgs>>;
   threatDetected?: SubscriptionResolver<ResolversTypes['ThreatEvent'], "threatDetected", ParentType, ContextType, Partial<SubscriptionThreatDetectedArgs>>;
 }>;
 
@@ -1309,17 +1615,26 @@ export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
   Decision?: DecisionResolvers<ContextType>;
   DecisionConnection?: DecisionConnectionResolvers<ContextType>;
   DecisionEdge?: DecisionEdgeResolvers<ContextType>;
+  Enrichment?: EnrichmentResolvers<ContextType>;
+  EnrichmentConnection?: EnrichmentConnectionResolvers<ContextType>;
+  EnrichmentEdge?: EnrichmentEdgeResolvers<ContextType>;
   Geo?: GeoResolvers<ContextType>;
   GeoDatabase?: GeoDatabaseResolvers<ContextType>;
   GeoLookup?: GeoLookupResolvers<ContextType>;
   Health?: HealthResolvers<ContextType>;
   IngestError?: IngestErrorResolvers<ContextType>;
   IngestResult?: IngestResultResolvers<ContextType>;
+  Ioc?: IocResolvers<ContextType>;
+  IocConnection?: IocConnectionResolvers<ContextType>;
+  IocEdge?: IocEdgeResolvers<ContextType>;
   JSON?: GraphQLScalarType;
   Mutation?: MutationResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   ScenarioCount?: ScenarioCountResolvers<ContextType>;
+  ScoreContribution?: ScoreContributionResolvers<ContextType>;
+  SourceHealth?: SourceHealthResolvers<ContextType>;
+  SourceResult?: SourceResultResolvers<ContextType>;
   StatsSummary?: StatsSummaryResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;
   ThreatClassification?: ThreatClassificationResolvers<ContextType>;

@@ -7,13 +7,14 @@ import type { Resolvers } from './generated.js';
 import { authResolvers } from './resolvers/auth.js';
 import { crowdsecResolvers } from './resolvers/crowdsec.js';
 import { geoResolvers } from './resolvers/geo.js';
+import { iocResolvers } from './resolvers/iocs.js';
 import { statsResolvers } from './resolvers/stats.js';
 import { systemResolvers } from './resolvers/system.js';
 import { threatResolvers } from './resolvers/threats.js';
 import { scalarResolvers } from './scalars.js';
 
 /** Resolver maps per domain; each later domain adds its own entry. */
-const resolverMaps: Resolvers[] = [scalarResolvers, systemResolvers, authResolvers, geoResolvers, threatResolvers, crowdsecResolvers, statsResolvers];
+const resolverMaps: Resolvers[] = [scalarResolvers, systemResolvers, authResolvers, geoResolvers, threatResolvers, crowdsecResolvers, statsResolvers, iocResolvers];
 
 export function buildSchema(): GraphQLSchema {
   const typeDefs = readFileSync(fromRoot('schema.graphql'), 'utf8');

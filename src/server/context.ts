@@ -3,6 +3,7 @@ import type { Principal } from '../auth/api-key-types.js';
 import type { Config } from '../config.js';
 import type { CrowdsecService } from '../crowdsec/crowdsec-service.js';
 import type { GeoService } from '../geo/geo-service.js';
+import type { IocService } from '../iocs/ioc-service.js';
 import type { EventBus } from '../platform/event-bus.js';
 import type { Logger } from '../platform/logger.js';
 import type { StatsService } from '../stats/stats-service.js';
@@ -17,6 +18,7 @@ export interface Services {
   readonly health: HealthService;
   readonly geo: GeoService;
   readonly bus: EventBus;
+  readonly iocs: IocService;
   readonly crowdsec: CrowdsecService;
   readonly stats: StatsService;
   readonly threats: ThreatService;

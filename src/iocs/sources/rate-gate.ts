@@ -24,6 +24,14 @@ export const DEFAULT_RATE_LIMITS: Readonly<Record<SourceName, readonly RateWindo
 
 export const RATE_KEY_PREFIX = 'tw:quota';
 
+export interface QuotaState {
+  /** Requests left in the tightest window; null when the source has no known limit. */
+  remaining: number | null;
+  resetAt: Date | null;
+  /** Set while the vendor's 429 blocks the source. */
+  exhaustedUntil: Date | null;
+}
+
 export type LimiterFactory = (options: {
   points: number;
   duration: number;
@@ -71,6 +79,25 @@ export class LimiterRateGate implements RateGate {
     if (seconds > 0) await this.limitersFor(source).blocked.block(source, seconds);
   }
 
+  /** What is left in the tightest window, and when the source is blocked after a 429. */
+  async remaining(source: SourceName): Promise<QuotaState> {
+    const { windows, blocked } = this.limitersFor(source);
+    const block = await blocked.get(source);
+    const exhaustedUntil =
+      block !== null && block.consumedPoints > BLOCK_POINTS
+        ? new Date(Date.now() + block.msBeforeNext)
+        : null;
+    let tightest: { remaining: number; resetAt: Date | null } | null = null;
+    for (const limiter of windows) {
+      const res = await limiter.get(source);
+      const remaining = Math.max(0, limiter.points - (res?.consumedPoints ?? 0));
+      if (tightest === null || remaining < tightest.remaining) {
+        tightest = { remaining, resetAt: res ? new Date(Date.now() + res.msBeforeNext) : null };
+      }
+    }
+    return { remaining: tightest?.remaining ?? null, resetAt: tightest?.resetAt ?? null, exhaustedUntil };
+  }
+
   private deny(msBeforeNext: number): RateGateDecision {
     return { ok: false, retryAt: new Date(Date.now() + Math.max(0, msBeforeNext)) };
   }
@@ -99,7 +126,7 @@ export class LimiterRateGate implements RateGate {
 
 export const createMemoryRateGate = (
   limits: Readonly<Partial<Record<SourceName, readonly RateWindow[]>>> = DEFAULT_RATE_LIMITS,
-): RateGate => new LimiterRateGate(limits, memoryLimiterFactory);
+): LimiterRateGate => new LimiterRateGate(limits, memoryLimiterFactory);
 
 /** For tests and for sources whose budget is managed elsewhere. */
 export const unlimitedRateGate = (): RateGate => new LimiterRateGate({});

@@ -1,0 +1,66 @@
+/**
+ * Concurrent identical enrichments share one upstream call per source: an in-process
+ * map of running promises, plus (with Redis) a short lock per IOC so that another
+ * instance waits for the holder's stored result instead of fetching again.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Redis } from 'ioredis';
+
+export class SingleFlight<T> {
+  private readonly running = new Map<string, Promise<T>>();
+
+  run(key: string, fn: () => Promise<T>): Promise<T> {
+    const existing = this.running.get(key);
+    if (existing) return existing;
+    const p = fn().finally(() => this.running.delete(key));
+    this.running.set(key, p);
+    return p;
+  }
+}
+
+export interface EnrichLock {
+  /** A token when this instance may enrich now; null when another one holds the IOC. */
+  acquire(value: string): Promise<string | null>;
+  release(value: string, token: string): Promise<void>;
+  /** Resolves when the holder releases (or its lock expires, or `maxWaitMs` passes). */
+  waitReleased(value: string, maxWaitMs: number): Promise<void>;
+}
+
+/** One process: the in-process single flight is all the coordination needed. */
+export const localEnrichLock: EnrichLock = {
+  acquire: () => Promise.resolve('local'),
+  release: () => Promise.resolve(),
+  waitReleased: () => Promise.resolve(),
+};
+
+const RELEASE_SCRIPT = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+const POLL_MS = 50;
+
+export class RedisEnrichLock implements EnrichLock {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    /** Longer than any source's time budget, so a live holder never loses it. */
+    private readonly ttlMs: number,
+  ) {}
+
+  private key(value: string): string {
+    return `${this.prefix}ioc-lock:${createHash('sha256').update(value).digest('base64url')}`;
+  }
+
+  async acquire(value: string): Promise<string | null> {
+    const token = randomUUID();
+    const ok = await this.redis.set(this.key(value), token, 'PX', this.ttlMs, 'NX');
+    return ok === 'OK' ? token : null;
+  }
+
+  async release(value: string, token: string): Promise<void> {
+    await this.redis.eval(RELEASE_SCRIPT, 1, this.key(value), token);
+  }
+
+  async waitReleased(value: string, maxWaitMs: number): Promise<void> {
+    const deadline = Date.now() + maxWaitMs;
+    while (Date.now() < deadline && (await this.redis.exists(this.key(value))) === 1) await sleep(POLL_MS);
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * Wires the IOC domain from config and shared infrastructure (called by the
+ * composition root): adapters over one rate gate (Redis-backed when Redis is
+ * configured, so all instances share each source's budget), the service, the
+ * cross-instance enrichment lock, and the collector worker.
+ */
+import type { Config, SourceConfig } from '../config.js';
+import type { Database } from '../platform/database.js';
+import type { EventBus } from '../platform/event-bus.js';
+import type { Logger } from '../platform/logger.js';
+import type { RedisConnections } from '../platform/redis.js';
+import type { Worker } from '../platform/worker-runner.js';
+import { createIocCollector } from './ioc-collector.js';
+import { localEnrichLock, RedisEnrichLock } from './ioc-flight.js';
+import { IocRepository } from './ioc-repository.js';
+import { IocService } from './ioc-service.js';
+import { SourceHealthTracker } from './source-health.js';
+import { createMemoryRateGate, type LimiterRateGate, type RateWindow } from './sources/rate-gate.js';
+import { createRedisRateGate } from './sources/redis-rate-gate.js';
+import { createSourceAdapters, type SourceConfigs } from './sources/registry.js';
+import { SOURCE_NAMES, type SourceName } from './sources/source-adapter.js';
+
+export interface IocModule {
+  iocs: IocService;
+  workers: Worker[];
+  stop(): Promise<void>;
+}
+
+const configOf = (config: Config, name: SourceName): SourceConfig =>
+  ({ ABUSEIPDB: config.sources.abuseipdb, OTX: config.sources.otx, VIRUSTOTAL: config.sources.virustotal })[
+    name
+  ];
+
+export function createIocModule(deps: {
+  config: Config;
+  db: Database;
+  redis: RedisConnections | undefined;
+  bus: EventBus;
+  logger: Logger;
+}): IocModule {
+  const { config, db, redis, bus, logger } = deps;
+  const limits: Partial<Record<SourceName, readonly RateWindow[]>> = {};
+  const adapterConfigs: SourceConfigs = {};
+  const configured = new Set<SourceName>();
+  for (const name of SOURCE_NAMES) {
+    const c = configOf(config, name);
+    limits[name] = c.rateLimits;
+    adapterConfigs[name] = {
+      ...(c.apiKey !== undefined ? { apiKey: c.apiKey } : {}),
+      baseUrl: c.baseUrl,
+      timeoutMs: c.timeoutMs,
+      concurrency: c.concurrency,
+    };
+    if (c.apiKey !== undefined) configured.add(name);
+  }
+  const gate: LimiterRateGate = redis
+    ? createRedisRateGate(redis.command, config.redis.keyPrefix, limits)
+    : createMemoryRateGate(limits);
+  const longestTimeout = Math.max(...SOURCE_NAMES.map((n) => configOf(config, n).timeoutMs));
+  const repo = new IocRepository(db.pool);
+  const iocs = new IocService({
+    repo,
+    adapters: createSourceAdapters(adapterConfigs, gate),
+    lock: redis
+      ? new RedisEnrichLock(redis.command, config.redis.keyPrefix, longestTimeout * 3)
+      : localEnrichLock,
+    bus,
+    health: new SourceHealthTracker(configured, gate),
+    logger,
+    ttl: config.iocs.ttlSeconds,
+    configured,
+    watchMax: config.iocs.watchMax,
+    lockWaitMs: longestTimeout * 2,
+  });
+  const collector = createIocCollector(
+    iocs,
+    repo,
+    {
+      ...config.iocs.collector,
+      leaseSeconds: Math.ceil((longestTimeout * 4) / 1000),
+      parallel: 8,
+    },
+    logger,
+  );
+  return {
+    iocs,
+    workers: [collector],
+    stop: () => {
+      iocs.stop();
+      return Promise.resolve();
+    },
+  };
+}

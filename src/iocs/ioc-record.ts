@@ -1,0 +1,111 @@
+/**
+ * Stored and served shapes of the IOC domain. GraphQL codegen maps `Ioc`,
+ * `SourceResult` and `Enrichment` to the records below (codegen.ts). Records travel
+ * through the event bus as JSON, so their dates may arrive as ISO strings.
+ */
+import type { IocType, RiskLevel, ThreatCategory } from './ioc-types.js';
+import type { ScoreContribution } from './scoring.js';
+import type { SourceErrorKind, SourceEvidence, SourceName, SourceStatus } from './sources/source-adapter.js';
+
+/** One source's current result as kept in `iocs.sources` (JSON, dates as ISO text). */
+export interface StoredSource {
+  status: SourceStatus;
+  score: number | null;
+  categories: ThreatCategory[];
+  data: Record<string, unknown>;
+  error?: string;
+  errorKind?: SourceErrorKind;
+  retryAt?: string;
+  evidence?: SourceEvidence;
+  durationMs: number;
+  fetchedAt: string;
+  /** The history row this result came from (absent for skips, which are not fetches). */
+  enrichmentId?: string;
+}
+
+export type StoredSources = Partial<Record<SourceName, StoredSource>>;
+
+export interface StoredIoc {
+  id: string;
+  type: IocType;
+  value: string;
+  riskScore: number | null;
+  riskLevel: RiskLevel | null;
+  categories: ThreatCategory[];
+  sources: StoredSources;
+  watched: boolean;
+  firstSeenAt: Date;
+  lastSeenAt: Date;
+  lastEnrichedAt: Date | null;
+  nextEnrichAt: Date | null;
+}
+
+export interface SourceResultRecord {
+  source: SourceName;
+  status: SourceStatus;
+  score: number | null;
+  categories: ThreatCategory[];
+  data: Record<string, unknown>;
+  error: string | null;
+  errorKind: SourceErrorKind | null;
+  /** Deferred or rate-limited: when the source may be asked again. */
+  retryAt: Date | string | null;
+  /** Held back by our own request budget; the collector finishes it after retryAt. */
+  deferred: boolean;
+  durationMs: number;
+  fetchedAt: Date | string;
+  /** The vendor's body, present only for `debug` lookups. */
+  raw?: unknown;
+}
+
+export interface IocRecord {
+  id: string;
+  type: IocType;
+  value: string;
+  riskScore: number | null;
+  riskLevel: RiskLevel | null;
+  categories: ThreatCategory[];
+  watched: boolean;
+  firstSeenAt: Date | string;
+  lastSeenAt: Date | string;
+  lastEnrichedAt: Date | string | null;
+  nextEnrichAt: Date | string | null;
+  sources: SourceResultRecord[];
+  scoreBreakdown: ScoreContribution[];
+}
+
+export interface EnrichmentRecord {
+  id: string;
+  iocId: string;
+  source: SourceName;
+  status: SourceStatus;
+  score: number | null;
+  categories: ThreatCategory[];
+  data: Record<string, unknown>;
+  error: string | null;
+  errorKind: string | null;
+  durationMs: number;
+  fetchedAt: Date;
+}
+
+export interface IocFilter {
+  type?: IocType | null;
+  level?: RiskLevel | null;
+  minScore?: number | null;
+  valuePrefix?: string | null;
+  watched?: boolean | null;
+}
+
+export interface Page<T> {
+  rows: T[];
+  hasNextPage: boolean;
+  totalCount(): Promise<number>;
+}
+
+export type IocPage = Page<IocRecord>;
+export type EnrichmentPage = Page<EnrichmentRecord>;
+
+export interface Cursor {
+  at: Date;
+  id: string;
+}

@@ -1,0 +1,280 @@
+/**
+ * PostgreSQL access for IOCs and their enrichment history (house rule 5). Raw SQL on
+ * the shared pool: the collector needs FOR UPDATE SKIP LOCKED, the summary merge a row
+ * lock, and bulk watch an unnest insert — all simpler and faster here than via Prisma.
+ */
+import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
+import type { ParsedIoc } from './ioc-types.js';
+import type { Cursor, EnrichmentRecord, IocFilter, Page, StoredIoc, StoredSources } from './ioc-record.js';
+import type { SourceResult } from './sources/source-adapter.js';
+
+const IOC_COLUMNS = `id, type, value, risk_score, risk_level, categories, sources, watched, first_seen_at,
+  last_seen_at, last_enriched_at, next_enrich_at`;
+
+interface IocRow {
+  id: string;
+  type: StoredIoc['type'];
+  value: string;
+  risk_score: number | null;
+  risk_level: StoredIoc['riskLevel'];
+  categories: StoredIoc['categories'] | null;
+  sources: StoredSources;
+  watched: boolean;
+  first_seen_at: Date;
+  last_seen_at: Date;
+  last_enriched_at: Date | null;
+  next_enrich_at: Date | null;
+}
+
+const toIoc = (r: IocRow): StoredIoc => ({
+  id: r.id,
+  type: r.type,
+  value: r.value,
+  riskScore: r.risk_score,
+  riskLevel: r.risk_level,
+  categories: r.categories ?? [],
+  sources: r.sources,
+  watched: r.watched,
+  firstSeenAt: r.first_seen_at,
+  lastSeenAt: r.last_seen_at,
+  lastEnrichedAt: r.last_enriched_at,
+  nextEnrichAt: r.next_enrich_at,
+});
+
+/** The fields an enrichment pass writes back. */
+export type IocSummaryUpdate = Pick<
+  StoredIoc,
+  'riskScore' | 'riskLevel' | 'categories' | 'sources' | 'lastEnrichedAt' | 'nextEnrichAt'
+>;
+
+export class IocRepository {
+  constructor(private readonly pool: pg.Pool) {}
+
+  async findByValue(value: string): Promise<StoredIoc | null> {
+    const { rows } = await this.pool.query<IocRow>(`SELECT ${IOC_COLUMNS} FROM iocs WHERE value = $1`, [
+      value,
+    ]);
+    return rows[0] ? toIoc(rows[0]) : null;
+  }
+
+  /** Registers (or touches) one IOC; `watch` also hands it to the collector. */
+  async register(ioc: ParsedIoc, watch = false): Promise<StoredIoc> {
+    return (await this.registerMany([ioc], watch))[0]!;
+  }
+
+  /** Bulk, idempotent: one statement whatever the count; rows come back in input order. */
+  async registerMany(iocs: readonly ParsedIoc[], watch: boolean): Promise<StoredIoc[]> {
+    if (iocs.length === 0) return [];
+    const { rows } = await this.pool.query<IocRow>(
+      `INSERT INTO iocs (id, type, value, watched, next_enrich_at)
+       SELECT gen_random_uuid(), t, v, $3, CASE WHEN $3 THEN now() END
+       FROM unnest($1::"IocType"[], $2::text[]) AS u(t, v)
+       ON CONFLICT (value) DO UPDATE SET last_seen_at = now(),
+         watched = iocs.watched OR EXCLUDED.watched,
+         next_enrich_at = CASE WHEN $3 THEN COALESCE(iocs.next_enrich_at, now()) ELSE iocs.next_enrich_at END
+       RETURNING ${IOC_COLUMNS}`,
+      [iocs.map((i) => i.type), iocs.map((i) => i.value), watch],
+    );
+    const byValue = new Map(rows.map((r) => [r.value, toIoc(r)]));
+    return iocs.map((i) => byValue.get(i.value)!);
+  }
+
+  /** One history row per upstream fetch; returns their ids in input order. */
+  async insertEnrichments(iocId: string, results: readonly SourceResult[]): Promise<string[]> {
+    if (results.length === 0) return [];
+    const ids = results.map(() => randomUUID());
+    const values: unknown[] = [];
+    const tuples = results.map((r, i) => {
+      values.push(
+        ids[i],
+        iocId,
+        r.source,
+        r.status,
+        r.score,
+        r.categories,
+        JSON.stringify(r.data),
+        r.raw === undefined ? null : JSON.stringify(r.raw),
+        r.error ?? null,
+        r.errorKind ?? null,
+        r.durationMs,
+        r.fetchedAt,
+      );
+      const b = i * 12;
+      return `($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, $${b + 5}, $${b + 6}, $${b + 7}, $${b + 8}, $${b + 9}, $${b + 10}, $${b + 11}, $${b + 12})`;
+    });
+    await this.pool.query(
+      `INSERT INTO enrichments (id, ioc_id, source, status, score, categories, data, raw, error, error_kind,
+         duration_ms, fetched_at) VALUES ${tuples.join(', ')}`,
+      values,
+    );
+    return ids;
+  }
+
+  /**
+   * Read-modify-write of the summary under a row lock, so concurrent passes that
+   * fetched different sources merge instead of overwriting each other.
+   */
+  async updateSummary(
+    id: string,
+    compute: (current: StoredIoc) => IocSummaryUpdate,
+  ): Promise<{ before: StoredIoc; after: StoredIoc }> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const locked = await client.query<IocRow>(`SELECT ${IOC_COLUMNS} FROM iocs WHERE id = $1 FOR UPDATE`, [
+        id,
+      ]);
+      if (!locked.rows[0]) throw new Error(`IOC ${id} disappeared during enrichment`);
+      const before = toIoc(locked.rows[0]);
+      const u = compute(before);
+      const { rows } = await client.query<IocRow>(
+        `UPDATE iocs SET risk_score = $2, risk_level = $3, categories = $4, sources = $5,
+           last_enriched_at = $6, next_enrich_at = $7 WHERE id = $1 RETURNING ${IOC_COLUMNS}`,
+        [
+          id,
+          u.riskScore,
+          u.riskLevel,
+          u.categories,
+          JSON.stringify(u.sources),
+          u.lastEnrichedAt,
+          u.nextEnrichAt,
+        ],
+      );
+      await client.query('COMMIT');
+      return { before, after: toIoc(rows[0]!) };
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  /**
+   * Claims due IOCs for one collector pass: riskiest, then most recently seen, first.
+   * SKIP LOCKED lets instances share the queue; the lease (next_enrich_at pushed
+   * ahead) keeps a claimed IOC away from others while its pass runs outside this
+   * transaction, and brings it back if this instance dies mid-pass.
+   */
+  async claimDue(limit: number, leaseSeconds: number): Promise<StoredIoc[]> {
+    const { rows } = await this.pool.query<IocRow>(
+      `WITH due AS (
+         SELECT id FROM iocs WHERE next_enrich_at <= now()
+         ORDER BY COALESCE(risk_score, 50) DESC, last_seen_at DESC
+         LIMIT $1 FOR UPDATE SKIP LOCKED)
+       UPDATE iocs SET next_enrich_at = now() + make_interval(secs => $2)
+       FROM due WHERE iocs.id = due.id
+       RETURNING ${IOC_COLUMNS.split(',')
+         .map((c) => `iocs.${c.trim()}`)
+         .join(', ')}`,
+      [limit, leaseSeconds],
+    );
+    return rows.map(toIoc).sort((a, b) => (b.riskScore ?? 50) - (a.riskScore ?? 50));
+  }
+
+  async list(filter: IocFilter, first: number, after: Cursor | undefined): Promise<Page<StoredIoc>> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const add = (sql: (p: string) => string, value: unknown) => {
+      params.push(value);
+      where.push(sql(`$${params.length}`));
+    };
+    if (filter.type) add((p) => `type = ${p}::"IocType"`, filter.type);
+    if (filter.level) add((p) => `risk_level = ${p}::"RiskLevel"`, filter.level);
+    if (filter.minScore !== null && filter.minScore !== undefined)
+      add((p) => `risk_score >= ${p}`, filter.minScore);
+    if (filter.valuePrefix) add((p) => `starts_with(value, ${p})`, filter.valuePrefix);
+    if (filter.watched !== null && filter.watched !== undefined) add((p) => `watched = ${p}`, filter.watched);
+    const countWhere = [...where];
+    const countParams = [...params];
+    if (after) {
+      params.push(after.at, after.id);
+      where.push(`(first_seen_at, id) < ($${params.length - 1}, $${params.length}::uuid)`);
+    }
+    params.push(first + 1);
+    const clause = (w: string[]) => (w.length > 0 ? `WHERE ${w.join(' AND ')}` : '');
+    const { rows } = await this.pool.query<IocRow>(
+      `SELECT ${IOC_COLUMNS} FROM iocs ${clause(where)} ORDER BY first_seen_at DESC, id DESC LIMIT $${params.length}`,
+      params,
+    );
+    return {
+      rows: rows.slice(0, first).map(toIoc),
+      hasNextPage: rows.length > first,
+      totalCount: async () => {
+        const r = await this.pool.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM iocs ${clause(countWhere)}`,
+          countParams,
+        );
+        return r.rows[0]?.n ?? 0;
+      },
+    };
+  }
+
+  async history(iocId: string, first: number, after: Cursor | undefined): Promise<Page<EnrichmentRecord>> {
+    const params: unknown[] = [iocId];
+    let cursor = '';
+    if (after) {
+      params.push(after.at, after.id);
+      cursor = 'AND (fetched_at, id) < ($2, $3::uuid)';
+    }
+    params.push(first + 1);
+    const { rows } = await this.pool.query<EnrichmentRow>(
+      `SELECT ${ENRICHMENT_COLUMNS} FROM enrichments WHERE ioc_id = $1 ${cursor}
+       ORDER BY fetched_at DESC, id DESC LIMIT $${params.length}`,
+      params,
+    );
+    return {
+      rows: rows.slice(0, first).map(toEnrichment),
+      hasNextPage: rows.length > first,
+      totalCount: async () => {
+        const r = await this.pool.query<{ n: number }>(
+          'SELECT count(*)::int AS n FROM enrichments WHERE ioc_id = $1',
+          [iocId],
+        );
+        return r.rows[0]?.n ?? 0;
+      },
+    };
+  }
+
+  /** Raw vendor bodies of the given history rows (for `debug` on cached results). */
+  async raws(ids: readonly string[]): Promise<Map<string, unknown>> {
+    if (ids.length === 0) return new Map();
+    const { rows } = await this.pool.query<{ id: string; raw: unknown }>(
+      'SELECT id, raw FROM enrichments WHERE id = ANY($1::uuid[])',
+      [ids],
+    );
+    return new Map(rows.map((r) => [r.id, r.raw]));
+  }
+}
+
+const ENRICHMENT_COLUMNS = `id, ioc_id, source, status, score, categories, data, error, error_kind,
+  duration_ms, fetched_at`;
+
+interface EnrichmentRow {
+  id: string;
+  ioc_id: string;
+  source: EnrichmentRecord['source'];
+  status: EnrichmentRecord['status'];
+  score: number | null;
+  categories: EnrichmentRecord['categories'] | null;
+  data: Record<string, unknown>;
+  error: string | null;
+  error_kind: string | null;
+  duration_ms: number;
+  fetched_at: Date;
+}
+
+const toEnrichment = (r: EnrichmentRow): EnrichmentRecord => ({
+  id: r.id,
+  iocId: r.ioc_id,
+  source: r.source,
+  status: r.status,
+  score: r.score,
+  categories: r.categories ?? [],
+  data: r.data,
+  error: r.error,
+  errorKind: r.error_kind,
+  durationMs: r.duration_ms,
+  fetchedAt: r.fetched_at,
+});

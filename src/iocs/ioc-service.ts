@@ -1,0 +1,225 @@
+/**
+ * IOC lookups and enrichment (issue 5). A lookup parses (bad input never reaches a
+ * source), serves fresh stored per-source results, fetches the stale ones concurrently
+ * — one upstream call per source however many callers ask at once — stores a history
+ * row per fetch, merges the summary, fuses the score and publishes `iocEnriched` when
+ * the verdict changed. The collector drives the same pass for due IOCs.
+ */
+import { setMaxListeners } from 'node:events';
+import { badInput } from '../platform/errors.js';
+import type { EventBus } from '../platform/event-bus.js';
+import type { Logger } from '../platform/logger.js';
+import { parseIoc } from './ioc-parse.js';
+import type { IocRepository } from './ioc-repository.js';
+import type {
+  Cursor,
+  EnrichmentRecord,
+  IocFilter,
+  IocRecord,
+  Page,
+  StoredIoc,
+  StoredSources,
+} from './ioc-record.js';
+import { SingleFlight, type EnrichLock } from './ioc-flight.js';
+import {
+  fuseStored,
+  mergeSources,
+  nextEnrichAt,
+  staleSources,
+  toRecord,
+  toStored,
+  type TtlSeconds,
+} from './ioc-summary.js';
+import type { ParsedIoc } from './ioc-types.js';
+import type { SourceHealthRecord, SourceHealthTracker } from './source-health.js';
+import type { SourceAdapter, SourceName } from './sources/source-adapter.js';
+
+export const IOC_ENRICHED_TOPIC = 'ioc.enriched';
+
+export interface IocServiceDeps {
+  repo: IocRepository;
+  adapters: readonly SourceAdapter[];
+  lock: EnrichLock;
+  bus: EventBus;
+  health: SourceHealthTracker;
+  logger: Logger;
+  ttl: TtlSeconds;
+  /** Sources with an API key. */
+  configured: ReadonlySet<SourceName>;
+  watchMax: number;
+  /** How long to wait for another instance enriching the same IOC. */
+  lockWaitMs: number;
+}
+
+interface PassResult {
+  ioc: StoredIoc;
+  /** Vendor bodies fetched by this pass, by enrichment id. */
+  raws: Map<string, unknown>;
+}
+
+export class IocService {
+  private readonly flights = new SingleFlight<PassResult>();
+  private readonly abort = new AbortController();
+  private readonly log: Logger;
+
+  constructor(private readonly deps: IocServiceDeps) {
+    this.log = deps.logger.child({ component: 'iocs' });
+    // Every in-flight upstream request listens on this one shutdown signal.
+    setMaxListeners(0, this.abort.signal);
+  }
+
+  /** Stored state only: never calls a source. */
+  async get(value: string): Promise<IocRecord | null> {
+    const stored = await this.deps.repo.findByValue(parseIoc(value).value);
+    return stored ? toRecord(stored) : null;
+  }
+
+  async lookup(value: string, opts: { refresh?: boolean; debug?: boolean } = {}): Promise<IocRecord> {
+    const parsed = parseIoc(value);
+    const refresh = opts.refresh === true;
+    let result: PassResult | undefined;
+    if (!refresh) {
+      const stored = await this.deps.repo.findByValue(parsed.value);
+      if (stored && this.stale(stored).length === 0) result = { ioc: stored, raws: new Map() };
+    }
+    result ??= await this.flights.run(`${refresh ? 'refresh' : 'lookup'}:${parsed.value}`, () =>
+      this.pass(parsed, refresh),
+    );
+    return this.present(result, opts.debug === true);
+  }
+
+  /** Registers many values for the collector at once; idempotent. */
+  async watch(values: readonly string[]): Promise<IocRecord[]> {
+    if (values.length > this.deps.watchMax) {
+      throw badInput(`watchIocs takes at most ${this.deps.watchMax} values (got ${values.length})`);
+    }
+    const parsed = values.map((v, index) => {
+      try {
+        return parseIoc(v);
+      } catch (err) {
+        throw badInput(`values[${index}]: ${(err as Error).message}`, { index });
+      }
+    });
+    const unique = [...new Map(parsed.map((p) => [p.value, p])).values()];
+    const stored = await this.deps.repo.registerMany(unique, true);
+    const byValue = new Map(stored.map((s) => [s.value, s]));
+    return parsed.map((p) => toRecord(byValue.get(p.value)!));
+  }
+
+  async list(filter: IocFilter, first: number, after: Cursor | undefined): Promise<Page<IocRecord>> {
+    const page = await this.deps.repo.list(filter, first, after);
+    return { ...page, rows: page.rows.map((r) => toRecord(r)) };
+  }
+
+  history(iocId: string, first: number, after: Cursor | undefined): Promise<Page<EnrichmentRecord>> {
+    return this.deps.repo.history(iocId, first, after);
+  }
+
+  subscribe(value: string | null | undefined): AsyncIterableIterator<IocRecord> {
+    const wanted = value === null || value === undefined ? undefined : parseIoc(value).value;
+    return this.deps.bus.subscribe<IocRecord>(
+      IOC_ENRICHED_TOPIC,
+      wanted === undefined ? undefined : (r) => r.value === wanted,
+    );
+  }
+
+  sourceHealth(): Promise<SourceHealthRecord[]> {
+    return this.deps.health.report();
+  }
+
+  /** One collector step for an IOC it claimed. */
+  async enrichClaimed(ioc: StoredIoc): Promise<void> {
+    let parsed: ParsedIoc;
+    try {
+      parsed = parseIoc(ioc.value);
+    } catch {
+      // Stored before a stricter parser: leave it out of the queue rather than retry forever.
+      await this.deps.repo.updateSummary(ioc.id, (cur) => ({ ...cur, nextEnrichAt: null }));
+      return;
+    }
+    await this.flights.run(`lookup:${parsed.value}`, () => this.pass(parsed, false));
+  }
+
+  stop(): void {
+    this.abort.abort();
+  }
+
+  private stale(ioc: StoredIoc): SourceName[] {
+    return staleSources(ioc.sources, Date.now(), this.deps.ttl, this.deps.configured);
+  }
+
+  private async pass(parsed: ParsedIoc, refresh: boolean): Promise<PassResult> {
+    const started = Date.now();
+    const { repo, lock } = this.deps;
+    const token = await lock.acquire(parsed.value);
+    if (token === null) {
+      // Another instance is on it: its stored result is ours once it lets go.
+      await lock.waitReleased(parsed.value, this.deps.lockWaitMs);
+      const stored = await repo.findByValue(parsed.value);
+      const done = refresh
+        ? (stored?.lastEnrichedAt?.getTime() ?? 0) >= started
+        : stored !== null && this.stale(stored).length === 0;
+      if (stored && done) return { ioc: stored, raws: new Map() };
+    }
+    try {
+      return await this.fetchAndStore(parsed, refresh);
+    } finally {
+      if (token !== null) await lock.release(parsed.value, token).catch(() => undefined);
+    }
+  }
+
+  private async fetchAndStore(parsed: ParsedIoc, refresh: boolean): Promise<PassResult> {
+    const { repo, adapters, ttl, configured } = this.deps;
+    const ioc = await repo.register(parsed);
+    const wanted = new Set(refresh ? adapters.map((a) => a.name) : this.stale(ioc));
+    const results = await Promise.all(
+      adapters.filter((a) => wanted.has(a.name)).map((a) => a.lookup(parsed, this.abort.signal)),
+    );
+    for (const r of results) this.deps.health.record(r);
+    const fetched = results.filter((r) => r.status !== 'SKIPPED');
+    const ids = await repo.insertEnrichments(ioc.id, fetched);
+    const raws = new Map<string, unknown>();
+    const fresh: StoredSources = {};
+    for (const r of results) {
+      const at = fetched.indexOf(r);
+      const id = at >= 0 ? ids[at] : undefined;
+      if (id !== undefined) raws.set(id, r.raw ?? null);
+      fresh[r.source] = toStored(r, id);
+    }
+    const now = new Date();
+    const { before, after } = await repo.updateSummary(ioc.id, (cur) => {
+      const sources = mergeSources(cur.sources, fresh);
+      const fused = fuseStored(sources, now);
+      return {
+        sources,
+        riskScore: fused.score,
+        riskLevel: fused.level,
+        categories: fused.categories,
+        lastEnrichedAt: results.length > 0 ? now : cur.lastEnrichedAt,
+        nextEnrichAt: nextEnrichAt(sources, cur.watched, ttl, configured),
+      };
+    });
+    if (verdictChanged(before, after)) {
+      await this.deps.bus
+        .publish(IOC_ENRICHED_TOPIC, toRecord(after))
+        .catch((err: unknown) =>
+          this.log.warn({ err: (err as Error).message }, 'iocEnriched publish failed'),
+        );
+    }
+    return { ioc: after, raws };
+  }
+
+  private async present(result: PassResult, debug: boolean): Promise<IocRecord> {
+    if (!debug) return toRecord(result.ioc);
+    const ids = Object.values(result.ioc.sources).flatMap((s) => (s?.enrichmentId ? [s.enrichmentId] : []));
+    const missing = ids.filter((id) => !result.raws.has(id));
+    const raws = new Map([...result.raws, ...(await this.deps.repo.raws(missing))]);
+    return toRecord(result.ioc, raws);
+  }
+}
+
+function verdictChanged(a: StoredIoc, b: StoredIoc): boolean {
+  return (
+    a.riskScore !== b.riskScore || a.riskLevel !== b.riskLevel || a.categories.join() !== b.categories.join()
+  );
+}

@@ -1,0 +1,180 @@
+/**
+ * Pure rules for the per-source summary: what counts as fresh (TTL per status), how a
+ * pass's results merge into the stored ones, when the collector should come back, and
+ * how a stored IOC becomes the record the API serves (fused score and breakdown).
+ */
+import type { IocRecord, SourceResultRecord, StoredIoc, StoredSource, StoredSources } from './ioc-record.js';
+import { fuseScores, type FusedScore } from './scoring.js';
+import { SOURCE_NAMES, type SourceName, type SourceResult } from './sources/source-adapter.js';
+
+export interface TtlSeconds {
+  readonly ok: number;
+  readonly error: number;
+  readonly skipped: number;
+}
+
+/** Failures worth a later attempt by the collector even for IOCs nobody watches. */
+const TRANSIENT = new Set([
+  'QUOTA_DEFERRED',
+  'RATE_LIMITED',
+  'TIMEOUT',
+  'UPSTREAM',
+  'TOO_LARGE',
+  'MALFORMED',
+]);
+const MIN_REVISIT_MS = 1_000;
+/** Skips that only a restart with new config can change. */
+const PERMANENT_SKIPS = new Set(['UNSUPPORTED', 'NOT_ROUTABLE']);
+
+export function toStored(result: SourceResult, enrichmentId?: string): StoredSource {
+  return {
+    status: result.status,
+    score: result.score,
+    categories: result.categories,
+    data: result.data,
+    ...(result.error !== undefined ? { error: result.error } : {}),
+    ...(result.errorKind !== undefined ? { errorKind: result.errorKind } : {}),
+    ...(result.retryAt !== undefined ? { retryAt: result.retryAt.toISOString() } : {}),
+    ...(result.evidence !== undefined ? { evidence: result.evidence } : {}),
+    durationMs: result.durationMs,
+    fetchedAt: result.fetchedAt.toISOString(),
+    ...(enrichmentId !== undefined ? { enrichmentId } : {}),
+  };
+}
+
+export function fromStored(source: SourceName, s: StoredSource): SourceResult {
+  return {
+    source,
+    status: s.status,
+    score: s.score,
+    categories: s.categories,
+    data: s.data,
+    ...(s.error !== undefined ? { error: s.error } : {}),
+    ...(s.errorKind !== undefined ? { errorKind: s.errorKind } : {}),
+    ...(s.retryAt !== undefined ? { retryAt: new Date(s.retryAt) } : {}),
+    ...(s.evidence !== undefined ? { evidence: s.evidence } : {}),
+    durationMs: s.durationMs,
+    fetchedAt: new Date(s.fetchedAt),
+  };
+}
+
+/** When a stored result stops being served and the source is asked again. */
+export function expiresAt(s: StoredSource, ttl: TtlSeconds, configured: boolean): number {
+  if (s.retryAt !== undefined && (s.errorKind === 'QUOTA_DEFERRED' || s.errorKind === 'RATE_LIMITED')) {
+    return Date.parse(s.retryAt);
+  }
+  if (s.errorKind !== undefined && PERMANENT_SKIPS.has(s.errorKind)) return Number.POSITIVE_INFINITY;
+  if (s.errorKind === 'NOT_CONFIGURED') return configured ? 0 : Number.POSITIVE_INFINITY;
+  const seconds = s.status === 'OK' ? ttl.ok : s.status === 'ERROR' ? ttl.error : ttl.skipped;
+  return Date.parse(s.fetchedAt) + seconds * 1000;
+}
+
+export function staleSources(
+  sources: StoredSources,
+  now: number,
+  ttl: TtlSeconds,
+  configured: ReadonlySet<SourceName>,
+): SourceName[] {
+  return SOURCE_NAMES.filter((name) => {
+    const s = sources[name];
+    return s === undefined || expiresAt(s, ttl, configured.has(name)) <= now;
+  });
+}
+
+/** Newer results win, so a slow pass cannot overwrite what a later one stored. */
+export function mergeSources(current: StoredSources, fresh: StoredSources): StoredSources {
+  const merged: StoredSources = { ...current };
+  for (const name of SOURCE_NAMES) {
+    const next = fresh[name];
+    const old = current[name];
+    if (next === undefined) continue;
+    if (old !== undefined && Date.parse(next.fetchedAt) < Date.parse(old.fetchedAt)) continue;
+    merged[name] = old?.status === 'OK' && isHeldBack(next) ? keepAnswer(old, next) : next;
+  }
+  return merged;
+}
+
+const isHeldBack = (s: StoredSource): boolean =>
+  s.retryAt !== undefined && (s.errorKind === 'QUOTA_DEFERRED' || s.errorKind === 'RATE_LIMITED');
+
+/** A refresh held back by quota keeps the last answer (it still counts, decayed) until retryAt. */
+function keepAnswer(old: StoredSource, heldBack: StoredSource): StoredSource {
+  return {
+    ...old,
+    errorKind: heldBack.errorKind,
+    ...(heldBack.error !== undefined ? { error: `refresh ${heldBack.error}` } : {}),
+    ...(heldBack.retryAt !== undefined ? { retryAt: heldBack.retryAt } : {}),
+  };
+}
+
+/**
+ * Watched IOCs come back when their first source goes stale; others only to finish
+ * deferred or transiently failed sources (quota is too scarce to refresh everything).
+ */
+export function nextEnrichAt(
+  sources: StoredSources,
+  watched: boolean,
+  ttl: TtlSeconds,
+  configured: ReadonlySet<SourceName>,
+): Date | null {
+  let next = Number.POSITIVE_INFINITY;
+  for (const name of SOURCE_NAMES) {
+    const s = sources[name];
+    if (s === undefined) continue;
+    const relevant = watched || (s.errorKind !== undefined && TRANSIENT.has(s.errorKind));
+    if (relevant) next = Math.min(next, expiresAt(s, ttl, configured.has(name)));
+  }
+  // Never "due right now": a window that resets this millisecond must not spin the collector.
+  return Number.isFinite(next) ? new Date(Math.max(next, Date.now() + MIN_REVISIT_MS)) : null;
+}
+
+export function fuseStored(sources: StoredSources, now: Date): FusedScore {
+  const results = SOURCE_NAMES.flatMap((name) => {
+    const s = sources[name];
+    return s === undefined ? [] : [fromStored(name, s)];
+  });
+  return fuseScores(results, { now });
+}
+
+const toSourceRecord = (name: SourceName, s: StoredSource): SourceResultRecord => ({
+  source: name,
+  status: s.status,
+  score: s.score,
+  categories: s.categories,
+  data: s.data,
+  error: s.error ?? null,
+  errorKind: s.errorKind ?? null,
+  retryAt: s.retryAt ?? null,
+  deferred: s.errorKind === 'QUOTA_DEFERRED',
+  durationMs: s.durationMs,
+  fetchedAt: s.fetchedAt,
+});
+
+/** The served record; `raws` (by enrichment id) adds vendor bodies for `debug`. */
+export function toRecord(ioc: StoredIoc, raws?: ReadonlyMap<string, unknown>): IocRecord {
+  const sources = SOURCE_NAMES.flatMap((name) => {
+    const s = ioc.sources[name];
+    if (s === undefined) return [];
+    const record = toSourceRecord(name, s);
+    if (raws !== undefined)
+      record.raw = s.enrichmentId === undefined ? null : (raws.get(s.enrichmentId) ?? null);
+    return [record];
+  });
+  // The breakdown as of the last scoring, so it always adds up to the stored score.
+  const fused = fuseStored(ioc.sources, ioc.lastEnrichedAt ?? new Date());
+  return {
+    id: ioc.id,
+    type: ioc.type,
+    value: ioc.value,
+    riskScore: ioc.riskScore,
+    riskLevel: ioc.riskLevel,
+    categories: ioc.categories,
+    watched: ioc.watched,
+    firstSeenAt: ioc.firstSeenAt,
+    lastSeenAt: ioc.lastSeenAt,
+    lastEnrichedAt: ioc.lastEnrichedAt,
+    nextEnrichAt: ioc.nextEnrichAt,
+    sources,
+    scoreBreakdown: fused.breakdown,
+  };
+}
