@@ -1,0 +1,69 @@
+import http from 'node:http';
+
+/**
+ * Open-loop load: requests are scheduled at a fixed rate whatever the responses do, and
+ * latency is measured from the scheduled time, so a stall shows up in the percentiles
+ * instead of silently lowering the rate (no coordinated omission).
+ */
+export async function singleEventLatency(
+  url: string,
+  key: string,
+  inputs: readonly unknown[],
+  opts: { rps: number; seconds: number; connections: number },
+) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: opts.connections });
+  const query = 'mutation($input: ThreatEventInput!) { ingestThreatEvent(input: $input) { id } }';
+  const total = opts.rps * opts.seconds;
+  const latencies: number[] = [];
+  let errors = 0;
+  const start = performance.now() + 100;
+  const send = (i: number) =>
+    new Promise<void>((resolve) => {
+      const scheduled = start + (i * 1000) / opts.rps;
+      const fire = () => {
+        const input = { ...(inputs[i % inputs.length] as object), externalId: `single-${start}-${i}` };
+        const body = JSON.stringify({ query, variables: { input } });
+        const req = http.request(
+          url,
+          {
+            method: 'POST',
+            agent,
+            headers: {
+              'content-type': 'application/json',
+              authorization: `Bearer ${key}`,
+              'content-length': Buffer.byteLength(body),
+            },
+          },
+          (res) => {
+            let text = '';
+            res.on('data', (d: Buffer) => (text += d.toString()));
+            res.on('end', () => {
+              latencies.push(performance.now() - scheduled);
+              if (res.statusCode !== 200 || text.includes('"errors"')) errors += 1;
+              resolve();
+            });
+          },
+        );
+        req.on('error', () => {
+          errors += 1;
+          resolve();
+        });
+        req.end(body);
+      };
+      setTimeout(fire, Math.max(0, scheduled - performance.now()));
+    });
+  await Promise.all(Array.from({ length: total }, (_, i) => send(i)));
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) =>
+    latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
+  return {
+    ...opts,
+    count: total,
+    errors,
+    p50: at(0.5),
+    p90: at(0.9),
+    p99: at(0.99),
+    max: latencies.at(-1) ?? NaN,
+  };
+}
