@@ -79,10 +79,18 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
         ),
     });
 
-    const threatModule = await createThreatModule({ config, db: infra.db, bus: infra.bus, geo, logger });
+    const threatModule = await createThreatModule({
+      config,
+      db: infra.db,
+      bus: infra.bus,
+      geo,
+      logger,
+      onStored: (earliest) => stats.noteWritten('threats', [earliest]),
+    });
     cleanup.push(() => threatModule.stop());
 
     const stats = new StatsService(infra.cache, new CrowdsecStatsSource(infra.db.pool));
+    stats.register(threatModule.statsSource);
     const crowdsec = createCrowdsec({
       config,
       infra,
@@ -136,6 +144,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
       rateLimiter: infra.rateLimiter,
       originPolicy,
       isShuttingDown: () => shuttingDown,
+      serveGraphql: config.workers !== 'only',
     });
     const ws = createWsServer({
       schema,
@@ -147,7 +156,9 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
       metrics,
       logger,
     });
-    app.server.on('upgrade', (req, socket, head) => ws.handleUpgrade(req, socket, head));
+    if (config.workers !== 'only') {
+      app.server.on('upgrade', (req, socket, head) => ws.handleUpgrade(req, socket, head));
+    }
 
     const workers: Worker[] = [...threatModule.workers, ...crowdsec.workers, ...iocModule.workers];
     const runner = new WorkerRunner(workers, logger);

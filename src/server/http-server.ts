@@ -43,6 +43,7 @@ export async function registerRoutes(
     rateLimiter: RequestRateLimiter;
     originPolicy: OriginPolicy;
     isShuttingDown: () => boolean;
+    serveGraphql: boolean;
   },
 ): Promise<void> {
   const { services, metrics, rateLimiter } = deps;
@@ -92,11 +93,15 @@ export async function registerRoutes(
     };
   };
 
-  app.route({
-    url: '/graphql',
-    method: ['GET', 'POST', 'OPTIONS'],
-    handler: fastifyApolloHandler(deps.apollo, { context }),
-  });
+  // WORKERS=only: a worker process keeps health and metrics but serves no API.
+  if (deps.serveGraphql) {
+    app.route({
+      url: '/graphql',
+      method: ['GET', 'POST', 'OPTIONS'],
+      handler: fastifyApolloHandler(deps.apollo, { context }),
+    });
+    await registerStaticUi(app, { distDir: fromRoot('web', 'dist') });
+  }
 
   app.get('/healthz', () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
@@ -108,8 +113,6 @@ export async function registerRoutes(
     reply.header('content-type', metrics.registry.contentType);
     return metrics.registry.metrics();
   });
-
-  await registerStaticUi(app, { distDir: fromRoot('web', 'dist') });
 }
 
 export { fastifyApolloDrainPlugin };

@@ -107,3 +107,21 @@ describe('CORS and WebSocket origin allow-list', () => {
     expect(await attempt()).toBe('open');
   });
 });
+
+describe('WORKERS=only', () => {
+  it('keeps health and metrics but serves no GraphQL', async () => {
+    const w = await startTestApp('workers_only', { WORKERS: 'only' });
+    try {
+      expect((await fetch(`${w.origin}/healthz`)).status).toBe(200);
+      expect((await fetch(`${w.origin}/metrics`)).status).toBe(200);
+      const res = await fetch(w.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{}',
+      });
+      expect(res.status).toBe(404);
+    } finally {
+      await w.stop();
+    }
+  });
+});
