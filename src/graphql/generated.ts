@@ -374,6 +374,8 @@ export type Ioc = {
   __typename?: 'Ioc';
   /** Categories from the sources that answered, the most agreed-on first. */
   categories: Array<ThreatCategory>;
+  /** Active CrowdSec decisions on this IP, newest first (at most 100; empty for other types). */
+  decisions: Array<Decision>;
   /** Upstream fetches, newest first. */
   enrichments: EnrichmentConnection;
   firstSeenAt: Scalars['DateTime']['output'];
@@ -1389,6 +1391,7 @@ export type IngestResultResolvers<ContextType = GraphQLContext, ParentType exten
 
 export type IocResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Ioc'] = ResolversParentTypes['Ioc']> = ResolversObject<{
   categories?: Resolver<Array<ResolversTypes['ThreatCategory']>, ParentType, ContextType>;
+  decisions?: Resolver<Array<ResolversTypes['Decision']>, ParentType, ContextType>;
   enrichments?: Resolver<ResolversTypes['EnrichmentConnection'], ParentType, ContextType, Partial<IocEnrichmentsArgs>>;
   firstSeenAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   geo?: Resolver<Maybe<ResolversTypes['Geo']>, ParentType, ContextType>;

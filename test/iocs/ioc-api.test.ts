@@ -1,4 +1,5 @@
 /** IOC lookups through the GraphQL API against the fake sources (issue 5). */
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collect, startTestApp, type TestApp } from '../helpers/test-app.js';
 import { BAD_INPUTS } from './bad-inputs.js';
@@ -197,6 +198,26 @@ describe('lookupIoc', () => {
       f: { level: 'LOW' },
     });
     expect(low.data?.iocs.edges.map((e) => e.node.value)).not.toContain(bad1);
+  });
+
+  it('lists the active CrowdSec decisions on an IP', async () => {
+    const ip = knownBadIp();
+    const pool = new pg.Pool({ connectionString: t.databaseUrl, max: 1 });
+    try {
+      await pool.query(
+        `INSERT INTO crowdsec_decisions (lapi_url, crowdsec_id, origin, type, scope, value, scenario, expires_at, deleted_at)
+         VALUES ('http://lapi.test', 1, 'cscli', 'ban', 'Ip', $1, 'manual ban', now() + interval '4 hours', NULL),
+                ('http://lapi.test', 2, 'crowdsec', 'ban', 'Ip', $1, 'old ban', now() - interval '1 hour', NULL)`,
+        [ip],
+      );
+    } finally {
+      await pool.end();
+    }
+    const res = await t.gql<{
+      lookupIoc: { decisions: { value: string; scenario: string; active: boolean }[] };
+    }>(`query($v: String!) { lookupIoc(value: $v) { decisions { value scenario active } } }`, { v: ip });
+    expect(res.errors).toBeUndefined();
+    expect(res.data?.lookupIoc.decisions).toEqual([{ value: ip, scenario: 'manual ban', active: true }]);
   });
 
   it('reports the sources in health without touching /readyz', async () => {

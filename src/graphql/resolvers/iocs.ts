@@ -2,6 +2,8 @@ import type { EnrichmentRecord, IocRecord } from '../../iocs/ioc-record.js';
 import type { Resolvers } from '../generated.js';
 import { decodeCursor, encodeCursor, pageSize } from '../pagination.js';
 
+const MAX_DECISIONS = 100;
+
 const iocCursor = (i: IocRecord) => encodeCursor(new Date(i.firstSeenAt), i.id);
 const enrichmentCursor = (e: EnrichmentRecord) => encodeCursor(new Date(e.fetchedAt), e.id);
 
@@ -37,6 +39,16 @@ export const iocResolvers: Resolvers = {
   Ioc: {
     geo: (ioc, _a, { services }) =>
       ioc.type === 'IPV4' || ioc.type === 'IPV6' ? services.geo.locate(ioc.value) : null,
+    decisions: async (ioc, _a, { services }) =>
+      ioc.type === 'IPV4' || ioc.type === 'IPV6'
+        ? (
+            await services.crowdsec.listDecisions(
+              { activeOnly: true, value: ioc.value },
+              MAX_DECISIONS,
+              undefined,
+            )
+          ).rows
+        : [],
     enrichments: (ioc, { first, after }, { services }) =>
       services.iocs.history(ioc.id, pageSize(first), decodeCursor(after)),
   },
