@@ -16,12 +16,14 @@ export interface ForestVote {
   share: number;
 }
 
+/** Link table layout per node: [feature (-1 for a leaf), left node, right node, leaf label]. */
+const STRIDE = 4;
+
 export class ForestPredictor {
-  private readonly feature: Int32Array;
-  private readonly split: Float64Array;
-  private readonly left: Int32Array;
-  private readonly right: Int32Array;
-  private readonly leafLabel: Int32Array;
+  // A node's fields side by side, so a visit touches one cache line; integers in an
+  // Int32Array (a float index would send typed-array loads down a slow path).
+  private readonly links: Int32Array;
+  private readonly splits: Float64Array;
   private readonly roots: Int32Array;
   private readonly votes: Int32Array;
 
@@ -33,27 +35,25 @@ export class ForestPredictor {
       const columns = indexes[t] ?? [];
       this.roots[t] = flatten(tree.root, columns, nodes, labelCount, featureCount);
     });
-    this.feature = Int32Array.from(nodes, (n) => n.feature);
-    this.split = Float64Array.from(nodes, (n) => n.split);
-    this.left = Int32Array.from(nodes, (n) => n.left);
-    this.right = Int32Array.from(nodes, (n) => n.right);
-    this.leafLabel = Int32Array.from(nodes, (n) => n.label);
+    this.links = new Int32Array(nodes.length * STRIDE);
+    nodes.forEach((n, i) => this.links.set([n.feature, n.left, n.right, n.label], i * STRIDE));
+    this.splits = Float64Array.from(nodes, (n) => n.split);
     this.votes = new Int32Array(labelCount);
   }
 
   predict(row: ArrayLike<number>): ForestVote {
-    const { feature, split, left, right, leafLabel, roots, votes } = this;
+    const { links, splits, roots, votes } = this;
     votes.fill(0);
     let best = 0;
     let bestCount = 0;
     for (let t = 0; t < roots.length; t++) {
       let node = roots[t] ?? 0;
-      let f = feature[node] ?? -1;
+      let f = links[node * STRIDE] ?? -1;
       while (f >= 0) {
-        node = (row[f] ?? 0) < (split[node] ?? 0) ? (left[node] ?? 0) : (right[node] ?? 0);
-        f = feature[node] ?? -1;
+        node = links[node * STRIDE + ((row[f] ?? 0) < (splits[node] ?? 0) ? 1 : 2)] ?? 0;
+        f = links[node * STRIDE] ?? -1;
       }
-      const label = leafLabel[node] ?? 0;
+      const label = links[node * STRIDE + 3] ?? 0;
       const count = (votes[label] ?? 0) + 1;
       votes[label] = count;
       if (count > bestCount) {

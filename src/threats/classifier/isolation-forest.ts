@@ -37,7 +37,11 @@ import { seededRandom } from './random.js';
  * and matching every constant gets exactly the standard path length.
  */
 export interface IsolationForestOptions {
-  /** Number of trees (default 100, as in the paper). */
+  /**
+   * Number of trees (default 50). The paper uses 100 and notes path lengths converge well
+   * before; each tree costs a walk of ~8 dependent loads per scored event on the ingest
+   * path, so 50 halves that cost for a small loss in score stability.
+   */
   trees?: number;
   /** Rows per tree (default 256, as in the paper). */
   sampleSize?: number;
@@ -54,30 +58,25 @@ export interface IsolationForestJson {
 
 export { averagePathLength };
 
+export const DEFAULT_TREES = 50;
+
+// Node tables: each node's fields side by side, so a visit touches one cache line per
+// table. Links and features are integers in an Int32Array (a float index would send typed
+// array loads down a slow path); the thresholds and lengths are doubles.
+const LINK_STRIDE = 3; // feature (-1 for a leaf), left node, right node
+const VALUE_STRIDE = 5; // split, low, high, varying, path length
+
 export class IsolationForest {
-  // All trees flattened into shared typed arrays: scoring walks these without allocating.
-  private readonly feature: Int32Array;
-  private readonly split: Float64Array;
-  private readonly low: Float64Array;
-  private readonly high: Float64Array;
-  private readonly varying: Float64Array;
-  private readonly left: Int32Array;
-  private readonly right: Int32Array;
-  private readonly pathLength: Float64Array;
+  private readonly links: Int32Array;
+  private readonly values: Float64Array;
   private readonly roots: Int32Array;
   private readonly trees: readonly { features: Int32Array; values: Float64Array }[];
   private readonly normaliser: number;
 
   private constructor(private readonly json: IsolationForestJson) {
     const total = json.trees.reduce((sum, tree) => sum + tree.feature.length, 0);
-    this.feature = new Int32Array(total);
-    this.split = new Float64Array(total);
-    this.low = new Float64Array(total);
-    this.high = new Float64Array(total);
-    this.varying = new Float64Array(total);
-    this.left = new Int32Array(total);
-    this.right = new Int32Array(total);
-    this.pathLength = new Float64Array(total);
+    const links = new Int32Array(total * LINK_STRIDE);
+    const values = new Float64Array(total * VALUE_STRIDE);
     this.roots = new Int32Array(json.trees.length);
     let base = 0;
     json.trees.forEach((tree, t) => {
@@ -85,17 +84,23 @@ export class IsolationForest {
       for (let i = 0; i < tree.feature.length; i++) {
         const feature = tree.feature[i] ?? -1;
         if (feature >= json.featureCount) throw new RangeError(`tree ${t} splits on feature ${feature}`);
-        this.feature[base + i] = feature;
-        this.split[base + i] = tree.split[i] ?? 0;
-        this.low[base + i] = tree.low[i] ?? 0;
-        this.high[base + i] = tree.high[i] ?? 0;
-        this.varying[base + i] = tree.varying[i] ?? 1;
-        this.left[base + i] = base + (tree.left[i] ?? 0);
-        this.right[base + i] = base + (tree.right[i] ?? 0);
-        this.pathLength[base + i] = tree.pathLength[i] ?? 0;
+        const node = base + i;
+        links.set([feature, base + (tree.left[i] ?? 0), base + (tree.right[i] ?? 0)], node * LINK_STRIDE);
+        values.set(
+          [
+            tree.split[i] ?? 0,
+            tree.low[i] ?? 0,
+            tree.high[i] ?? 0,
+            tree.varying[i] ?? 1,
+            tree.pathLength[i] ?? 0,
+          ],
+          node * VALUE_STRIDE,
+        );
       }
       base += tree.feature.length;
     });
+    this.links = links;
+    this.values = values;
     this.trees = json.trees.map((tree) => ({
       features: Int32Array.from(tree.constantFeatures),
       values: Float64Array.from(tree.constantValues),
@@ -111,7 +116,7 @@ export class IsolationForest {
     const random = seededRandom(options.seed ?? 1);
     const maxDepth = Math.ceil(Math.log2(Math.max(sampleSize, 2)));
     const trees: IsolationTreeJson[] = [];
-    for (let t = 0; t < (options.trees ?? 100); t++) {
+    for (let t = 0; t < (options.trees ?? DEFAULT_TREES); t++) {
       const sample = subsample(rows.length, sampleSize, random).map((i) => rows[i] as ArrayLike<number>);
       trees.push(growTree(sample, featureCount, maxDepth, random));
     }
@@ -153,7 +158,7 @@ export class IsolationForest {
 
   /** Expected path length of `row` in tree t (see the class comment). */
   private pathLengthIn(t: number, row: ArrayLike<number>): number {
-    const { feature, split, low, high, varying, left, right, pathLength } = this;
+    const { links, values } = this;
     const constants = this.trees[t];
     let differing = 0;
     if (constants !== undefined) {
@@ -162,26 +167,27 @@ export class IsolationForest {
       }
     }
     let node = this.roots[t] ?? 0;
-    let remaining = 1; // probability the row is not isolated yet
+    let remaining = 1; // probability that the row is not isolated yet
     let expected = 0;
     let depth = 0;
-    let f = feature[node] ?? -1;
+    let f = links[node * LINK_STRIDE] ?? -1;
     while (f >= 0) {
       const v = row[f] ?? 0;
-      const lo = low[node] ?? 0;
-      const hi = high[node] ?? 0;
-      const outside = v < lo ? (lo - v) / (hi - v) : v > hi ? (v - hi) / (v - lo) : 0;
-      const other = differing === 0 ? 0 : differing / ((varying[node] ?? 1) + differing);
-      const isolated = other + (1 - other) * outside;
-      if (isolated > 0) {
+      const at = node * VALUE_STRIDE;
+      const lo = values[at + 1] ?? 0;
+      const hi = values[at + 2] ?? 0;
+      if (differing > 0 || v < lo || v > hi) {
+        const outside = v < lo ? (lo - v) / (hi - v) : v > hi ? (v - hi) / (v - lo) : 0;
+        const other = differing / ((values[at + 3] ?? 1) + differing);
+        const isolated = other + (1 - other) * outside;
         expected += remaining * isolated * (depth + 1);
         remaining *= 1 - isolated;
       }
-      node = v < (split[node] ?? 0) ? (left[node] ?? 0) : (right[node] ?? 0);
+      node = links[node * LINK_STRIDE + (v < (values[at] ?? 0) ? 1 : 2)] ?? 0;
       depth++;
-      f = feature[node] ?? -1;
+      f = links[node * LINK_STRIDE] ?? -1;
     }
-    return expected + remaining * (pathLength[node] ?? 0);
+    return expected + remaining * (values[node * VALUE_STRIDE + 4] ?? 0);
   }
 
   toJSON(): IsolationForestJson {
