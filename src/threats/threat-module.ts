@@ -9,12 +9,15 @@ import { ClassifierService } from './classifier-service.js';
 import { PgThreatEventRepository } from './threat-event-repository.js';
 import { NO_FLAGS, type ThreatFlagLookup } from './threat-flags.js';
 import { ThreatService } from './threat-service.js';
+import { ThreatStatsSource } from './threat-stats-source.js';
 import { threatWorkers } from './threat-workers.js';
 
 export interface ThreatModule {
   threats: ThreatService;
   classifier: ClassifierService;
   workers: Worker[];
+  /** Register with the StatsService: adds `threatEvents` to the shared statistics. */
+  statsSource: ThreatStatsSource;
   stop(): Promise<void>;
 }
 
@@ -26,6 +29,8 @@ export async function createThreatModule(deps: {
   geo: { locate(ip: string): GeoLocation | null };
   logger: Logger;
   flags?: ThreatFlagLookup;
+  /** Called after each commit with the earliest occurredAt stored (e.g. to refresh cached statistics). */
+  onStored?: (earliest: Date) => Promise<void>;
 }): Promise<ThreatModule> {
   const { config, db, bus, geo, logger } = deps;
   const events = new PgThreatEventRepository(db.pool);
@@ -47,11 +52,13 @@ export async function createThreatModule(deps: {
     bus,
     logger,
     maxBatch: config.threats.maxBatch,
+    ...(deps.onStored ? { onStored: deps.onStored } : {}),
   });
   return {
     threats,
     classifier,
     workers: threatWorkers(config.threats, classifier, events, logger),
+    statsSource: new ThreatStatsSource(db.pool),
     stop: () => classifier.stop(),
   };
 }

@@ -30,6 +30,8 @@ export interface ThreatServiceDeps {
   logger: Logger;
   /** Most events one ingestThreatEvents call may carry. */
   maxBatch: number;
+  /** After each commit, with the earliest occurredAt stored (stats cache freshness). */
+  onStored?: (earliest: Date) => Promise<void>;
 }
 
 const MAP_MAX_POINTS = 5000;
@@ -91,6 +93,10 @@ export class ThreatService {
       else duplicateIndexes.push(valid[k]?.index ?? -1);
     });
     if (events.length > 0) {
+      const earliest = Math.min(...events.map((e) => new Date(e.occurredAt).getTime()));
+      await this.deps.onStored?.(new Date(earliest)).catch((err: unknown) => {
+        this.log.warn({ err }, 'post-commit hook failed');
+      });
       // After commit (the INSERT above auto-committed). A lost notification must not undo stored events.
       await this.deps.bus.publish(THREATS_TOPIC, events).catch((err: unknown) => {
         this.log.warn({ err, events: events.length }, 'threatDetected notification failed');

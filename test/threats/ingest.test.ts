@@ -201,6 +201,36 @@ describe('threat-event ingestion over GraphQL', () => {
     expect(severe.data!.threatMap).toEqual([{ countryCode: 'JP', count: 1 }]);
   });
 
+  it('adds threat events to statsSummary, countryStats and timeSeries', async () => {
+    // Two hours back: closed buckets, so the stats cache path is exercised (and must see late data).
+    const at = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000 - 2 * 3_600_000 + 60_000);
+    const since = new Date(at.getTime() - 60_000).toISOString();
+    const until = new Date(at.getTime() + 3_600_000).toISOString();
+    type Stats = {
+      statsSummary: { threatEvents: number };
+      countryStats: { countryCode: string; threatEvents: number }[];
+      timeSeries: { start: string; threatEvents: number }[];
+    };
+    const query = `query($since: DateTime, $until: DateTime) {
+      statsSummary(since: $since) { threatEvents }
+      countryStats(since: $since) { countryCode threatEvents }
+      timeSeries(bucket: HOUR, since: $since, until: $until) { start threatEvents } }`;
+    const before = await t.gql<Stats>(query, { since, until });
+    expect(before.errors).toBeUndefined();
+    const jp = (s: Stats) => s.countryStats.find((c) => c.countryCode === 'JP')?.threatEvents ?? 0;
+    const inHour = (s: Stats) =>
+      s.timeSeries.find((b) => new Date(b.start).getTime() === at.getTime() - 60_000)?.threatEvents ?? 0;
+    await ingestMany([
+      event({ sourceIp: IPS.JP, occurredAt: at.toISOString() }),
+      event({ sourceIp: IPS.JP, occurredAt: at.toISOString() }),
+      event({ sourceIp: IPS.DE, occurredAt: at.toISOString() }),
+    ]);
+    const after = await t.gql<Stats>(query, { since, until });
+    expect(after.data!.statsSummary.threatEvents - before.data!.statsSummary.threatEvents).toBe(3);
+    expect(jp(after.data!) - jp(before.data!)).toBe(2);
+    expect(inHour(after.data!) - inHour(before.data!)).toBe(3);
+  });
+
   it('loses nothing when 50 clients ingest at once', async () => {
     const sensor = `concurrent-${Date.now()}`;
     const results = await Promise.all(
