@@ -51,6 +51,8 @@ export interface RecordedCall {
   search: string;
   value: string | undefined;
   headers: IncomingHttpHeaders;
+  /** Date.now() when the request arrived. */
+  at: number;
 }
 
 /** Another loopback address: a different host to the client, still no traffic off the machine. */
@@ -123,6 +125,7 @@ export class FakeUpstream {
       search: url.search,
       value,
       headers: req.headers,
+      at: Date.now(),
     });
     this.inFlight++;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
@@ -231,6 +234,7 @@ export async function startOtherHost(): Promise<{
       search: url.search,
       value: undefined,
       headers: req.headers,
+      at: Date.now(),
     });
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end('{"stolen":true}');
