@@ -75,29 +75,38 @@ export class CrowdsecStatsSource implements StatsSource {
   }
 
   async topAttackers(since: Date, limit: number): Promise<AttackerRecord[]> {
-    const { rows } = await this.pool.query<{ value: string; alerts: number; scenarios: number; last: Date }>(
-      `SELECT source_value AS value, count(*)::int AS alerts, count(DISTINCT scenario)::int AS scenarios,
-              max(start_at) AS last
+    // Ranking first with plain aggregates (one hash aggregate over the window); the
+    // per-attacker details below touch only the top rows, through (source_value, start_at).
+    const { rows } = await this.pool.query<{ value: string; alerts: number; last: Date }>(
+      `SELECT source_value AS value, count(*)::int AS alerts, max(start_at) AS last
        FROM crowdsec_alerts WHERE start_at >= $1
        GROUP BY source_value ORDER BY alerts DESC, last DESC LIMIT $2`,
       [since, limit],
     );
     if (rows.length === 0) return [];
-    // Scope and location of each attacker's latest alert.
-    const latest = await this.pool.query<GeoColumns & { source_value: string; source_scope: string }>(
-      `SELECT DISTINCT ON (source_value) source_value, source_scope, country_code, city, latitude, longitude,
-              geo_approximate, asn, as_org
-       FROM crowdsec_alerts WHERE source_value = ANY($1::text[]) ORDER BY source_value, start_at DESC`,
-      [rows.map((r) => r.value)],
-    );
+    const values = rows.map((r) => r.value);
+    const [latest, scenarios] = await Promise.all([
+      this.pool.query<GeoColumns & { source_value: string; source_scope: string }>(
+        `SELECT DISTINCT ON (source_value) source_value, source_scope, country_code, city, latitude, longitude,
+                geo_approximate, asn, as_org
+         FROM crowdsec_alerts WHERE source_value = ANY($1::text[]) ORDER BY source_value, start_at DESC`,
+        [values],
+      ),
+      this.pool.query<{ source_value: string; n: number }>(
+        `SELECT source_value, count(DISTINCT scenario)::int AS n FROM crowdsec_alerts
+         WHERE source_value = ANY($1::text[]) AND start_at >= $2 GROUP BY 1`,
+        [values, since],
+      ),
+    ]);
     const byValue = new Map(latest.rows.map((r) => [r.source_value, r]));
+    const scenarioCount = new Map(scenarios.rows.map((r) => [r.source_value, r.n]));
     return rows.map((r) => {
       const l = byValue.get(r.value);
       return {
         value: r.value,
         scope: l?.source_scope ?? 'Ip',
         alerts: r.alerts,
-        scenarios: r.scenarios,
+        scenarios: scenarioCount.get(r.value) ?? 0,
         lastSeenAt: r.last,
         geo: l ? fromColumns(l) : null,
       };
