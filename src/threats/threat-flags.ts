@@ -14,11 +14,7 @@ export interface ThreatFlagLookup {
 
 const EMPTY: ReadonlyMap<string, ThreatFlags> = new Map();
 
-/**
- * The default until the IOC and CrowdSec domains store their data: every flag false.
- * Replace it in app.ts with a lookup over their tables (e.g. one
- * `SELECT value FROM … WHERE value = ANY($1)` per batch, cached for a minute).
- */
+/** Every flag false: for tests and deployments that want no lookup on the ingest path. */
 export const NO_FLAGS: ThreatFlagLookup = {
   lookup: () => Promise.resolve(EMPTY),
 };

@@ -7,7 +7,8 @@ import type { Worker } from '../platform/worker-runner.js';
 import { PrismaClassifierModelRepository } from './classifier-model-repository.js';
 import { ClassifierService } from './classifier-service.js';
 import { PgThreatEventRepository } from './threat-event-repository.js';
-import { NO_FLAGS, type ThreatFlagLookup } from './threat-flags.js';
+import type { ThreatFlagLookup } from './threat-flags.js';
+import { PgThreatFlagLookup } from './threat-flags-pg.js';
 import { ThreatService } from './threat-service.js';
 import { ThreatStatsSource } from './threat-stats-source.js';
 import { threatWorkers } from './threat-workers.js';
@@ -48,7 +49,7 @@ export async function createThreatModule(deps: {
     events,
     geo,
     classifier,
-    flags: deps.flags ?? NO_FLAGS,
+    flags: deps.flags ?? new PgThreatFlagLookup(db.pool),
     bus,
     logger,
     maxBatch: config.threats.maxBatch,

@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import {
@@ -61,6 +62,38 @@ describe('threat-event ingestion over GraphQL', () => {
     });
     expect(res.data?.ingestThreatEvent.sourceIp).toBe('2001:db8::1');
     expect(res.data?.ingestThreatEvent.geo).toBeNull();
+  });
+
+  it('flags sources that are known IOCs or banned by CrowdSec, from stored data only', async () => {
+    const pool = new pg.Pool({ connectionString: t.databaseUrl, max: 1 });
+    try {
+      await pool.query(
+        `INSERT INTO crowdsec_decisions (lapi_url, crowdsec_id, origin, type, scope, value, scenario, expires_at)
+         VALUES ('http://lapi.test', 1, 'cscli', 'ban', 'Ip', '9.9.9.9', 'test', now() + interval '1 hour'),
+                ('http://lapi.test', 2, 'cscli', 'ban', 'Ip', '1.0.0.1', 'test', now() - interval '1 hour')`,
+      );
+      await pool.query(
+        `INSERT INTO iocs (type, value, risk_score) VALUES ('IPV4', '1.1.1.1', 80), ('IPV4', '1.0.0.2', 10)`,
+      );
+    } finally {
+      await pool.end();
+    }
+    const res = await t.gql<{ ingestThreatEvent: EventView & { knownIoc: boolean; banned: boolean } }>(
+      INGEST_ONE,
+      {
+        input: event({ sourceIp: '9.9.9.9' }),
+      },
+    );
+    expect(res.data?.ingestThreatEvent).toMatchObject({ banned: true, knownIoc: false });
+    const flags = async (ip: string) =>
+      (
+        await t.gql<{ ingestThreatEvent: { knownIoc: boolean; banned: boolean } }>(INGEST_ONE, {
+          input: event({ sourceIp: ip }),
+        })
+      ).data?.ingestThreatEvent;
+    expect(await flags('1.1.1.1')).toMatchObject({ knownIoc: true, banned: false });
+    expect(await flags('1.0.0.1')).toMatchObject({ knownIoc: false, banned: false }); // expired ban
+    expect(await flags('1.0.0.2')).toMatchObject({ knownIoc: false, banned: false }); // low-risk IOC
   });
 
   it('reports invalid items by index and stores the valid ones', async () => {
