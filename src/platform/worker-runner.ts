@@ -21,7 +21,8 @@ export interface WorkerLock {
   release(): Promise<void>;
 }
 
-const MAX_BACKOFF_MS = 5 * 60_000;
+// An upstream outage should not leave a worker idle for long after it recovers.
+const MAX_BACKOFF_MS = 60_000;
 
 export class WorkerRunner {
   private readonly timers = new Map<string, NodeJS.Timeout>();
