@@ -6,7 +6,7 @@ const NOW = Date.UTC(2026, 10, 22, 12);
 const base = { sourceIp: '203.0.113.9', threatType: 'port_scan', severity: 3 };
 
 function errorOf(input: Record<string, unknown>) {
-  const r = validateEvent({ ...base, ...input } as never, NOW);
+  const r = validateEvent({ ...base, ...input }, NOW);
   return r.ok ? null : r.error;
 }
 
