@@ -130,6 +130,11 @@ try {
     ...(process.env.BENCH_SERVER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_SERVER_NODE_OPTIONS } : {}),
   });
   const pid = app.child.pid!;
+  // Ctrl-C: stop the server and drop the bench database before leaving.
+  process.once('SIGINT', () => {
+    app.child.kill('SIGTERM');
+    void admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).finally(() => process.exit(130));
+  });
   const cpuSeconds = () => {
     const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
     return (Number(f[11]) + Number(f[12])) / 100;
