@@ -186,7 +186,11 @@ export interface Config {
   readonly iocs: {
     /** How long a stored per-source result is served before it is fetched again, by status. */
     readonly ttlSeconds: { readonly ok: number; readonly error: number; readonly skipped: number };
-    readonly collector: { readonly enabled: boolean; readonly intervalMs: number; readonly batchSize: number };
+    readonly collector: {
+      readonly enabled: boolean;
+      readonly intervalMs: number;
+      readonly batchSize: number;
+    };
     /** Most values one watchIocs call may carry. */
     readonly watchMax: number;
   };
@@ -306,7 +310,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       },
     },
     iocs: {
-      ttlSeconds: { ok: e.IOC_TTL_OK_SECONDS, error: e.IOC_TTL_ERROR_SECONDS, skipped: e.IOC_TTL_SKIPPED_SECONDS },
+      ttlSeconds: {
+        ok: e.IOC_TTL_OK_SECONDS,
+        error: e.IOC_TTL_ERROR_SECONDS,
+        skipped: e.IOC_TTL_SKIPPED_SECONDS,
+      },
       collector: {
         enabled: e.IOC_COLLECTOR_ENABLED,
         intervalMs: e.IOC_COLLECTOR_INTERVAL_MS,
