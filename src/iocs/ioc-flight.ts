@@ -49,18 +49,32 @@ export class RedisEnrichLock implements EnrichLock {
     return `${this.prefix}ioc-lock:${createHash('sha256').update(value).digest('base64url')}`;
   }
 
+  /**
+   * With Redis unreachable, act as the holder: the in-process single flight still
+   * applies, and a rare duplicate call across instances beats failing the lookup.
+   */
   async acquire(value: string): Promise<string | null> {
     const token = randomUUID();
-    const ok = await this.redis.set(this.key(value), token, 'PX', this.ttlMs, 'NX');
-    return ok === 'OK' ? token : null;
+    try {
+      const ok = await this.redis.set(this.key(value), token, 'PX', this.ttlMs, 'NX');
+      return ok === 'OK' ? token : null;
+    } catch {
+      return token;
+    }
   }
 
   async release(value: string, token: string): Promise<void> {
-    await this.redis.eval(RELEASE_SCRIPT, 1, this.key(value), token);
+    // The key expires by itself if Redis comes back before we can delete it.
+    await this.redis.eval(RELEASE_SCRIPT, 1, this.key(value), token).catch(() => undefined);
   }
 
   async waitReleased(value: string, maxWaitMs: number): Promise<void> {
     const deadline = Date.now() + maxWaitMs;
-    while (Date.now() < deadline && (await this.redis.exists(this.key(value))) === 1) await sleep(POLL_MS);
+    const held = () =>
+      this.redis.exists(this.key(value)).then(
+        (n) => n === 1,
+        () => false,
+      );
+    while (Date.now() < deadline && (await held())) await sleep(POLL_MS);
   }
 }

@@ -4,6 +4,8 @@ import { collect, startTestApp, type TestApp } from '../helpers/test-app.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
 import { privateRedisAvailable, startPrivateRedis, type PrivateRedis } from '../helpers/redis-server.js';
 import { isCI } from '../helpers/services.js';
+import { startFakes, type Fakes } from '../iocs/ioc-harness.js';
+import { freshIoc } from '../iocs/ioc-samples.js';
 
 const sharedRedis = redisUrlOrSkip('two instances sharing Redis');
 
@@ -51,13 +53,16 @@ if (!canRunPrivate && isCI) throw new Error('CI=true but redis-server is not ins
 describe.runIf(canRunPrivate)('Redis outage', () => {
   let redis: PrivateRedis;
   let t: TestApp;
+  let fakes: Fakes;
   beforeAll(async () => {
     redis = await startPrivateRedis();
-    t = await startTestApp('redis_outage', { REDIS_URL: redis.url });
+    fakes = await startFakes();
+    t = await startTestApp('redis_outage', { REDIS_URL: redis.url, ...fakes.env });
   });
   afterAll(async () => {
     await t?.stop();
     await redis?.stop();
+    await fakes?.close();
   });
 
   it('keeps serving requests and subscriptions when Redis dies; readiness reports it', async () => {
@@ -73,5 +78,12 @@ describe.runIf(canRunPrivate)('Redis outage', () => {
     expect(ready.status).toBe(503);
     const ticks = await collect(t.ws(), 'subscription { heartbeat(intervalSeconds: 1) }', 1).done;
     expect(ticks).toHaveLength(1);
+    // Source budgets fall back to per-instance limits instead of failing lookups.
+    const lookup = await t.gql<{ lookupIoc: { sources: { source: string; status: string }[] } }>(
+      'query($v: String!) { lookupIoc(value: $v) { sources { source status } } }',
+      { v: freshIoc('IPV4').value },
+    );
+    expect(lookup.errors, JSON.stringify(lookup.errors)).toBeUndefined();
+    expect(lookup.data?.lookupIoc.sources.every((s) => s.status === 'OK')).toBe(true);
   });
 });
