@@ -219,6 +219,8 @@ try {
     }
 
     // --- 4. single events at a fixed rate ----------------------------------------------
+    if (profiling) app.child.kill('SIGHUP');
+    const singleCpu0 = cpuSeconds();
     const latency = await singleEventLatency(app.url, key, inputs, {
       rps: Number(process.env.SINGLE_RPS ?? 500),
       seconds: Number(process.env.SINGLE_SECONDS ?? 10),
@@ -228,8 +230,12 @@ try {
       `\nSingle ingestThreatEvent at ${latency.rps} requests/s for ${latency.seconds} s from 50 connections (${latency.count} requests, ${latency.errors} errors):`,
     );
     say(
-      `p50 ${latency.p50.toFixed(1)} ms, p90 ${latency.p90.toFixed(1)} ms, p99 ${latency.p99.toFixed(1)} ms, max ${latency.max.toFixed(1)} ms (from the scheduled send time)`,
+      `p50 ${latency.p50.toFixed(1)} ms, p90 ${latency.p90.toFixed(1)} ms, p99 ${latency.p99.toFixed(1)} ms, max ${latency.max.toFixed(1)} ms (from the scheduled send time); server CPU ${(((cpuSeconds() - singleCpu0) * 1e6) / latency.count).toFixed(0)} µs/request`,
     );
+    if (profiling) {
+      app.child.kill('SIGUSR2');
+      await new Promise((r) => setTimeout(r, 2000));
+    }
   } finally {
     app.child.kill('SIGTERM');
     await app.exited;
