@@ -66,14 +66,23 @@ export class DecisionsPoller {
     return { snapshot: false, added, deleted };
   }
 
+  /**
+   * Streamed: each batch of the body is written before the next is read, so a
+   * 100,000-decision snapshot never sits in memory. Batches are applied in body order;
+   * a snapshot lists each decision under one of the two lists only, so order is moot.
+   */
   private async snapshot(): Promise<DecisionSyncCounts> {
     const { repo, lapiUrl } = this.deps;
     const startedAt = await repo.now();
-    const res = await this.deps.client.decisionsStream({ startup: true });
-    const receivedAt = Date.now();
-    const added = await this.store(res.new, receivedAt);
-    let deleted = await this.remove(res.deleted);
-    res.new.length = 0; // let the parsed snapshot go before the reconciliation pass
+    let added = 0;
+    let deleted = 0;
+    let receivedAt: number | undefined; // durations count from the answer, not from each batch
+    for await (const batch of this.deps.client.decisionsSnapshot({}, BATCH)) {
+      receivedAt ??= Date.now();
+      if (batch.list === 'new') added += await this.store(batch.decisions, receivedAt);
+      else deleted += await this.remove(batch.decisions);
+    }
+    // Only after the whole body arrived: a cut-off snapshot must not delete anything.
     deleted += await repo.reconcile(lapiUrl, startedAt, (gone) => this.publish(TOPICS.decisionDeleted, gone));
     return { snapshot: true, added, deleted };
   }

@@ -7,6 +7,9 @@
 import got, { RequestError, type Method } from 'got';
 import { z } from 'zod';
 import type { Logger } from '../platform/logger.js';
+import type { DecisionBatch } from './decision-stream-parser.js';
+import { filterParams, httpFailureKind, messageOf, parseJson, type StreamFilters } from './lapi-http.js';
+import { streamSnapshot, type SnapshotTotals } from './lapi-snapshot.js';
 import {
   alertSchema,
   alertsSchema,
@@ -32,8 +35,13 @@ export interface LapiClientOptions {
   userAgent: string;
   timeoutMs: number;
   logger: Logger;
-  /** Default 64 MiB: a 100,000-decision startup snapshot is about 15 MiB. */
+  /** Buffered calls, default 64 MiB: a 100,000-decision snapshot read whole is about 15 MiB. */
   maxResponseBytes?: number;
+  /**
+   * The streamed snapshot (decisionsSnapshot), default 512 MiB (about 3.5 million
+   * decisions). Memory does not grow with it; it only stops a runaway server.
+   */
+  maxSnapshotBytes?: number;
   /** Extra attempts for safe reads after a network error, timeout or 5xx. Default 2. */
   retries?: number;
 }
@@ -52,15 +60,11 @@ interface Call<S extends z.ZodType> {
 
 /** Renew this long before `expire`, so that a token never dies mid-request. */
 const RENEW_MARGIN_MS = 60_000;
-/** LAPI 1.4 answers 500 to bad input; these messages mark it as the caller's fault. */
-const CLIENT_FAULT_500 =
-  /validation failure|invalid filter|while parsing|unable to parse|bad \w+ in parameters|invalid duration/i;
-const NOT_FOUND_500 = /doesn't exist|not found/i;
-
 export class LapiClient {
   private readonly baseUrl: string;
   private readonly log: Logger;
   private readonly maxBytes: number;
+  private readonly maxSnapshotBytes: number;
   private readonly retries: number;
   private token: { value: string; renewAt: number } | undefined;
   private loginInFlight: Promise<{ token: string; expire: Date }> | undefined;
@@ -72,38 +76,57 @@ export class LapiClient {
     this.baseUrl = opts.baseUrl.replace(/\/+$/, '');
     this.log = opts.logger.child({ component: 'crowdsec-lapi', lapi: this.baseUrl });
     this.maxBytes = opts.maxResponseBytes ?? 64 * 1024 * 1024;
+    this.maxSnapshotBytes = opts.maxSnapshotBytes ?? 512 * 1024 * 1024;
     this.retries = opts.retries ?? 2;
   }
 
   /**
-   * Bouncer stream. `startup: true` returns the full snapshot (plus recently expired
-   * decisions under `deleted`); later calls return what changed since this key's last
-   * pull. A delta is never retried: the LAPI records the pull before we see the
-   * answer, so a repeated request could silently skip decisions — after a failure,
-   * resynchronise with `startup: true` instead. Deletions may be reported more than once.
+   * Bouncer stream, read whole. `startup: true` returns the full snapshot (plus
+   * recently expired decisions under `deleted`); later calls return what changed
+   * since this key's last pull. A delta is never retried: the LAPI records the pull
+   * before we see the answer, so a repeated request could silently skip decisions —
+   * after a failure, resynchronise with a snapshot instead. Deletions may be reported
+   * more than once. Large snapshots should use decisionsSnapshot.
    */
-  async decisionsStream(params: {
-    startup: boolean;
-    scopes?: string[];
-    origins?: string[];
-    scenariosContaining?: string[];
-    scenariosNotContaining?: string[];
-  }): Promise<DecisionsStream> {
-    const searchParams: Record<string, string> = params.startup ? { startup: 'true' } : {};
-    const lists = [
-      ['scopes', params.scopes],
-      ['origins', params.origins],
-      ['scenarios_containing', params.scenariosContaining],
-      ['scenarios_not_containing', params.scenariosNotContaining],
-    ] as const;
-    for (const [name, values] of lists) if (values?.length) searchParams[name] = values.join(',');
+  async decisionsStream(params: StreamFilters & { startup: boolean }): Promise<DecisionsStream> {
     return this.call({
       method: 'GET',
       path: '/v1/decisions/stream',
       auth: 'bouncer',
       schema: decisionsStreamSchema,
-      searchParams,
+      searchParams: { ...(params.startup ? { startup: 'true' } : {}), ...filterParams(params) },
       retryable: params.startup,
+    });
+  }
+
+  /**
+   * The startup snapshot, streamed: validated decisions in batches of up to
+   * `batchSize`, one list per batch, in body order; returns the totals. Memory stays
+   * bounded by the batch whatever the snapshot size (see lapi-snapshot.ts).
+   */
+  decisionsSnapshot(
+    filters: StreamFilters = {},
+    batchSize = 1000,
+  ): AsyncGenerator<DecisionBatch, SnapshotTotals> {
+    const call: Call<z.ZodUnknown> = {
+      method: 'GET',
+      path: '/v1/decisions/stream',
+      auth: 'bouncer',
+      schema: z.unknown(),
+      retryable: true,
+    };
+    if (!this.opts.bouncerKey) throw new LapiError('NOT_CONFIGURED', 'bouncer API key is not configured');
+    return streamSnapshot({
+      url: `${this.baseUrl}${call.path}`,
+      headers: { 'x-api-key': this.opts.bouncerKey, 'user-agent': this.opts.userAgent },
+      searchParams: { startup: 'true', ...filterParams(filters) },
+      timeoutMs: this.opts.timeoutMs,
+      maxBytes: this.maxSnapshotBytes,
+      batchSize,
+      retries: this.retries,
+      log: this.log,
+      httpFailure: (status, text) => this.httpFailure(call, status, text, parseJson(text)),
+      transportFailure: (err) => this.transportFailure(call, err),
     });
   }
 
@@ -282,38 +305,41 @@ export class LapiClient {
     });
     const res = await request.catch((err: unknown) => {
       if (tooLarge) throw this.error(call, 'RESPONSE_TOO_LARGE', `response exceeds ${this.maxBytes} bytes`);
-      if (err instanceof RequestError) {
-        const kind: LapiErrorKind = err.code === 'ETIMEDOUT' ? 'TIMEOUT' : 'UNREACHABLE';
-        const what =
-          kind === 'TIMEOUT'
-            ? `no answer within ${this.opts.timeoutMs} ms`
-            : `cannot reach ${this.baseUrl} (${err.code})`;
-        throw this.error(call, kind, what);
-      }
+      if (err instanceof RequestError) throw this.transportFailure(call, err);
       throw err;
     });
     const status = res.statusCode;
-    let body: unknown;
-    try {
-      body = res.body === '' ? null : JSON.parse(res.body);
-    } catch {
-      if (status < 300)
+    const body = parseJson(res.body);
+    if (status >= 200 && status < 300) {
+      if (body === undefined)
         throw this.error(call, 'BAD_RESPONSE', `response is not JSON (HTTP ${status})`, status);
-      body = undefined;
+      return body;
     }
-    if (status >= 200 && status < 300) return body;
+    throw this.httpFailure(call, status, res.body, body);
+  }
 
-    const lapiMessage = messageOf(body) ?? res.body.slice(0, 200);
+  private transportFailure(call: Call<z.ZodType>, err: RequestError): LapiError {
+    const kind: LapiErrorKind = err.code === 'ETIMEDOUT' ? 'TIMEOUT' : 'UNREACHABLE';
+    const what =
+      kind === 'TIMEOUT'
+        ? `no answer within ${this.opts.timeoutMs} ms`
+        : `cannot reach ${this.baseUrl} (${err.code})`;
+    return this.error(call, kind, what);
+  }
+
+  /** A non-2xx answer as a typed error; `body` is the parsed JSON, if it was JSON. */
+  private httpFailure(call: Call<z.ZodType>, status: number, text: string, body: unknown): LapiError {
+    const lapiMessage = messageOf(body) ?? text.slice(0, 200);
     if (status === 401 || status === 403) {
-      throw this.error(call, 'UNAUTHORIZED', this.unauthorizedText(call), status, lapiMessage);
+      return this.error(call, 'UNAUTHORIZED', this.unauthorizedText(call), status, lapiMessage);
     }
-    const kind: LapiErrorKind =
-      status === 404 || (status >= 500 && NOT_FOUND_500.test(lapiMessage))
-        ? 'NOT_FOUND'
-        : status < 500 || CLIENT_FAULT_500.test(lapiMessage)
-          ? 'BAD_REQUEST'
-          : 'SERVER_ERROR';
-    throw this.error(call, kind, `HTTP ${status}: ${lapiMessage}`, status, lapiMessage);
+    return this.error(
+      call,
+      httpFailureKind(status, lapiMessage),
+      `HTTP ${status}: ${lapiMessage}`,
+      status,
+      lapiMessage,
+    );
   }
 
   private unauthorizedText(call: Call<z.ZodType>): string {
@@ -338,10 +364,4 @@ export class LapiClient {
       ...(lapiMessage !== undefined ? { lapiMessage } : {}),
     });
   }
-}
-
-function messageOf(body: unknown): string | undefined {
-  if (typeof body === 'object' && body !== null && 'message' in body && typeof body.message === 'string')
-    return body.message;
-  return undefined;
 }
