@@ -29,7 +29,9 @@ export function threatWorkers(
   return [
     {
       id: 'threat-anomaly-refit',
-      intervalMs: refitMs,
+      // Checked more often than the refit period so that a new deployment gets its first
+      // model minutes after 100 events exist; refitIfDue keeps the period itself.
+      intervalMs: Math.min(refitMs, 5 * MINUTE),
       enabled: true,
       async run() {
         const model = await classifier.refitIfDue(refitMs);
