@@ -40,6 +40,8 @@ export interface ClassifierServiceOptions {
  */
 export class ClassifierService {
   private current = new CompositeClassifier();
+  /** Newest stored versions last looked at, and the ones actually in use (loaded without error). */
+  private seen: Record<ClassifierModelKind, string | null> = { FOREST: null, ANOMALY: null };
   private loaded: Record<ClassifierModelKind, string | null> = { FOREST: null, ANOMALY: null };
   private reloading: Promise<void> | undefined;
   private subscription: AsyncIterableIterator<unknown> | undefined;
@@ -87,23 +89,43 @@ export class ClassifierService {
       this.models.latest('FOREST'),
       this.models.latest('ANOMALY'),
     ]);
-    if (
-      (forest?.version ?? null) === this.loaded.FOREST &&
-      (anomaly?.version ?? null) === this.loaded.ANOMALY
-    )
+    if ((forest?.version ?? null) === this.seen.FOREST && (anomaly?.version ?? null) === this.seen.ANOMALY)
       return;
     const [forestBody, anomalyBody] = await Promise.all([
       forest ? this.models.body(forest.id) : null,
       anomaly ? this.models.body(anomaly.id) : null,
     ]);
-    const model = forestBody ? ForestClassifier.fromJSON(forestBody) : null;
-    const detector = anomalyBody ? AnomalyDetector.fromJSON(anomalyBody) : null;
+    // A stored model this build cannot read (e.g. its feature layout changed in an upgrade)
+    // is skipped, never fatal: classification falls back to the rules / no anomaly score
+    // until the next training or refit stores a compatible one.
+    const model =
+      forest && forestBody ? this.parse(forest.version, () => ForestClassifier.fromJSON(forestBody)) : null;
+    const detector =
+      anomaly && anomalyBody
+        ? this.parse(anomaly.version, () => AnomalyDetector.fromJSON(anomalyBody))
+        : null;
     this.current = new CompositeClassifier({ model, anomaly: detector });
-    this.loaded = { FOREST: forest?.version ?? null, ANOMALY: anomaly?.version ?? null };
+    this.seen = { FOREST: forest?.version ?? null, ANOMALY: anomaly?.version ?? null };
+    this.loaded = {
+      FOREST: model ? (forest?.version ?? null) : null,
+      ANOMALY: detector ? (anomaly?.version ?? null) : null,
+    };
     this.log.info(
       { forest: this.loaded.FOREST, promoted: model?.promoted ?? false, anomaly: this.loaded.ANOMALY },
       'classifier models loaded',
     );
+  }
+
+  private parse<T>(version: string, load: () => T): T | null {
+    try {
+      return load();
+    } catch (err) {
+      this.log.warn(
+        { version, err: (err as Error).message },
+        'stored classifier model cannot be used; ignoring it',
+      );
+      return null;
+    }
   }
 
   /** Trains a forest from the newest labels; it classifies only if promoted (it beat the rules). */
