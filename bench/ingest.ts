@@ -90,7 +90,7 @@ try {
   const ingestedAt = new Date();
   let records: ThreatEventRecord[] = [];
   const buildUs = time(() => {
-    records = valid.map((v) => buildRecord(v, ingestedAt, geo, withAnomaly, undefined));
+    records = valid.map((v) => buildRecord(v, ingestedAt, geo, withAnomaly));
   });
   say(`\n${EVENTS.toLocaleString('en-US')} events, batches of ${BATCH}, Node ${process.version}`);
   say('\nPer-event cost in isolation (µs/event, single thread):\n');

@@ -6,10 +6,22 @@ import type { ThreatEventFilter, ThreatEventRecord, ThreatMapPoint } from './thr
 
 export type MapRow = Omit<ThreatMapPoint, 'countryName'>;
 
+/** Flags set from other domains' stored data in the same statement (no extra round trip). */
+export interface StoredFlags {
+  knownIoc: boolean;
+  banned: boolean;
+}
+
+/** An IOC counts as "known" from this fused risk score on (RiskLevel HIGH and CRITICAL). */
+export const KNOWN_IOC_MIN_SCORE = 50;
+
 /** All threat-event I/O (house rule 5). Bulk writes are raw SQL on the shared pool (DESIGN §7). */
 export interface ThreatEventRepository {
-  /** Stores events in one statement; returns the ids actually inserted (duplicate externalIds are skipped). */
-  insertMany(events: readonly ThreatEventRecord[]): Promise<Set<string>>;
+  /**
+   * Stores events in one statement. Returns the ids actually inserted (duplicate
+   * externalIds are skipped) with the flags computed for them at insert time.
+   */
+  insertMany(events: readonly ThreatEventRecord[]): Promise<Map<string, StoredFlags>>;
   findById(id: string): Promise<ThreatEventRecord | null>;
   findByExternalIds(externalIds: readonly string[]): Promise<ThreatEventRecord[]>;
   /** Newest first by (occurredAt, id), strictly after the cursor. */
@@ -39,27 +51,31 @@ const INSERT = `
     anomaly_score, is_anomaly, classification_method, model_version, raw)
   SELECT id, external_id, source_ip, destination_ip, source_port, destination_port, protocol, threat_type,
          severity, confidence, description, sensor, tags::text[], occurred_at, $15::timestamptz, country_code,
-         city, latitude, longitude, geo_approximate, asn, as_org, known_ioc, banned, category,
+         city, latitude, longitude, geo_approximate, asn, as_org,
+         EXISTS (SELECT 1 FROM iocs i WHERE i.value = host(t.source_ip) AND i.risk_score >= ${KNOWN_IOC_MIN_SCORE}),
+         EXISTS (SELECT 1 FROM crowdsec_decisions d WHERE d.value = host(t.source_ip) AND d.type = 'ban'
+                   AND d.deleted_at IS NULL AND d.expires_at > now()),
+         category,
          category_confidence, anomaly_score, is_anomaly, classification_method, model_version, raw::jsonb
     FROM unnest($1::uuid[], $2::text[], $3::inet[], $4::inet[], $5::int4[], $6::int4[], $7::text[], $8::text[],
                 $9::int2[], $10::float8[], $11::text[], $12::text[], $13::text[], $14::timestamptz[],
                 $16::bpchar[], $17::text[], $18::float8[], $19::float8[], $20::bool[], $21::int4[], $22::text[],
-                $23::bool[], $24::bool[], $25::"ThreatCategory"[], $26::float8[], $27::float8[], $28::bool[],
-                $29::"ClassificationMethod"[], $30::text[], $31::text[])
+                $23::"ThreatCategory"[], $24::float8[], $25::float8[], $26::bool[],
+                $27::"ClassificationMethod"[], $28::text[], $29::text[])
       AS t(id, external_id, source_ip, destination_ip, source_port, destination_port, protocol, threat_type,
            severity, confidence, description, sensor, tags, occurred_at, country_code, city, latitude,
-           longitude, geo_approximate, asn, as_org, known_ioc, banned, category, category_confidence,
+           longitude, geo_approximate, asn, as_org, category, category_confidence,
            anomaly_score, is_anomaly, classification_method, model_version, raw)
   ON CONFLICT (external_id) DO NOTHING
-  RETURNING id`;
+  RETURNING id, known_ioc AS "knownIoc", banned`;
 
 const iso = (d: Date | string) => (typeof d === 'string' ? d : d.toISOString());
 
 export class PgThreatEventRepository implements ThreatEventRepository {
   constructor(private readonly pool: pg.Pool) {}
 
-  async insertMany(events: readonly ThreatEventRecord[]): Promise<Set<string>> {
-    if (events.length === 0) return new Set();
+  async insertMany(events: readonly ThreatEventRecord[]): Promise<Map<string, StoredFlags>> {
+    if (events.length === 0) return new Map();
     const col = <T>(pick: (e: ThreatEventRecord) => T): T[] => events.map(pick);
     const params = [
       col((e) => e.id),
@@ -84,8 +100,6 @@ export class PgThreatEventRepository implements ThreatEventRepository {
       col((e) => e.geoApproximate),
       col((e) => e.asn),
       col((e) => e.asOrg),
-      col((e) => e.knownIoc),
-      col((e) => e.banned),
       col((e) => e.category),
       col((e) => e.categoryConfidence),
       col((e) => e.anomalyScore),
@@ -94,8 +108,8 @@ export class PgThreatEventRepository implements ThreatEventRepository {
       col((e) => e.modelVersion),
       col((e) => (e.raw === null || e.raw === undefined ? null : JSON.stringify(e.raw))),
     ];
-    const { rows } = await this.pool.query<{ id: string }>(INSERT, params);
-    return new Set(rows.map((r) => r.id));
+    const { rows } = await this.pool.query<{ id: string } & StoredFlags>(INSERT, params);
+    return new Map(rows.map((r) => [r.id, { knownIoc: r.knownIoc, banned: r.banned }]));
   }
 
   async findById(id: string): Promise<ThreatEventRecord | null> {

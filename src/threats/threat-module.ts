@@ -7,8 +7,6 @@ import type { Worker } from '../platform/worker-runner.js';
 import { PrismaClassifierModelRepository } from './classifier-model-repository.js';
 import { ClassifierService } from './classifier-service.js';
 import { PgThreatEventRepository } from './threat-event-repository.js';
-import type { ThreatFlagLookup } from './threat-flags.js';
-import { PgThreatFlagLookup } from './threat-flags-pg.js';
 import { ThreatService } from './threat-service.js';
 import { ThreatStatsSource } from './threat-stats-source.js';
 import { threatWorkers } from './threat-workers.js';
@@ -29,7 +27,6 @@ export async function createThreatModule(deps: {
   bus: EventBus;
   geo: { locate(ip: string): GeoLocation | null };
   logger: Logger;
-  flags?: ThreatFlagLookup;
   /** Called after each commit with the earliest occurredAt stored (e.g. to refresh cached statistics). */
   onStored?: (earliest: Date) => Promise<void>;
 }): Promise<ThreatModule> {
@@ -49,7 +46,6 @@ export async function createThreatModule(deps: {
     events,
     geo,
     classifier,
-    flags: deps.flags ?? new PgThreatFlagLookup(db.pool),
     bus,
     logger,
     maxBatch: config.threats.maxBatch,

@@ -1,17 +1,18 @@
 import type { GeoLocation } from '../geo/geo-types.js';
 import type { Classifier } from './classifier/index.js';
-import type { ThreatFlags } from './threat-flags.js';
 import type { ThreatEventRecord } from './threat-types.js';
 import type { ValidEvent } from './threat-validation.js';
 import { uuid7 } from './uuid7.js';
 
-/** Enriches one validated event (GeoIP of the source, flags, classification) into the row to store. */
+/**
+ * Enriches one validated event (GeoIP of the source, classification) into the row to
+ * store; knownIoc/banned are set by the INSERT itself (threat-event-repository.ts).
+ */
 export function buildRecord(
   event: ValidEvent,
   ingestedAt: Date,
   geo: { locate(ip: string): GeoLocation | null },
   classifier: Classifier,
-  flags: ThreatFlags | undefined,
 ): ThreatEventRecord {
   const isPublic = event.sourceRange === 'PUBLIC';
   const location = isPublic ? geo.locate(event.geoKey) : null;
@@ -50,8 +51,8 @@ export function buildRecord(
     geoApproximate: location?.approximate ?? false,
     asn: location?.asn ?? null,
     asOrg: location?.asOrg ?? null,
-    knownIoc: flags?.knownIoc ?? false,
-    banned: flags?.banned ?? false,
+    knownIoc: false,
+    banned: false,
     category: c.category,
     categoryConfidence: c.confidence,
     anomalyScore: c.anomalyScore,

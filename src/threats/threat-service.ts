@@ -6,7 +6,6 @@ import type { EventBus } from '../platform/event-bus.js';
 import type { Logger } from '../platform/logger.js';
 import type { Classifier, ThreatCategory } from './classifier/index.js';
 import type { ThreatEventRepository } from './threat-event-repository.js';
-import type { ThreatFlagLookup } from './threat-flags.js';
 import { buildRecord } from './threat-record.js';
 import { subscribeThreats, type ThreatSubscriptionFilter } from './threat-subscription.js';
 import {
@@ -25,7 +24,6 @@ export interface ThreatServiceDeps {
   events: ThreatEventRepository;
   geo: { locate(ip: string): GeoLocation | null };
   classifier: { readonly classifier: Classifier };
-  flags: ThreatFlagLookup;
   bus: EventBus;
   logger: Logger;
   /** Most events one ingestThreatEvents call may carry. */
@@ -79,17 +77,15 @@ export class ThreatService {
     });
     if (valid.length === 0) return { accepted: 0, duplicates: 0, errors, events: [], duplicateIndexes: [] };
 
-    const flags = await this.deps.flags.lookup([...new Set(valid.map((v) => v.event.sourceIp))]);
     const classifier = this.deps.classifier.classifier; // one model for the whole batch
     const ingestedAt = new Date(now);
-    const records = valid.map(({ event }) =>
-      buildRecord(event, ingestedAt, this.deps.geo, classifier, flags.get(event.sourceIp)),
-    );
+    const records = valid.map(({ event }) => buildRecord(event, ingestedAt, this.deps.geo, classifier));
     const inserted = await this.deps.events.insertMany(records);
     const events: ThreatEventRecord[] = [];
     const duplicateIndexes: number[] = [];
     records.forEach((record, k) => {
-      if (inserted.has(record.id)) events.push(record);
+      const flags = inserted.get(record.id);
+      if (flags) events.push(Object.assign(record, flags));
       else duplicateIndexes.push(valid[k]?.index ?? -1);
     });
     if (events.length > 0) {

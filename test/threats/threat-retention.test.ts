@@ -61,7 +61,7 @@ describe('PgThreatEventRepository', () => {
 
   it('round-trips awkward text, arrays and JSON through the unnest insert', async () => {
     const r = record(new Date('2026-01-02T03:04:05.678Z'), 'round-trip');
-    expect([...(await repo.insertMany([r]))]).toEqual([r.id]);
+    expect([...(await repo.insertMany([r]))]).toEqual([[r.id, { knownIoc: false, banned: false }]]);
     const [stored] = await repo.findByExternalIds(['round-trip']);
     expect(stored).toMatchObject({
       id: r.id,
