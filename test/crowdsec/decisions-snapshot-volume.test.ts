@@ -70,6 +70,7 @@ describe('startup snapshot of 100,000 decisions', () => {
     await repo.upsertBatch(fake.url, [stale(5_000_000), stale(COUNT + 1)]);
     repo.batches = [];
     repo.firstAt = undefined;
+    fake.spec = { count: COUNT, deleted: 50 };
 
     const geo = await GeoService.open({}, logger);
     const client = new LapiClient({
@@ -121,4 +122,48 @@ describe('startup snapshot of 100,000 decisions', () => {
     // The next poll is a delta; LAPI 1.4's null lists change nothing.
     await expect(poller.poll()).resolves.toEqual({ snapshot: false, added: 0, deleted: 0 });
   }, 180_000);
+
+  it('writes what a cut-off snapshot delivered but reconciles nothing, and resynchronises next time', async () => {
+    const repo = new DecisionRepository(pool);
+    const lapiUrl = `${fake.url}/cut`;
+    const keep: DecisionInput = {
+      crowdsecId: 9_999_999,
+      origin: 'cscli',
+      type: 'ban',
+      scope: 'Ip',
+      value: '203.0.113.9',
+      scenario: 'manual',
+      simulated: false,
+      expiresAt: new Date(Date.now() + 3_600_000),
+      geo: NO_GEO,
+    };
+    await repo.upsertBatch(lapiUrl, [keep]);
+    const client = new LapiClient({
+      baseUrl: fake.url,
+      bouncerKey: BOUNCER_KEY,
+      userAgent: 'threatwire/test',
+      timeoutMs: 10_000,
+      logger,
+    });
+    const geo = await GeoService.open({}, logger);
+    const poller = new DecisionsPoller({ lapiUrl, client, repo, geo, bus: new MemoryEventBus(), logger });
+    const active = async () =>
+      (
+        await pool.query<{ n: string }>(
+          'SELECT count(*) AS n FROM crowdsec_decisions WHERE lapi_url = $1 AND deleted_at IS NULL',
+          [lapiUrl],
+        )
+      ).rows[0]!.n;
+
+    // Pieces '{"deleted":', 'null', ',"new":', '[', then 600 decisions each: the body
+    // ends cleanly after 1,200 decisions, mid-list.
+    fake.spec = { count: 5_000, perChunk: 600, cutAfterPieces: 6 };
+    await expect(poller.poll()).rejects.toMatchObject({ kind: 'BAD_RESPONSE' });
+    // The one full batch handed out is stored; the old decision is not reconciled away.
+    expect(await active()).toBe('1001');
+
+    fake.spec = { count: 5_000 };
+    await expect(poller.poll()).resolves.toEqual({ snapshot: true, added: 4_000, deleted: 1 });
+    expect(await active()).toBe('5000');
+  }, 60_000);
 });

@@ -17,6 +17,8 @@ export interface SnapshotSpec {
   deleted?: number;
   /** Body chunks of about this many decisions. */
   perChunk?: number;
+  /** Ends the body cleanly after this many pieces: a cut-off snapshot. */
+  cutAfterPieces?: number;
 }
 
 export interface FakeLapiSnapshot {
@@ -79,8 +81,15 @@ export function* snapshotPieces(spec: SnapshotSpec): Generator<string> {
   yield '}';
 }
 
-async function writeAll(res: ServerResponse, pieces: Iterable<string>, finished: number[]): Promise<void> {
+async function writeAll(
+  res: ServerResponse,
+  pieces: Iterable<string>,
+  finished: number[],
+  cutAfter = Infinity,
+): Promise<void> {
+  let written = 0;
   for (const piece of pieces) {
+    if (written++ >= cutAfter) break;
     if (!res.write(piece)) await new Promise((resolve) => res.once('drain', resolve));
     if (res.destroyed) return;
   }
@@ -100,7 +109,12 @@ export async function startFakeLapiSnapshot(spec: SnapshotSpec): Promise<FakeLap
     }
     res.writeHead(200, { 'content-type': 'application/json' });
     const startup = url.searchParams.get('startup') === 'true';
-    void writeAll(res, startup ? snapshotPieces(fake.spec) : ['{"deleted":null,"new":null}'], finished);
+    void writeAll(
+      res,
+      startup ? snapshotPieces(fake.spec) : ['{"deleted":null,"new":null}'],
+      finished,
+      startup ? fake.spec.cutAfterPieces : undefined,
+    );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
