@@ -37,25 +37,25 @@ describe('validateEvent', () => {
   });
 
   it.each([
-    [{ sourceIp: '0x7f.1' }, 'sourceIp'],
-    [{ sourceIp: '' }, 'sourceIp'],
-    [{ destinationIp: '10.0.0.256' }, 'destinationIp'],
-    [{ sourcePort: 65536 }, 'sourcePort'],
-    [{ destinationPort: 1.5 }, 'destinationPort'],
-    [{ severity: 0 }, 'severity'],
-    [{ confidence: Number.NaN }, 'confidence'],
-    [{ confidence: -0.1 }, 'confidence'],
-    [{ occurredAt: 'yesterday' }, 'occurredAt'],
-    [{ occurredAt: new Date(NOW + 6 * 60_000).toISOString() }, 'occurredAt'],
-    [{ occurredAt: '1999-12-31T23:59:59Z' }, 'occurredAt'],
-    [{ externalId: 'e'.repeat(201) }, 'externalId'],
-    [{ threatType: 't'.repeat(201) }, 'threatType'],
-    [{ protocol: 'p'.repeat(33) }, 'protocol'],
-    [{ sensor: 's\u0000' }, 'sensor'],
-    [{ tags: Array.from({ length: 33 }, (_, i) => `t${i}`) }, 'tags'],
-    [{ tags: ['x'.repeat(65)] }, 'tags'],
-    [{ raw: { big: 'x'.repeat(17_000) } }, 'raw'],
-  ])('rejects %j in field %s', (input, field) => {
+    ['sourceIp', { sourceIp: '0x7f.1' }],
+    ['sourceIp', { sourceIp: '' }],
+    ['destinationIp', { destinationIp: '10.0.0.256' }],
+    ['sourcePort', { sourcePort: 65536 }],
+    ['destinationPort', { destinationPort: 1.5 }],
+    ['severity', { severity: 0 }],
+    ['confidence', { confidence: Number.NaN }],
+    ['confidence', { confidence: -0.1 }],
+    ['occurredAt', { occurredAt: 'yesterday' }],
+    ['occurredAt', { occurredAt: new Date(NOW + 6 * 60_000).toISOString() }],
+    ['occurredAt', { occurredAt: '1999-12-31T23:59:59Z' }],
+    ['externalId', { externalId: 'e'.repeat(201) }],
+    ['threatType', { threatType: 't'.repeat(201) }],
+    ['protocol', { protocol: 'p'.repeat(33) }],
+    ['sensor', { sensor: 's\u0000' }],
+    ['tags', { tags: Array.from({ length: 33 }, (_, i) => `t${i}`) }],
+    ['tags', { tags: ['x'.repeat(65)] }],
+    ['raw', { raw: { big: 'x'.repeat(17_000) } }],
+  ])('rejects bad input %# in %s', (field, input) => {
     const error = errorOf(input);
     expect(error?.field).toBe(field);
     expect(error?.message.startsWith(`${field}: `)).toBe(true);
