@@ -8,7 +8,7 @@ import { fromRoot } from '../src/platform/paths.js';
 it('README GraphQL examples validate against schema.graphql', () => {
   const readme = readFileSync(fromRoot('README.md'), 'utf8');
   const blocks = [...readme.matchAll(/```graphql\n([\s\S]*?)```/g)].map((m) => m[1] ?? '');
-  const inline = [...readme.matchAll(/"query":"([^"]+)"/g)].map((m) => m[1] ?? '');
+  const inline = [...readme.matchAll(/"query": ?"([^"]+)"/g)].map((m) => m[1] ?? '');
   const quoted = [...readme.matchAll(/query: '((?:subscription|query|mutation)[^']+)'/g)].map(
     (m) => m[1] ?? '',
   );
