@@ -77,10 +77,21 @@ export class DecisionsPoller {
     let added = 0;
     let deleted = 0;
     let receivedAt: number | undefined; // durations count from the answer, not from each batch
-    for await (const batch of this.deps.client.decisionsSnapshot({}, BATCH)) {
-      receivedAt ??= Date.now();
-      if (batch.list === 'new') added += await this.store(batch.decisions, receivedAt);
-      else deleted += await this.remove(batch.decisions);
+    const batches = this.deps.client.decisionsSnapshot({}, BATCH);
+    // One batch ahead: the next one is read and parsed (CPU here) while this one is
+    // written (CPU in PostgreSQL). At most two batches are held.
+    let next = batches.next();
+    try {
+      for (let r = await next; !r.done; r = await next) {
+        next = batches.next();
+        receivedAt ??= Date.now();
+        if (r.value.list === 'new') added += await this.store(r.value.decisions, receivedAt);
+        else deleted += await this.remove(r.value.decisions);
+      }
+    } catch (err) {
+      next.catch(() => undefined); // its failure, if any, is not this one's
+      await batches.return({ new: 0, deleted: 0 }).catch(() => undefined); // closes the connection
+      throw err;
     }
     // Only after the whole body arrived: a cut-off snapshot must not delete anything.
     deleted += await repo.reconcile(lapiUrl, startedAt, (gone) => this.publish(TOPICS.decisionDeleted, gone));
