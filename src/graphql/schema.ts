@@ -14,7 +14,16 @@ import { threatResolvers } from './resolvers/threats.js';
 import { scalarResolvers } from './scalars.js';
 
 /** Resolver maps per domain; each later domain adds its own entry. */
-const resolverMaps: Resolvers[] = [scalarResolvers, systemResolvers, authResolvers, geoResolvers, threatResolvers, crowdsecResolvers, statsResolvers, iocResolvers];
+const resolverMaps: Resolvers[] = [
+  scalarResolvers,
+  systemResolvers,
+  authResolvers,
+  geoResolvers,
+  threatResolvers,
+  crowdsecResolvers,
+  statsResolvers,
+  iocResolvers,
+];
 
 export function buildSchema(): GraphQLSchema {
   const typeDefs = readFileSync(fromRoot('schema.graphql'), 'utf8');
