@@ -43,8 +43,10 @@ try {
             now() - (random() * interval '30 days'), now(), now(), 'Ip',
             ip, ip, (ARRAY['US','CN','RU','DE','FR','NL','BR','IN','VN','KR'])[1 + (g % 10)] || '', '{}'
      FROM generate_series(1, $1::int) g,
-          LATERAL (SELECT '10.' || (floor(power(random(), 3) * 2000)::int / 250) || '.' ||
-                          (floor(power(random(), 3) * 2000)::int % 250) || '.1' AS ip) s`,
+          -- Referencing g keeps the subquery per row: uncorrelated, PostgreSQL ran it once
+          -- and every alert had the same source (the figures before this fix).
+          LATERAL (SELECT floor(power(random(), 3) * 2000)::int + 0 * g AS k) r,
+          LATERAL (SELECT '10.' || (r.k / 250) || '.' || (r.k % 250) || '.1' AS ip) s`,
     [ALERTS],
   );
   await pool.query(
@@ -71,13 +73,17 @@ try {
   const baseline: Record<string, [string, unknown[]]> = {
     'statsSummary 30d': [
       `SELECT (SELECT count(*) FROM crowdsec_alerts WHERE start_at >= $1),
-              (SELECT count(DISTINCT source_value) FROM crowdsec_alerts WHERE start_at >= $1),
+              (SELECT count(*) FROM (SELECT source_value FROM crowdsec_alerts WHERE start_at >= $1 GROUP BY 1) a),
               (SELECT count(*) FROM crowdsec_decisions WHERE created_at >= $1),
               (SELECT count(*) FROM crowdsec_decisions WHERE deleted_at IS NULL AND expires_at > now())`,
       [month],
     ],
     'topAttackers 30d': [
       `SELECT source_value, count(*) AS n FROM crowdsec_alerts WHERE start_at >= $1 GROUP BY 1 ORDER BY n DESC LIMIT 10`,
+      [month],
+    ],
+    'topScenarios 30d': [
+      `SELECT scenario, count(*) AS n FROM crowdsec_alerts WHERE start_at >= $1 GROUP BY 1 ORDER BY n DESC LIMIT 10`,
       [month],
     ],
     'countryStats 30d': [
@@ -96,6 +102,7 @@ try {
   const viaService: Record<string, (s: StatsService) => Promise<unknown>> = {
     'statsSummary 30d': (s) => s.summary(month),
     'topAttackers 30d': (s) => s.topAttackers(month, 10),
+    'topScenarios 30d': (s) => s.topScenarios(month, 10),
     'countryStats 30d': (s) => s.countryStats(month, 50),
     'timeSeries HOUR 24h': (s) => s.timeSeries('HOUR', day, null),
     'timeSeries DAY 30d': (s) => s.timeSeries('DAY', month, null),
@@ -125,8 +132,55 @@ try {
     console.log(`| ${name} | ${f(r.sql)} | ${f(r.cold)} | ${f(r.cached)} |`);
   }
 
-  for (const name of ['topAttackers 30d', 'countryStats 30d', 'timeSeries HOUR 24h']) {
-    const [sql, params] = baseline[name]!;
+  // The distinct counts of statsSummary, as they were (count(DISTINCT): a sort of the
+  // window) and as they are (GROUP BY subqueries: hash aggregates over covering indexes).
+  const distinctForms: Record<string, string> = {
+    'distinct attackers+scenarios, count(DISTINCT) (before)': `SELECT count(DISTINCT source_value),
+       count(DISTINCT scenario) FROM crowdsec_alerts WHERE start_at >= $1`,
+    'distinct attackers+scenarios, GROUP BY (now)': `SELECT
+       (SELECT count(*) FROM (SELECT source_value FROM crowdsec_alerts WHERE start_at >= $1 GROUP BY 1) a),
+       (SELECT count(*) FROM (SELECT scenario FROM crowdsec_alerts WHERE start_at >= $1 GROUP BY 1) s)`,
+  };
+  console.log('\n| sql 30d | p50 | p95 |\n|---|---|---|');
+  for (const [name, sql] of Object.entries(distinctForms)) {
+    const xs: number[] = [];
+    for (let i = 0; i < Math.min(ROUNDS, 7); i++) xs.push(await time(() => pool.query(sql, [month])));
+    console.log(`| ${name} | ${pct(xs, 0.5).toFixed(1)} ms | ${pct(xs, 0.95).toFixed(1)} ms |`);
+  }
+
+  // Plans of the queries StatsService runs (crowdsec-stats-source.ts), uncached.
+  const plans: Record<string, [string, unknown[]]> = {
+    ...Object.fromEntries(Object.entries(distinctForms).map(([k, sql]) => [k, [sql, [month]]])),
+    'topAttackers 30d': [
+      `SELECT source_value AS value, sum(n)::int AS alerts, count(*)::int AS scenarios, max(last) AS last
+       FROM (SELECT source_value, scenario, count(*) AS n, max(start_at) AS last FROM crowdsec_alerts
+             WHERE start_at >= $1 GROUP BY source_value, scenario) pairs
+       GROUP BY source_value ORDER BY alerts DESC, last DESC LIMIT 10`,
+      [month],
+    ],
+    'topScenarios 30d': [
+      `SELECT scenario, sum(n)::int AS alerts, count(*)::int AS attackers
+       FROM (SELECT scenario, source_value, count(*) AS n FROM crowdsec_alerts WHERE start_at >= $1
+             GROUP BY scenario, source_value) pairs GROUP BY scenario ORDER BY alerts DESC, scenario LIMIT 10`,
+      [month],
+    ],
+    'countsByBucket alerts DAY 30d (countryStats, timeSeries DAY)': [
+      `SELECT date_trunc('day', start_at, 'UTC') AS bucket, country_code, count(*)::int AS n
+       FROM crowdsec_alerts WHERE start_at >= $1 AND start_at < now() GROUP BY 1, 2`,
+      [month],
+    ],
+    'countsByBucket alerts HOUR 24h (timeSeries HOUR)': [
+      `SELECT date_trunc('hour', start_at, 'UTC') AS bucket, country_code, count(*)::int AS n
+       FROM crowdsec_alerts WHERE start_at >= $1 AND start_at < now() GROUP BY 1, 2`,
+      [day],
+    ],
+    'active decisions per country': [
+      `SELECT country_code, count(*)::int AS n FROM crowdsec_decisions
+       WHERE deleted_at IS NULL AND expires_at > now() GROUP BY 1`,
+      [],
+    ],
+  };
+  for (const [name, [sql, params]] of Object.entries(plans)) {
     const { rows } = await pool.query<{ 'QUERY PLAN': string }>(
       `EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) ${sql}`,
       params,

@@ -67,7 +67,7 @@ export class DecisionsPoller {
   }
 
   /**
-   * Streamed: each batch of the body is written before the next is read, so a
+   * Streamed: the body is read at most one batch ahead of the writes, so a
    * 100,000-decision snapshot never sits in memory. Batches are applied in body order;
    * a snapshot lists each decision under one of the two lists only, so order is moot.
    */
@@ -80,16 +80,20 @@ export class DecisionsPoller {
     const batches = this.deps.client.decisionsSnapshot({}, BATCH);
     // One batch ahead: the next one is read and parsed (CPU here) while this one is
     // written (CPU in PostgreSQL). At most two batches are held.
-    let next = batches.next();
+    const ahead = () => {
+      const p = batches.next();
+      p.catch(() => undefined); // awaited below; failing meanwhile is not "unhandled"
+      return p;
+    };
+    let next = ahead();
     try {
       for (let r = await next; !r.done; r = await next) {
-        next = batches.next();
+        next = ahead();
         receivedAt ??= Date.now();
         if (r.value.list === 'new') added += await this.store(r.value.decisions, receivedAt);
         else deleted += await this.remove(r.value.decisions);
       }
     } catch (err) {
-      next.catch(() => undefined); // its failure, if any, is not this one's
       await batches.return({ new: 0, deleted: 0 }).catch(() => undefined); // closes the connection
       throw err;
     }
