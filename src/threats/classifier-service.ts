@@ -8,9 +8,9 @@ import {
   ForestClassifier,
   MAX_LABELS,
   MIN_LABELS,
-  train,
   type Classifier,
 } from './classifier/index.js';
+import { ClassifierTrainer } from './classifier-trainer.js';
 import type { ClassifierModelRepository, StoredModel } from './classifier-model-repository.js';
 import type { ThreatEventRepository } from './threat-event-repository.js';
 import type { ClassifierModelKind, ClassifierModelRecord } from './threat-types.js';
@@ -37,6 +37,12 @@ export interface ClassifierServiceOptions {
  * Owns the classifier that ingestion uses: loads the newest models from PostgreSQL,
  * trains and refits them, and swaps the immutable CompositeClassifier when a model
  * changes (here or on another instance).
+ *
+ * Training and fitting run on the ClassifierTrainer's worker thread; this thread only
+ * reads the events, deserialises the returned model and stores it. A request for a kind
+ * of model whose training is already under way joins it and gets the same model (a
+ * second `trainClassifier` during the first would otherwise queue ~18 s of CPU to
+ * produce nearly the same forest); labels added meanwhile go into the next training.
  */
 export class ClassifierService {
   private current = new CompositeClassifier();
@@ -45,6 +51,7 @@ export class ClassifierService {
   private loaded: Record<ClassifierModelKind, string | null> = { FOREST: null, ANOMALY: null };
   private reloading: Promise<void> | undefined;
   private subscription: AsyncIterableIterator<unknown> | undefined;
+  private readonly inFlight = new Map<ClassifierModelKind, Promise<ClassifierModelRecord>>();
   private readonly log: Logger;
 
   constructor(
@@ -53,6 +60,7 @@ export class ClassifierService {
     private readonly bus: EventBus,
     logger: Logger,
     private readonly options: ClassifierServiceOptions,
+    private readonly trainer = new ClassifierTrainer(),
   ) {
     this.log = logger.child({ component: 'classifier' });
   }
@@ -73,8 +81,15 @@ export class ClassifierService {
     })();
   }
 
+  /** Also terminates a training in progress: its callers get a ClassifierTrainerError (STOPPED). */
   async stop(): Promise<void> {
+    await this.trainer.stop();
     await this.subscription?.return?.();
+  }
+
+  /** Terminates a training or fit in progress and refuses new ones (at shutdown). */
+  stopTraining(): Promise<void> {
+    return this.trainer.stop();
   }
 
   /** Loads any model whose newest version differs from the one in use. Calls run one after another. */
@@ -129,9 +144,13 @@ export class ClassifierService {
   }
 
   /** Trains a forest from the newest labels; it classifies only if promoted (it beat the rules). */
-  async train(): Promise<ClassifierModelRecord> {
+  train(): Promise<ClassifierModelRecord> {
+    return this.once('FOREST', () => this.trainForest());
+  }
+
+  private async trainForest(): Promise<ClassifierModelRecord> {
     const labelled = await this.events.labelled(MAX_LABELS);
-    const result = train(labelled, this.current.rules);
+    const result = await this.trainer.trainForest(labelled);
     if (result.model === null) {
       const why =
         result.reason === 'TOO_FEW_LABELS'
@@ -142,14 +161,16 @@ export class ClassifierService {
         labels: result.labelsUsed,
       });
     }
+    // Deserialising validates what the thread sent before it reaches the database.
+    const model = ForestClassifier.fromJSON(result.model);
     const stored = await this.store({
       kind: 'FOREST',
-      version: result.model.version,
+      version: model.version,
       trainedOn: result.labelsUsed,
       cvAccuracy: result.cvAccuracy,
       rulesAccuracy: result.rulesAccuracy,
       promoted: result.promoted,
-      model: result.model.toJSON(),
+      model: model.toJSON(),
     });
     this.log.info(
       {
@@ -164,7 +185,11 @@ export class ClassifierService {
   }
 
   /** Fits a new anomaly model on the most recent events. */
-  async refitAnomaly(): Promise<ClassifierModelRecord> {
+  refitAnomaly(): Promise<ClassifierModelRecord> {
+    return this.once('ANOMALY', () => this.fitAnomaly());
+  }
+
+  private async fitAnomaly(): Promise<ClassifierModelRecord> {
     const recent = await this.events.recent(this.options.anomalySample);
     if (recent.length < MIN_ANOMALY_EVENTS) {
       throw badInput(
@@ -172,11 +197,12 @@ export class ClassifierService {
       );
     }
     const seed = randomBytes(4).readUInt32LE(0);
-    const detector = AnomalyDetector.fit(recent, { seed, trees: ANOMALY_TREES });
+    const fitted = await this.trainer.fitAnomaly(recent, { seed, trees: ANOMALY_TREES });
+    const detector = AnomalyDetector.fromJSON(fitted.model);
     return this.store({
       kind: 'ANOMALY',
       version: `if-${Date.now().toString(36)}-${seed.toString(16).padStart(8, '0')}`,
-      trainedOn: recent.length,
+      trainedOn: fitted.trainedOn,
       cvAccuracy: null,
       rulesAccuracy: null,
       promoted: false,
@@ -204,6 +230,18 @@ export class ClassifierService {
       if (err instanceof Error && 'code' in err && err.code === 'BAD_USER_INPUT') return null;
       throw err;
     }
+  }
+
+  /** Runs `op` unless one for the same kind is in flight, whose outcome is then shared. */
+  private once(
+    kind: ClassifierModelKind,
+    op: () => Promise<ClassifierModelRecord>,
+  ): Promise<ClassifierModelRecord> {
+    const running = this.inFlight.get(kind);
+    if (running) return running;
+    const started = op().finally(() => this.inFlight.delete(kind));
+    this.inFlight.set(kind, started);
+    return started;
   }
 
   async list(kind: ClassifierModelKind | null, take: number): Promise<ClassifierModelRecord[]> {

@@ -6,6 +6,7 @@ import type { Logger } from '../platform/logger.js';
 import type { Worker } from '../platform/worker-runner.js';
 import { PrismaClassifierModelRepository } from './classifier-model-repository.js';
 import { ClassifierService } from './classifier-service.js';
+import { ClassifierTrainer } from './classifier-trainer.js';
 import { PgThreatEventRepository } from './threat-event-repository.js';
 import { ThreatService } from './threat-service.js';
 import { ThreatStatsSource } from './threat-stats-source.js';
@@ -40,6 +41,7 @@ export async function createThreatModule(deps: {
     {
       anomalySample: config.threats.anomalySample,
     },
+    new ClassifierTrainer(),
   );
   await classifier.start();
   const threats = new ThreatService({

@@ -1,6 +1,7 @@
 import type { Logger } from '../platform/logger.js';
 import type { Worker } from '../platform/worker-runner.js';
 import type { ClassifierService } from './classifier-service.js';
+import { ClassifierTrainerError } from './classifier-trainer.js';
 import type { ThreatEventRepository } from './threat-event-repository.js';
 
 export interface ThreatWorkerSettings {
@@ -33,8 +34,8 @@ export function threatWorkers(
       // model minutes after 100 events exist; refitIfDue keeps the period itself.
       intervalMs: Math.min(refitMs, 5 * MINUTE),
       enabled: true,
-      async run() {
-        const model = await classifier.refitIfDue(refitMs);
+      async run(signal) {
+        const model = await untilAborted(signal, classifier, () => classifier.refitIfDue(refitMs));
         if (model) log.info({ version: model.version, trainedOn: model.trainedOn }, 'anomaly model refitted');
       },
     },
@@ -42,8 +43,8 @@ export function threatWorkers(
       id: 'threat-classifier-train',
       intervalMs: settings.trainIntervalMinutes * MINUTE,
       enabled: true,
-      async run() {
-        await classifier.trainIfDue();
+      async run(signal) {
+        await untilAborted(signal, classifier, () => classifier.trainIfDue());
       },
     },
     {
@@ -69,4 +70,25 @@ export function threatWorkers(
       },
     },
   ];
+}
+
+/**
+ * The runner aborts `signal` only at shutdown, and waits for runs to end: a training
+ * thread is terminated then rather than holding shutdown for its remaining seconds.
+ */
+async function untilAborted<T>(
+  signal: AbortSignal,
+  classifier: ClassifierService,
+  run: () => Promise<T>,
+): Promise<T | null> {
+  const cancel = () => void classifier.stopTraining();
+  signal.addEventListener('abort', cancel, { once: true });
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof ClassifierTrainerError && err.reason === 'STOPPED') return null;
+    throw err;
+  } finally {
+    signal.removeEventListener('abort', cancel);
+  }
 }
