@@ -197,6 +197,8 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
           const log = logger.child({ component: 'shutdown' });
           await ws.close();
           log.debug('websockets closed');
+          // A training can run for minutes: end it rather than hold the drain past the bound.
+          await threatModule.classifier.stopTraining();
           await app.close(); // stops accepting, waits for in-flight requests (Apollo drain)
           log.debug('http server closed');
           await runner.stop();

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { badInput } from '../platform/errors.js';
+import { AppError, badInput } from '../platform/errors.js';
 import type { EventBus } from '../platform/event-bus.js';
 import type { Logger } from '../platform/logger.js';
 import {
@@ -10,7 +10,7 @@ import {
   MIN_LABELS,
   type Classifier,
 } from './classifier/index.js';
-import { ClassifierTrainer } from './classifier-trainer.js';
+import { ClassifierTrainer, ClassifierTrainerError } from './classifier-trainer.js';
 import type { ClassifierModelRepository, StoredModel } from './classifier-model-repository.js';
 import type { ThreatEventRepository } from './threat-event-repository.js';
 import type { ClassifierModelKind, ClassifierModelRecord } from './threat-types.js';
@@ -150,7 +150,7 @@ export class ClassifierService {
 
   private async trainForest(): Promise<ClassifierModelRecord> {
     const labelled = await this.events.labelled(MAX_LABELS);
-    const result = await this.trainer.trainForest(labelled);
+    const result = await this.trainer.trainForest(labelled).catch(whenStopped);
     if (result.model === null) {
       const why =
         result.reason === 'TOO_FEW_LABELS'
@@ -197,7 +197,7 @@ export class ClassifierService {
       );
     }
     const seed = randomBytes(4).readUInt32LE(0);
-    const fitted = await this.trainer.fitAnomaly(recent, { seed, trees: ANOMALY_TREES });
+    const fitted = await this.trainer.fitAnomaly(recent, { seed, trees: ANOMALY_TREES }).catch(whenStopped);
     const detector = AnomalyDetector.fromJSON(fitted.model);
     return this.store({
       kind: 'ANOMALY',
@@ -269,4 +269,16 @@ export class ClassifierService {
     const inUse = this.loaded[m.kind] === m.version && (m.kind === 'ANOMALY' || m.promoted);
     return { ...m, active: inUse };
   }
+}
+
+/** A job cut short by shutdown is the caller's to retry, not an internal failure. */
+export class TrainingStoppedError extends AppError {
+  constructor() {
+    super('UPSTREAM_UNAVAILABLE', 'Training was stopped because this instance is shutting down; retry');
+  }
+}
+
+function whenStopped(err: unknown): never {
+  if (err instanceof ClassifierTrainerError && err.reason === 'STOPPED') throw new TrainingStoppedError();
+  throw err;
 }

@@ -1,7 +1,6 @@
 import type { Logger } from '../platform/logger.js';
 import type { Worker } from '../platform/worker-runner.js';
-import type { ClassifierService } from './classifier-service.js';
-import { ClassifierTrainerError } from './classifier-trainer.js';
+import { TrainingStoppedError, type ClassifierService } from './classifier-service.js';
 import type { ThreatEventRepository } from './threat-event-repository.js';
 
 export interface ThreatWorkerSettings {
@@ -86,7 +85,7 @@ async function untilAborted<T>(
   try {
     return await run();
   } catch (err) {
-    if (err instanceof ClassifierTrainerError && err.reason === 'STOPPED') return null;
+    if (err instanceof TrainingStoppedError) return null;
     throw err;
   } finally {
     signal.removeEventListener('abort', cancel);
