@@ -7,6 +7,43 @@ const TRAIN = 'mutation { trainClassifier { id version trainedOn } }';
 type Trained = { trainClassifier: { id: string; version: string; trainedOn: number } };
 
 /**
+ * 300 labelled events whose category follows the port only loosely (a seeded mix), so
+ * the trees grow deep and training takes seconds, as it does on real analyst labels.
+ */
+async function labelledEvents(t: TestApp): Promise<void> {
+  let seed = 11;
+  const rnd = (n: number) => Math.floor(((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648) * n);
+  const categories = ['PROXY', 'BOTNET', 'SPAM'];
+  const inputs = Array.from({ length: 300 }, (_, i) => {
+    const port = 1024 + rnd(20_000);
+    const category = categories[rnd(5) === 0 ? rnd(3) : port % 3]!;
+    return event({
+      externalId: `loop-${i}-${category}`,
+      threatType: 'sensor-alert',
+      description: null,
+      tags: [],
+      destinationPort: port,
+      sourcePort: 1024 + rnd(60_000),
+      severity: 1 + rnd(10),
+      confidence: rnd(100) / 100,
+    });
+  });
+  const res = await t.gql<{ ingestThreatEvents: IngestResultView }>(INGEST_MANY, { inputs });
+  expect(res.data?.ingestThreatEvents.accepted).toBe(300);
+  type Page = { threatEvents: { edges: { node: { id: string; externalId: string } }[] } };
+  const page = await t.gql<Page>(LIST, { first: 500 });
+  const nodes = page.data!.threatEvents.edges.map((e) => e.node);
+  for (let i = 0; i < nodes.length; i += 25) {
+    const fields = nodes
+      .slice(i, i + 25)
+      .map(
+        (n, k) => `l${k}: labelThreatEvent(id: "${n.id}", category: ${n.externalId.split('-')[2]}) { id }`,
+      );
+    expect((await t.gql(`mutation { ${fields.join('\n')} }`)).errors).toBeUndefined();
+  }
+}
+
+/**
  * Training runs on a worker thread, so the API keeps serving while it runs. The app runs
  * in this process, so this process's event-loop delay is the server's.
  */
@@ -17,46 +54,8 @@ describe('event loop during trainClassifier', () => {
   });
   afterAll(() => t?.stop());
 
-  /**
-   * 300 labelled events whose category follows the port only loosely (a seeded mix), so
-   * the trees grow deep and training takes seconds, as it does on real analyst labels.
-   */
-  async function labelledEvents(): Promise<void> {
-    let seed = 11;
-    const rnd = (n: number) =>
-      Math.floor(((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648) * n);
-    const categories = ['PROXY', 'BOTNET', 'SPAM'];
-    const inputs = Array.from({ length: 300 }, (_, i) => {
-      const port = 1024 + rnd(20_000);
-      const category = categories[rnd(5) === 0 ? rnd(3) : port % 3]!;
-      return event({
-        externalId: `loop-${i}-${category}`,
-        threatType: 'sensor-alert',
-        description: null,
-        tags: [],
-        destinationPort: port,
-        sourcePort: 1024 + rnd(60_000),
-        severity: 1 + rnd(10),
-        confidence: rnd(100) / 100,
-      });
-    });
-    const res = await t.gql<{ ingestThreatEvents: IngestResultView }>(INGEST_MANY, { inputs });
-    expect(res.data?.ingestThreatEvents.accepted).toBe(300);
-    type Page = { threatEvents: { edges: { node: { id: string; externalId: string } }[] } };
-    const page = await t.gql<Page>(LIST, { first: 500 });
-    const nodes = page.data!.threatEvents.edges.map((e) => e.node);
-    for (let i = 0; i < nodes.length; i += 25) {
-      const fields = nodes
-        .slice(i, i + 25)
-        .map(
-          (n, k) => `l${k}: labelThreatEvent(id: "${n.id}", category: ${n.externalId.split('-')[2]}) { id }`,
-        );
-      expect((await t.gql(`mutation { ${fields.join('\n')} }`)).errors).toBeUndefined();
-    }
-  }
-
   it('answers health queries quickly while a training runs, and shares it with a second request', async () => {
-    await labelledEvents();
+    await labelledEvents(t);
     const loop = monitorEventLoopDelay({ resolution: 10 });
     loop.enable();
     const started = performance.now();
@@ -91,5 +90,22 @@ describe('event loop during trainClassifier', () => {
     expect(maxDelayMs).toBeLessThan(Math.min(500, trainingMs / 5));
     expect(slowestHealthMs).toBeLessThan(Math.min(1000, trainingMs / 3));
     expect(latencies.length).toBeGreaterThan(5);
+  });
+});
+
+describe('shutdown during trainClassifier', () => {
+  it('ends the training instead of waiting for it; the caller is told to retry', async () => {
+    const t = await startTestApp('threat_train_stop');
+    try {
+      await labelledEvents(t);
+      const pending = t.gql<Trained>(TRAIN);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await t.app.stop();
+      // Had shutdown waited for the training, the mutation would have returned a model.
+      const res = await pending;
+      expect(res.errors?.[0]?.extensions?.code).toBe('UPSTREAM_UNAVAILABLE');
+    } finally {
+      await t.stop();
+    }
   });
 });
