@@ -5,6 +5,7 @@ import {
   type IsolationForestOptions,
 } from './isolation-forest.js';
 import { num, record, str } from './json-guards.js';
+import { ScoreMemo } from './score-memo.js';
 import type { ClassifierInput } from './types.js';
 
 /**
@@ -41,6 +42,9 @@ export interface AnomalyResult {
 
 export class AnomalyDetector {
   private readonly scratch = new Float64Array(NUMERIC_FEATURE_COUNT);
+  /** Scores of recently seen vectors (see score-memo.ts); one per model, so a refit starts empty. */
+  readonly memo = new ScoreMemo(NUMERIC_FEATURE_COUNT);
+  private readonly scoreRow = (row: ArrayLike<number>) => this.forest.score(row);
 
   private constructor(
     private readonly forest: IsolationForest,
@@ -87,7 +91,7 @@ export class AnomalyDetector {
 
   /** Scores an already encoded vector whose first NUMERIC_FEATURE_COUNT values are the numeric features. */
   scoreFeatures(features: ArrayLike<number>): AnomalyResult {
-    const anomalyScore = this.forest.score(features);
+    const anomalyScore = this.memo.score(features, this.scoreRow);
     return { anomalyScore, isAnomaly: anomalyScore >= this.threshold };
   }
 
