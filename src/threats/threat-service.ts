@@ -4,6 +4,7 @@ import { parseIp } from '../geo/ip-address.js';
 import { badInput, notFound } from '../platform/errors.js';
 import type { EventBus } from '../platform/event-bus.js';
 import type { Logger } from '../platform/logger.js';
+import { WriteCoalescer } from '../platform/write-coalescer.js';
 import type { Classifier, ThreatCategory } from './classifier/index.js';
 import type { ThreatEventRepository } from './threat-event-repository.js';
 import { buildRecord } from './threat-record.js';
@@ -33,30 +34,35 @@ export interface ThreatServiceDeps {
 }
 
 const MAP_MAX_POINTS = 5000;
+/** Single-event INSERTs running at once; events arriving meanwhile share the next one. */
+const SINGLE_WRITES_IN_FLIGHT = 2;
 const DAY_MS = 86_400_000;
 
 /** Ingestion (validate → GeoIP → classify → one INSERT → publish) and reads of threat events. */
 export class ThreatService {
   private readonly log: Logger;
+  private readonly singles: WriteCoalescer<ValidEvent, ThreatEventRecord>;
 
   constructor(private readonly deps: ThreatServiceDeps) {
     this.log = deps.logger.child({ component: 'threats' });
+    this.singles = new WriteCoalescer((events) => this.storeSingles(events), {
+      maxBatch: deps.maxBatch,
+      maxConcurrent: SINGLE_WRITES_IN_FLIGHT,
+    });
   }
 
   get maxBatch(): number {
     return this.deps.maxBatch;
   }
 
-  /** Stores one event; a re-sent externalId returns the stored event instead. */
+  /**
+   * Stores one event; a re-sent externalId returns the stored event instead. Concurrent
+   * single events are written together (group commit, write-coalescer.ts).
+   */
   async ingestOne(input: ThreatEventInputData): Promise<ThreatEventRecord> {
-    const outcome = await this.ingestMany([input]);
-    const error = outcome.errors[0];
-    if (error) throw badInput(error.message, { field: error.field });
-    const stored = outcome.events[0];
-    if (stored) return stored;
-    const [existing] = await this.deps.events.findByExternalIds([input.externalId?.trim() ?? '']);
-    if (!existing) throw new Error('duplicate event vanished before it could be read');
-    return existing;
+    const result = validateEvent(input, Date.now());
+    if (!result.ok) throw badInput(result.error.message, { field: result.error.field });
+    return this.singles.submit(result.event);
   }
 
   /** Stores the valid events in one statement; resolves only after they are committed. */
@@ -75,19 +81,45 @@ export class ThreatService {
       if (result.ok) valid.push({ index, event: result.event });
       else errors.push({ index, ...result.error });
     });
-    if (valid.length === 0) return { accepted: 0, duplicates: 0, errors, events: [], duplicateIndexes: [] };
-
-    const classifier = this.deps.classifier.classifier; // one model for the whole batch
-    const ingestedAt = new Date(now);
-    const records = valid.map(({ event }) => buildRecord(event, ingestedAt, this.deps.geo, classifier));
-    const inserted = await this.deps.events.insertMany(records);
+    const stored = await this.store(valid.map((v) => v.event));
     const events: ThreatEventRecord[] = [];
     const duplicateIndexes: number[] = [];
-    records.forEach((record, k) => {
-      const flags = inserted.get(record.id);
-      if (flags) events.push(Object.assign(record, flags));
+    stored.forEach((record, k) => {
+      if (record) events.push(record);
       else duplicateIndexes.push(valid[k]?.index ?? -1);
     });
+    return { accepted: events.length, duplicates: duplicateIndexes.length, errors, events, duplicateIndexes };
+  }
+
+  /** The write behind ingestOne: one statement for all, then the stored copy of each duplicate. */
+  private async storeSingles(events: readonly ValidEvent[]): Promise<(ThreatEventRecord | Error)[]> {
+    const stored = await this.store(events);
+    const resent = events.filter((_, k) => stored[k] === null).map((e) => e.externalId ?? '');
+    const existing = resent.length > 0 ? await this.deps.events.findByExternalIds(resent) : [];
+    const byExternalId = new Map(existing.map((e) => [e.externalId, e]));
+    return stored.map(
+      (record, k) =>
+        record ??
+        byExternalId.get(events[k]?.externalId ?? null) ??
+        new Error('duplicate event vanished before it could be read'),
+    );
+  }
+
+  /**
+   * GeoIP + classification, one INSERT, then the post-commit hook and one publish.
+   * Returns each event's stored record, or null where its externalId was already stored.
+   */
+  private async store(valid: readonly ValidEvent[]): Promise<(ThreatEventRecord | null)[]> {
+    if (valid.length === 0) return [];
+    const classifier = this.deps.classifier.classifier; // one model for the whole batch
+    const ingestedAt = new Date();
+    const records = valid.map((event) => buildRecord(event, ingestedAt, this.deps.geo, classifier));
+    const inserted = await this.deps.events.insertMany(records);
+    const stored = records.map((record) => {
+      const flags = inserted.get(record.id);
+      return flags ? Object.assign(record, flags) : null;
+    });
+    const events = stored.filter((e): e is ThreatEventRecord => e !== null);
     if (events.length > 0) {
       const earliest = Math.min(...events.map((e) => new Date(e.occurredAt).getTime()));
       await this.deps.onStored?.(new Date(earliest)).catch((err: unknown) => {
@@ -98,7 +130,7 @@ export class ThreatService {
         this.log.warn({ err, events: events.length }, 'threatDetected notification failed');
       });
     }
-    return { accepted: events.length, duplicates: duplicateIndexes.length, errors, events, duplicateIndexes };
+    return stored;
   }
 
   async get(id: string): Promise<ThreatEventRecord | null> {
