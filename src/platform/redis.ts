@@ -18,9 +18,6 @@ export async function connectRedis(url: string, logger: Logger): Promise<RedisCo
       connectionName: `threatwire-${name}`,
       lazyConnect: true,
       enableOfflineQueue: name === 'subscriber',
-      // Commands issued in the same tick (rate limits, cache reads, publishes of concurrent
-      // requests) leave in one write instead of one syscall each.
-      enableAutoPipelining: name === 'command',
       maxRetriesPerRequest: 1,
       connectTimeout: 5_000,
       retryStrategy: (times) => Math.min(times * 200, 5_000),
