@@ -10,7 +10,6 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import type { Context } from 'graphql-ws';
-import { useServer, type Extra } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { Principal } from '../auth/api-key-types.js';
 import type { Config } from '../config.js';
@@ -22,6 +21,7 @@ import type { Services } from './context.js';
 import { Metrics } from './metrics.js';
 import { apiKeyFromHeaders, type OriginPolicy } from './origin.js';
 import type { QueryLimits } from './query-limits.js';
+import { createWsTransport, type Extra } from './ws-transport.js';
 
 interface SocketState {
   principal?: Principal;
@@ -62,7 +62,7 @@ export function createWsServer(opts: {
   const format = (errors: readonly GraphQLError[]) =>
     errors.map((e) => formatGraphQLError(e.toJSON(), e, log));
 
-  const disposable = useServer<Record<string, unknown> | undefined, WsExtra>(
+  const transport = createWsTransport<Record<string, unknown> | undefined, WsExtra>(
     {
       schema,
       connectionInitWaitTimeout: config.limits.wsConnectionInitTimeoutMs,
@@ -165,6 +165,7 @@ export function createWsServer(opts: {
         result.errors ? { ...result, errors: format(result.errors) } : undefined,
     },
     wss,
+    { logger: log, isProd: config.env === 'production' },
   );
 
   return {
@@ -183,12 +184,12 @@ export function createWsServer(opts: {
         socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
         return;
       }
-      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+      wss.handleUpgrade(req, socket, head, (ws) => transport.attach(ws, req, socket));
     },
     /** Close every socket with 1001 (Going Away) and stop the server. */
     async close(): Promise<void> {
       for (const client of wss.clients) client.close(1001, 'Server shutting down');
-      await disposable.dispose();
+      await transport.dispose();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
   };
