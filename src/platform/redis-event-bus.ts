@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { EventBus } from './event-bus.js';
 import { LocalHub } from './event-bus.js';
@@ -6,11 +7,16 @@ import type { Logger } from './logger.js';
 /**
  * Event bus over Redis pub/sub: every instance subscribes to the channels its own
  * sockets need (reference-counted through LocalHub) and fans messages out locally.
+ *
+ * A message is `<publishing instance id> <JSON payload>`. The publisher hands the payload
+ * to its own subscribers directly (as the in-process bus does) and ignores its echo from
+ * Redis, so a bulk ingest is not parsed back on the instance that just serialised it.
  */
 export class RedisEventBus implements EventBus {
   readonly mode = 'redis' as const;
   private readonly hub: LocalHub;
   private readonly log: Logger;
+  private readonly origin = randomUUID();
 
   constructor(
     private readonly publisher: Redis,
@@ -41,9 +47,12 @@ export class RedisEventBus implements EventBus {
   private readonly onMessage = (channel: string, message: string): void => {
     const base = `${this.prefix}events:`;
     if (!channel.startsWith(base)) return;
+    const space = message.indexOf(' ');
+    if (message.slice(0, space) === this.origin) return; // our own echo: delivered in publish()
     let payload: unknown;
     try {
-      payload = JSON.parse(message);
+      if (space < 0) throw new SyntaxError('no origin');
+      payload = JSON.parse(message.slice(space + 1));
     } catch {
       this.log.warn({ channel }, 'dropping a malformed event');
       return;
@@ -52,7 +61,9 @@ export class RedisEventBus implements EventBus {
   };
 
   async publish(topic: string, payload: unknown): Promise<void> {
-    await this.publisher.publish(this.channel(topic), JSON.stringify(payload));
+    const message = `${this.origin} ${JSON.stringify(payload)}`;
+    this.hub.dispatch(topic, payload);
+    await this.publisher.publish(this.channel(topic), message);
   }
 
   subscribe<T>(topic: string, filter?: (payload: T) => boolean): AsyncIterableIterator<T> {

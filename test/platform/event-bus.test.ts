@@ -77,6 +77,36 @@ afterAll(async () => {
 });
 
 describe.runIf(redisUrl)('Redis event bus', () => {
+  it('delivers a published event once on the publishing instance and once on the other', async () => {
+    const prefix = `tw-test-${Math.random().toString(36).slice(2)}:`;
+    const [ca, cb] = await Promise.all([connectRedis(redisUrl!, logger), connectRedis(redisUrl!, logger)]);
+    connections.push(ca, cb);
+    const a = new RedisEventBus(ca.command, ca.subscriber, prefix, logger);
+    const b = new RedisEventBus(cb.command, cb.subscriber, prefix, logger);
+    const onA = a.subscribe<{ n: number; at: string }>('t.echo');
+    const onB = b.subscribe<{ n: number; at: string }>('t.echo');
+    await new Promise((r) => setTimeout(r, 100)); // both SUBSCRIBEs reach Redis
+    const at = new Date('2026-01-01T00:00:00Z');
+    await a.publish('t.echo', { n: 1, at });
+    await a.publish('t.echo', { n: 2, at });
+    // A third message from outside marks the end: anything echoed twice would come before it.
+    await ca.command.publish(`${prefix}events:t.echo`, `elsewhere ${JSON.stringify({ n: 3, at })}`);
+    await ca.command.publish(`${prefix}events:t.echo`, 'not an event'); // dropped, with a warning
+    const fromA = await take(onA, 3);
+    const fromB = await take(onB, 3);
+    expect(fromA.map((e) => e.n)).toEqual([1, 2, 3]);
+    expect(fromB.map((e) => e.n)).toEqual([1, 2, 3]);
+    // The publisher's own subscribers get the payload as published, the others its JSON form.
+    expect(fromA[0]!.at).toBe(at);
+    expect(fromB[0]!.at).toBe(at.toISOString());
+    const fourth = await Promise.race([
+      onA.next().then(() => 'more'),
+      new Promise((r) => setTimeout(() => r('none'), 300)),
+    ]);
+    expect(fourth).toBe('none');
+    await Promise.all([a.close(), b.close()]);
+  });
+
   contract('two instances sharing Redis', async () => {
     const prefix = `tw-test-${Math.random().toString(36).slice(2)}:`;
     const [ca, cb] = await Promise.all([connectRedis(redisUrl!, logger), connectRedis(redisUrl!, logger)]);
