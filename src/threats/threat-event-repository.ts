@@ -108,7 +108,12 @@ export class PgThreatEventRepository implements ThreatEventRepository {
       col((e) => e.modelVersion),
       col((e) => (e.raw === null || e.raw === undefined ? null : JSON.stringify(e.raw))),
     ];
-    const { rows } = await this.pool.query<{ id: string } & StoredFlags>(INSERT, params);
+    // Named: each pooled connection parses and plans the statement once, not per call.
+    const { rows } = await this.pool.query<{ id: string } & StoredFlags>({
+      name: 'threat_events_insert',
+      text: INSERT,
+      values: params,
+    });
     return new Map(rows.map((r) => [r.id, { knownIoc: r.knownIoc, banned: r.banned }]));
   }
 
