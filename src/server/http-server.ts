@@ -84,12 +84,16 @@ export async function registerRoutes(
       }
       throw err;
     }
+    let logger: Logger | undefined;
     return {
       principal,
       services,
       requestId: req.id,
       transport: 'http',
-      logger: req.log.child({ requestId: req.id, keyId: principal.keyId }) as unknown as Logger,
+      // Made on first use: most operations log nothing on the way (a child logger per request adds up).
+      get logger(): Logger {
+        return (logger ??= req.log.child({ requestId: req.id, keyId: principal.keyId }) as unknown as Logger);
+      },
     };
   };
 
