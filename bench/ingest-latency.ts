@@ -9,7 +9,7 @@ export async function singleEventLatency(
   url: string,
   key: string,
   inputs: readonly unknown[],
-  opts: { rps: number; seconds: number; connections: number },
+  opts: { rps: number; seconds: number; connections: number; tag?: string },
 ) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: opts.connections });
   const query = 'mutation($input: ThreatEventInput!) { ingestThreatEvent(input: $input) { id } }';
@@ -21,7 +21,10 @@ export async function singleEventLatency(
     new Promise<void>((resolve) => {
       const scheduled = start + (i * 1000) / opts.rps;
       const fire = () => {
-        const input = { ...(inputs[i % inputs.length] as object), externalId: `single-${start}-${i}` };
+        const input = {
+          ...(inputs[i % inputs.length] as object),
+          externalId: `${opts.tag ?? 'single'}-${start}-${i}`,
+        };
         const body = JSON.stringify({ query, variables: { input } });
         const req = http.request(
           url,
