@@ -15,12 +15,15 @@ export async function singleEventLatency(
   const query = 'mutation($input: ThreatEventInput!) { ingestThreatEvent(input: $input) { id } }';
   const total = opts.rps * opts.seconds;
   const latencies: number[] = [];
+  /** How late this process fired each request: large values mean the generator, not the server, stalled. */
+  const lags: number[] = [];
   let errors = 0;
   const start = performance.now() + 100;
   const send = (i: number) =>
     new Promise<void>((resolve) => {
       const scheduled = start + (i * 1000) / opts.rps;
       const fire = () => {
+        lags.push(performance.now() - scheduled);
         const input = {
           ...(inputs[i % inputs.length] as object),
           externalId: `${opts.tag ?? 'single'}-${start}-${i}`,
@@ -58,8 +61,10 @@ export async function singleEventLatency(
   await Promise.all(Array.from({ length: total }, (_, i) => send(i)));
   agent.destroy();
   latencies.sort((a, b) => a - b);
-  const at = (q: number) =>
-    latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
+  lags.sort((a, b) => a - b);
+  const quantile = (sorted: number[], q: number) =>
+    sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+  const at = (q: number) => quantile(latencies, q);
   return {
     ...opts,
     count: total,
@@ -68,5 +73,7 @@ export async function singleEventLatency(
     p90: at(0.9),
     p99: at(0.99),
     max: latencies.at(-1) ?? NaN,
+    sendLagP99: quantile(lags, 0.99),
+    sendLagMax: lags.at(-1) ?? NaN,
   };
 }

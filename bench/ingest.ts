@@ -136,6 +136,7 @@ try {
         ? { NODE_OPTIONS: process.env.BENCH_SERVER_NODE_OPTIONS }
         : {}),
       ...(process.env.CPU_PROFILE_DIR ? { CPU_PROFILE_DIR: process.env.CPU_PROFILE_DIR } : {}),
+      ...(process.env.PROFILE_KIND ? { PROFILE_KIND: process.env.PROFILE_KIND } : {}),
     },
     60_000,
     'build',
@@ -241,6 +242,11 @@ try {
       connections: 50,
       tag: 'warmup',
     });
+    const eventLoopMax = async () => {
+      const text = await (await fetch(new URL('/metrics', app.url))).text();
+      return Number(/^threatwire_nodejs_eventloop_lag_max_seconds (\S+)/m.exec(text)?.[1] ?? NaN) * 1000;
+    };
+    await eventLoopMax(); // prom-client resets the event-loop histogram when it is read
     const singleCpu0 = cpuTimes();
     const latency = await singleEventLatency(app.url, key, inputs, {
       rps: Number(process.env.SINGLE_RPS ?? 500),
@@ -251,7 +257,7 @@ try {
       `\nSingle ingestThreatEvent at ${latency.rps} requests/s for ${latency.seconds} s from 50 connections (${latency.count} requests, ${latency.errors} errors):`,
     );
     say(
-      `p50 ${latency.p50.toFixed(1)} ms, p90 ${latency.p90.toFixed(1)} ms, p99 ${latency.p99.toFixed(1)} ms, max ${latency.max.toFixed(1)} ms (from the scheduled send time); server CPU ${(((cpuTimes().total - singleCpu0.total) * 1e6) / latency.count).toFixed(0)} µs/request, of which in the kernel ${(((cpuTimes().system - singleCpu0.system) * 1e6) / latency.count).toFixed(0)} µs`,
+      `p50 ${latency.p50.toFixed(1)} ms, p90 ${latency.p90.toFixed(1)} ms, p99 ${latency.p99.toFixed(1)} ms, max ${latency.max.toFixed(1)} ms (from the scheduled send time); server CPU ${(((cpuTimes().total - singleCpu0.total) * 1e6) / latency.count).toFixed(0)} µs/request, of which in the kernel ${(((cpuTimes().system - singleCpu0.system) * 1e6) / latency.count).toFixed(0)} µs; longest server event-loop stall ${(await eventLoopMax()).toFixed(1)} ms; load generator late by p99 ${latency.sendLagP99.toFixed(1)} ms, max ${latency.sendLagMax.toFixed(1)} ms`,
     );
     if (profiling) {
       app.child.kill('SIGUSR2');

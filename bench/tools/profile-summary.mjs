@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 const [file, topArg] = process.argv.slice(2);
 if (!file) throw new Error('usage: profile-summary.mjs <file.cpuprofile> [top N]');
 const top = Number(topArg ?? 40);
-const profile = JSON.parse(readFileSync(file, 'utf8'));
+let profile = JSON.parse(readFileSync(file, 'utf8'));
+if (profile.head) profile = fromHeapProfile(profile.head); // a .heapprofile: bytes instead of samples
 const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
 const parent = new Map();
 for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
@@ -49,3 +50,16 @@ console.log(`${total} samples`);
 show('self time by package/file', byPkg, 25);
 show('self time by function', bySelf, top);
 show('inclusive time by function', inclusive, top);
+
+/** A sampling heap profile as a CPU-profile-shaped tree whose "samples" are KiB allocated. */
+function fromHeapProfile(head) {
+  const nodes = [];
+  const samples = [];
+  const walk = (n) => {
+    nodes.push({ id: n.id, callFrame: n.callFrame, children: n.children.map((c) => c.id) });
+    for (let k = 0; k < Math.round(n.selfSize / 1024); k++) samples.push(n.id);
+    n.children.forEach(walk);
+  };
+  walk(head);
+  return { nodes, samples };
+}

@@ -58,6 +58,7 @@ function operationObserver(metrics: Metrics, logger: Logger): ApolloServerPlugin
           };
           metrics.requests.inc(labels);
           metrics.duration.observe(labels, seconds);
+          if (!logger.isLevelEnabled('info')) return Promise.resolve();
           const log = (ctx.contextValue as Partial<GraphQLContext> | undefined)?.logger ?? logger;
           log.info(
             {

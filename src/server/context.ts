@@ -32,3 +32,25 @@ export interface GraphQLContext {
   readonly logger: Logger;
   readonly transport: 'http' | 'ws';
 }
+
+/**
+ * A context whose request logger is made on first use: most operations log nothing on
+ * the way, and a pino child per request adds up. The getter lives on the prototype
+ * because Apollo copies the context's own properties into a fresh object per operation
+ * (a getter among them would be called by the copy).
+ */
+export class LazyLoggerContext implements GraphQLContext {
+  private made: Logger | undefined;
+
+  constructor(
+    readonly principal: Principal,
+    readonly services: Services,
+    readonly requestId: string,
+    readonly transport: 'http' | 'ws',
+    private readonly makeLogger: () => Logger,
+  ) {}
+
+  get logger(): Logger {
+    return (this.made ??= this.makeLogger());
+  }
+}

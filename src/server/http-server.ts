@@ -14,7 +14,7 @@ import { AppError } from '../platform/errors.js';
 import type { Logger } from '../platform/logger.js';
 import { fromRoot } from '../platform/paths.js';
 import type { RequestRateLimiter } from '../platform/rate-limiter.js';
-import type { GraphQLContext, Services } from './context.js';
+import { LazyLoggerContext, type GraphQLContext, type Services } from './context.js';
 import type { HealthService } from './health-service.js';
 import type { Metrics } from './metrics.js';
 import { apiKeyFromHeaders, type OriginPolicy } from './origin.js';
@@ -84,17 +84,13 @@ export async function registerRoutes(
       }
       throw err;
     }
-    let logger: Logger | undefined;
-    return {
+    return new LazyLoggerContext(
       principal,
       services,
-      requestId: req.id,
-      transport: 'http',
-      // Made on first use: most operations log nothing on the way (a child logger per request adds up).
-      get logger(): Logger {
-        return (logger ??= req.log.child({ requestId: req.id, keyId: principal.keyId }) as unknown as Logger);
-      },
-    };
+      req.id,
+      'http',
+      () => req.log.child({ requestId: req.id, keyId: principal.keyId }) as unknown as Logger,
+    );
   };
 
   // WORKERS=only: a worker process keeps health and metrics but serves no API.
