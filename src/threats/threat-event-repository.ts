@@ -1,7 +1,8 @@
 import type pg from 'pg';
 import { parseIp } from '../geo/ip-address.js';
 import type { ClassifierInput, LabelledEvent, ThreatCategory } from './classifier/index.js';
-import { CLASSIFIER_COLUMNS, SELECT_EVENT, textArrayLiteral, toRecord, whereOf } from './threat-sql.js';
+import { insertParams } from './threat-insert-params.js';
+import { CLASSIFIER_COLUMNS, SELECT_EVENT, toRecord, whereOf } from './threat-sql.js';
 import type { ThreatEventFilter, ThreatEventRecord, ThreatMapPoint } from './threat-types.js';
 
 export type MapRow = Omit<ThreatMapPoint, 'countryName'>;
@@ -69,45 +70,12 @@ const INSERT = `
   ON CONFLICT (external_id) DO NOTHING
   RETURNING id, known_ioc AS "knownIoc", banned`;
 
-const iso = (d: Date | string) => (typeof d === 'string' ? d : d.toISOString());
-
 export class PgThreatEventRepository implements ThreatEventRepository {
   constructor(private readonly pool: pg.Pool) {}
 
   async insertMany(events: readonly ThreatEventRecord[]): Promise<Map<string, StoredFlags>> {
     if (events.length === 0) return new Map();
-    const col = <T>(pick: (e: ThreatEventRecord) => T): T[] => events.map(pick);
-    const params = [
-      col((e) => e.id),
-      col((e) => e.externalId),
-      col((e) => e.sourceIp),
-      col((e) => e.destinationIp),
-      col((e) => e.sourcePort),
-      col((e) => e.destinationPort),
-      col((e) => e.protocol),
-      col((e) => e.threatType),
-      col((e) => e.severity),
-      col((e) => e.confidence),
-      col((e) => e.description),
-      col((e) => e.sensor),
-      col((e) => textArrayLiteral(e.tags)),
-      col((e) => iso(e.occurredAt)),
-      iso(events[0]?.ingestedAt ?? new Date()),
-      col((e) => e.countryCode),
-      col((e) => e.city),
-      col((e) => e.latitude),
-      col((e) => e.longitude),
-      col((e) => e.geoApproximate),
-      col((e) => e.asn),
-      col((e) => e.asOrg),
-      col((e) => e.category),
-      col((e) => e.categoryConfidence),
-      col((e) => e.anomalyScore),
-      col((e) => e.isAnomaly),
-      col((e) => e.classificationMethod),
-      col((e) => e.modelVersion),
-      col((e) => (e.raw === null || e.raw === undefined ? null : JSON.stringify(e.raw))),
-    ];
+    const params = insertParams(events);
     // Named: each pooled connection parses and plans the statement once, not per call.
     const { rows } = await this.pool.query<{ id: string } & StoredFlags>({
       name: 'threat_events_insert',

@@ -41,12 +41,6 @@ export function whereOf(filter: ThreatEventFilter, params: unknown[]): string[] 
   return where;
 }
 
-/** A PostgreSQL array literal of text, for per-row arrays inside an unnest() parameter. */
-export function textArrayLiteral(values: readonly string[]): string {
-  if (values.length === 0) return '{}';
-  return `{${values.map((v) => `"${v.replace(/[\\"]/g, '\\$&')}"`).join(',')}}`;
-}
-
 /** Columns the classifier reads, named as in ClassifierInput (sourceIsPrivate is derived in code). */
 export const CLASSIFIER_COLUMNS = `
   e.threat_type AS "threatType", e.description, e.protocol, e.source_port AS "sourcePort",
