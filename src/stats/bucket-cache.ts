@@ -17,6 +17,7 @@
  * rarely, unlike "invalidate on every write".
  */
 import type { Cache } from '../platform/cache.js';
+import { WriteCoalescer } from '../platform/write-coalescer.js';
 import {
   bucketMs,
   ceilTo,
@@ -35,6 +36,16 @@ const GENERATION_TTL_S = 60 * 86_400;
 export type CountryMetrics = Record<string, Record<string, number>>;
 
 export class BucketCache {
+  /**
+   * Generation bumps of concurrent writers share one SET, issued after all of their
+   * commits (a group commit: see write-coalescer.ts), instead of one round trip each.
+   */
+  private readonly bumps = new WriteCoalescer<string, true>((sources) => this.bump(sources), {
+    maxBatch: 10_000,
+    maxConcurrent: 1,
+  });
+  private lastGeneration = 0;
+
   constructor(
     private readonly cache: Cache,
     private readonly now: () => number = Date.now,
@@ -96,9 +107,16 @@ export class BucketCache {
   /** Called by writers with the times of stored rows; a closed bucket touched drops the cache. */
   async noteWritten(sourceName: string, times: readonly Date[]): Promise<void> {
     const closedBefore = floorTo(this.now() - GRACE_MS, 'HOUR');
-    if (times.some((t) => t.getTime() < closedBefore)) {
-      await this.cache.set(genKey(sourceName), this.now(), GENERATION_TTL_S);
-    }
+    if (times.some((t) => t.getTime() < closedBefore)) await this.bumps.submit(sourceName);
+  }
+
+  private async bump(sources: readonly string[]): Promise<true[]> {
+    // Strictly increasing, even for two bumps within one millisecond.
+    const generation = (this.lastGeneration = Math.max(this.now(), this.lastGeneration + 1));
+    await Promise.all(
+      [...new Set(sources)].map((s) => this.cache.set(genKey(s), generation, GENERATION_TTL_S)),
+    );
+    return sources.map(() => true);
   }
 }
 

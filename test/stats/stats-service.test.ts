@@ -85,6 +85,36 @@ describe('statistics cache under a constant flow of data', () => {
     expect(summary).toMatchObject({ alerts: 5, countries: 3 });
   });
 
+  it('sees every late write, even two within one millisecond, and bumps once for concurrent writers', async () => {
+    const cache = new MemoryCache();
+    let sets = 0;
+    const counting = Object.assign(Object.create(cache) as MemoryCache, {
+      set: (key: string, value: unknown, ttl: number) => {
+        if (key.startsWith('stats:gen:')) sets++;
+        return cache.set(key, value, ttl);
+      },
+    });
+    // The clock stands still: generations must still move on.
+    const stats = new StatsService(counting, new CrowdsecStatsSource(pool), () => NOW);
+    const since = new Date(NOW - 6 * HOUR_MS);
+    const bucket = async () => (await stats.timeSeries('HOUR', since, null))[2]?.alerts ?? 0;
+    const base = await bucket();
+    for (let round = 1; round <= 2; round++) {
+      const late = [alert(NOW - 4 * HOUR_MS + round * 60_000, 'NL')];
+      await repo.upsertBatch(LAPI, late);
+      await stats.noteWritten(
+        'crowdsec',
+        late.map((a) => a.startAt),
+      );
+      expect(await bucket()).toBe(base + round);
+    }
+    sets = 0;
+    const times = [new Date(NOW - 4 * HOUR_MS)];
+    await Promise.all(Array.from({ length: 20 }, () => stats.noteWritten('crowdsec', times)));
+    expect(sets).toBeGreaterThanOrEqual(1);
+    expect(sets).toBeLessThanOrEqual(2); // the first alone, the other 19 together
+  });
+
   it('answers the same over a long window (day buckets) as the rows say', async () => {
     const stats = new StatsService(new MemoryCache(), new CrowdsecStatsSource(pool), () => NOW);
     const since = new Date(NOW - 10 * 24 * HOUR_MS);
