@@ -122,13 +122,16 @@ export class ThreatService {
     const events = stored.filter((e): e is ThreatEventRecord => e !== null);
     if (events.length > 0) {
       const earliest = Math.min(...events.map((e) => new Date(e.occurredAt).getTime()));
-      await this.deps.onStored?.(new Date(earliest)).catch((err: unknown) => {
-        this.log.warn({ err }, 'post-commit hook failed');
-      });
-      // After commit (the INSERT above auto-committed). A lost notification must not undo stored events.
-      await this.deps.bus.publish(THREATS_TOPIC, events).catch((err: unknown) => {
-        this.log.warn({ err, events: events.length }, 'threatDetected notification failed');
-      });
+      // After commit (the INSERT above auto-committed), side by side: neither waits for the
+      // other's round trip. A failed hook or lost notification must not undo stored events.
+      await Promise.all([
+        this.deps.onStored?.(new Date(earliest)).catch((err: unknown) => {
+          this.log.warn({ err }, 'post-commit hook failed');
+        }),
+        this.deps.bus.publish(THREATS_TOPIC, events).catch((err: unknown) => {
+          this.log.warn({ err, events: events.length }, 'threatDetected notification failed');
+        }),
+      ]);
     }
     return stored;
   }
