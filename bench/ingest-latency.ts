@@ -9,10 +9,11 @@ export async function singleEventLatency(
   url: string,
   key: string,
   inputs: readonly unknown[],
-  opts: { rps: number; seconds: number; connections: number; tag?: string },
+  opts: { rps: number; seconds: number; connections: number; tag?: string; query?: string },
 ) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: opts.connections });
-  const query = 'mutation($input: ThreatEventInput!) { ingestThreatEvent(input: $input) { id } }';
+  // `query` (without variables) replaces the ingest, e.g. `{ __typename }` as a baseline.
+  const query = opts.query ?? 'mutation($input: ThreatEventInput!) { ingestThreatEvent(input: $input) { id } }';
   const total = opts.rps * opts.seconds;
   const latencies: number[] = [];
   /** How late this process fired each request: large values mean the generator, not the server, stalled. */
@@ -28,7 +29,7 @@ export async function singleEventLatency(
           ...(inputs[i % inputs.length] as object),
           externalId: `${opts.tag ?? 'single'}-${start}-${i}`,
         };
-        const body = JSON.stringify({ query, variables: { input } });
+        const body = JSON.stringify(opts.query ? { query } : { query, variables: { input } });
         const req = http.request(
           url,
           {

@@ -142,6 +142,10 @@ try {
     'build',
   );
   const pid = app.child.pid!;
+  let stopping = false;
+  void app.exited.then(({ code, signal }) => {
+    if (!stopping) console.error(`server exited (${code ?? signal}):\n${app.output().slice(-4000)}`);
+  });
   // Ctrl-C: stop the server and drop the bench database before leaving.
   process.once('SIGINT', () => {
     app.child.kill('SIGTERM');
@@ -193,7 +197,8 @@ try {
     );
     say('| ---: | ---: | ---: | ---: | ---: |');
     const unnest = ceilings['INSERT … SELECT FROM unnest (the app’s own statement)'] ?? NaN;
-    const profiling = process.env.BENCH_SERVER_NODE_OPTIONS !== undefined;
+    // Only with the profiling hook loaded: without a handler, SIGHUP would end the server.
+    const profiling = /profile-hook/.test(process.env.BENCH_SERVER_NODE_OPTIONS ?? '');
     if (profiling) app.child.kill('SIGHUP'); // a profiling hook may start profiling on this signal
     for (const c of CONCURRENCY) {
       await pool.query('TRUNCATE threat_events CASCADE');
@@ -234,6 +239,12 @@ try {
 
     // --- 4. single events at a fixed rate ----------------------------------------------
     if (profiling) app.child.kill('SIGHUP');
+    // Start from an empty, vacuumed table and a fresh checkpoint: otherwise autovacuum
+    // (woken by the bulk phase's rows) and the checkpoint writing them out run during this
+    // phase, and their CPU and I/O land in its latencies.
+    await pool.query('TRUNCATE threat_events CASCADE');
+    await pool.query('VACUUM ANALYZE threat_events');
+    await pool.query('CHECKPOINT');
     // Warm-up at the same rate, not measured: the single-event path gets compiled by the
     // JIT and the pool's connections prepare their statements.
     await singleEventLatency(app.url, key, inputs, {
@@ -264,6 +275,7 @@ try {
       await new Promise((r) => setTimeout(r, 2000));
     }
   } finally {
+    stopping = true;
     app.child.kill('SIGTERM');
     await app.exited;
   }
