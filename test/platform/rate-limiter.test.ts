@@ -1,0 +1,95 @@
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { AppError } from '../../src/platform/errors.js';
+import { createRequestRateLimiter, leaseSize } from '../../src/platform/rate-limiter.js';
+import { redisUrlOrSkip } from '../helpers/services.js';
+
+const redisUrl = redisUrlOrSkip('rate limiter leases from the shared Redis budget');
+const clients: Redis[] = [];
+afterAll(() => Promise.all(clients.map((c) => c.quit())));
+
+/** Consumes `n` times (in parallel when `parallel`), returning how many were accepted. */
+async function spend(
+  limiter: { consume(key: string): Promise<void> },
+  key: string,
+  n: number,
+  parallel = false,
+) {
+  let accepted = 0;
+  const one = async () => {
+    try {
+      await limiter.consume(key);
+      accepted++;
+    } catch (err) {
+      expect(err).toBeInstanceOf(AppError);
+      expect((err as AppError).code).toBe('RATE_LIMITED');
+    }
+  };
+  if (parallel) await Promise.all(Array.from({ length: n }, one));
+  else for (let i = 0; i < n; i++) await one();
+  return accepted;
+}
+
+describe('leaseSize', () => {
+  it('leases only where the stranded points stay under 2 % of the budget', () => {
+    expect(leaseSize(5)).toBe(1);
+    expect(leaseSize(99)).toBe(1);
+    expect(leaseSize(100)).toBe(2);
+    expect(leaseSize(600)).toBe(10);
+    expect(leaseSize(1_000_000)).toBe(10);
+  });
+});
+
+describe.runIf(redisUrl)('request rate limiter on Redis', () => {
+  // Ready before use: a limiter whose Redis is not ready uses its in-memory insurance.
+  const connect = async () => {
+    const c = new Redis(redisUrl!);
+    clients.push(c);
+    await c.ping();
+    return c;
+  };
+  const prefix = () => `tw-test-${Math.random().toString(36).slice(2)}:`;
+
+  it('takes points ten at a time, and still allows exactly the budget', async () => {
+    const redis = await connect();
+    const p = prefix();
+    const limiter = createRequestRateLimiter({ points: 500, windowSeconds: 60, prefix: p }, redis);
+    expect(await spend(limiter, 'k', 15)).toBe(15);
+    expect(await redis.get(`${p}rl:k`)).toBe('20'); // two leases, not fifteen calls
+    expect(await spend(limiter, 'k', 600)).toBe(485);
+    // Refused locally from now on: the counter does not move.
+    const counted = await redis.get(`${p}rl:k`);
+    expect(await spend(limiter, 'k', 20)).toBe(0);
+    expect(await redis.get(`${p}rl:k`)).toBe(counted);
+  });
+
+  it('asks Redis once per lease even when many requests arrive together', async () => {
+    const redis = await connect();
+    const p = prefix();
+    const limiter = createRequestRateLimiter({ points: 600, windowSeconds: 60, prefix: p }, redis);
+    expect(await spend(limiter, 'k', 100, true)).toBe(100);
+    expect(await redis.get(`${p}rl:k`)).toBe('100');
+  });
+
+  it('shares one budget between instances, within the points they may hold unspent', async () => {
+    const p = prefix();
+    const a = createRequestRateLimiter({ points: 600, windowSeconds: 60, prefix: p }, await connect());
+    const b = createRequestRateLimiter({ points: 600, windowSeconds: 60, prefix: p }, await connect());
+    const [fromA, fromB] = await Promise.all([spend(a, 'k', 400, true), spend(b, 'k', 400, true)]);
+    expect(fromA + fromB).toBeLessThanOrEqual(600);
+    expect(fromA + fromB).toBeGreaterThanOrEqual(600 - 2 * 9);
+  });
+
+  it('is exact for small budgets, and leased points expire with their window', async () => {
+    const redis = await connect();
+    const p = prefix();
+    const small = createRequestRateLimiter({ points: 5, windowSeconds: 60, prefix: p }, redis);
+    expect(await spend(small, 's', 6)).toBe(5);
+    const short = createRequestRateLimiter({ points: 500, windowSeconds: 1, prefix: p }, redis);
+    expect(await spend(short, 'w', 3)).toBe(3);
+    await new Promise((r) => setTimeout(r, 1200));
+    expect(await redis.get(`${p}rl:w`)).toBeNull(); // the window is over…
+    expect(await spend(short, 'w', 1)).toBe(1);
+    expect(await redis.get(`${p}rl:w`)).toBe('10'); // …and the new one starts with a new lease
+  });
+});
