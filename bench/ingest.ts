@@ -2,18 +2,19 @@
  * Bulk ingestion benchmark:
  *   DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test [REDIS_URL=…] npx tsx bench/ingest.ts
  * Options (env): EVENTS (200000), BATCH (1000), CONCURRENCY (comma list of in-flight
- * batches, "1,4"), SINGLE_RPS (500), SINGLE_SECONDS (10).
+ * batches, "1,4,8"), INSTANCES (comma list of server counts, "1,2"), SINGLE_RPS (500),
+ * SINGLE_SECONDS (10).
  *
  * 1. Cost of validation, GeoIP and classification per event, in this process.
  * 2. Raw PostgreSQL ceilings on the same enriched rows (COPY, the app's unnest INSERT,
  *    multi-row INSERT), one connection, batches in sequence.
- * 3. End to end: `ingestThreatEvents` over HTTP to a server in its own process (with an
- *    anomaly model loaded), one graphql-ws subscriber counting every event delivered.
+ * 3. End to end: `ingestThreatEvents` over HTTP to one or more server instances, each its
+ *    own process (with an anomaly model loaded), one graphql-ws subscriber on instance 0
+ *    counting every event delivered.
  * 4. Single-event `ingestThreatEvent` at a fixed rate from 50 keep-alive connections.
  */
 import { execSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { createClient } from 'graphql-ws';
 import pg from 'pg';
 import { pino } from 'pino';
@@ -31,14 +32,16 @@ import { ANOMALY_TREES } from '../src/threats/classifier-service.js';
 import { buildRecord } from '../src/threats/threat-record.js';
 import type { ThreatEventInputData, ThreatEventRecord } from '../src/threats/threat-types.js';
 import { validateEvent, type ValidEvent } from '../src/threats/threat-validation.js';
-import { spawnServer } from '../test/helpers/spawn-server.js';
 import { measure, METHODS } from './ingest-ceilings.js';
+import { startServers } from './ingest-servers.js';
 import { benchInputs } from './ingest-data.js';
 import { singleEventLatency } from './ingest-latency.js';
 
 const EVENTS = Number(process.env.EVENTS ?? 200_000);
 const BATCH = Number(process.env.BATCH ?? 1000);
-const CONCURRENCY = (process.env.CONCURRENCY ?? '1,4').split(',').map(Number);
+const CONCURRENCY = (process.env.CONCURRENCY ?? '1,4,8').split(',').map(Number);
+/** Server instances sharing the database and Redis (one host scaled out), comma list. */
+const INSTANCES = (process.env.INSTANCES ?? '1,2').split(',').map(Number);
 const server = process.env.DATABASE_URL;
 if (!server) throw new Error('set DATABASE_URL to a PostgreSQL server (a fresh database is created on it)');
 const log = pino({ level: 'silent' });
@@ -121,59 +124,42 @@ try {
   const key = `tw_bench_${randomBytes(24).toString('base64url')}`;
   // The compiled server, started as `npm start` starts it (built first, so it is current).
   execSync('npm run build --silent', { cwd: fromRoot(), stdio: 'inherit' });
-  const app = await spawnServer(
-    {
-      DATABASE_URL: dbUrl,
-      ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
-      ADMIN_API_KEY: key,
-      NODE_ENV: 'production', // graphql-js runs extra instanceof checks outside production
-      WORKERS: 'off',
-      RATE_LIMIT_POINTS: '1000000',
-      LOG_LEVEL: 'warn',
-      // e.g. BENCH_SERVER_NODE_OPTIONS="--import ./hook.mjs" with a hook that starts the
-      // inspector's profiler on SIGHUP and writes the profile on SIGUSR2 (sent around phase 3).
-      ...(process.env.BENCH_SERVER_NODE_OPTIONS
-        ? { NODE_OPTIONS: process.env.BENCH_SERVER_NODE_OPTIONS }
-        : {}),
-      ...(process.env.CPU_PROFILE_DIR ? { CPU_PROFILE_DIR: process.env.CPU_PROFILE_DIR } : {}),
-      ...(process.env.PROFILE_KIND ? { PROFILE_KIND: process.env.PROFILE_KIND } : {}),
-    },
-    60_000,
-    'build',
-  );
-  const pid = app.child.pid!;
-  let stopping = false;
-  void app.exited.then(({ code, signal }) => {
-    if (!stopping) console.error(`server exited (${code ?? signal}):\n${app.output().slice(-4000)}`);
-  });
-  // Ctrl-C: stop the server and drop the bench database before leaving.
+  const env = {
+    DATABASE_URL: dbUrl,
+    ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
+    ADMIN_API_KEY: key,
+    NODE_ENV: 'production', // graphql-js runs extra instanceof checks outside production
+    WORKERS: 'off',
+    RATE_LIMIT_POINTS: '1000000',
+    LOG_LEVEL: 'warn',
+    // BENCH_SERVER_NODE_OPTIONS="--import …/bench/tools/cpu-profile-hook.mjs" profiles
+    // instance 0 (SIGHUP starts, SIGUSR2 writes; sent around phases 3 and 4).
+    ...(process.env.BENCH_SERVER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_SERVER_NODE_OPTIONS } : {}),
+    ...(process.env.CPU_PROFILE_DIR ? { CPU_PROFILE_DIR: process.env.CPU_PROFILE_DIR } : {}),
+    ...(process.env.PROFILE_KIND ? { PROFILE_KIND: process.env.PROFILE_KIND } : {}),
+  };
+  const cluster = await startServers(Math.max(...INSTANCES), env, key);
+  const { servers } = cluster;
+  const first = servers[0]!;
+  const app = first.app;
+  // Ctrl-C: stop the servers and drop the bench database before leaving.
   process.once('SIGINT', () => {
-    app.child.kill('SIGTERM');
-    void admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).finally(() => process.exit(130));
+    void cluster
+      .stop()
+      .then(() => admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`))
+      .finally(() => process.exit(130));
   });
-  /** The server's CPU time so far (user + kernel), and the kernel part alone. */
-  const cpuTimes = () => {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return { total: (Number(f[11]) + Number(f[12])) / 100, system: Number(f[12]) / 100 };
-  };
-  const cpuSeconds = () => cpuTimes().total;
-  const post = async (query: string, variables: unknown) => {
-    const res = await fetch(app.url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-      body: JSON.stringify({ query, variables }),
-    });
-    const body = (await res.json()) as { data?: Record<string, unknown>; errors?: unknown[] };
-    if (body.errors) throw new Error(JSON.stringify(body.errors));
-    return body.data!;
-  };
+  const cpuTimes = () => first.cpu();
+  const post = (query: string, variables: unknown) => first.post(query, variables);
   const INGEST =
     'mutation($inputs: [ThreatEventInput!]!) { ingestThreatEvents(inputs: $inputs) { accepted duplicates errors { index message } } }';
   try {
-    // Warm up the server's JIT and give it an anomaly model, as a running deployment has.
-    for (let i = 0; i < Math.min(EVENTS, 20_000); i += BATCH)
-      await post(INGEST, { inputs: inputs.slice(i, i + BATCH) });
+    // Warm up every instance's JIT and give them an anomaly model, as a running deployment
+    // has (fitted by one instance, loaded by the others when it is announced).
+    for (let i = 0, n = 0; i < Math.min(EVENTS, 20_000); i += BATCH, n++)
+      await servers[n % servers.length]!.post(INGEST, { inputs: inputs.slice(i, i + BATCH) });
     await post('mutation { refitAnomalyModel { version } }', {});
+    await new Promise((r) => setTimeout(r, 1000));
     let received = 0;
     const client = createClient({
       url: app.wsUrl,
@@ -191,45 +177,50 @@ try {
     );
     await new Promise((r) => setTimeout(r, 500));
 
-    say('\nEnd to end: ingestThreatEvents over HTTP, one subscriber connected:\n');
+    say('\nEnd to end: ingestThreatEvents over HTTP, one subscriber connected (to instance 0):\n');
     say(
-      '| batches in flight | events/s (HTTP) | % of unnest ceiling | server CPU µs/event | all delivered to subscriber after |',
+      '| instances | batches in flight | events/s (HTTP) | % of unnest ceiling | server CPU µs/event | all delivered to subscriber after |',
     );
-    say('| ---: | ---: | ---: | ---: | ---: |');
+    say('| ---: | ---: | ---: | ---: | ---: | ---: |');
     const unnest = ceilings['INSERT … SELECT FROM unnest (the app’s own statement)'] ?? NaN;
     // Only with the profiling hook loaded: without a handler, SIGHUP would end the server.
     const profiling = /profile-hook/.test(process.env.BENCH_SERVER_NODE_OPTIONS ?? '');
     if (profiling) app.child.kill('SIGHUP'); // a profiling hook may start profiling on this signal
-    for (const c of CONCURRENCY) {
-      await pool.query('TRUNCATE threat_events CASCADE');
-      received = 0;
-      const cpu0 = cpuSeconds();
-      const t0 = performance.now();
-      let nextBatch = 0;
-      let accepted = 0;
-      await Promise.all(
-        Array.from({ length: c }, async () => {
-          for (;;) {
-            const start = nextBatch;
-            nextBatch += BATCH;
-            if (start >= EVENTS) return;
-            const data = (await post(INGEST, { inputs: inputs.slice(start, start + BATCH) })) as {
-              ingestThreatEvents: { accepted: number };
-            };
-            accepted += data.ingestThreatEvents.accepted;
-          }
-        }),
-      );
-      const seconds = (performance.now() - t0) / 1000;
-      const cpu = cpuSeconds() - cpu0;
-      while (received < accepted && performance.now() - t0 < seconds * 1000 + 60_000)
-        await new Promise((r) => setTimeout(r, 20));
-      const deliveredS = (performance.now() - t0) / 1000;
-      if (accepted !== EVENTS || received !== accepted)
-        throw new Error(`accepted ${accepted}, delivered ${received} of ${EVENTS}`);
-      say(
-        `| ${c} | ${fmt(EVENTS / seconds)} | ${((100 * EVENTS) / seconds / unnest).toFixed(0)} % | ${((cpu * 1e6) / EVENTS).toFixed(1)} | ${deliveredS.toFixed(1)} s (${seconds.toFixed(1)} s to ingest) |`,
-      );
+    for (const k of INSTANCES) {
+      const used = servers.slice(0, k);
+      const cpuSeconds = () => used.reduce((sum, s) => sum + s.cpu().total, 0);
+      for (const c of CONCURRENCY) {
+        await pool.query('TRUNCATE threat_events CASCADE');
+        received = 0;
+        const cpu0 = cpuSeconds();
+        const t0 = performance.now();
+        let nextBatch = 0;
+        let accepted = 0;
+        // Batches in flight are spread over the instances, as a load balancer would.
+        await Promise.all(
+          Array.from({ length: c }, async (_, lane) => {
+            for (;;) {
+              const start = nextBatch;
+              nextBatch += BATCH;
+              if (start >= EVENTS) return;
+              const data = (await used[lane % k]!.post(INGEST, {
+                inputs: inputs.slice(start, start + BATCH),
+              })) as { ingestThreatEvents: { accepted: number } };
+              accepted += data.ingestThreatEvents.accepted;
+            }
+          }),
+        );
+        const seconds = (performance.now() - t0) / 1000;
+        const cpu = cpuSeconds() - cpu0;
+        while (received < accepted && performance.now() - t0 < seconds * 1000 + 60_000)
+          await new Promise((r) => setTimeout(r, 20));
+        const deliveredS = (performance.now() - t0) / 1000;
+        if (accepted !== EVENTS || received !== accepted)
+          throw new Error(`accepted ${accepted}, delivered ${received} of ${EVENTS}`);
+        say(
+          `| ${k} | ${c} | ${fmt(EVENTS / seconds)} | ${((100 * EVENTS) / seconds / unnest).toFixed(0)} % | ${((cpu * 1e6) / EVENTS).toFixed(1)} | ${deliveredS.toFixed(1)} s (${seconds.toFixed(1)} s to ingest) |`,
+        );
+      }
     }
     await client.dispose();
     if (profiling) {
@@ -287,9 +278,7 @@ try {
       `Baseline { __typename } at the same rate: p50 ${base.p50.toFixed(1)} ms, p99 ${base.p99.toFixed(1)} ms, max ${base.max.toFixed(1)} ms; server CPU ${(((cpuTimes().total - baseCpu0.total) * 1e6) / base.count).toFixed(0)} µs/request (${base.errors} errors)`,
     );
   } finally {
-    stopping = true;
-    app.child.kill('SIGTERM');
-    await app.exited;
+    await cluster.stop();
   }
 } finally {
   await pool.end();
