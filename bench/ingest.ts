@@ -11,7 +11,9 @@
  * 3. End to end: `ingestThreatEvents` over HTTP to one or more server instances, each its
  *    own process (with an anomaly model loaded), one graphql-ws subscriber on instance 0
  *    counting every event delivered.
- * 4. Single-event `ingestThreatEvent` at a fixed rate from 50 keep-alive connections.
+ * 4. Single-event `ingestThreatEvent` at a fixed rate from 50 keep-alive connections
+ *    (run before phase 3's measurements, right after the warm-up, so that the bulk
+ *    phase's write debt — autovacuum, checkpoints, heap growth — is not measured with it).
  */
 import { execSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -34,8 +36,8 @@ import type { ThreatEventInputData, ThreatEventRecord } from '../src/threats/thr
 import { validateEvent, type ValidEvent } from '../src/threats/threat-validation.js';
 import { measure, METHODS } from './ingest-ceilings.js';
 import { startServers } from './ingest-servers.js';
+import { singlePhase } from './ingest-single-phase.js';
 import { benchInputs } from './ingest-data.js';
-import { singleEventLatency } from './ingest-latency.js';
 
 const EVENTS = Number(process.env.EVENTS ?? 200_000);
 const BATCH = Number(process.env.BATCH ?? 1000);
@@ -160,6 +162,11 @@ try {
       await servers[n % servers.length]!.post(INGEST, { inputs: inputs.slice(i, i + BATCH) });
     await post('mutation { refitAnomalyModel { version } }', {});
     await new Promise((r) => setTimeout(r, 1000));
+    // Only with the profiling hook loaded: without a handler, SIGHUP would end the server.
+    const profiling = /profile-hook/.test(process.env.BENCH_SERVER_NODE_OPTIONS ?? '');
+
+    // --- 4. single events at a fixed rate (run first, before the bulk phase's rows) ------
+    await singlePhase({ url: app.url, child: app.child, key, inputs, pool, cpu: cpuTimes, say, profiling });
     let received = 0;
     const client = createClient({
       url: app.wsUrl,
@@ -183,8 +190,6 @@ try {
     );
     say('| ---: | ---: | ---: | ---: | ---: | ---: |');
     const unnest = ceilings['INSERT … SELECT FROM unnest (the app’s own statement)'] ?? NaN;
-    // Only with the profiling hook loaded: without a handler, SIGHUP would end the server.
-    const profiling = /profile-hook/.test(process.env.BENCH_SERVER_NODE_OPTIONS ?? '');
     if (profiling) app.child.kill('SIGHUP'); // a profiling hook may start profiling on this signal
     for (const k of INSTANCES) {
       const used = servers.slice(0, k);
@@ -227,56 +232,6 @@ try {
       app.child.kill('SIGUSR2'); // … and stop and write it on this one
       await new Promise((r) => setTimeout(r, 2000));
     }
-
-    // --- 4. single events at a fixed rate ----------------------------------------------
-    if (profiling) app.child.kill('SIGHUP');
-    // Start from an empty, vacuumed table and a fresh checkpoint: otherwise autovacuum
-    // (woken by the bulk phase's rows) and the checkpoint writing them out run during this
-    // phase, and their CPU and I/O land in its latencies.
-    await pool.query('TRUNCATE threat_events CASCADE');
-    await pool.query('VACUUM ANALYZE threat_events');
-    await pool.query('CHECKPOINT');
-    // Warm-up at the same rate, not measured: the single-event path gets compiled by the
-    // JIT and the pool's connections prepare their statements.
-    await singleEventLatency(app.url, key, inputs, {
-      rps: Number(process.env.SINGLE_RPS ?? 500),
-      seconds: 3,
-      connections: 50,
-      tag: 'warmup',
-    });
-    // prom-client samples the loop every 20 ms and records whole intervals: subtract it.
-    const eventLoopMax = async () => {
-      const text = await (await fetch(new URL('/metrics', app.url))).text();
-      const max = Number(/^threatwire_nodejs_eventloop_lag_max_seconds (\S+)/m.exec(text)?.[1] ?? NaN);
-      return Math.max(0, max * 1000 - 20);
-    };
-    await eventLoopMax(); // prom-client resets the event-loop histogram when it is read
-    const singleCpu0 = cpuTimes();
-    const latency = await singleEventLatency(app.url, key, inputs, {
-      rps: Number(process.env.SINGLE_RPS ?? 500),
-      seconds: Number(process.env.SINGLE_SECONDS ?? 10),
-      connections: 50,
-    });
-    say(
-      `\nSingle ingestThreatEvent at ${latency.rps} requests/s for ${latency.seconds} s from 50 connections (${latency.count} requests, ${latency.errors} errors):`,
-    );
-    say(
-      `p50 ${latency.p50.toFixed(1)} ms, p90 ${latency.p90.toFixed(1)} ms, p99 ${latency.p99.toFixed(1)} ms, max ${latency.max.toFixed(1)} ms (from the scheduled send time); server CPU ${(((cpuTimes().total - singleCpu0.total) * 1e6) / latency.count).toFixed(0)} µs/request, of which in the kernel ${(((cpuTimes().system - singleCpu0.system) * 1e6) / latency.count).toFixed(0)} µs; longest server event-loop delay ${(await eventLoopMax()).toFixed(1)} ms; load generator late by p99 ${latency.sendLagP99.toFixed(1)} ms, max ${latency.sendLagMax.toFixed(1)} ms`,
-    );
-    if (profiling) {
-      app.child.kill('SIGUSR2');
-      await new Promise((r) => setTimeout(r, 2000));
-    }
-
-    // Baseline: the cheapest authenticated operation at the same rate and connections, the
-    // floor of the HTTP stack (Fastify, Apollo, auth, rate limit) on this machine.
-    const baseline = { rps: latency.rps, seconds: latency.seconds, connections: 50, query: '{ __typename }' };
-    await singleEventLatency(app.url, key, inputs, { ...baseline, seconds: 3 });
-    const baseCpu0 = cpuTimes();
-    const base = await singleEventLatency(app.url, key, inputs, baseline);
-    say(
-      `Baseline { __typename } at the same rate: p50 ${base.p50.toFixed(1)} ms, p99 ${base.p99.toFixed(1)} ms, max ${base.max.toFixed(1)} ms; server CPU ${(((cpuTimes().total - baseCpu0.total) * 1e6) / base.count).toFixed(0)} µs/request (${base.errors} errors)`,
-    );
   } finally {
     await cluster.stop();
   }
