@@ -10,13 +10,13 @@ export interface BenchServer {
 }
 
 /**
- * Starts `count` instances of the compiled server (as `npm start` runs it) on one database
- * and Redis, as a deployment scaled out on one host would run them.
+ * Instances of the compiled server (as `npm start` runs it) on one database and Redis, as
+ * a deployment scaled out on one host runs them; `add` starts more.
  */
-export async function startServers(count: number, env: Record<string, string>, key: string) {
+export function serverGroup(env: Record<string, string>, key: string) {
   const servers: BenchServer[] = [];
   let stopping = false;
-  for (let i = 0; i < count; i++) {
+  const start = async (i: number) => {
     const app = await spawnServer(env, 60_000, 'build');
     void app.exited.then(({ code, signal }) => {
       if (!stopping) console.error(`server ${i} exited (${code ?? signal}):\n${app.output().slice(-4000)}`);
@@ -39,9 +39,12 @@ export async function startServers(count: number, env: Record<string, string>, k
         return body.data!;
       },
     });
-  }
+  };
   return {
     servers,
+    async add(count: number): Promise<void> {
+      for (let n = 0; n < count; n++) await start(servers.length);
+    },
     async stop() {
       stopping = true;
       for (const s of servers) s.app.child.kill('SIGTERM');
