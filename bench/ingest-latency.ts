@@ -13,7 +13,8 @@ export async function singleEventLatency(
 ) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: opts.connections });
   // `query` (without variables) replaces the ingest, e.g. `{ __typename }` as a baseline.
-  const query = opts.query ?? 'mutation($input: ThreatEventInput!) { ingestThreatEvent(input: $input) { id } }';
+  const query =
+    opts.query ?? 'mutation($input: ThreatEventInput!) { ingestThreatEvent(input: $input) { id } }';
   const total = opts.rps * opts.seconds;
   const latencies: number[] = [];
   /** How late this process fired each request: large values mean the generator, not the server, stalled. */
