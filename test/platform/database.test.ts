@@ -7,6 +7,7 @@ import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { DatabaseConnectionError, openDatabase, redactUrl } from '../../src/platform/database.js';
+import { assertExecutableBy, postgresUserIfRoot } from '../../src/platform/embedded-postgres.js';
 import { fromRoot, projectRoot } from '../../src/platform/paths.js';
 import { createTestDatabase } from '../helpers/test-database.js';
 
@@ -36,6 +37,20 @@ const isAlive = (pid: number) => {
 };
 
 describe('embedded mode', () => {
+  it.runIf(process.getuid?.() === 0)(
+    'as root, names the directory problem when `postgres` cannot reach the binaries',
+    async () => {
+      const runAs = await postgresUserIfRoot();
+      const hidden = await mkdtemp(join(tmpdir(), 'tw-private-')); // 0700, owned by root
+      cleanups.push(() => rm(hidden, { recursive: true, force: true }));
+      const binary = join(hidden, 'initdb');
+      await writeFile(binary, '#!/bin/sh\n', { mode: 0o755 });
+      await expect(assertExecutableBy(binary, runAs!)).rejects.toThrow(/not searchable.*DATABASE_URL/s);
+      await chmod(hidden, 0o755);
+      await expect(assertExecutableBy(binary, runAs!)).resolves.toBeUndefined();
+    },
+  );
+
   it('starts, migrates, answers, stops, and restarts on the same data directory', async () => {
     const dataDir = await tempDataDir();
     const signalHandlers = () => ['SIGINT', 'SIGTERM', 'SIGHUP'].map((s) => process.listenerCount(s));
