@@ -121,7 +121,9 @@ export function collect<T>(client: Client, query: string, n: number, variables?:
             return;
           }
           results.push(value.data as T);
-          if (results.length >= n) resolve(results);
+          // Exactly the first n: frames that arrive together are handled before the caller
+          // resumes, and later ones must not leak into the array it was given.
+          if (results.length >= n) resolve(results.slice(0, n));
         },
         error: (err: unknown) => reject(normaliseWsError(err)),
         complete: () => resolve(results),
