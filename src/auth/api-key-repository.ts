@@ -15,7 +15,15 @@ export interface ApiKeyRepository {
   }): Promise<ApiKeyRecord[]>;
   count(includeRevoked: boolean): Promise<number>;
   touch(lastUsed: ReadonlyMap<string, Date>): Promise<void>;
+  /**
+   * Runs `fn` in one transaction that holds a lock no other instance's `exclusive` holds at
+   * the same time (instances starting together on an empty database bootstrap one admin).
+   */
+  exclusive<T>(fn: (repo: ApiKeyRepository) => Promise<T>): Promise<T>;
 }
+
+/** Transaction-scoped advisory lock key for `exclusive` ("tw" + "keys"). */
+const BOOTSTRAP_LOCK = 0x7477_6b65;
 
 export class PrismaApiKeyRepository implements ApiKeyRepository {
   constructor(private readonly prisma: PrismaClient) {}
@@ -69,6 +77,14 @@ export class PrismaApiKeyRepository implements ApiKeyRepository {
 
   count(includeRevoked: boolean): Promise<number> {
     return this.prisma.apiKey.count({ where: includeRevoked ? {} : { revokedAt: null } });
+  }
+
+  exclusive<T>(fn: (repo: ApiKeyRepository) => Promise<T>): Promise<T> {
+    return this.prisma.$transaction(async (tx) => {
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(${BOOTSTRAP_LOCK}::bigint)`;
+      // Same queries, on the transaction's connection (nothing in `fn` nests another transaction).
+      return fn(new PrismaApiKeyRepository(tx as unknown as PrismaClient));
+    });
   }
 
   async touch(lastUsed: ReadonlyMap<string, Date>): Promise<void> {

@@ -18,6 +18,8 @@ const VERIFY_CACHE_TTL_MS = 10_000;
 const LAST_USED_FLUSH_MS = 60_000;
 const REVOKED_TOPIC = 'auth.keyRevoked';
 
+const newSecret = () => KEY_PREFIX + randomBytes(KEY_BYTES).toString('base64url');
+
 export const hashKey = (secret: string) => createHash('sha256').update(secret, 'utf8').digest('hex');
 
 export interface CreatedKey {
@@ -88,7 +90,7 @@ export class ApiKeyService {
     if (trimmed.length === 0 || trimmed.length > 100) throw badInput('name must be 1–100 characters');
     if ([...trimmed].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f))
       throw badInput('name must not contain control characters');
-    const secret = KEY_PREFIX + randomBytes(KEY_BYTES).toString('base64url');
+    const secret = newSecret();
     const record = await this.repo.create({
       name: trimmed,
       role,
@@ -139,23 +141,34 @@ export class ApiKeyService {
   async bootstrapAdmin(
     adminApiKey: string | undefined,
   ): Promise<{ secret?: string; source: 'env' | 'generated' | 'existing' }> {
-    if (adminApiKey) {
-      const hash = hashKey(adminApiKey);
-      const existing = await this.repo.findByHash(hash);
-      if (!existing) {
-        await this.repo.create({
-          name: 'admin (ADMIN_API_KEY)',
-          role: 'ADMIN',
-          prefix: adminApiKey.slice(0, VISIBLE_PREFIX_LENGTH),
-          hash,
-        });
-      } else if (existing.revokedAt) {
-        this.log.warn('ADMIN_API_KEY is set but that key was revoked; it will not authenticate');
+    // Under one lock across instances: two first starts at the same instant must not both
+    // generate a key (or both insert ADMIN_API_KEY, the second failing on its unique hash).
+    return this.repo.exclusive(async (repo) => {
+      if (adminApiKey) {
+        const hash = hashKey(adminApiKey);
+        const existing = await repo.findByHash(hash);
+        if (!existing) {
+          await repo.create({
+            name: 'admin (ADMIN_API_KEY)',
+            role: 'ADMIN',
+            prefix: adminApiKey.slice(0, VISIBLE_PREFIX_LENGTH),
+            hash,
+          });
+        } else if (existing.revokedAt) {
+          this.log.warn('ADMIN_API_KEY is set but that key was revoked; it will not authenticate');
+        }
+        return { source: 'env' as const };
       }
-      return { source: 'env' };
-    }
-    if ((await this.repo.countActiveAdmins()) > 0) return { source: 'existing' };
-    const created = await this.create('initial admin', 'ADMIN');
-    return { secret: created.secret, source: 'generated' };
+      if ((await repo.countActiveAdmins()) > 0) return { source: 'existing' as const };
+      const secret = newSecret();
+      const record = await repo.create({
+        name: 'initial admin',
+        role: 'ADMIN',
+        prefix: secret.slice(0, VISIBLE_PREFIX_LENGTH),
+        hash: hashKey(secret),
+      });
+      this.log.info({ keyId: record.id, role: 'ADMIN' }, 'initial admin key created');
+      return { secret, source: 'generated' as const };
+    });
   }
 }

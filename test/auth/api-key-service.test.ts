@@ -38,6 +38,9 @@ class CountingRepo implements ApiKeyRepository {
     this.touches.push(new Map(lastUsed));
     return Promise.resolve();
   }
+  exclusive<T>(fn: (repo: ApiKeyRepository) => Promise<T>): Promise<T> {
+    return fn(this); // one process, nothing to lock against
+  }
 }
 
 const logger = createLogger({ log: { level: 'silent', pretty: false } });
