@@ -18,8 +18,6 @@ const VERIFY_CACHE_TTL_MS = 10_000;
 const LAST_USED_FLUSH_MS = 60_000;
 const REVOKED_TOPIC = 'auth.keyRevoked';
 
-const newSecret = () => KEY_PREFIX + randomBytes(KEY_BYTES).toString('base64url');
-
 export const hashKey = (secret: string) => createHash('sha256').update(secret, 'utf8').digest('hex');
 
 export interface CreatedKey {
@@ -90,14 +88,19 @@ export class ApiKeyService {
     if (trimmed.length === 0 || trimmed.length > 100) throw badInput('name must be 1–100 characters');
     if ([...trimmed].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f))
       throw badInput('name must not contain control characters');
-    const secret = newSecret();
-    const record = await this.repo.create({
-      name: trimmed,
+    return this.insertNew(this.repo, trimmed, role);
+  }
+
+  /** A fresh random key stored by `repo` (only its hash); the secret is returned once. */
+  private async insertNew(repo: ApiKeyRepository, name: string, role: Role): Promise<CreatedKey> {
+    const secret = KEY_PREFIX + randomBytes(KEY_BYTES).toString('base64url');
+    const record = await repo.create({
+      name,
       role,
       prefix: secret.slice(0, VISIBLE_PREFIX_LENGTH),
       hash: hashKey(secret),
     });
-    this.log.info({ keyId: record.id, name: trimmed, role }, 'api key created');
+    this.log.info({ keyId: record.id, name, role }, 'api key created');
     return { record, secret };
   }
 
@@ -160,14 +163,7 @@ export class ApiKeyService {
         return { source: 'env' as const };
       }
       if ((await repo.countActiveAdmins()) > 0) return { source: 'existing' as const };
-      const secret = newSecret();
-      const record = await repo.create({
-        name: 'initial admin',
-        role: 'ADMIN',
-        prefix: secret.slice(0, VISIBLE_PREFIX_LENGTH),
-        hash: hashKey(secret),
-      });
-      this.log.info({ keyId: record.id, role: 'ADMIN' }, 'initial admin key created');
+      const { secret } = await this.insertNew(repo, 'initial admin', 'ADMIN');
       return { secret, source: 'generated' as const };
     });
   }
