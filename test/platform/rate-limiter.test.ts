@@ -92,4 +92,22 @@ describe.runIf(redisUrl)('request rate limiter on Redis', () => {
     expect(await spend(short, 'w', 1)).toBe(1);
     expect(await redis.get(`${p}rl:w`)).toBe('10'); // …and the new one starts with a new lease
   });
+  it('hands back a lease that does not fit: a budget of 505 admits exactly 505', async () => {
+    // 505 is not a multiple of the lease (10): after 50 leases the 51st does not fit, is
+    // returned, and the last 5 points are taken one at a time.
+    const redis = await connect();
+    const p = prefix();
+    const limiter = createRequestRateLimiter({ points: 505, windowSeconds: 60, prefix: p }, redis);
+    expect(leaseSize(505)).toBe(10);
+    expect(await spend(limiter, 'k', 520)).toBe(505);
+  });
+
+  it('keeps one budget per key: a spent key does not refuse another', async () => {
+    const redis = await connect();
+    const p = prefix();
+    const limiter = createRequestRateLimiter({ points: 505, windowSeconds: 60, prefix: p }, redis);
+    expect(await spend(limiter, 'a', 510)).toBe(505);
+    expect(await spend(limiter, 'b', 7)).toBe(7);
+    expect(await redis.get(`${p}rl:b`)).toBe('10');
+  });
 });
