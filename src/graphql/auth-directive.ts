@@ -30,7 +30,8 @@ export function applyAuthDirective(schema: GraphQLSchema): GraphQLSchema {
   });
 }
 
-function assertRole(context: GraphQLContext, required: Role, field: string): void {
+/** For arguments that need more than their field's role (e.g. lookupIoc's refresh). */
+export function assertRole(context: GraphQLContext, required: Role, field: string): void {
   if (!roleAllows(context.principal.role, required)) {
     throw forbidden(`${field} requires the ${required} role; this key has ${context.principal.role}`);
   }

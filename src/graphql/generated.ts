@@ -281,14 +281,34 @@ export type EnrichmentEdge = {
   node: Enrichment;
 };
 
-/** Stable machine-readable codes carried in errors[].extensions.code. */
+/**
+ * Stable machine-readable codes carried in errors[].extensions.code; no other code is
+ * ever returned. Limits add extensions.limit naming the bound (docs/operations.md).
+ */
 export type ErrorCode =
+  /** The request or an argument is invalid or exceeds a documented bound (HTTP 400 when the whole request is refused). */
   | 'BAD_USER_INPUT'
+  /** The key's role is below the field's @auth role (the field is null, the rest of the answer stands). */
   | 'FORBIDDEN'
+  /** The query text is not valid GraphQL syntax (HTTP 400). */
+  | 'GRAPHQL_PARSE_FAILED'
+  /** The query asks for fields, arguments or types the schema does not have (HTTP 400). */
+  | 'GRAPHQL_VALIDATION_FAILED'
+  /** A bug: the message carries a correlation id that is also in the server log. */
   | 'INTERNAL_SERVER_ERROR'
+  /** The object named by an argument does not exist. */
   | 'NOT_FOUND'
+  /** Automatic persisted queries: the hash is not known yet; send the query text with it (HTTP 200, Apollo's protocol). */
+  | 'PERSISTED_QUERY_NOT_FOUND'
+  /** A rate limit was hit; extensions.retryAfterSeconds says when to retry (HTTP 429 with Retry-After). */
   | 'RATE_LIMITED'
+  /** No or an invalid API key (HTTP 401). */
   | 'UNAUTHENTICATED'
+  /**
+   * A dependency is unavailable: PostgreSQL or Redis (HTTP 503 with Retry-After when the
+   * whole request failed), the CrowdSec LAPI, or a statement that exceeded the database
+   * statement timeout. Retry after extensions.retryAfterSeconds.
+   */
   | 'UPSTREAM_UNAVAILABLE';
 
 /** Where an address is, as far as the configured GeoIP databases know. */
@@ -542,7 +562,11 @@ export type Query = {
   ioc?: Maybe<Ioc>;
   /** Stored IOCs, most recently registered first. */
   iocs: IocConnection;
-  /** Cached-or-fresh enrichment from every source; registers the IOC. debug adds each source's raw body. */
+  /**
+   * Cached-or-fresh enrichment from every source; registers the IOC. refresh (spends
+   * vendor quota) and debug (each source's raw body) need the ANALYST role, like enrichIoc;
+   * a READER asking for either gets FORBIDDEN.
+   */
   lookupIoc: Ioc;
   /** Totals since the given time (default: 24 hours ago). */
   statsSummary: StatsSummary;

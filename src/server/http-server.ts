@@ -8,9 +8,12 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
+import type { GraphQLFormattedError } from 'graphql';
+import { clientBucket } from '../auth/client-address.js';
 import type { Config } from '../config.js';
-import { toGraphQLError } from '../graphql/error-mapping.js';
+import { formatGraphQLError, httpStatusOf, toGraphQLError } from '../graphql/error-mapping.js';
 import { AppError } from '../platform/errors.js';
+import { DEPENDENCY_RETRY_AFTER_S } from '../platform/failure-classifier.js';
 import type { Logger } from '../platform/logger.js';
 import { fromRoot } from '../platform/paths.js';
 import type { RequestRateLimiter } from '../platform/rate-limiter.js';
@@ -18,6 +21,7 @@ import { LazyLoggerContext, type GraphQLContext, type Services } from './context
 import type { HealthService } from './health-service.js';
 import type { Metrics } from './metrics.js';
 import { apiKeyFromHeaders, type OriginPolicy } from './origin.js';
+import { rejectDeepDocuments } from './request-guards.js';
 import { registerStaticUi } from './static-ui.js';
 
 export function createFastify(config: Config, logger: Logger): FastifyInstance {
@@ -67,20 +71,23 @@ export async function registerRoutes(
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) =>
     graphqlShapedError(err, req, reply),
   );
+  rejectDeepDocuments(app);
 
   const context = async (req: FastifyRequest): Promise<GraphQLContext> => {
     let principal;
     try {
-      principal = await services.apiKeys.verify(apiKeyFromHeaders(req.headers));
+      principal = await services.apiKeys.verify(apiKeyFromHeaders(req.headers), clientBucket(req.ip));
       await rateLimiter.consume(principal.keyId);
     } catch (err) {
       if (err instanceof AppError && err.code === 'UNAUTHENTICATED') {
         metrics.rejected.inc({ reason: 'auth' });
         throw toGraphQLError(err, 401, { 'www-authenticate': 'Bearer' });
       }
-      if (err instanceof AppError && err.code === 'RATE_LIMITED') {
-        metrics.rejected.inc({ reason: 'rate_limit' });
-        throw toGraphQLError(err, 429, { 'retry-after': String(err.details.retryAfterSeconds) });
+      if (err instanceof AppError && (err.code === 'RATE_LIMITED' || err.code === 'UPSTREAM_UNAVAILABLE')) {
+        // Too many requests or failed authentications (429), or keys cannot be verified (503).
+        const limited = err.code === 'RATE_LIMITED';
+        metrics.rejected.inc({ reason: limited ? 'rate_limit' : 'auth_unavailable' });
+        throw toGraphQLError(err, limited ? 429 : 503, { 'retry-after': String(err.details.retryAfterSeconds) });
       }
       throw err;
     }
@@ -127,21 +134,20 @@ function graphqlShapedError(
   reply: FastifyReply,
 ) {
   const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
+  const json = (code: number, error: GraphQLFormattedError) =>
+    reply
+      .code(code)
+      .header('content-type', 'application/json; charset=utf-8')
+      .send({ errors: [error] });
   if (status >= 500) {
-    const correlationId = randomUUID();
-    req.log.error({ err, correlationId }, 'unhandled request error');
-    return reply.code(500).send({
-      errors: [
-        {
-          message: `Internal server error (correlation id ${correlationId})`,
-          extensions: { code: 'INTERNAL_SERVER_ERROR', correlationId },
-        },
-      ],
-    });
+    const error = formatGraphQLError({ message: err.message }, err, req.log as unknown as Logger);
+    const code = String(error.extensions?.code);
+    if (code === 'UPSTREAM_UNAVAILABLE') {
+      const after = error.extensions?.retryAfterSeconds;
+      void reply.header('retry-after', String(typeof after === 'number' ? after : DEPENDENCY_RETRY_AFTER_S));
+    }
+    return json(httpStatusOf(code), error);
   }
   const limit = err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? { limit: 'maxBodyBytes' } : {};
-  return reply
-    .code(status)
-    .header('content-type', 'application/json; charset=utf-8')
-    .send({ errors: [{ message: err.message, extensions: { code: 'BAD_USER_INPUT', ...limit } }] });
+  return json(status, { message: err.message, extensions: { code: 'BAD_USER_INPUT', ...limit } });
 }

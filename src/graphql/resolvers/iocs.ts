@@ -1,4 +1,5 @@
 import type { EnrichmentRecord, IocRecord } from '../../iocs/ioc-record.js';
+import { assertRole } from '../auth-directive.js';
 import type { Resolvers } from '../generated.js';
 import { decodeCursor, encodeCursor, pageSize } from '../pagination.js';
 
@@ -17,10 +18,13 @@ const pageInfoOf = <T>(page: { rows: T[]; hasNextPage: boolean }, cursorOf: (row
 export const iocResolvers: Resolvers = {
   Query: {
     ioc: (_p, { value }, { services }) => services.iocs.get(value),
-    lookupIoc: (_p, { value, refresh, debug }, { services }) =>
-      services.iocs.lookup(value, { refresh: refresh === true, debug: debug === true }),
+    lookupIoc: (_p, { value, refresh, debug }, context) => {
+      if (refresh === true) assertRole(context, 'ANALYST', 'lookupIoc(refresh: true)');
+      if (debug === true) assertRole(context, 'ANALYST', 'lookupIoc(debug: true)');
+      return context.services.iocs.lookup(value, { refresh: refresh === true, debug: debug === true });
+    },
     iocs: (_p, { filter, first, after }, { services }) =>
-      services.iocs.list(filter ?? {}, pageSize(first), decodeCursor(after)),
+      services.iocs.list(filter ?? {}, pageSize(first), decodeCursor(after, 'uuid')),
   },
   Mutation: {
     enrichIoc: (_p, { value, debug }, { services }) =>
@@ -50,7 +54,7 @@ export const iocResolvers: Resolvers = {
           ).rows
         : [],
     enrichments: (ioc, { first, after }, { services }) =>
-      services.iocs.history(ioc.id, pageSize(first), decodeCursor(after)),
+      services.iocs.history(ioc.id, pageSize(first), decodeCursor(after, 'uuid')),
   },
   SourceResult: {
     raw: (s) => s.raw ?? null,

@@ -1,0 +1,106 @@
+import type { ApolloServerPlugin } from '@apollo/server';
+import type { FastifyInstance } from 'fastify';
+import { GraphQLError, OperationTypeNode } from 'graphql';
+import { DEPENDENCY_RETRY_AFTER_S } from '../platform/failure-classifier.js';
+
+/**
+ * Deepest bracket nesting accepted in a query document before it is parsed. graphql-js
+ * parses list and object literals recursively and has no depth option: a literal nested
+ * a few thousand deep (well under the token limit) overflows the stack. Selection depth
+ * is limited separately, after parsing (query-limits.ts).
+ */
+export const MAX_DOCUMENT_NESTING = 64;
+
+/** The deepest `[`/`{`/`(` nesting outside string literals and comments (a cheap pre-parse scan). */
+export function documentNesting(source: string): number {
+  let depth = 0;
+  let max = 0;
+  for (let i = 0; i < source.length; i++) {
+    const c = source.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      if (source.startsWith('"""', i)) {
+        const end = source.indexOf('"""', i + 3);
+        i = end < 0 ? source.length : end + 2;
+      } else {
+        for (i++; i < source.length; i++) {
+          const d = source.charCodeAt(i);
+          if (d === 0x5c /* \ */) i++;
+          else if (d === 0x22 || d === 0x0a) break;
+        }
+      }
+    } else if (c === 0x23 /* # */) {
+      while (i < source.length && source.charCodeAt(i) !== 0x0a) i++;
+    } else if (c === 0x5b || c === 0x7b || c === 0x28) {
+      if (++depth > max) max = depth;
+    } else if (c === 0x5d || c === 0x7d || c === 0x29) {
+      depth--;
+    }
+  }
+  return max;
+}
+
+/** A BAD_USER_INPUT error when `source` nests deeper than the bound, else null. */
+export function nestingError(source: unknown): GraphQLError | null {
+  if (typeof source !== 'string' || documentNesting(source) <= MAX_DOCUMENT_NESTING) return null;
+  return new GraphQLError(`The document nests brackets more than ${MAX_DOCUMENT_NESTING} levels deep`, {
+    extensions: { code: 'BAD_USER_INPUT', limit: 'maxNesting', http: { status: 400 } },
+  });
+}
+
+/**
+ * Request-level rules Apollo leaves to us: subscriptions are served only over
+ * WebSocket, and a request that failed as a whole because PostgreSQL or Redis is
+ * unavailable answers HTTP 503 with Retry-After (a load balancer or client retries it),
+ * not 200 with an error.
+ */
+export function requestGuards<C extends object>(): ApolloServerPlugin<C> {
+  return {
+    requestDidStart() {
+      return Promise.resolve({
+        didResolveOperation({ operation }) {
+          if (operation?.operation === OperationTypeNode.SUBSCRIPTION) {
+            throw new GraphQLError(
+              'Subscriptions are served over WebSocket (graphql-ws) at the same path, not over HTTP',
+              { extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } } },
+            );
+          }
+          return Promise.resolve();
+        },
+        willSendResponse({ response }) {
+          if (response.body.kind !== 'single') return Promise.resolve();
+          const { data, errors } = response.body.singleResult;
+          const unavailable = errors?.find((e) => e.extensions?.code === 'UPSTREAM_UNAVAILABLE');
+          if (unavailable && (data === null || data === undefined)) {
+            const after = unavailable.extensions?.retryAfterSeconds;
+            response.http.status = 503;
+            response.http.headers.set(
+              'retry-after',
+              String(typeof after === 'number' ? Math.ceil(after) : DEPENDENCY_RETRY_AFTER_S),
+            );
+          }
+          return Promise.resolve();
+        },
+      });
+    },
+  };
+}
+
+/**
+ * Refuses over-nested documents on /graphql before Apollo parses them (GET and POST);
+ * graphql-ws applies `nestingError` itself before its own parse.
+ */
+export function rejectDeepDocuments(app: FastifyInstance): void {
+  app.addHook('preValidation', async (req, reply) => {
+    if (req.routeOptions.url !== '/graphql') return;
+    const body = req.body as { query?: unknown } | undefined;
+    const query = (req.query as { query?: unknown } | undefined)?.query;
+    const error = nestingError(body?.query) ?? nestingError(query);
+    if (!error) return;
+    await reply
+      .code(400)
+      .header('content-type', 'application/json; charset=utf-8')
+      .send({
+        errors: [{ message: error.message, extensions: { code: 'BAD_USER_INPUT', limit: 'maxNesting' } }],
+      });
+  });
+}
