@@ -12,6 +12,12 @@ export interface WriteCoalescerOptions {
   maxBatch: number;
   /** Writes running at once; more items queue for the next free one. */
   maxConcurrent: number;
+  /**
+   * Whether a multi-item write that threw is retried item by item (default: always).
+   * Answer false for errors no item caused (the database is unreachable): retrying
+   * each alone would only multiply the failures.
+   */
+  retryAlone?: (err: unknown) => boolean;
 }
 
 interface Pending<I, O> {
@@ -26,8 +32,11 @@ export class WriteCoalescer<I, O> {
 
   /**
    * `write` gets the items in submission order and returns one result per item, in the
-   * same order: a value, or an Error that rejects only that item. A thrown error rejects
-   * every item of the write.
+   * same order: a value, or an Error that rejects only that item. When a write of several
+   * items throws, the items came from different callers and one of them may be the cause:
+   * each is written again alone, one after the other, so only the item(s) that fail on
+   * their own are rejected (with their own error). A single-item write that throws
+   * rejects that item.
    */
   constructor(
     private readonly write: (items: readonly I[]) => Promise<readonly (O | Error)[]>,
@@ -53,16 +62,23 @@ export class WriteCoalescer<I, O> {
   }
 
   private async run(batch: Pending<I, O>[]): Promise<void> {
+    let results: readonly (O | Error)[];
     try {
-      const results = await this.write(batch.map((p) => p.item));
-      batch.forEach((p, i) => {
-        const result = results[i];
-        if (result instanceof Error) p.reject(result);
-        else if (result === undefined) p.reject(new Error('write returned no result for an item'));
-        else p.resolve(result);
-      });
+      results = await this.write(batch.map((p) => p.item));
     } catch (err) {
-      for (const p of batch) p.reject(err);
+      if (batch.length === 1 || !(this.options.retryAlone?.(err) ?? true)) {
+        for (const p of batch) p.reject(err);
+        return;
+      }
+      // Sequential: the retries hold this write's slot, so they add no concurrency.
+      for (const p of batch) await this.run([p]);
+      return;
     }
+    batch.forEach((p, i) => {
+      const result = results[i];
+      if (result instanceof Error) p.reject(result);
+      else if (result === undefined) p.reject(new Error('write returned no result for an item'));
+      else p.resolve(result);
+    });
   }
 }

@@ -1,10 +1,12 @@
 import { parseIp, type IpRange } from '../geo/ip-address.js';
+import { unstorableJson, unstorableText } from '../platform/storable-text.js';
 import type { IngestError, ThreatEventInputData } from './threat-types.js';
 
 /**
  * Per-item validation of ingested events. Every limit is documented on
- * `ThreatEventInput` in schema.graphql. NUL characters are refused everywhere because
- * PostgreSQL cannot store them in text or jsonb: one would fail the whole batch.
+ * `ThreatEventInput` in schema.graphql. Whatever PostgreSQL would refuse or alter (NUL
+ * characters, unpaired UTF-16 surrogates, JSON nested too deep for its parser) is
+ * refused here, per item: reaching the INSERT it would fail every event written with it.
  */
 export const LIMITS = {
   externalId: 200,
@@ -15,6 +17,8 @@ export const LIMITS = {
   tags: 32,
   tag: 64,
   rawBytes: 16 * 1024,
+  /** Deepest nesting of objects/arrays in raw (the top-level value is level 1). */
+  rawDepth: 32,
   /** Clock skew tolerated between a sensor and us. */
   maxFutureMs: 5 * 60_000,
 } as const;
@@ -102,7 +106,8 @@ function validate(input: ThreatEventInputData, now: number): ValidEvent {
 function text(field: string, value: string | null | undefined, max: number): string | null {
   if (value === null || value === undefined) return null;
   if (typeof value !== 'string') throw new Invalid(field, 'must be a string');
-  if (value.includes('\u0000')) throw new Invalid(field, 'must not contain NUL characters');
+  const unstorable = unstorableText(value);
+  if (unstorable) throw new Invalid(field, unstorable);
   const trimmed = value.trim();
   if (trimmed.length > max)
     throw new Invalid(field, `must be at most ${max} characters (got ${trimmed.length})`);
@@ -158,9 +163,11 @@ function occurredAt(value: Date | string | null | undefined, now: number): Date 
 
 function raw(value: unknown): unknown {
   if (value === null || value === undefined) return null;
+  // Before serialising: the check is iterative, JSON.stringify would overflow the stack on
+  // a value nested a few thousand deep (which fits in a few KiB).
+  const unstorable = unstorableJson(value, { maxDepth: LIMITS.rawDepth });
+  if (unstorable) throw new Invalid('raw', unstorable);
   const json = JSON.stringify(value);
-  // PostgreSQL's jsonb rejects \u0000 inside strings.
-  if (json.includes('\\u0000')) throw new Invalid('raw', 'must not contain NUL characters');
   if (Buffer.byteLength(json) > LIMITS.rawBytes)
     throw new Invalid('raw', `must be at most ${LIMITS.rawBytes} bytes as JSON`);
   return value;

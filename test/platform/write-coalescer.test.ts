@@ -70,4 +70,53 @@ describe('WriteCoalescer', () => {
     await expect(failing.submit(3)).rejects.toThrow('database down');
     expect(calls).toBe(3);
   });
+
+  it('retries each item of a group alone when the group write throws: only the bad item fails', async () => {
+    // Throws for any batch holding a negative number, as a database rejecting one row
+    // fails the whole statement. Items 1…4 arrive while 0 is being written, so they form
+    // one group with the poison (-1) among them.
+    const batches: number[][] = [];
+    let release: () => void = () => undefined;
+    const firstWrite = new Promise<void>((resolve) => (release = resolve));
+    const write = async (items: readonly number[]) => {
+      batches.push([...items]);
+      if (batches.length === 1) await firstWrite;
+      if (items.some((n) => n < 0)) throw new Error(`row rejected in a batch of ${items.length}`);
+      return items.map((n) => n * 10);
+    };
+    const c = new WriteCoalescer(write, { maxBatch: 10, maxConcurrent: 1 });
+    const submitted = [0, 1, 2, -1, 3, 4].map((n) => c.submit(n));
+    release();
+    const settled = await Promise.allSettled(submitted);
+    expect(settled.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message))).toEqual([
+      0,
+      10,
+      20,
+      'row rejected in a batch of 1',
+      30,
+      40,
+    ]);
+    expect(batches).toEqual([[0], [1, 2, -1, 3, 4], [1], [2], [-1], [3], [4]]);
+  });
+
+  it("does not retry alone when retryAlone says the error is not an item's fault", async () => {
+    const batches: number[][] = [];
+    let release: () => void = () => undefined;
+    const firstWrite = new Promise<void>((resolve) => (release = resolve));
+    const write = async (items: readonly number[]) => {
+      batches.push([...items]);
+      if (batches.length === 1) await firstWrite;
+      throw new Error('connection refused');
+    };
+    const c = new WriteCoalescer<number, number>(write, {
+      maxBatch: 10,
+      maxConcurrent: 1,
+      retryAlone: (err) => !(err instanceof Error && err.message === 'connection refused'),
+    });
+    const submitted = [0, 1, 2, 3].map((n) => c.submit(n));
+    release();
+    const settled = await Promise.allSettled(submitted);
+    expect(settled.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected', 'rejected']);
+    expect(batches).toEqual([[0], [1, 2, 3]]);
+  });
 });
