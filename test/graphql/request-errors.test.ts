@@ -113,11 +113,12 @@ describe('request errors carry a documented code', () => {
   });
 
   it('refuses a document nested deeper than the bound before parsing it, naming the limit', async () => {
-    const deep = await post({ query: `{ geoip(ips: ${'['.repeat(65)}"1.1.1.1"${']'.repeat(65)}) { ip } }` });
+    // The selection set and the argument list count as two levels: 2 + 63 = 65.
+    const deep = await post({ query: `{ geoip(ips: ${'['.repeat(63)}"1.1.1.1"${']'.repeat(63)}) { ip } }` });
     expect(deep.status).toBe(400);
     expect(deep.errors[0]!.extensions).toEqual({ code: 'BAD_USER_INPUT', limit: 'maxNesting' });
-    // 64 levels in all (63 list levels + the selection set) still reach the parser and validation.
-    const ok = await post({ query: `{ geoip(ips: ${'['.repeat(63)}"1.1.1.1"${']'.repeat(63)}) { ip } }` });
+    // 2 + 62 = 64 levels still reach the parser, and fail only on the argument's type.
+    const ok = await post({ query: `{ geoip(ips: ${'['.repeat(62)}"1.1.1.1"${']'.repeat(62)}) { ip } }` });
     expect(ok.errors[0]!.extensions).toEqual({ code: 'BAD_USER_INPUT' });
     expect(ok.errors[0]!.message).toMatch(/String cannot represent a non string value/);
   });
