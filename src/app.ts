@@ -1,5 +1,4 @@
-import { ApiKeyService } from './auth/api-key-service.js';
-import { PrismaApiKeyRepository } from './auth/api-key-repository.js';
+import { createApiKeys } from './auth/api-keys-module.js';
 import type { Config } from './config.js';
 import { createCrowdsec } from './crowdsec/crowdsec-module.js';
 import { toDate } from './crowdsec/crowdsec-types.js';
@@ -44,11 +43,9 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
     const geo = await GeoService.open(config.geoip, logger);
     cleanup.push(() => Promise.resolve(geo.close()));
 
-    const apiKeys = new ApiKeyService(new PrismaApiKeyRepository(infra.db.prisma), infra.bus, logger);
-    const bootstrap = await apiKeys.bootstrapAdmin(config.adminApiKey);
-    apiKeys.startLastUsedTracking();
-    void apiKeys.listenForRevocations();
-    cleanup.push(() => apiKeys.stop());
+    const apiKeys = createApiKeys(config, infra, logger, (outcome) => metrics.authChecks.inc({ outcome }));
+    const bootstrap = await apiKeys.service.bootstrapAdmin(config.adminApiKey);
+    void apiKeys.service.listenForChanges();
 
     const health = new HealthService(VERSION, geo);
     health.register({
@@ -112,7 +109,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
 
     const services: Services = {
       config,
-      apiKeys,
+      apiKeys: apiKeys.service,
       health,
       geo,
       bus: infra.bus,
@@ -163,6 +160,11 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
     const workers: Worker[] = [...threatModule.workers, ...crowdsec.workers, ...iocModule.workers];
     const runner = new WorkerRunner(workers, logger);
     if (config.workers !== 'off') runner.start();
+    // Every instance that serves the API keeps its own key caches and sockets current,
+    // whatever WORKERS says.
+    const apiRunner = new WorkerRunner([...apiKeys.workers, ...ws.workers], logger);
+    apiRunner.start();
+    cleanup.push(() => apiRunner.stop());
     crowdsec.start();
 
     await app.listen({ host: config.host, port: config.port });

@@ -29,6 +29,13 @@ const EnvSchema = z.object({
   WS_MAX_PAYLOAD_BYTES: int(1_048_576, 1024, 104_857_600),
   WS_MAX_SUBSCRIPTIONS: int(100, 1, 10_000),
   WS_CONNECTION_INIT_TIMEOUT_MS: int(10_000, 100, 600_000),
+  WS_MAX_SUBSCRIPTIONS_PER_KEY: int(200, 1, 1_000_000),
+  WS_MAX_SUBSCRIPTIONS_PER_PROCESS: int(10_000, 1, 10_000_000),
+  AUTH_KEY_CACHE_TTL_MS: int(10_000, 100, 600_000),
+  AUTH_STALE_IF_ERROR_SECONDS: int(600, 0, 86_400),
+  AUTH_REVOCATION_POLL_MS: int(1_000, 100, 600_000),
+  AUTH_FAILURE_LIMIT: int(30, 1, 1_000_000),
+  AUTH_FAILURE_WINDOW_SECONDS: int(60, 1, 86_400),
   QUERY_MAX_DEPTH: int(12, 2, 100),
   QUERY_MAX_ALIASES: int(30, 1, 1000),
   QUERY_MAX_TOKENS: int(5000, 100, 100_000),
@@ -97,11 +104,26 @@ export interface Config {
     readonly wsMaxPayloadBytes: number;
     readonly wsMaxSubscriptions: number;
     readonly wsConnectionInitTimeoutMs: number;
+    /** In-flight WebSocket operations of one API key across its sockets on one instance. */
+    readonly wsMaxSubscriptionsPerKey: number;
+    /** In-flight WebSocket operations on one instance, all keys together. */
+    readonly wsMaxSubscriptionsPerProcess: number;
     readonly maxDepth: number;
     readonly maxAliases: number;
     readonly maxTokens: number;
     readonly maxDirectives: number;
     readonly maxCost: number;
+  };
+  readonly auth: {
+    /** A verified key is trusted this long before it is looked up again (open sockets included). */
+    readonly keyCacheTtlMs: number;
+    /** A key verified this recently keeps working while PostgreSQL is unreachable (0 = never). */
+    readonly staleIfErrorSeconds: number;
+    /** How often each instance asks PostgreSQL for keys revoked since its last look. */
+    readonly revocationPollMs: number;
+    /** Failed authentications per client address per window before RATE_LIMITED. */
+    readonly failureLimit: number;
+    readonly failureWindowSeconds: number;
   };
   readonly shutdownTimeoutMs: number;
   readonly geoip: {
@@ -210,11 +232,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       wsMaxPayloadBytes: e.WS_MAX_PAYLOAD_BYTES,
       wsMaxSubscriptions: e.WS_MAX_SUBSCRIPTIONS,
       wsConnectionInitTimeoutMs: e.WS_CONNECTION_INIT_TIMEOUT_MS,
+      wsMaxSubscriptionsPerKey: e.WS_MAX_SUBSCRIPTIONS_PER_KEY,
+      wsMaxSubscriptionsPerProcess: e.WS_MAX_SUBSCRIPTIONS_PER_PROCESS,
       maxDepth: e.QUERY_MAX_DEPTH,
       maxAliases: e.QUERY_MAX_ALIASES,
       maxTokens: e.QUERY_MAX_TOKENS,
       maxDirectives: e.QUERY_MAX_DIRECTIVES,
       maxCost: e.QUERY_MAX_COST,
+    },
+    auth: {
+      keyCacheTtlMs: e.AUTH_KEY_CACHE_TTL_MS,
+      staleIfErrorSeconds: e.AUTH_STALE_IF_ERROR_SECONDS,
+      revocationPollMs: e.AUTH_REVOCATION_POLL_MS,
+      failureLimit: e.AUTH_FAILURE_LIMIT,
+      failureWindowSeconds: e.AUTH_FAILURE_WINDOW_SECONDS,
     },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     geoip: { countryDb: e.GEOIP_COUNTRY_DB, cityDb: e.GEOIP_CITY_DB, asnDb: e.GEOIP_ASN_DB },

@@ -2,11 +2,22 @@ import type { PrismaClient } from '../platform/prisma-client/client.js';
 import type { ApiKeyRecord } from './api-key-types.js';
 import type { Role } from './roles.js';
 
+export interface RevokedKey {
+  id: string;
+  hash: string;
+}
+
 export interface ApiKeyRepository {
   create(data: { name: string; role: Role; prefix: string; hash: string }): Promise<ApiKeyRecord>;
   findByHash(hash: string): Promise<ApiKeyRecord | null>;
   findById(id: string): Promise<ApiKeyRecord | null>;
-  revoke(id: string, at: Date): Promise<boolean>;
+  /** Revokes at the database's clock (instances' clocks may differ; pollers compare to it). */
+  revoke(id: string): Promise<boolean>;
+  /**
+   * Keys revoked at or after `since` (by the database's clock), and that clock's time now.
+   * `since` undefined = from the database's now on (nothing yet).
+   */
+  revokedSince(since: Date | undefined): Promise<{ keys: RevokedKey[]; now: Date }>;
   countActiveAdmins(): Promise<number>;
   list(opts: {
     take: number;
@@ -40,12 +51,21 @@ export class PrismaApiKeyRepository implements ApiKeyRepository {
     return this.prisma.apiKey.findUnique({ where: { id } });
   }
 
-  async revoke(id: string, at: Date): Promise<boolean> {
-    const res = await this.prisma.apiKey.updateMany({
-      where: { id, revokedAt: null },
-      data: { revokedAt: at },
-    });
-    return res.count > 0;
+  async revoke(id: string): Promise<boolean> {
+    const changed = await this.prisma.$executeRaw`
+      UPDATE api_keys SET revoked_at = now() WHERE id = ${id}::uuid AND revoked_at IS NULL`;
+    return changed > 0;
+  }
+
+  async revokedSince(since: Date | undefined): Promise<{ keys: RevokedKey[]; now: Date }> {
+    // One round trip; the outer row carries the clock even when nothing was revoked.
+    const rows = await this.prisma.$queryRaw<{ id: string | null; hash: string | null; now: Date }[]>`
+      SELECT k.id::text AS id, k.hash, c.now
+      FROM (SELECT now() AS now) c
+      LEFT JOIN api_keys k ON k.revoked_at >= coalesce(${since ?? null}::timestamptz, c.now)`;
+    const keys: RevokedKey[] = [];
+    for (const r of rows) if (r.id && r.hash) keys.push({ id: r.id, hash: r.hash });
+    return { keys, now: rows[0]?.now ?? new Date() };
   }
 
   countActiveAdmins(): Promise<number> {

@@ -1,10 +1,11 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { LRUCache } from 'lru-cache';
-import { badInput, notFound, unauthenticated } from '../platform/errors.js';
+import { AppError, badInput, notFound, unauthenticated, upstreamUnavailable } from '../platform/errors.js';
 import type { EventBus } from '../platform/event-bus.js';
 import type { Logger } from '../platform/logger.js';
+import type { FailureBudget } from '../platform/rate-limiter.js';
 import type { ApiKeyRepository } from './api-key-repository.js';
 import type { ApiKeyRecord, Principal } from './api-key-types.js';
+import { KeyCache } from './key-cache.js';
 import type { Role } from './roles.js';
 
 const KEY_PREFIX = 'tw_';
@@ -13,10 +14,10 @@ const KEY_BYTES = 32;
 const VISIBLE_PREFIX_LENGTH = KEY_PREFIX.length + 8;
 const MIN_KEY_LENGTH = 24;
 const MAX_KEY_LENGTH = 256;
-/** Verified keys are remembered briefly; revocation evicts them on every instance. */
-const VERIFY_CACHE_TTL_MS = 10_000;
-const LAST_USED_FLUSH_MS = 60_000;
-const REVOKED_TOPIC = 'auth.keyRevoked';
+/** Every instance forgets a changed key at once, whichever instance changed it. */
+const CHANGED_TOPIC = 'auth.keyChanged';
+/** Seconds a client is asked to wait when keys cannot be verified. */
+export const AUTH_RETRY_AFTER_S = 5;
 
 export const hashKey = (secret: string) => createHash('sha256').update(secret, 'utf8').digest('hex');
 
@@ -25,28 +26,46 @@ export interface CreatedKey {
   secret: string;
 }
 
+/** A key was revoked (or otherwise changed): whoever holds it must look again. */
+export interface KeyChange {
+  keyId: string;
+  hash: string;
+  revoked: boolean;
+}
+
+/** How one verification ended, for the auth metric. */
+export type AuthOutcome = 'ok' | 'stale' | 'invalid' | 'revoked' | 'rate_limited' | 'unavailable';
+
+export interface ApiKeyServiceOptions {
+  /** How long a verified key is trusted before it is looked up again. */
+  cacheTtlMs?: number;
+  /** How long a verified key keeps working while PostgreSQL is unreachable. */
+  staleIfErrorMs?: number;
+  /** Failed authentications per client address; none = unlimited. */
+  failures?: FailureBudget;
+  onOutcome?: (outcome: AuthOutcome) => void;
+}
+
 export class ApiKeyService {
-  private readonly verified = new LRUCache<string, Principal>({ max: 10_000, ttl: VERIFY_CACHE_TTL_MS });
+  private readonly cache: KeyCache;
   private readonly lastUsed = new Map<string, Date>();
-  private flushTimer: NodeJS.Timeout | undefined;
+  private readonly lookups = new Map<string, Promise<ApiKeyRecord | null>>();
+  private readonly listeners = new Set<(change: KeyChange) => void>();
+  private readonly failures: FailureBudget | undefined;
+  private readonly outcome: (outcome: AuthOutcome) => void;
   private readonly log: Logger;
+  private unavailableSince: number | undefined;
 
   constructor(
     private readonly repo: ApiKeyRepository,
     private readonly bus: EventBus,
     logger: Logger,
+    options: ApiKeyServiceOptions = {},
   ) {
     this.log = logger.child({ component: 'api-keys' });
-  }
-
-  startLastUsedTracking(intervalMs = LAST_USED_FLUSH_MS): void {
-    this.flushTimer = setInterval(() => void this.flushLastUsed(), intervalMs);
-    this.flushTimer.unref();
-  }
-
-  async stop(): Promise<void> {
-    if (this.flushTimer) clearInterval(this.flushTimer);
-    await this.flushLastUsed();
+    this.cache = new KeyCache(options.cacheTtlMs ?? 10_000, options.staleIfErrorMs ?? 600_000);
+    this.failures = options.failures;
+    this.outcome = options.onOutcome ?? (() => undefined);
   }
 
   async flushLastUsed(): Promise<void> {
@@ -60,27 +79,149 @@ export class ApiKeyService {
     }
   }
 
-  /** Resolves a presented key to its principal, or throws UNAUTHENTICATED. */
-  async verify(secret: string | undefined): Promise<Principal> {
+  /**
+   * Resolves a presented key to its principal. Throws UNAUTHENTICATED (bad, unknown or
+   * revoked key), RATE_LIMITED (`client` is over its failure budget) or
+   * UPSTREAM_UNAVAILABLE (PostgreSQL unreachable and the key not verified recently).
+   */
+  async verify(secret: string | undefined, client?: string): Promise<Principal> {
     if (!secret)
       throw unauthenticated('An API key is required: send "Authorization: Bearer <key>" or "X-API-Key"');
-    if (secret.length < MIN_KEY_LENGTH || secret.length > MAX_KEY_LENGTH)
-      throw unauthenticated('Invalid API key');
-    const hash = hashKey(secret);
-    let principal = this.verified.get(hash);
-    if (!principal) {
-      const record = await this.repo.findByHash(hash);
-      // The index lookup already matched; compare again in constant time so no code
-      // path branches on a partial match.
-      if (!record || !timingSafeEqual(Buffer.from(record.hash, 'hex'), Buffer.from(hash, 'hex'))) {
-        throw unauthenticated('Invalid API key');
-      }
-      if (record.revokedAt) throw unauthenticated('This API key has been revoked');
-      principal = { keyId: record.id, name: record.name, role: record.role };
-      this.verified.set(hash, principal);
+    if (secret.length < MIN_KEY_LENGTH || secret.length > MAX_KEY_LENGTH) {
+      await this.refuseUnknown(client);
+      return this.fail(client, 'invalid', 'Invalid API key');
     }
+    return this.verifyHash(hashKey(secret), client);
+  }
+
+  /** `verify` for a key known by its hash (open sockets re-check theirs with it). */
+  async verifyHash(hash: string, client?: string): Promise<Principal> {
+    const fresh = this.cache.fresh(hash);
+    if (fresh) return this.admit(fresh, 'ok');
+    if (this.cache.isRevoked(hash)) return this.fail(client, 'revoked', 'This API key has been revoked');
+    const known = this.cache.knownGood(hash);
+    if (!known) {
+      // Checked before anything else so an address over budget costs no lookup.
+      await this.refuseUnknown(client);
+      if (this.cache.isUnknown(hash)) return this.fail(client, 'invalid', 'Invalid API key');
+    }
+    let record: ApiKeyRecord | null;
+    try {
+      record = await this.lookup(hash);
+    } catch (err) {
+      return this.unavailable(err, known);
+    }
+    if (this.unavailableSince !== undefined) {
+      this.log.info('API keys can be verified again');
+      this.unavailableSince = undefined;
+    }
+    // The index lookup already matched; compare again in constant time so no code
+    // path branches on a partial match.
+    if (!record || !timingSafeEqual(Buffer.from(record.hash, 'hex'), Buffer.from(hash, 'hex'))) {
+      this.cache.bad(hash);
+      return this.fail(client, 'invalid', 'Invalid API key');
+    }
+    if (record.revokedAt) {
+      this.cache.markRevoked(hash);
+      return this.fail(client, 'revoked', 'This API key has been revoked');
+    }
+    const principal: Principal = { keyId: record.id, name: record.name, role: record.role };
+    this.cache.good(hash, principal);
+    return this.admit(principal, 'ok');
+  }
+
+  /** Calls `fn` whenever a key is revoked or changed, here or on another instance. */
+  onKeyChange(fn: (change: KeyChange) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  /** Applies a change learnt from anywhere (this instance, the bus, the poller); idempotent. */
+  applyChange(change: KeyChange): void {
+    if (change.revoked) {
+      if (this.cache.isRevoked(change.hash)) return;
+      this.cache.markRevoked(change.hash);
+    } else {
+      this.cache.forget(change.hash);
+    }
+    for (const fn of this.listeners) {
+      try {
+        fn(change);
+      } catch (err) {
+        this.log.error({ err }, 'key change listener failed');
+      }
+    }
+  }
+
+  /** Whether this instance already knows the key is revoked. */
+  knowsRevoked(hash: string): boolean {
+    return this.cache.isRevoked(hash);
+  }
+
+  /** Applies the changes other instances publish; ends when the bus closes. */
+  async listenForChanges(): Promise<void> {
+    for await (const change of this.bus.subscribe<KeyChange>(CHANGED_TOPIC)) {
+      if (typeof change.hash === 'string' && typeof change.keyId === 'string') this.applyChange(change);
+    }
+  }
+
+  private admit(principal: Principal, outcome: AuthOutcome): Principal {
+    this.outcome(outcome);
     this.lastUsed.set(principal.keyId, new Date());
     return principal;
+  }
+
+  private async refuseUnknown(client: string | undefined): Promise<void> {
+    if (!this.failures || client === undefined) return;
+    const wait = await this.failures.retryAfter(client);
+    if (wait <= 0) return;
+    this.outcome('rate_limited');
+    throw new AppError(
+      'RATE_LIMITED',
+      `Too many failed authentications from this address; retry in ${wait} s`,
+      {
+        retryAfterSeconds: wait,
+      },
+    );
+  }
+
+  private async fail(client: string | undefined, outcome: AuthOutcome, message: string): Promise<never> {
+    this.outcome(outcome);
+    if (this.failures && client !== undefined) {
+      await this.failures.record(client).catch((err: unknown) => {
+        this.log.warn({ err: (err as Error).message }, 'could not count a failed authentication');
+      });
+    }
+    throw unauthenticated(message);
+  }
+
+  private unavailable(err: unknown, known: Principal | undefined): Principal {
+    if (this.unavailableSince === undefined) {
+      this.unavailableSince = Date.now();
+      this.log.warn(
+        { err: (err as Error).message },
+        'API keys cannot be verified: the database is unavailable',
+      );
+    }
+    // Stale-if-error: a key verified recently keeps working through an outage.
+    if (known) return this.admit(known, 'stale');
+    this.outcome('unavailable');
+    throw upstreamUnavailable(
+      'API keys cannot be verified right now (the database is unavailable); retry later',
+      {
+        retryAfterSeconds: AUTH_RETRY_AFTER_S,
+      },
+    );
+  }
+
+  /** One lookup per hash at a time: a burst of requests with one key shares it. */
+  private lookup(hash: string): Promise<ApiKeyRecord | null> {
+    let pending = this.lookups.get(hash);
+    if (!pending) {
+      pending = this.repo.findByHash(hash).finally(() => this.lookups.delete(hash));
+      this.lookups.set(hash, pending);
+    }
+    return pending;
   }
 
   async create(name: string, role: Role): Promise<CreatedKey> {
@@ -100,27 +241,32 @@ export class ApiKeyService {
       prefix: secret.slice(0, VISIBLE_PREFIX_LENGTH),
       hash: hashKey(secret),
     });
+    this.cache.forget(record.hash);
     this.log.info({ keyId: record.id, name, role }, 'api key created');
     return { record, secret };
   }
 
-  /** Returns false when the key was already revoked. */
+  /**
+   * Returns false when the key was already revoked. Sockets holding the key close at
+   * once here, on other instances through the bus, or by their revocation poller when
+   * the bus message is lost (the revocation is in PostgreSQL either way).
+   */
   async revoke(id: string): Promise<boolean> {
-    if (!/^[0-9a-f-]{36}$/i.test(id)) throw badInput('id must be an API key id (UUID)');
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id))
+      throw badInput('id must be an API key id (UUID)');
     const record = await this.repo.findById(id);
     if (!record) throw notFound(`No API key with id ${id}`);
-    const changed = await this.repo.revoke(id, new Date());
-    this.verified.delete(record.hash);
-    await this.bus.publish(REVOKED_TOPIC, { hash: record.hash });
+    const changed = await this.repo.revoke(id);
+    const change: KeyChange = { keyId: id, hash: record.hash, revoked: true };
+    this.applyChange(change);
+    try {
+      await this.bus.publish(CHANGED_TOPIC, change);
+    } catch (err) {
+      // The key is revoked: other instances' pollers find it in PostgreSQL.
+      this.log.warn({ keyId: id, err: (err as Error).message }, 'could not publish a key revocation');
+    }
     if (changed) this.log.info({ keyId: id }, 'api key revoked');
     return changed;
-  }
-
-  /** Every instance forgets a revoked key at once, whichever instance revoked it. */
-  async listenForRevocations(): Promise<void> {
-    for await (const { hash } of this.bus.subscribe<{ hash: string }>(REVOKED_TOPIC)) {
-      this.verified.delete(hash);
-    }
   }
 
   async get(id: string): Promise<ApiKeyRecord> {
@@ -157,6 +303,7 @@ export class ApiKeyService {
             prefix: adminApiKey.slice(0, VISIBLE_PREFIX_LENGTH),
             hash,
           });
+          this.cache.forget(hash);
         } else if (existing.revokedAt) {
           this.log.warn('ADMIN_API_KEY is set but that key was revoked; it will not authenticate');
         }

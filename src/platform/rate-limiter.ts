@@ -144,3 +144,50 @@ class LeasedBudget {
     for (const [key, lease] of this.leases) if (lease.until <= now) this.leases.delete(key);
   }
 }
+
+/**
+ * A budget of failures per key (for example failed authentications per client address):
+ * `record` counts one, `retryAfter` says whether the key is over budget (seconds until
+ * its window ends) or not (0). Shared through Redis when configured, with the same
+ * in-memory fallback as the request limiter.
+ */
+export interface FailureBudget {
+  retryAfter(key: string): Promise<number>;
+  record(key: string): Promise<void>;
+}
+
+export function createFailureBudget(
+  opts: { points: number; windowSeconds: number; prefix: string },
+  redis?: Redis,
+): FailureBudget {
+  const memory = new RateLimiterMemory({
+    points: opts.points,
+    duration: opts.windowSeconds,
+    keyPrefix: 'fb',
+  });
+  const limiter: RateLimiterAbstract = redis
+    ? new RateLimiterRedis({
+        storeClient: redis,
+        points: opts.points,
+        duration: opts.windowSeconds,
+        keyPrefix: `${opts.prefix}fb`,
+        insuranceLimiter: memory,
+        rejectIfRedisNotReady: true,
+      })
+    : memory;
+  return {
+    async retryAfter(key) {
+      const res = await limiter.get(key);
+      if (!res || res.consumedPoints < opts.points) return 0;
+      return Math.max(1, Math.ceil(res.msBeforeNext / 1000));
+    },
+    async record(key) {
+      try {
+        await limiter.consume(key, 1);
+      } catch (res) {
+        // Over budget: the failure is counted all the same; anything else is a store error.
+        if (!(res instanceof RateLimiterRes)) throw res;
+      }
+    },
+  };
+}

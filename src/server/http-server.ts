@@ -87,7 +87,9 @@ export async function registerRoutes(
         // Too many requests or failed authentications (429), or keys cannot be verified (503).
         const limited = err.code === 'RATE_LIMITED';
         metrics.rejected.inc({ reason: limited ? 'rate_limit' : 'auth_unavailable' });
-        throw toGraphQLError(err, limited ? 429 : 503, { 'retry-after': String(err.details.retryAfterSeconds) });
+        throw toGraphQLError(err, limited ? 429 : 503, {
+          'retry-after': String(err.details.retryAfterSeconds),
+        });
       }
       throw err;
     }

@@ -9,6 +9,7 @@ export class Metrics {
   readonly wsSubscriptions: Gauge;
   readonly eventsDropped: Counter<'topic'>;
   readonly rejected: Counter<'reason'>;
+  readonly authChecks: Counter<'outcome'>;
 
   constructor() {
     collectDefaultMetrics({
@@ -49,6 +50,12 @@ export class Metrics {
       name: 'threatwire_requests_rejected_total',
       help: 'Requests refused before execution (auth, rate limit, limits, origin)',
       labelNames: ['reason'],
+      registers: [this.registry],
+    });
+    this.authChecks = new Counter({
+      name: 'threatwire_auth_checks_total',
+      help: 'API key verifications by outcome (ok, stale = served from the last good check while the database was unreachable, invalid, revoked, rate_limited, unavailable)',
+      labelNames: ['outcome'],
       registers: [this.registry],
     });
   }

@@ -11,7 +11,8 @@ import {
 } from 'graphql';
 import type { Context } from 'graphql-ws';
 import { WebSocketServer } from 'ws';
-import type { Principal } from '../auth/api-key-types.js';
+import { hashKey } from '../auth/api-key-service.js';
+import { clientBucket } from '../auth/client-address.js';
 import type { Config } from '../config.js';
 import { formatGraphQLError } from '../graphql/error-mapping.js';
 import { AppError } from '../platform/errors.js';
@@ -22,11 +23,19 @@ import { Metrics } from './metrics.js';
 import { apiKeyFromHeaders, type OriginPolicy } from './origin.js';
 import type { QueryLimits } from './query-limits.js';
 import { createWsTransport, type Extra } from './ws-transport.js';
+import {
+  CLOSE_TOO_MANY_FAILURES,
+  CLOSE_TRY_AGAIN_LATER,
+  WsSessions,
+  type Session,
+  type SlotLimit,
+} from './ws-sessions.js';
 
-interface SocketState {
-  principal?: Principal;
-  subscriptions: Set<string>;
-}
+const LIMIT_TEXT: Record<SlotLimit, string> = {
+  wsMaxSubscriptions: 'operations per socket',
+  wsMaxSubscriptionsPerKey: 'operations per API key on this server (across its sockets)',
+  wsMaxSubscriptionsPerProcess: 'operations on this server; retry later',
+};
 
 type WsExtra = Extra & Record<PropertyKey, unknown>;
 type WsContext = Context<Record<string, unknown> | undefined, WsExtra>;
@@ -45,11 +54,21 @@ export function createWsServer(opts: {
   const { schema, services, limits, config, metrics, rateLimiter } = opts;
   const log = opts.logger.child({ component: 'graphql-ws' });
   const wss = new WebSocketServer({ noServer: true, maxPayload: config.limits.wsMaxPayloadBytes });
-  const states = new WeakMap<object, SocketState>();
-  const stateOf = (ctx: WsContext): SocketState => {
+  const sessions = new WsSessions(
+    services.apiKeys,
+    {
+      perSocket: config.limits.wsMaxSubscriptions,
+      perKey: config.limits.wsMaxSubscriptionsPerKey,
+      perProcess: config.limits.wsMaxSubscriptionsPerProcess,
+    },
+    log,
+  );
+  // Kept after close (a WeakMap, gone with the socket) so late callbacks see `closed`.
+  const states = new WeakMap<object, Session>();
+  const stateOf = (ctx: WsContext): Session => {
     let s = states.get(ctx.extra.socket);
     if (!s) {
-      s = { subscriptions: new Set() };
+      s = { socket: ctx.extra.socket, operations: new Set(), closed: false, counted: false };
       states.set(ctx.extra.socket, s);
     }
     return s;
@@ -75,49 +94,73 @@ export function createWsServer(opts: {
           params['x-api-key'],
         ].find((v): v is string => typeof v === 'string');
         const key = fromParams?.replace(/^Bearer\s+/i, '') ?? apiKeyFromHeaders(ctx.extra.request.headers);
+        const state = stateOf(ctx);
+        let principal;
         try {
-          stateOf(ctx).principal = await services.apiKeys.verify(key);
-        } catch {
-          metrics.rejected.inc({ reason: 'ws_auth' });
-          return false; // graphql-ws closes with 4403 Forbidden
+          principal = await services.apiKeys.verify(
+            key,
+            clientBucket(ctx.extra.request.socket.remoteAddress),
+          );
+        } catch (err) {
+          if (!(err instanceof AppError)) throw err;
+          if (err.code === 'RATE_LIMITED') {
+            metrics.rejected.inc({ reason: 'ws_auth_rate_limit' });
+            sessions.end(state, CLOSE_TOO_MANY_FAILURES, err.message.slice(0, 120));
+          } else if (err.code === 'UPSTREAM_UNAVAILABLE') {
+            metrics.rejected.inc({ reason: 'ws_auth_unavailable' });
+            sessions.end(state, CLOSE_TRY_AGAIN_LATER, 'API keys cannot be verified now; retry later');
+          } else {
+            metrics.rejected.inc({ reason: 'ws_auth' });
+          }
+          return false; // graphql-ws closes with 4403 Forbidden (unless closed above)
         }
+        // Closed while the key was being checked: onClose has run, nothing to count.
+        if (state.closed || ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) return false;
+        sessions.attach(state, principal, hashKey(key!));
+        if (state.closed) return false;
+        state.counted = true;
         metrics.wsConnections.inc();
         return true;
       },
       onClose: (ctx) => {
-        const state = states.get(ctx.extra.socket);
-        if (state?.principal) metrics.wsConnections.dec();
-        if (state) metrics.wsSubscriptions.dec(state.subscriptions.size);
-        states.delete(ctx.extra.socket);
+        const state = stateOf(ctx);
+        if (state.counted) metrics.wsConnections.dec();
+        state.counted = false;
+        metrics.wsSubscriptions.dec(state.operations.size);
+        sessions.detach(state);
       },
       onSubscribe: async (ctx, id, payload): Promise<ExecutionArgs | readonly GraphQLError[]> => {
         const state = stateOf(ctx);
-        const principal = state.principal;
-        if (!principal) return fail(new AppError('UNAUTHENTICATED', 'Connection is not authenticated'));
-        if (state.subscriptions.size >= config.limits.wsMaxSubscriptions) {
+        if (!state.principal || state.closed)
+          return fail(new AppError('UNAUTHENTICATED', 'Connection is not authenticated'));
+        // Reserve the slot before any await, so concurrent subscribes cannot overshoot.
+        const refused = sessions.reserve(state, id);
+        if (refused) {
           metrics.rejected.inc({ reason: 'ws_subscriptions' });
+          const max = sessions.limitOf(refused);
           return fail(
-            new AppError(
-              'BAD_USER_INPUT',
-              `At most ${config.limits.wsMaxSubscriptions} operations per socket`,
-            ),
-            'wsMaxSubscriptions',
+            new AppError('BAD_USER_INPUT', `At most ${max} ${LIMIT_TEXT[refused]}`, { max }),
+            refused,
           );
         }
-        // Reserve the slot before any await, so concurrent subscribes cannot overshoot.
-        state.subscriptions.add(id);
         const release = (errors: readonly GraphQLError[]) => {
-          state.subscriptions.delete(id);
+          sessions.release(state, id);
           return errors;
         };
+        let principal;
         try {
+          // A cache hit until the key's entry expires; then PostgreSQL decides again.
+          principal = await sessions.recheck(state);
           await rateLimiter.consume(principal.keyId);
         } catch (err) {
-          metrics.rejected.inc({ reason: 'rate_limit' });
-          if (err instanceof AppError) return release(fail(err));
-          state.subscriptions.delete(id);
-          throw err;
+          sessions.release(state, id);
+          if (!(err instanceof AppError)) throw err;
+          if (err.code === 'RATE_LIMITED') metrics.rejected.inc({ reason: 'rate_limit' });
+          return fail(err);
         }
+        // Revoked (or the socket closed) while waiting: the operation must not run.
+        if (state.closed)
+          return release(fail(new AppError('UNAUTHENTICATED', 'This API key has been revoked')));
         let document;
         try {
           document = parse(payload.query, limits.parseOptions);
@@ -157,8 +200,7 @@ export function createWsServer(opts: {
         };
       },
       onComplete: (ctx, id) => {
-        const state = states.get(ctx.extra.socket);
-        if (state?.subscriptions.delete(id)) metrics.wsSubscriptions.dec();
+        if (sessions.release(stateOf(ctx), id)) metrics.wsSubscriptions.dec();
       },
       onError: (_ctx, _id, _payload, errors) => format(errors),
       onNext: (_ctx, _id, _payload, _args, result) =>
@@ -170,6 +212,8 @@ export function createWsServer(opts: {
 
   return {
     wss,
+    /** Re-checks the keys of open sockets; run by the per-instance worker runner. */
+    workers: [sessions.worker(Math.min(1_000, config.auth.keyCacheTtlMs))],
     /** Called from the HTTP server's 'upgrade' event. */
     handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
       const path = (req.url ?? '').split('?')[0];
@@ -190,6 +234,7 @@ export function createWsServer(opts: {
     async close(): Promise<void> {
       for (const client of wss.clients) client.close(1001, 'Server shutting down');
       await transport.dispose();
+      sessions.dispose();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
   };

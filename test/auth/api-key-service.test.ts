@@ -1,53 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import type { ApiKeyRepository } from '../../src/auth/api-key-repository.js';
 import { ApiKeyService, hashKey } from '../../src/auth/api-key-service.js';
-import type { ApiKeyRecord } from '../../src/auth/api-key-types.js';
 import { MemoryEventBus } from '../../src/platform/event-bus.js';
 import { createLogger } from '../../src/platform/logger.js';
-
-/** In-memory repository that counts writes, to prove lastUsedAt costs no write per request. */
-class CountingRepo implements ApiKeyRepository {
-  rows: ApiKeyRecord[] = [];
-  touches: Map<string, Date>[] = [];
-  create(d: { name: string; role: ApiKeyRecord['role']; prefix: string; hash: string }) {
-    const row = { ...d, id: crypto.randomUUID(), createdAt: new Date(), lastUsedAt: null, revokedAt: null };
-    this.rows.push(row);
-    return Promise.resolve(row);
-  }
-  findByHash(hash: string) {
-    return Promise.resolve(this.rows.find((r) => r.hash === hash) ?? null);
-  }
-  findById(id: string) {
-    return Promise.resolve(this.rows.find((r) => r.id === id) ?? null);
-  }
-  revoke(id: string, at: Date) {
-    const r = this.rows.find((x) => x.id === id && !x.revokedAt);
-    if (r) r.revokedAt = at;
-    return Promise.resolve(Boolean(r));
-  }
-  countActiveAdmins() {
-    return Promise.resolve(this.rows.filter((r) => r.role === 'ADMIN' && !r.revokedAt).length);
-  }
-  list() {
-    return Promise.resolve(this.rows);
-  }
-  count() {
-    return Promise.resolve(this.rows.length);
-  }
-  touch(lastUsed: ReadonlyMap<string, Date>) {
-    this.touches.push(new Map(lastUsed));
-    return Promise.resolve();
-  }
-  exclusive<T>(fn: (repo: ApiKeyRepository) => Promise<T>): Promise<T> {
-    return fn(this); // one process, nothing to lock against
-  }
-}
+import { MemoryKeyRepo } from './memory-key-repo.js';
 
 const logger = createLogger({ log: { level: 'silent', pretty: false } });
 
 describe('ApiKeyService', () => {
   it('records lastUsedAt in one batched write, not one per request', async () => {
-    const repo = new CountingRepo();
+    const repo = new MemoryKeyRepo();
     const svc = new ApiKeyService(repo, new MemoryEventBus(), logger);
     const a = await svc.create('a', 'READER');
     const b = await svc.create('b', 'ANALYST');
@@ -61,7 +22,7 @@ describe('ApiKeyService', () => {
   });
 
   it('stores only the SHA-256 hash and generates 256-bit keys', async () => {
-    const repo = new CountingRepo();
+    const repo = new MemoryKeyRepo();
     const svc = new ApiKeyService(repo, new MemoryEventBus(), logger);
     const { secret, record } = await svc.create('k', 'ADMIN');
     expect(record.hash).toBe(hashKey(secret));
@@ -70,7 +31,7 @@ describe('ApiKeyService', () => {
   });
 
   it('bootstraps one ADMIN key on first start only, or the configured one', async () => {
-    const repo = new CountingRepo();
+    const repo = new MemoryKeyRepo();
     const svc = new ApiKeyService(repo, new MemoryEventBus(), logger);
     const first = await svc.bootstrapAdmin(undefined);
     expect(first.source).toBe('generated');
