@@ -4,6 +4,7 @@
  * configured (stored data stays readable); the mutations then explain what to set.
  */
 import type { GeoService } from '../geo/geo-service.js';
+import { checkCountryCode, checkText } from '../platform/argument-checks.js';
 import { AppError, badInput, notFound, upstreamUnavailable } from '../platform/errors.js';
 import type { EventBus } from '../platform/event-bus.js';
 import type { AlertRepository } from './alert-repository.js';
@@ -53,15 +54,11 @@ export class CrowdsecService {
     first: number,
     after: Cursor | undefined,
   ): Promise<Page<DecisionRecord>> {
-    checkCursor(after);
-    return this.deps.decisions.list(filter, first, after);
+    return this.deps.decisions.list(checkDecisionFilter(filter), first, after);
   }
 
   listAlerts(filter: AlertFilter, first: number, after: Cursor | undefined): Promise<Page<AlertRecord>> {
-    checkCursor(after);
-    if (filter.since && filter.until && filter.since > filter.until)
-      throw badInput('since must not be after until');
-    return this.deps.alerts.list(filter, first, after);
+    return this.deps.alerts.list(checkAlertFilter(filter), first, after);
   }
 
   alert(id: string): Promise<AlertRecord | undefined> {
@@ -74,7 +71,8 @@ export class CrowdsecService {
 
   subscribeDecisions(kind: 'added' | 'deleted', filter: DecisionFilter | null | undefined) {
     const topic = kind === 'added' ? TOPICS.decisionAdded : TOPICS.decisionDeleted;
-    return this.deps.bus.subscribe<DecisionRecord>(topic, (d) => matchesDecision(d, filter));
+    const checked = filter ? checkDecisionFilter(filter) : filter;
+    return this.deps.bus.subscribe<DecisionRecord>(topic, (d) => matchesDecision(d, checked));
   }
 
   subscribeAlerts() {
@@ -160,8 +158,34 @@ export class CrowdsecService {
   }
 }
 
-function checkCursor(after: Cursor | undefined): void {
-  if (after && !/^\d{1,18}$/.test(after.id)) throw badInput('after is not a cursor returned by this API');
+/**
+ * Filter text reaches SQL: every string must be storable and at most MAX_FILTER_TEXT
+ * long, and a country code two letters. Time ranges need no bound (an index range
+ * scan under LIMIT); an inverted one is refused.
+ */
+function checkDecisionFilter(f: DecisionFilter): DecisionFilter {
+  return {
+    activeOnly: f.activeOnly,
+    scope: checkText('filter.scope', f.scope),
+    type: checkText('filter.type', f.type),
+    origin: checkText('filter.origin', f.origin),
+    scenario: checkText('filter.scenario', f.scenario),
+    value: checkText('filter.value', f.value),
+    countryCode: checkCountryCode('filter.countryCode', f.countryCode),
+  };
+}
+
+function checkAlertFilter(f: AlertFilter): AlertFilter {
+  if (f.since && f.until && f.since > f.until)
+    throw badInput('filter.since must not be after filter.until', { argument: 'filter.since' });
+  return {
+    ip: checkText('filter.ip', f.ip),
+    scenario: checkText('filter.scenario', f.scenario),
+    since: f.since,
+    until: f.until,
+    countryCode: checkCountryCode('filter.countryCode', f.countryCode),
+    hasActiveDecision: f.hasActiveDecision,
+  };
 }
 
 async function call<T>(fn: () => Promise<T>): Promise<T> {

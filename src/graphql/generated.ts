@@ -66,6 +66,7 @@ export type AlertEdge = {
   node: Alert;
 };
 
+/** Text fields: at most 2,048 characters, without NUL or unpaired surrogates; countryCode: two letters; since not after until. Otherwise BAD_USER_INPUT naming the field in extensions.argument. */
 export type AlertFilter = {
   countryCode?: InputMaybe<Scalars['String']['input']>;
   /** Alerts with (true) or without (false) a decision that is still active. */
@@ -240,6 +241,7 @@ export type DecisionEdge = {
   node: Decision;
 };
 
+/** Text fields: at most 2,048 characters, without NUL or unpaired surrogates; countryCode: two letters. Otherwise BAD_USER_INPUT naming the field in extensions.argument (and extensions.limit for the length). */
 export type DecisionFilter = {
   /** Only decisions that are neither deleted nor expired. */
   activeOnly?: InputMaybe<Scalars['Boolean']['input']>;
@@ -439,9 +441,10 @@ export type IocEdge = {
 
 export type IocFilter = {
   level?: InputMaybe<RiskLevel>;
+  /** Risk score at least this (0–100; otherwise BAD_USER_INPUT with extensions.min and extensions.limit). */
   minScore?: InputMaybe<Scalars['Int']['input']>;
   type?: InputMaybe<IocType>;
-  /** Normalised values starting with this text. */
+  /** Normalised values starting with this text (at most 2,048 characters, without NUL or unpaired surrogates). */
   valuePrefix?: InputMaybe<Scalars['String']['input']>;
   watched?: InputMaybe<Scalars['Boolean']['input']>;
 };
@@ -550,7 +553,7 @@ export type Query = {
   apiKeys: ApiKeyConnection;
   /** Classifier models, newest first (at most 100). */
   classifierModels: Array<ClassifierModel>;
-  /** Per-country counts since the given time (default 24 h), most alerts first (limit default 50, at most 250). */
+  /** Per-country counts since the given time (default 24 h, at most 400 days ago), most alerts first (limit default 50, 1–250). */
   countryStats: Array<CountryStat>;
   /** Stored CrowdSec decisions, newest first. */
   decisions: DecisionConnection;
@@ -568,18 +571,18 @@ export type Query = {
    * a READER asking for either gets FORBIDDEN.
    */
   lookupIoc: Ioc;
-  /** Totals since the given time (default: 24 hours ago). */
+  /** Totals since the given time (default: 24 hours ago; at most 400 days ago, else BAD_USER_INPUT with extensions.limit 400). */
   statsSummary: StatsSummary;
   threatEvent?: Maybe<ThreatEvent>;
   /** Threat events, newest first (by occurredAt). */
   threatEvents: ThreatEventConnection;
   /** Events since the given time (default: 24 hours ago) aggregated by location, most events first (at most 5,000 points). */
   threatMap: Array<ThreatMapPoint>;
-  /** Zero-filled counts per hour or day (default: the last 24 hours / 30 days; at most 2,000 buckets). */
+  /** Zero-filled counts per hour or day (default: the last 24 hours / 30 days; at most 2,000 buckets, else BAD_USER_INPUT with extensions.limit 2000). */
   timeSeries: Array<TimeBucket>;
-  /** Alert sources with the most alerts since the given time (default 24 h; limit default 10, at most 100). */
+  /** Alert sources with the most alerts since the given time (default 24 h, at most 400 days ago; limit default 10, 1–100). */
   topAttackers: Array<TopAttacker>;
-  /** Scenarios with the most alerts since the given time (default 24 h; limit default 10, at most 100). */
+  /** Scenarios with the most alerts since the given time (default 24 h, at most 400 days ago; limit default 10, 1–100). */
   topScenarios: Array<ScenarioCount>;
   /** The API key making this request. */
   viewer: ApiKey;

@@ -1,38 +1,65 @@
+import { checkInt } from '../platform/argument-checks.js';
 import { badInput } from '../platform/errors.js';
 
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 500;
 
+/** `first` of every connection: 1..MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE when absent. */
 export function pageSize(first: number | null | undefined): number {
-  if (first === null || first === undefined) return DEFAULT_PAGE_SIZE;
-  if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE_SIZE) {
-    throw badInput(`first must be between 1 and ${MAX_PAGE_SIZE}`);
-  }
-  return first;
+  return checkInt('first', first, 1, MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE);
 }
+
+/**
+ * Shape of the row ids a connection pages over: UUIDs, or bigint sequence ids (the
+ * CrowdSec tables). A cursor is checked against it before its id reaches SQL.
+ */
+export type CursorIdShape = 'uuid' | 'bigint';
+
+/** Our cursors are ~80 characters; anything much longer was not made here. */
+export const MAX_CURSOR_LENGTH = 256;
+const ID_PATTERN: Record<CursorIdShape, RegExp> = {
+  uuid: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
+  bigint: /^(0|[1-9][0-9]{0,17})$/,
+};
+/** What Date#toISOString gives for years 0000–9999, all inside PostgreSQL's timestamp range. */
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
 
 /** Opaque keyset cursor: (timestamp, id) of the last row seen. */
 export function encodeCursor(at: Date, id: string): string {
   return Buffer.from(JSON.stringify([at.toISOString(), id])).toString('base64url');
 }
 
-export function decodeCursor(cursor: string | null | undefined): { at: Date; id: string } | undefined {
+/**
+ * The one decoder of `after` for every connection: a cursor this API made, with an id
+ * of the connection's shape and a time PostgreSQL can compare, or BAD_USER_INPUT.
+ */
+export function decodeCursor(
+  cursor: string | null | undefined,
+  idShape: CursorIdShape = 'uuid',
+): { at: Date; id: string } | undefined {
   if (cursor === null || cursor === undefined) return undefined;
-  try {
-    const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (
-      Array.isArray(parsed) &&
-      parsed.length === 2 &&
-      typeof parsed[0] === 'string' &&
-      typeof parsed[1] === 'string'
-    ) {
-      const at = new Date(parsed[0]);
-      if (!Number.isNaN(at.getTime())) return { at, id: parsed[1] };
+  if (cursor.length <= MAX_CURSOR_LENGTH && BASE64URL.test(cursor)) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    } catch {
+      parsed = undefined;
     }
-  } catch {
-    // fall through to the error below
+    if (Array.isArray(parsed) && parsed.length === 2) {
+      const [at, id] = parsed as unknown[];
+      if (
+        typeof at === 'string' &&
+        typeof id === 'string' &&
+        ISO_INSTANT.test(at) &&
+        ID_PATTERN[idShape].test(id)
+      ) {
+        const date = new Date(at);
+        if (!Number.isNaN(date.getTime()) && date.toISOString() === at) return { at: date, id };
+      }
+    }
   }
-  throw badInput('after is not a cursor returned by this API');
+  throw badInput('after is not a cursor returned by this API for this list', { argument: 'after' });
 }
 
 export function connection<T>(

@@ -6,6 +6,7 @@
  * the verdict changed. The collector drives the same pass for due IOCs.
  */
 import { setMaxListeners } from 'node:events';
+import { checkInt, checkListLength, checkText } from '../platform/argument-checks.js';
 import { badInput } from '../platform/errors.js';
 import type { EventBus } from '../platform/event-bus.js';
 import type { Logger } from '../platform/logger.js';
@@ -90,9 +91,7 @@ export class IocService {
 
   /** Registers many values for the collector at once; idempotent. */
   async watch(values: readonly string[]): Promise<IocRecord[]> {
-    if (values.length > this.deps.watchMax) {
-      throw badInput(`watchIocs takes at most ${this.deps.watchMax} values (got ${values.length})`);
-    }
+    checkListLength('values', values, this.deps.watchMax);
     const parsed = values.map((v, index) => {
       try {
         return parseIoc(v);
@@ -107,7 +106,13 @@ export class IocService {
   }
 
   async list(filter: IocFilter, first: number, after: Cursor | undefined): Promise<Page<IocRecord>> {
-    const page = await this.deps.repo.list(filter, first, after);
+    // Risk scores are 0–100; the prefix reaches SQL as text.
+    const checked: IocFilter = {
+      ...filter,
+      minScore: checkInt('filter.minScore', filter.minScore, 0, 100, undefined),
+      valuePrefix: checkText('filter.valuePrefix', filter.valuePrefix),
+    };
+    const page = await this.deps.repo.list(checked, first, after);
     return { ...page, rows: page.rows.map((r) => toRecord(r)) };
   }
 

@@ -10,6 +10,10 @@ export interface Cache {
   readonly mode: 'redis' | 'in-process';
   get<T>(key: string): Promise<T | undefined>;
   set(key: string, value: unknown, ttlSeconds: number): Promise<void>;
+  /** Many keys in one round trip (MGET); a failure reads as all misses. */
+  getMany<T>(keys: readonly string[]): Promise<(T | undefined)[]>;
+  /** Many entries with one TTL in one round trip (a pipeline). */
+  setMany(entries: readonly (readonly [string, unknown])[], ttlSeconds: number): Promise<void>;
   del(...keys: string[]): Promise<void>;
 }
 
@@ -28,6 +32,15 @@ export class MemoryCache implements Cache {
 
   set(key: string, value: unknown, ttlSeconds: number): Promise<void> {
     this.lru.set(key, { json: JSON.stringify(value) }, { ttl: ttlSeconds * 1000 });
+    return Promise.resolve();
+  }
+
+  getMany<T>(keys: readonly string[]): Promise<(T | undefined)[]> {
+    return Promise.all(keys.map((k) => this.get<T>(k)));
+  }
+
+  setMany(entries: readonly (readonly [string, unknown])[], ttlSeconds: number): Promise<void> {
+    for (const [k, v] of entries) void this.set(k, v, ttlSeconds);
     return Promise.resolve();
   }
 
@@ -64,6 +77,28 @@ export class RedisCache implements Cache {
       );
     } catch {
       // A cache write that fails only costs a recomputation later.
+    }
+  }
+
+  async getMany<T>(keys: readonly string[]): Promise<(T | undefined)[]> {
+    if (keys.length === 0) return [];
+    try {
+      const raws = await this.redis.mget(...keys.map((k) => this.prefix + 'cache:' + k));
+      return raws.map((raw) => (raw === null ? undefined : (JSON.parse(raw) as T)));
+    } catch {
+      return keys.map(() => undefined);
+    }
+  }
+
+  async setMany(entries: readonly (readonly [string, unknown])[], ttlSeconds: number): Promise<void> {
+    if (entries.length === 0) return;
+    const ttl = Math.max(1, Math.ceil(ttlSeconds));
+    const pipeline = this.redis.pipeline();
+    for (const [k, v] of entries) pipeline.set(this.prefix + 'cache:' + k, JSON.stringify(v), 'EX', ttl);
+    try {
+      await pipeline.exec();
+    } catch {
+      // See set().
     }
   }
 

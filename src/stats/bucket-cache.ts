@@ -22,6 +22,7 @@ import {
   bucketMs,
   ceilTo,
   floorTo,
+  MAX_BUCKETS,
   type BucketCount,
   type BucketSize,
   type StatsSource,
@@ -31,6 +32,11 @@ import {
 export const GRACE_MS = 15 * 60_000;
 const CLOSED_TTL_S: Record<BucketSize, number> = { HOUR: 8 * 86_400, DAY: 40 * 86_400 };
 const GENERATION_TTL_S = 60 * 86_400;
+/**
+ * How far back (in buckets of each size) closed buckets are cached: as far as the
+ * longest timeSeries reaches, which also covers the longest statistics window.
+ */
+export const CACHED_BUCKETS = MAX_BUCKETS;
 
 /** country code ('' = unknown) → metrics, for one bucket. */
 export type CountryMetrics = Record<string, Record<string, number>>;
@@ -63,25 +69,31 @@ export class BucketCache {
   ): Promise<Map<number, CountryMetrics>> {
     const out = new Map<number, CountryMetrics>();
     const step = bucketMs(size);
-    const closedStart = ceilTo(since, size);
-    const closedEnd = Math.max(closedStart, floorTo(Math.min(until, this.now() - GRACE_MS), size));
+    const now = this.now();
+    // Only closed buckets inside the horizon are cached: the keys of one source and
+    // generation are then at most CACHED_BUCKETS per bucket size, whatever windows
+    // clients ask for. Older parts of a window are counted live, in one range query.
+    const cacheFrom = Math.max(ceilTo(since, size), floorTo(now, size) - CACHED_BUCKETS * step);
+    const cacheTo = Math.max(cacheFrom, floorTo(Math.min(until, now - GRACE_MS), size));
     const live: [number, number][] = [];
-    if (closedStart >= closedEnd) live.push([since, until]);
+    if (cacheFrom >= cacheTo) live.push([since, until]);
     else {
-      if (since < closedStart) live.push([since, closedStart]);
-      if (closedEnd < until) live.push([closedEnd, until]);
+      if (since < cacheFrom) live.push([since, cacheFrom]);
+      if (cacheTo < until) live.push([cacheTo, until]);
     }
     const liveRows = await Promise.all(
       live.map(([s, u]) => source.countsByBucket(size, { since: new Date(s), until: new Date(u) })),
     );
     for (const rows of liveRows) addRows(out, rows);
 
-    if (closedStart >= closedEnd) return out;
+    if (cacheFrom >= cacheTo) return out;
+    // A fixed number of round trips per call, however many buckets: the generation,
+    // one MGET, at most one range query for the misses, one pipelined write.
     const gen = (await this.cache.get<number>(genKey(source.name))) ?? 0;
     const starts: number[] = [];
-    for (let t = closedStart; t < closedEnd; t += step) starts.push(t);
-    const cached = await Promise.all(
-      starts.map((t) => this.cache.get<CountryMetrics>(bucketKey(source.name, gen, size, t))),
+    for (let t = cacheFrom; t < cacheTo; t += step) starts.push(t);
+    const cached = await this.cache.getMany<CountryMetrics>(
+      starts.map((t) => bucketKey(source.name, gen, size, t)),
     );
     const missing = starts.filter((_, i) => cached[i] === undefined);
     starts.forEach((t, i) => {
@@ -93,13 +105,12 @@ export class BucketCache {
       const to = missing.at(-1)! + step;
       const fresh = new Map<number, CountryMetrics>();
       addRows(fresh, await source.countsByBucket(size, { since: new Date(from), until: new Date(to) }));
-      await Promise.all(
-        missing.map((t) => {
-          const value = fresh.get(t) ?? {};
-          merge(out, t, value);
-          return this.cache.set(bucketKey(source.name, gen, size, t), value, CLOSED_TTL_S[size]);
-        }),
-      );
+      const entries = missing.map((t) => {
+        const value = fresh.get(t) ?? {};
+        merge(out, t, value);
+        return [bucketKey(source.name, gen, size, t), value] as const;
+      });
+      await this.cache.setMany(entries, CLOSED_TTL_S[size]);
     }
     return out;
   }

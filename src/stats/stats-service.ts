@@ -8,6 +8,7 @@
  */
 import { countryInfo } from '../geo/countries.js';
 import type { Cache } from '../platform/cache.js';
+import { checkInt } from '../platform/argument-checks.js';
 import { badInput } from '../platform/errors.js';
 import { BucketCache, merge, type CountryMetrics } from './bucket-cache.js';
 import type { CrowdsecStatsSource } from './crowdsec-stats-source.js';
@@ -15,6 +16,8 @@ import {
   bucketMs,
   DAY_MS,
   floorTo,
+  MAX_BUCKETS,
+  MAX_WINDOW_DAYS,
   type AttackerRecord,
   type BucketRecord,
   type BucketSize,
@@ -25,8 +28,9 @@ import {
 } from './stats-types.js';
 
 const SHORT_TTL_S = 10;
-const MAX_BUCKETS = 2_000;
 const DEFAULT_WINDOW_MS = DAY_MS;
+/** A client that computes "now − 400 days" a moment before the server does is still inside. */
+const WINDOW_SLACK_MS = 60_000;
 
 export class StatsService {
   private readonly buckets: BucketCache;
@@ -79,7 +83,7 @@ export class StatsService {
     since: Date | null | undefined,
     limit: number | null | undefined,
   ): Promise<CountryRecord[]> {
-    const n = bounded('limit', limit, 50, 250);
+    const n = checkInt('limit', limit, 1, 250, 50);
     const range = this.window(since);
     const [perCountry, current] = await Promise.all([
       this.countryTotals(range.since, range.until),
@@ -116,10 +120,13 @@ export class StatsService {
     const end = until ? until.getTime() : this.now();
     const defaultSpan = size === 'HOUR' ? DAY_MS : 30 * DAY_MS;
     const start = floorTo(since ? since.getTime() : end - defaultSpan, size);
-    if (!(start < end)) throw badInput('since must be before until');
+    if (!(start < end)) throw badInput('since must be before until', { argument: 'since' });
     const step = bucketMs(size);
     if ((end - start) / step > MAX_BUCKETS)
-      throw badInput(`at most ${MAX_BUCKETS} buckets per series; narrow the window`);
+      throw badInput(`at most ${MAX_BUCKETS} buckets per series; narrow the window`, {
+        argument: 'since',
+        limit: MAX_BUCKETS,
+      });
     const totals = new Map<number, CountryMetrics>();
     for (const source of this.sources) {
       for (const [t, m] of await this.buckets.counts(source, size, start, end)) merge(totals, t, m);
@@ -138,13 +145,13 @@ export class StatsService {
   }
 
   topAttackers(since: Date | null | undefined, limit: number | null | undefined): Promise<AttackerRecord[]> {
-    const n = bounded('limit', limit, 10, 100);
+    const n = checkInt('limit', limit, 1, 100, 10);
     const { since: from } = this.window(since);
     return this.shortLived(`attackers:${minute(from)}:${n}`, () => this.crowdsec.topAttackers(from, n));
   }
 
   topScenarios(since: Date | null | undefined, limit: number | null | undefined): Promise<ScenarioRecord[]> {
-    const n = bounded('limit', limit, 10, 100);
+    const n = checkInt('limit', limit, 1, 100, 10);
     const { since: from } = this.window(since);
     return this.shortLived(`scenarios:${minute(from)}:${n}`, () => this.crowdsec.topScenarios(from, n));
   }
@@ -152,7 +159,13 @@ export class StatsService {
   private window(since: Date | null | undefined): { since: Date; until: Date } {
     const until = this.now();
     const from = since ? since.getTime() : until - DEFAULT_WINDOW_MS;
-    if (Number.isNaN(from) || from > until) throw badInput('since must be a time in the past');
+    if (Number.isNaN(from) || from > until)
+      throw badInput('since must be a time in the past', { argument: 'since' });
+    if (from < until - MAX_WINDOW_DAYS * DAY_MS - WINDOW_SLACK_MS)
+      throw badInput(`since must be at most ${MAX_WINDOW_DAYS} days ago`, {
+        argument: 'since',
+        limit: MAX_WINDOW_DAYS,
+      });
     return { since: new Date(from), until: new Date(until) };
   }
 
@@ -195,11 +208,4 @@ function sumAll(perCountry: CountryMetrics): Record<string, number> {
   for (const m of Object.values(perCountry))
     for (const [k, v] of Object.entries(m)) out[k] = (out[k] ?? 0) + v;
   return out;
-}
-
-function bounded(name: string, value: number | null | undefined, fallback: number, max: number): number {
-  if (value === null || value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < 1 || value > max)
-    throw badInput(`${name} must be between 1 and ${max}`);
-  return value;
 }

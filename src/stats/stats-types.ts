@@ -78,6 +78,15 @@ export interface ScenarioRecord {
   attackers: number;
 }
 
+/**
+ * Longest window, in days, of statsSummary, countryStats, topAttackers and topScenarios
+ * (their `since`). Longer windows are refused: the work of one request, and the cache
+ * keys it may create, grow with the window.
+ */
+export const MAX_WINDOW_DAYS = 400;
+/** Most buckets of one timeSeries (2,000 hours ≈ 83 days, or 2,000 days). */
+export const MAX_BUCKETS = 2_000;
+
 export const HOUR_MS = 3_600_000;
 export const DAY_MS = 86_400_000;
 export const bucketMs = (size: BucketSize) => (size === 'HOUR' ? HOUR_MS : DAY_MS);

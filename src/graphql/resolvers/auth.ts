@@ -8,7 +8,7 @@ export const authResolvers: Resolvers = {
   Query: {
     viewer: async (_p, _a, { principal, services }) => services.apiKeys.get(principal.keyId),
     apiKeys: async (_p, { first, after, includeRevoked }, { services }) => {
-      const cursor = decodeCursor(after);
+      const cursor = decodeCursor(after, 'uuid');
       const page = await services.apiKeys.list({
         first: pageSize(first),
         after: cursor && { createdAt: cursor.at, id: cursor.id },

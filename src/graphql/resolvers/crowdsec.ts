@@ -1,3 +1,4 @@
+import type { CrowdsecHealthReport } from '../../crowdsec/crowdsec-sync.js';
 import type { AlertRecord, DecisionRecord } from '../../crowdsec/crowdsec-types.js';
 import { isActive, toDate } from '../../crowdsec/crowdsec-types.js';
 import { connection, decodeCursor, encodeCursor, pageSize } from '../pagination.js';
@@ -9,7 +10,11 @@ const alertCursor = (a: AlertRecord) => encodeCursor(toDate(a.startAt), a.id);
 export const crowdsecResolvers: Resolvers = {
   Query: {
     decisions: async (_p, { filter, first, after }, { services }) => {
-      const page = await services.crowdsec.listDecisions(filter ?? {}, pageSize(first), decodeCursor(after));
+      const page = await services.crowdsec.listDecisions(
+        filter ?? {},
+        pageSize(first),
+        decodeCursor(after, 'bigint'),
+      );
       return connection(page.rows, page.hasNextPage, page.totalCount, decisionCursor);
     },
     alerts: async (_p, { filter, first, after }, { services }) => {
@@ -17,7 +22,7 @@ export const crowdsecResolvers: Resolvers = {
       const page = await services.crowdsec.listAlerts(
         { ...f, since: f.since ? toDate(f.since) : null, until: f.until ? toDate(f.until) : null },
         pageSize(first),
-        decodeCursor(after),
+        decodeCursor(after, 'bigint'),
       );
       return connection(page.rows, page.hasNextPage, page.totalCount, alertCursor);
     },
@@ -49,6 +54,8 @@ export const crowdsecResolvers: Resolvers = {
     decisions: (a, _args, { services }) => services.crowdsec.decisionsOf(a),
   },
   Health: {
-    crowdsec: (_p, _a, { services }) => services.crowdsec.health(),
+    // The report's own snapshot, so `crowdsec.status` and the overall status agree.
+    crowdsec: (report, _a, { services }) =>
+      (report.snapshots.crowdsec as CrowdsecHealthReport | undefined) ?? services.crowdsec.health(),
   },
 };
