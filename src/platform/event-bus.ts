@@ -17,12 +17,32 @@ type Listener = (payload: unknown) => void;
 const MAX_BUFFERED = 1_000;
 
 /**
+ * Subscribers handed a message (their filter run) before the fan-out yields to the
+ * event loop: a message for thousands of subscribers never holds the process for long.
+ */
+export const DISPATCH_SLICE = 32;
+
+interface Delivery {
+  payload: unknown;
+  listeners: Listener[];
+  next: number;
+}
+
+/**
  * Local fan-out shared by both implementations: one listener set per topic and a
  * bounded queue per subscriber, so a slow socket cannot grow memory without limit.
+ *
+ * `dispatch` only queues the message: subscribers' filters never run in the code that
+ * published (an ingest request answers without waiting for them), and the fan-out runs
+ * DISPATCH_SLICE subscribers per turn of the event loop, so other requests (and
+ * /healthz) are served in between. Messages reach each subscriber in dispatch order.
  */
 export class LocalHub {
   private readonly listeners = new Map<string, Set<Listener>>();
   private readonly stoppers = new Set<() => void>();
+  private backlog: { topic: string; payload: unknown }[] = [];
+  private current: Delivery | undefined;
+  private draining = false;
 
   constructor(
     private readonly hooks: {
@@ -33,10 +53,37 @@ export class LocalHub {
   ) {}
 
   dispatch(topic: string, payload: unknown): void {
-    const set = this.listeners.get(topic);
-    if (!set) return;
-    for (const listener of set) listener(payload);
+    if (!this.listeners.has(topic)) return;
+    this.backlog.push({ topic, payload });
+    if (!this.draining) {
+      this.draining = true;
+      setImmediate(this.drain);
+    }
   }
+
+  private readonly drain = (): void => {
+    let budget = DISPATCH_SLICE;
+    while (budget > 0) {
+      if (!this.current) {
+        const message = this.backlog.shift();
+        if (!message) {
+          this.draining = false;
+          return;
+        }
+        const set = this.listeners.get(message.topic);
+        // Subscribers as of now: one that unsubscribes meanwhile ignores it (its `done`).
+        if (set) this.current = { payload: message.payload, listeners: [...set], next: 0 };
+        continue;
+      }
+      const delivery = this.current;
+      while (budget > 0 && delivery.next < delivery.listeners.length) {
+        delivery.listeners[delivery.next++]!(delivery.payload);
+        budget--;
+      }
+      if (delivery.next >= delivery.listeners.length) this.current = undefined;
+    }
+    setImmediate(this.drain);
+  };
 
   topicCount(): number {
     return this.listeners.size;
@@ -123,6 +170,8 @@ export class LocalHub {
   /** Ends every subscriber's iterator (their `for await` loops finish). */
   closeAll(): void {
     for (const stop of [...this.stoppers]) stop();
+    this.backlog = [];
+    this.current = undefined;
   }
 }
 
@@ -135,9 +184,10 @@ export class MemoryEventBus implements EventBus {
   }
 
   publish(topic: string, payload: unknown): Promise<void> {
-    // Deliver on a later tick, as Redis would: publishers never run subscriber code inline.
+    // Subscribers get the JSON form, as they would through Redis; the hub delivers it
+    // on later turns of the event loop, never inside this call.
     const copy: unknown = JSON.parse(JSON.stringify(payload));
-    setImmediate(() => this.hub.dispatch(topic, copy));
+    this.hub.dispatch(topic, copy);
     return Promise.resolve();
   }
 

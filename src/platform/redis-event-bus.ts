@@ -11,6 +11,8 @@ import type { Logger } from './logger.js';
  * A message is `<publishing instance id> <JSON payload>`. The publisher hands the payload
  * to its own subscribers directly (as the in-process bus does) and ignores its echo from
  * Redis, so a bulk ingest is not parsed back on the instance that just serialised it.
+ * Either way the hub only queues it: subscribers' filters run on later turns of the
+ * event loop, in slices, never inside `publish` or the Redis message handler.
  */
 export class RedisEventBus implements EventBus {
   readonly mode = 'redis' as const;

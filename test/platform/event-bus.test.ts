@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { MemoryEventBus, type EventBus } from '../../src/platform/event-bus.js';
+import { DISPATCH_SLICE, MemoryEventBus, type EventBus } from '../../src/platform/event-bus.js';
 import { createLogger } from '../../src/platform/logger.js';
 import { RedisEventBus } from '../../src/platform/redis-event-bus.js';
 import { connectRedis, type RedisConnections } from '../../src/platform/redis.js';
@@ -55,6 +55,22 @@ function contract(name: string, make: () => Promise<{ a: EventBus; b: EventBus }
       expect(await sub.next()).toEqual({ value: undefined, done: true });
     });
 
+    it('publish() never runs subscriber filters inside the publishing call', async () => {
+      const { a } = await make();
+      let calls = 0;
+      const sub = a.subscribe<{ n: number }>('t.inline', () => {
+        calls++;
+        return true;
+      });
+      await new Promise((r) => setTimeout(r, 50));
+      const published = a.publish('t.inline', { n: 1 });
+      expect(calls).toBe(0); // the publisher is not running subscriber code
+      await published;
+      expect((await take(sub, 1)).map((p) => p.n)).toEqual([1]);
+      expect(calls).toBe(1);
+      await sub.return?.();
+    });
+
     it('close() ends pending iterators', async () => {
       const { b } = await make();
       const sub = b.subscribe('t.close');
@@ -64,6 +80,42 @@ function contract(name: string, make: () => Promise<{ a: EventBus; b: EventBus }
     });
   });
 }
+
+describe('fan-out to many subscribers', () => {
+  it('yields to the event loop between slices, and every subscriber gets every message in order', async () => {
+    const bus = new MemoryEventBus();
+    const SUBSCRIBERS = 1000;
+    let filtered = 0;
+    const subs = Array.from({ length: SUBSCRIBERS }, () =>
+      bus.subscribe<{ n: number }>('t.many', () => {
+        filtered++;
+        return true;
+      }),
+    );
+    // Probes scheduled on the event loop while the fan-out runs see it part-way.
+    const seenByProbes: number[] = [];
+    let probesDone: () => void = () => undefined;
+    const probed = new Promise<void>((resolve) => (probesDone = resolve));
+    const probe = () => {
+      seenByProbes.push(filtered);
+      if (filtered < 2 * SUBSCRIBERS) setImmediate(probe);
+      else probesDone();
+    };
+    await bus.publish('t.many', { n: 1 });
+    await bus.publish('t.many', { n: 2 });
+    setImmediate(probe);
+    const received = await Promise.all(subs.map(async (sub) => (await take(sub, 2)).map((p) => p.n)));
+    expect(received).toEqual(Array.from({ length: SUBSCRIBERS }, () => [1, 2]));
+    expect(filtered).toBe(2 * SUBSCRIBERS);
+    await probed;
+    // One slice of subscribers per turn of the loop, the probe running after each.
+    const slices = Math.ceil((2 * SUBSCRIBERS) / DISPATCH_SLICE);
+    expect(seenByProbes).toEqual(
+      Array.from({ length: slices }, (_, k) => Math.min((k + 1) * DISPATCH_SLICE, 2 * SUBSCRIBERS)),
+    );
+    await bus.close();
+  });
+});
 
 contract('in-process event bus', () => {
   const bus = new MemoryEventBus();
