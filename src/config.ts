@@ -15,6 +15,8 @@ const EnvSchema = z.object({
   LOG_PRETTY: bool(false),
   DATABASE_URL: url(['postgres:', 'postgresql:']),
   DATABASE_POOL_SIZE: int(10, 1, 200),
+  DATABASE_STATEMENT_TIMEOUT_MS: int(15_000, 100, 3_600_000),
+  DATABASE_CONNECT_TIMEOUT_MS: int(5_000, 100, 600_000),
   DATA_DIR: z.string().default('./.data'),
   EMBEDDED_PG_PORT: int(0, 0, 65535),
   REDIS_URL: url(['redis:', 'rediss:']),
@@ -92,6 +94,10 @@ export interface Config {
     readonly url: string | undefined;
     readonly poolSize: number;
     readonly embeddedPort: number;
+    /** Server-side statement_timeout of every session; the client gives up 5 s later (frozen server). */
+    readonly statementTimeoutMs: number;
+    /** Waiting for a new connection (or a free one from the pool) fails after this. */
+    readonly connectTimeoutMs: number;
   };
   readonly dataDir: string;
   readonly redis: { readonly url: string | undefined; readonly keyPrefix: string };
@@ -221,7 +227,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: e.PORT,
     publicUrl: e.PUBLIC_URL,
     log: { level: e.LOG_LEVEL, pretty: e.LOG_PRETTY },
-    database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE, embeddedPort: e.EMBEDDED_PG_PORT },
+    database: {
+      url: e.DATABASE_URL,
+      poolSize: e.DATABASE_POOL_SIZE,
+      embeddedPort: e.EMBEDDED_PG_PORT,
+      statementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS,
+      connectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT_MS,
+    },
     dataDir: e.DATA_DIR,
     redis: { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX },
     adminApiKey: e.ADMIN_API_KEY,

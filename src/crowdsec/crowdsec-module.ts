@@ -127,9 +127,11 @@ export function createCrowdsec(deps: {
       mode: 'lapi',
       check: async () => {
         const h = await service.health();
-        if (h.status === 'DOWN') throw new Error(h.lastError ?? 'CrowdSec polling fails');
+        if (h.status === 'DOWN')
+          return { down: true, detail: h.lastError ?? 'CrowdSec polling fails', snapshot: h };
         return {
           detail: h.lagSeconds === null ? 'waiting for the first poll' : `lag ${h.lagSeconds.toFixed(1)} s`,
+          snapshot: h,
         };
       },
     },

@@ -9,7 +9,7 @@ import { PrismaClient } from './prisma-client/client.js';
 
 export interface Database {
   prisma: PrismaClient;
-  /** The same pool Prisma uses; for hot bulk paths with raw SQL (DESIGN §7). */
+  /** The same pool Prisma uses; for hot bulk paths with raw SQL (docs/architecture.md). */
   pool: pg.Pool;
   mode: 'external' | 'embedded';
   /** Connection URL with the password redacted: safe for logs and health output. */
@@ -52,23 +52,39 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
   }
   const mode = embedded ? 'embedded' : 'external';
   const safeUrl = redactUrl(url);
+  const { statementTimeoutMs, connectTimeoutMs } = config.database;
+  // Migrations may rewrite large tables: they run on a connection of their own, without
+  // the statement timeout every request is held to.
+  const migrationPool = new pg.Pool({
+    connectionString: url,
+    max: 1,
+    connectionTimeoutMillis: connectTimeoutMs,
+    application_name: 'threatwire-migrate',
+  });
   const pool = new pg.Pool({
     connectionString: url,
     max: config.database.poolSize,
-    connectionTimeoutMillis: 10_000,
+    // A stopped server fails fast; a frozen one (no answer at all) is given up on by the
+    // client a little after the server's own statement timeout would have fired.
+    connectionTimeoutMillis: connectTimeoutMs,
+    statement_timeout: statementTimeoutMs,
+    query_timeout: statementTimeoutMs + 5_000,
     application_name: 'threatwire',
   });
   // An idle client dying (server restart, network blip) must not crash the process;
   // the pool replaces it on the next checkout.
   pool.on('error', (err) => log.warn({ err }, 'idle database connection failed'));
+  migrationPool.on('error', () => undefined);
 
   try {
-    await checkReachable(pool, url);
-    await migrate(pool, { logger });
+    await checkReachable(migrationPool, url);
+    await migrate(migrationPool, { logger });
   } catch (err) {
     await pool.end().catch(() => undefined);
     await embedded?.stop().catch(() => undefined);
     throw err;
+  } finally {
+    await migrationPool.end().catch(() => undefined);
   }
   // Sharing the pool keeps one connection budget for Prisma and raw SQL; the adapter
   // leaves an external pool open on dispose, so close() ends it below.

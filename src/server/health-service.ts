@@ -5,8 +5,19 @@ export interface HealthCheck {
   /** A required component that is down makes the whole service DOWN (and /readyz fail). */
   required: boolean;
   mode: string;
-  /** Resolves with details when healthy; throws when not. Omit for DISABLED components. */
-  check?: () => Promise<{ latencyMs?: number; detail?: string } | void>;
+  /**
+   * Resolves with details when healthy (`down: true` when not, keeping the snapshot);
+   * throwing also means down. Omit for DISABLED components.
+   */
+  check?: () => Promise<CheckResult | void>;
+}
+
+export interface CheckResult {
+  latencyMs?: number;
+  detail?: string;
+  down?: boolean;
+  /** The state the check looked at, kept in the report (`HealthReport.snapshots`). */
+  snapshot?: unknown;
 }
 
 export interface GeoInfoSource {
@@ -30,7 +41,8 @@ export class HealthService {
   }
 
   async report(): Promise<HealthReport> {
-    const components = await Promise.all(this.checks.map((c) => runCheck(c)));
+    const snapshots: Record<string, unknown> = {};
+    const components = await Promise.all(this.checks.map((c) => runCheck(c, snapshots)));
     const status = (name: string): ComponentStatus =>
       components.find((c) => c.name === name)?.status ?? 'DISABLED';
     const requiredDown = components.some((c, i) => this.checks[i]?.required && c.status === 'DOWN');
@@ -44,6 +56,7 @@ export class HealthService {
       geoipDatabases: this.geo?.databases() ?? [],
       version: this.version,
       uptimeSeconds: (Date.now() - this.startedAt) / 1000,
+      snapshots,
     };
   }
 
@@ -86,7 +99,7 @@ export class HealthService {
   }
 }
 
-async function runCheck(c: HealthCheck): Promise<ComponentReport> {
+async function runCheck(c: HealthCheck, snapshots: Record<string, unknown> = {}): Promise<ComponentReport> {
   const base = { name: c.name, mode: c.mode };
   if (!c.check) return { ...base, status: 'DISABLED', latencyMs: null, detail: null };
   const started = performance.now();
@@ -99,6 +112,8 @@ async function runCheck(c: HealthCheck): Promise<ComponentReport> {
       );
     });
     const res = (await Promise.race([c.check(), timeout])) ?? {};
+    if (res.snapshot !== undefined) snapshots[c.name] = res.snapshot;
+    if (res.down) return { ...base, status: 'DOWN', latencyMs: null, detail: res.detail ?? null };
     return {
       ...base,
       status: 'UP',

@@ -17,4 +17,9 @@ export interface HealthReport {
   geoipDatabases: { kind: string; path: string; databaseType: string; builtAt: Date | null }[];
   version: string;
   uptimeSeconds: number;
+  /**
+   * What each component's check saw (e.g. CrowdSec's poll state), taken in the same
+   * pass as the statuses above, so one report never mixes two moments.
+   */
+  snapshots: Readonly<Record<string, unknown>>;
 }
