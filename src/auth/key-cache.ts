@@ -26,7 +26,7 @@ export class KeyCache {
 
   constructor(
     private readonly freshMs: number,
-    staleMs: number,
+    private readonly staleMs: number,
   ) {
     this.verified = new LRUCache({ max: MAX_ENTRIES, ttl: Math.max(freshMs, staleMs) });
   }
@@ -39,7 +39,8 @@ export class KeyCache {
 
   /** The principal when verified within the stale window (fresh or not). */
   knownGood(hash: string): Principal | undefined {
-    return this.verified.get(hash)?.principal;
+    const v = this.verified.get(hash);
+    return v && Date.now() - v.verifiedAt < Math.max(this.freshMs, this.staleMs) ? v.principal : undefined;
   }
 
   isUnknown(hash: string): boolean {
