@@ -4,6 +4,18 @@ import type { CodegenConfig } from '@graphql-codegen/cli';
 const config: CodegenConfig = {
   schema: 'schema.graphql',
   generates: {
+    // The console's typed documents (client preset): every graphql(`…`) in web/src/console
+    // gets its result and variables types; `npm run codegen:check` catches drift.
+    'web/src/console/gql/': {
+      documents: ['web/src/console/**/*.{ts,tsx}', '!web/src/console/gql/**'],
+      preset: 'client',
+      presetConfig: { fragmentMasking: false },
+      config: {
+        useTypeImports: true,
+        enumsAsTypes: true,
+        scalars: { DateTime: 'string', JSON: 'unknown' },
+      },
+    },
     'src/graphql/generated.ts': {
       plugins: [
         {

@@ -10,6 +10,7 @@ export default tseslint.config(
       'web/dist/**',
       'src/platform/prisma-client/**',
       'src/graphql/generated.ts',
+      'web/src/console/gql/**',
       '.data/**',
       'coverage/**',
     ],

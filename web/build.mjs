@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Bundles the self-hosted GraphiQL page into web/dist/ (served at /graphiql).
+// Bundles the self-hosted GraphiQL page into web/dist/ (served at /graphiql) and the
+// console into web/dist/console/ (served at /; see build-console.mjs).
 //
 // Everything the page needs (JS, CSS, fonts, Monaco's web workers) is emitted here so
 // the page works air-gapped: nothing is fetched from a CDN at run time (DESIGN.md §7).
@@ -9,11 +10,12 @@ import console from 'node:console';
 import { createHash } from 'node:crypto';
 import { copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { dirname, join, relative } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
+import { buildConsole, consolePackages } from './build-console.mjs';
 
 const webDir = dirname(fileURLToPath(import.meta.url));
 const rootDir = dirname(webDir);
@@ -35,6 +37,7 @@ const bundledPackages = [
   'react',
   'react-dom',
   'esbuild',
+  ...consolePackages,
 ];
 
 // Monaco decides which worker to start by label; monaco-workers.ts maps labels to these names.
@@ -45,6 +48,7 @@ const workers = {
 };
 
 const staticFiles = ['index.html', 'favicon.svg'];
+const consoleStaticFiles = ['console/index.html', 'favicon.svg'];
 
 async function listFiles(dir) {
   const entries = await readdir(dir, { withFileTypes: true, recursive: true });
@@ -54,7 +58,11 @@ async function listFiles(dir) {
 /** Identifies the inputs: source contents (not mtimes, which git checkouts reset) and package versions. */
 async function inputFingerprint() {
   const hash = createHash('sha256');
-  const files = [fileURLToPath(import.meta.url), ...(await listFiles(srcDir))].sort();
+  const files = [
+    fileURLToPath(import.meta.url),
+    join(webDir, 'build-console.mjs'),
+    ...(await listFiles(srcDir)),
+  ].sort();
   for (const file of files) {
     hash
       .update(relative(webDir, file))
@@ -176,15 +184,22 @@ async function main() {
   await rm(tmpDir, { recursive: true, force: true });
   await mkdir(tmpDir, { recursive: true });
   try {
-    const [page, worker] = await Promise.all([buildPage(tmpDir), buildWorkers(tmpDir)]);
+    const [page, worker, consolePage] = await Promise.all([
+      buildPage(tmpDir),
+      buildWorkers(tmpDir),
+      buildConsole(common, srcDir, tmpDir),
+    ]);
     await Promise.all(staticFiles.map((file) => copyFile(join(srcDir, file), join(tmpDir, file))));
+    await Promise.all(
+      consoleStaticFiles.map((file) => copyFile(join(srcDir, file), join(tmpDir, 'console', basename(file)))),
+    );
     await writeFile(
       join(tmpDir, '.build-stamp.json'),
       JSON.stringify({ fingerprint, builtAt: new Date().toISOString() }),
     );
     await swapIntoDist(tmpDir, fingerprint);
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
-    const mib = (totalBytes(page.metafile, worker.metafile) / 1024 / 1024).toFixed(1);
+    const mib = (totalBytes(page.metafile, worker.metafile, consolePage.metafile) / 1024 / 1024).toFixed(1);
     console.log(`web:build: built web/dist in ${seconds}s (${mib} MiB)`);
   } finally {
     await rm(tmpDir, { recursive: true, force: true });

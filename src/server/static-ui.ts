@@ -9,6 +9,9 @@ export interface StaticUiOptions {
 }
 
 export const graphiqlPath = '/graphiql';
+export const consoleAssetsPath = '/console';
+/** The console's views: each path answers with the console page, so a view's URL can be bookmarked. */
+export const consoleViewPaths = ['/', '/live', '/map', '/ioc', '/events', '/crowdsec', '/stats', '/admin'];
 
 /**
  * The page only talks to its own origin. Monaco needs inline styles (it writes <style>
@@ -44,32 +47,34 @@ function cacheControlFor(filePath: string): string {
   return /[\\/]chunks[\\/]/.test(filePath) ? 'public, max-age=31536000, immutable' : 'no-cache';
 }
 
-function sendMissingBuild(reply: FastifyReply): FastifyReply {
+function sendMissingBuild(reply: FastifyReply, what: string): FastifyReply {
   return reply
     .code(503)
     .header('cache-control', 'no-store')
     .type('text/plain; charset=utf-8')
-    .send('GraphiQL is not built: run `npm run web:build` on the server, then reload.\n');
+    .send(`The ${what} is not built: run \`npm run web:build\` on the server, then reload.\n`);
 }
 
-/** Serves the bundled GraphiQL (web/dist) at /graphiql and redirects / there. */
+/**
+ * Serves the bundled console (web/dist/console) at / and its view paths, and GraphiQL
+ * (web/dist) at /graphiql. Both pages share the same strict headers.
+ */
 export async function registerStaticUi(app: FastifyInstance, opts: StaticUiOptions): Promise<void> {
   const indexFile = join(opts.distDir, 'index.html');
   if (!existsSync(indexFile)) {
     app.log.warn(
       { distDir: opts.distDir },
-      'GraphiQL bundle missing: /graphiql answers 503 until `npm run web:build`',
+      'Web bundles missing: / and /graphiql answer 503 until `npm run web:build`',
     );
   }
-
-  app.get('/', (_request, reply) => reply.redirect(graphiqlPath, 302));
+  await registerConsole(app, join(opts.distDir, 'console'));
 
   // An encapsulated child context: the hooks and reply.sendFile below apply to the
   // GraphiQL routes only, never to /graphql or other plugins' routes.
   await app.register(async (ui) => {
     // Checked per request so a build made after start-up is picked up without a restart.
     ui.addHook('onRequest', async (_request, reply) => {
-      if (!existsSync(indexFile)) return sendMissingBuild(reply);
+      if (!existsSync(indexFile)) return sendMissingBuild(reply, 'GraphiQL page');
     });
     ui.addHook('onSend', async (_request, reply, payload) => {
       reply.headers(securityHeaders);
@@ -91,5 +96,33 @@ export async function registerStaticUi(app: FastifyInstance, opts: StaticUiOptio
 
     // index.html uses absolute paths, so the slash-less URL can serve it directly.
     ui.get(graphiqlPath, (_request, reply) => reply.sendFile('index.html'));
+  });
+}
+
+async function registerConsole(app: FastifyInstance, consoleDir: string): Promise<void> {
+  const indexFile = join(consoleDir, 'index.html');
+  await app.register(async (ui) => {
+    ui.addHook('onRequest', async (_request, reply) => {
+      if (!existsSync(indexFile)) return sendMissingBuild(reply, 'console');
+    });
+    ui.addHook('onSend', async (_request, reply, payload) => {
+      reply.headers(securityHeaders);
+      return payload;
+    });
+    await ui.register(fastifyStatic, {
+      root: consoleDir,
+      prefix: `${consoleAssetsPath}/`,
+      index: false,
+      redirect: false,
+      dotfiles: 'ignore',
+      cacheControl: false,
+      suppressWarning: true,
+      setHeaders: (reply, filePath) => {
+        reply.header('cache-control', cacheControlFor(filePath));
+      },
+    });
+    for (const path of consoleViewPaths) {
+      ui.get(path, (_request, reply) => reply.header('cache-control', 'no-cache').sendFile('index.html'));
+    }
   });
 }
