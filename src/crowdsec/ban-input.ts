@@ -2,6 +2,7 @@
 import ipaddr from 'ipaddr.js';
 import { parseIp } from '../geo/ip-address.js';
 import { badInput } from '../platform/errors.js';
+import { unstorableText } from '../platform/storable-text.js';
 import { formatGoDuration, tryParseGoDuration } from './go-duration.js';
 
 export interface BanInput {
@@ -63,7 +64,11 @@ export function validateBan(input: BanInput): ValidBan {
   }
   const reason = input.reason.trim();
   if (!reason || reason.length > MAX_REASON) {
-    throw badInput(`reason must be 1 to ${MAX_REASON} characters`, { argument: 'reason' });
+    throw badInput(`reason must be 1 to ${MAX_REASON} characters`, { argument: 'reason', limit: MAX_REASON });
   }
+  // The reason comes back from the LAPI as the stored decision's scenario: refuse what
+  // PostgreSQL cannot store before the ban is posted, not after.
+  const unstorable = unstorableText(reason);
+  if (unstorable) throw badInput(`reason ${unstorable}`, { argument: 'reason' });
   return { value, duration: formatGoDuration(ms), reason, scope };
 }

@@ -172,6 +172,17 @@ describe('page sizes and cursors', () => {
   );
 });
 
+describe('banIp reason', () => {
+  // Checked before anything is posted to a LAPI: the reason comes back as the stored
+  // decision's scenario, so text PostgreSQL refuses would leave a ban it never stored.
+  const BAN = 'mutation($r: String!) { banIp(value: "192.0.2.9", duration: "4h", reason: $r) { id } }';
+  it('refuses NUL, a lone surrogate and 256 characters', async () => {
+    await expectBad(BAN, { r: 'spam\u0000' }, { argument: 'reason' });
+    await expectBad(BAN, { r: 'spam\udfff' }, { argument: 'reason' });
+    await expectBad(BAN, { r: 'x'.repeat(256) }, { argument: 'reason', limit: 255 });
+  });
+});
+
 describe('list arguments and limits', () => {
   it('geoip takes at most 1,000 addresses', async () => {
     const res = await t.gql('query($ips: [String!]!) { geoip(ips: $ips) { ip } }', {
