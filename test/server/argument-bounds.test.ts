@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AlertRepository } from '../../src/crowdsec/alert-repository.js';
 import { NO_GEO } from '../../src/crowdsec/crowdsec-geo.js';
 import { DecisionRepository } from '../../src/crowdsec/decision-repository.js';
-import { startTestApp, type TestApp } from '../helpers/test-app.js';
+import { collect, startTestApp, type TestApp } from '../helpers/test-app.js';
 
 let t: TestApp;
 let pool: pg.Pool;
@@ -106,6 +106,27 @@ describe('filter strings', () => {
     });
     expect(long.data?.iocs.totalCount).toBe(0);
   });
+});
+
+describe('subscription filters', () => {
+  it.each(['decisionAdded', 'decisionDeleted'])(
+    '%s refuses the same filter text as decisions',
+    async (field) => {
+      const ws = t.ws();
+      for (const [f, ext] of [
+        [{ scope: 'I\u0000p' }, { argument: 'filter.scope' }],
+        [{ value: 'x'.repeat(2049) }, { argument: 'filter.value', limit: 2048 }],
+        [{ countryCode: 'DEU' }, { argument: 'filter.countryCode' }],
+      ] as const) {
+        const sub = collect(ws, `subscription($f: DecisionFilter) { ${field}(filter: $f) { id } }`, 1, { f });
+        const err = (await sub.done.then(
+          () => undefined,
+          (e: unknown) => e,
+        )) as { errors?: { extensions?: Ext }[] };
+        expect(err.errors?.[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT', ...ext });
+      }
+    },
+  );
 });
 
 describe('numeric filters and time windows', () => {
