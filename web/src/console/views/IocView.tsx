@@ -2,11 +2,14 @@ import { useState } from 'react';
 import { guessType, maxIndicators, splitIndicators } from '../ioc/detect';
 import { IocCard } from '../ioc/IocCard';
 import { useParams } from '../router';
+import { can, useViewer } from '../viewer';
 
 export default function IocView() {
   const [params, setParams] = useParams();
   const submitted = splitIndicators(params.get('q') ?? '');
-  const debug = params.get('debug') === '1';
+  // Raw vendor bodies are for ANALYST keys and up (the API refuses them to others).
+  const analyst = can(useViewer(), 'ANALYST');
+  const debug = analyst && params.get('debug') === '1';
   const [text, setText] = useState(submitted.join('\n'));
   const typed = splitIndicators(text);
   const shown = submitted.slice(0, maxIndicators);
@@ -39,15 +42,17 @@ export default function IocView() {
           <button type="submit" disabled={typed.length === 0}>
             Look up
           </button>
-          <label className="inline">
-            <input
-              type="checkbox"
-              name="debug"
-              checked={debug}
-              onChange={(e) => setParams({ debug: e.target.checked ? '1' : undefined })}
-            />
-            debug: show each vendor&apos;s raw body
-          </label>
+          {analyst ? (
+            <label className="inline">
+              <input
+                type="checkbox"
+                name="debug"
+                checked={debug}
+                onChange={(e) => setParams({ debug: e.target.checked ? '1' : undefined })}
+              />
+              debug: show each vendor&apos;s raw body
+            </label>
+          ) : null}
         </div>
         {typed.length > maxIndicators ? (
           <p className="warn">Only the first {maxIndicators} indicators are looked up at once.</p>

@@ -1,0 +1,118 @@
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, uniqueLabel, type TestApp } from '../helpers/test-app.js';
+import { startFakes, type Fakes } from '../iocs/ioc-harness.js';
+import { freshIoc } from '../iocs/ioc-samples.js';
+import {
+  buildWeb,
+  createKey,
+  eventually,
+  hasChromium,
+  launchChromium,
+  openConsole,
+  screenshot,
+  signIn,
+} from './console-harness.js';
+
+beforeAll(buildWeb);
+
+interface Lookup {
+  lookupIoc: {
+    riskScore: number | null;
+    riskLevel: string | null;
+    sources: { source: string; status: string }[];
+    scoreBreakdown: { source: string; contribution: number }[];
+  };
+}
+
+describe.runIf(hasChromium)('console IOC lookup in Chromium', () => {
+  let app: TestApp;
+  let fakes: Fakes;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    fakes = await startFakes();
+    [app, browser] = await Promise.all([
+      startTestApp(uniqueLabel('console_ioc'), fakes.env),
+      launchChromium(),
+    ]);
+  });
+  afterAll(async () => {
+    await Promise.all([browser?.close(), app?.stop(), fakes?.close()]);
+  });
+
+  it('looks up two indicators against the sources: score, level, breakdown and one card per source, raw bodies in debug', async () => {
+    const ip = freshIoc('IPV4').value;
+    const domain = freshIoc('DOMAIN').value;
+    for (const fake of fakes.all) fake.setScenario(ip, 'known-bad');
+    const reader = await createKey(app, 'READER');
+    const c = await openConsole(browser, app, '/ioc');
+    try {
+      await signIn(c.page, reader, 'READER');
+      await c.page.fill('textarea[name=indicators]', `${ip}\n${domain}`);
+      await eventually(() => c.page.locator('[data-testid=detected-types] li').allInnerTexts()).toEqual([
+        `${ip} IPv4`,
+        `${domain} domain`,
+      ]);
+      await c.page.click('button:has-text("Look up")');
+      await eventually(() => c.page.url()).toBe(
+        `${app.origin}/ioc?q=${encodeURIComponent(`${ip}\n${domain}`)}`,
+      );
+
+      const card = c.page.locator(`[data-testid=ioc-card][data-value="${ip}"]`);
+      await eventually(() => card.locator('[data-testid=source-card]').count()).toBe(3);
+      // The page must show what the API says about the value (now cached, so no new fetch).
+      const api = await app.gql<Lookup>(
+        'query($v: String!) { lookupIoc(value: $v) { riskScore riskLevel sources { source status } scoreBreakdown { source contribution } } }',
+        { v: ip },
+      );
+      const expected = api.data!.lookupIoc;
+      expect(expected.riskLevel).toBe('CRITICAL');
+      expect(await card.locator('[data-testid=risk-score]').textContent()).toBe(String(expected.riskScore));
+      expect(await card.locator('.gauge-level').textContent()).toBe('CRITICAL');
+      expect(await card.locator('[data-testid=score-breakdown] tbody tr').count()).toBe(
+        expected.scoreBreakdown.length,
+      );
+      expect(await card.locator('[data-testid=source-card] .badge').allInnerTexts()).toEqual(
+        expected.sources.map((s) => s.status),
+      );
+      expect(await card.locator('summary', { hasText: 'raw vendor body' }).count()).toBe(0);
+      await eventually(() =>
+        c.page.locator(`[data-testid=ioc-card][data-value="${domain}"] [data-testid=source-card]`).count(),
+      ).toBe(3);
+      // Watching and raw vendor bodies need ANALYST: a READER is not offered them.
+      expect(await c.page.locator('button:has-text("Watch")').count()).toBe(0);
+      expect(await c.page.locator('input[name=debug]').count()).toBe(0);
+      await screenshot(c.page, 'ioc');
+      expect(c.foreign).toEqual([]);
+      expect(c.problems).toEqual([]);
+    } finally {
+      await c.close();
+    }
+
+    const analyst = await createKey(app, 'ANALYST');
+    const d = await openConsole(browser, app, `/ioc?q=${encodeURIComponent(ip)}&debug=1`);
+    try {
+      await signIn(d.page, analyst, 'ANALYST');
+      const card = d.page.locator(`[data-testid=ioc-card][data-value="${ip}"]`);
+      expect(await d.page.locator('input[name=debug]').isChecked()).toBe(true);
+      await eventually(() => card.locator('summary', { hasText: 'raw vendor body' }).count()).toBe(3);
+      await card.locator('[data-source=ABUSEIPDB] summary', { hasText: 'raw vendor body' }).click();
+      // The JSON tree folds below the first level: unfold AbuseIPDB's "data" object.
+      await card
+        .locator('[data-source=ABUSEIPDB] .json-view')
+        .nth(1)
+        .locator('summary', { hasText: 'data:' })
+        .click();
+      await eventually(() => card.locator('[data-source=ABUSEIPDB] .json-view').nth(1).innerText()).toContain(
+        'abuseConfidenceScore',
+      );
+      expect(await card.locator('button:has-text("Watch")').count()).toBe(1);
+      await card.locator('button:has-text("Watch")').click();
+      await eventually(() => card.locator('header .badge').allInnerTexts()).toEqual(['IPV4', 'watched']);
+      expect(d.problems).toEqual([]);
+    } finally {
+      await d.close();
+    }
+  });
+});
