@@ -41,8 +41,16 @@ export function formatGraphQLError(
     // errors without a code (a persisted-query hash or version mismatch) carry a 4xx status.
     const own = (original.extensions as { code?: unknown; http?: { status?: unknown } } | undefined) ?? {};
     const status = typeof own.http?.status === 'number' ? own.http.status : 0;
+    // graphql-js's own request errors (a variable of the wrong type, over graphql-ws where
+    // Apollo does not label them) have neither a cause nor a path: the caller's input.
+    // With a path and no cause (a null in a non-null field) it is our bug, and masked.
+    const requestError = !original.originalError && !original.path;
     const code =
-      typeof own.code === 'string' ? own.code : status >= 400 && status < 500 ? 'BAD_REQUEST' : 'NONE';
+      typeof own.code === 'string'
+        ? own.code
+        : (status >= 400 && status < 500) || requestError
+          ? 'BAD_REQUEST'
+          : 'NONE';
     if (code === 'GRAPHQL_PARSE_FAILED' && /more tha[nt] \d+ tokens/.test(formatted.message)) {
       return { ...base, extensions: { ...extensions, code: 'BAD_USER_INPUT', limit: 'maxTokens' } };
     }

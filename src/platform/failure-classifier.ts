@@ -101,7 +101,7 @@ function unavailable(reason: string | undefined): AppError {
     reason === 'statement timeout'
       ? 'A database query took longer than the configured statement timeout; narrow the request or retry later'
       : 'A storage dependency (PostgreSQL or Redis) is unavailable; retry later',
-    { retryAfterSeconds: DEPENDENCY_RETRY_AFTER_S },
+    { retryAfterSeconds: DEPENDENCY_RETRY_AFTER_S, dependency: 'storage' },
   );
 }
 

@@ -69,7 +69,11 @@ export function requestGuards<C extends object>(): ApolloServerPlugin<C> {
         willSendResponse({ response }) {
           if (response.body.kind !== 'single') return Promise.resolve();
           const { data, errors } = response.body.singleResult;
-          const unavailable = errors?.find((e) => e.extensions?.code === 'UPSTREAM_UNAVAILABLE');
+          // Only our own storage: an unconfigured or unreachable CrowdSec LAPI is an answer
+          // about that integration, not about this server's availability.
+          const unavailable = errors?.find(
+            (e) => e.extensions?.code === 'UPSTREAM_UNAVAILABLE' && e.extensions.dependency === 'storage',
+          );
           if (unavailable && (data === null || data === undefined)) {
             const after = unavailable.extensions?.retryAfterSeconds;
             response.http.status = 503;
