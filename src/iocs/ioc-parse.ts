@@ -3,6 +3,7 @@
  * BAD_USER_INPUT naming what was wrong. Cheap checks (length, control characters) run
  * first so hostile input costs O(n) on at most MAX_INPUT_LENGTH characters.
  */
+import { unstorableText } from '../platform/storable-text.js';
 import { badInput } from '../platform/errors.js';
 import type { IocType, ParsedIoc } from './ioc-types.js';
 import { parseDomain } from './parse-domain.js';
@@ -53,7 +54,9 @@ export function parseIoc(value: string): ParsedIoc {
   if (value.length > MAX_INPUT_LENGTH) {
     throw badInput(`IOC value is ${value.length} characters long; the maximum is ${MAX_INPUT_LENGTH}`);
   }
-  if (value.includes('\u0000')) throw badInput('IOC value contains a NUL byte');
+  // NUL, and unpaired surrogates that would be stored as U+FFFD: a different value.
+  const unstorable = unstorableText(value);
+  if (unstorable) throw badInput(`IOC value ${unstorable}`);
   // Surrounding whitespace (a pasted newline) is harmless; any left inside is not.
   const input = value.trim();
   if (inRanges(input, CONTROL_RANGES)) throw badInput('IOC value contains a control character');
