@@ -1,6 +1,6 @@
 import type { CodegenConfig } from '@graphql-codegen/cli';
 
-// Parent types map to domain types so resolvers stay thin and typed (house rule 2).
+// Parent types map to domain types so resolvers stay thin and typed (docs/architecture.md).
 const config: CodegenConfig = {
   schema: 'schema.graphql',
   generates: {

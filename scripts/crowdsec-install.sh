@@ -3,7 +3,7 @@
 #
 # The Debian package's post-install script registers with CrowdSec's central API,
 # which fails on machines without internet, so the package is downloaded and
-# extracted instead of installed (DESIGN.md §6). Nothing outside ./.crowdsec/ and a
+# extracted instead of installed. Nothing outside ./.crowdsec/ and a
 # temporary directory is touched; running it twice is a no-op.
 set -euo pipefail
 

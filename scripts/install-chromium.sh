@@ -2,7 +2,7 @@
 # Installs Debian's Chromium for the GraphiQL browser test (test/server/graphiql.test.ts).
 #
 # Playwright's own browser download cannot work on machines that only reach the
-# npm registry and Debian mirrors (DESIGN.md §7), so the test drives the distribution
+# npm registry and Debian mirrors, so the test drives the distribution
 # package through playwright-core. Running it twice is a no-op.
 set -euo pipefail
 

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { bool, int, optionalString, rateWindows, url } from './config-values.js';
 
 /**
- * The only reader of process.env (house rule 8). A bad value stops start-up with a
+ * The only reader of process.env, so every setting is parsed and checked once, at start-up. A bad value stops start-up with a
  * message naming the variable.
  */
 

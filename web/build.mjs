@@ -3,7 +3,7 @@
 // console into web/dist/console/ (served at /; see build-console.mjs).
 //
 // Everything the page needs (JS, CSS, fonts, Monaco's web workers) is emitted here so
-// the page works air-gapped: nothing is fetched from a CDN at run time (DESIGN.md §7).
+// the page works air-gapped: nothing is fetched from a CDN at run time.
 // `npm test` and `npm start` run this every time, so an up-to-date build is skipped
 // unless --force is given.
 import console from 'node:console';

@@ -1,6 +1,6 @@
 /**
  * Storage of CrowdSec decisions. Written in SQL on the shared pool: snapshots of
- * 100,000 decisions go in as `INSERT … SELECT FROM unnest(…)` batches (DESIGN §7: the
+ * 100,000 decisions go in as `INSERT … SELECT FROM unnest(…)` batches (the
  * Prisma query compiler is too slow for bulk rows), and the list query needs keyset
  * pagination plus computed `active`, which one mapper over one row shape keeps simple.
  */

@@ -1,5 +1,5 @@
 /**
- * Typed client for a CrowdSec Local API (DESIGN.md §6): bouncer calls with
+ * Typed client for a CrowdSec Local API (1.4–1.7): bouncer calls with
  * `X-Api-Key`, watcher calls with a JWT obtained lazily and renewed before expiry or
  * after a 401 (tokens die when the LAPI restarts with a new secret). Every call is
  * bounded: a timeout, a response-size cap, and retries only where repeating is safe.

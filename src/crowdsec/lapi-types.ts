@@ -229,7 +229,7 @@ export class LapiError extends Error {
     return this.details.lapiMessage;
   }
 
-  /** The domain error (house rule 6). Our own credentials failing is the upstream's problem to the API user. */
+  /** The domain error, with a stable code. Our own credentials failing is the upstream's problem to the API user. */
   toAppError(): AppError {
     const code: ErrorCode =
       this.kind === 'BAD_REQUEST'

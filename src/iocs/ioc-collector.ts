@@ -1,5 +1,5 @@
 /**
- * The enrichment collector (house rule 7: a declared worker). Each run claims a batch
+ * The enrichment collector, a declared worker run by the WorkerRunner. Each run claims a batch
  * of due IOCs — riskiest and most recently seen first, so scarce quota goes where it
  * matters — and enriches them through the same pass as lookups. Every instance may
  * run it: claims use FOR UPDATE SKIP LOCKED plus a lease, so no IOC is done twice.

@@ -1,5 +1,5 @@
 /**
- * PostgreSQL access for IOCs and their enrichment history (house rule 5). Raw SQL on
+ * PostgreSQL access for IOCs and their enrichment history: the service never sees SQL. Raw SQL on
  * the shared pool: the collector needs FOR UPDATE SKIP LOCKED, the summary merge a row
  * lock, and bulk watch an unnest insert — all simpler and faster here than via Prisma.
  */

@@ -1,5 +1,5 @@
 /**
- * The fused, explainable risk score (DESIGN §6, docs/scoring.md):
+ * The fused, explainable risk score (docs/scoring.md):
  *   score = Σ wᵢ·dᵢ / Σ wᵢ over sources that answered with an opinion, where
  *   wᵢ = weight × reliability and dᵢ = sub-score × 0.5^(age / half-life).
  * Sources that failed, were skipped or have no opinion (VirusTotal 404) are left out,
@@ -29,7 +29,7 @@ export const DEFAULT_SCORING: Readonly<ScoringConfig> = {
   whitelistCap: 20,
 };
 
-/** Lower bounds of each level (DESIGN §4: <25, 25–49, 50–74, >=75). */
+/** Lower bounds of each level (<25, 25–49, 50–74, >=75; documented in schema.graphql's RiskLevel). */
 const LEVEL_FLOORS: ReadonlyArray<[number, RiskLevel]> = [
   [75, 'CRITICAL'],
   [50, 'HIGH'],

@@ -1,5 +1,5 @@
 /**
- * Domain errors carry a stable code (house rule 6). They are mapped to GraphQL
+ * Domain errors carry a stable code that clients can branch on (docs/architecture.md, "Errors"). They are mapped to GraphQL
  * `extensions.code` in one place: src/graphql/error-mapping.ts.
  */
 export type ErrorCode =

@@ -3,7 +3,7 @@ import type { Config } from '../config.js';
 
 export type { Logger };
 
-/** Root logger; components take `logger.child({ component })` (house rule 11). */
+/** Root logger; components take `logger.child({ component })` so every line says where it came from. */
 export function createLogger(config: Pick<Config, 'log'>): Logger {
   return pino({
     level: config.log.level,

@@ -1,7 +1,7 @@
 import type { Logger } from './logger.js';
 
 /**
- * A declared background worker (house rule 7). The runner calls `run` every
+ * A declared background worker: no module starts timers of its own (docs/architecture.md). The runner calls `run` every
  * `intervalMs`; a failing run is logged and retried with exponential backoff, and
  * never crashes the process. `lock` elects one instance for singleton workers.
  */

@@ -13,7 +13,7 @@ export interface NewClassifierModel {
   model: unknown;
 }
 
-/** Persistence of trained models, shared by every instance (house rule 5). */
+/** Persistence of trained models, shared by every instance (the service never touches Prisma). */
 export interface ClassifierModelRepository {
   /** Stores a model; saving a version again (same content) makes it the newest. */
   save(model: NewClassifierModel): Promise<StoredModel>;

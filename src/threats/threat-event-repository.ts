@@ -16,7 +16,7 @@ export interface StoredFlags {
 /** An IOC counts as "known" from this fused risk score on (RiskLevel HIGH and CRITICAL). */
 export const KNOWN_IOC_MIN_SCORE = 50;
 
-/** All threat-event I/O (house rule 5). Bulk writes are raw SQL on the shared pool (DESIGN §7). */
+/** All threat-event I/O. Bulk writes are raw SQL on the shared pool: Prisma is too slow for bulk rows. */
 export interface ThreatEventRepository {
   /**
    * Stores events in one statement. Returns the ids actually inserted (duplicate

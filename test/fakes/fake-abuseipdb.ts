@@ -1,4 +1,4 @@
-/** AbuseIPDB v2 /api/v2/check as documented (DESIGN §6). Bodies are our own fixtures. */
+/** AbuseIPDB v2 /api/v2/check as documented. Bodies are our own fixtures. */
 import type { FakeReply, VendorProfile } from './fake-upstream.js';
 
 const check = (value: string, overrides: Record<string, unknown>): FakeReply => ({

@@ -1,4 +1,4 @@
-/** AlienVault OTX /api/v1/indicators/{section}/{value}/general (DESIGN §6). */
+/** AlienVault OTX /api/v1/indicators/{section}/{value}/general, as OTX documents it. */
 import type { FakeReply, VendorProfile } from './fake-upstream.js';
 
 const ROUTE = /^\/api\/v1\/indicators\/(IPv4|IPv6|domain|hostname|url|file)\/([^/]+)\/general$/;

@@ -1,6 +1,6 @@
 /**
- * A local stand-in for an internet threat-intel API (house rule 12: only internet
- * services are faked). One node:http server on 127.0.0.1, port 0, answering with the
+ * A local stand-in for an internet threat-intel API (only internet services are
+ * faked; PostgreSQL, Redis and CrowdSec are real). One node:http server on 127.0.0.1, port 0, answering with the
  * vendor's documented shapes; the scenario is chosen per IOC value or per API key, and
  * every call is recorded so tests can count upstream requests.
  */

@@ -1,4 +1,4 @@
-/** VirusTotal v3 object endpoints and error bodies (DESIGN §6). */
+/** VirusTotal v3 object endpoints and error bodies, as VirusTotal documents them. */
 import type { FakeReply, VendorProfile } from './fake-upstream.js';
 
 const ROUTE = /^\/api\/v3\/(ip_addresses|domains|urls|files)\/([^/]+)$/;

@@ -1,5 +1,5 @@
 /**
- * Starts a real CrowdSec Local API for integration tests (DESIGN.md §6): binaries
+ * Starts a real CrowdSec Local API for integration tests (only internet APIs are faked): binaries
  * extracted from Debian's package by scripts/crowdsec-install.sh, a private config,
  * a sqlite file in a temp dir, a free loopback port, one bouncer key and one machine.
  */

@@ -1,4 +1,4 @@
-/** Fresh, routable IOC values per type, so every test owns its data (house rule 12). */
+/** Fresh, routable IOC values per type, so every test owns its data and passes alone. */
 import { randomBytes } from 'node:crypto';
 import { parseIoc } from '../../src/iocs/ioc-parse.js';
 import type { IocType, ParsedIoc } from '../../src/iocs/ioc-types.js';

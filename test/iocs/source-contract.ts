@@ -1,5 +1,5 @@
 /**
- * The shared contract every SourceAdapter passes (house rule 4), run against its fake
+ * The shared contract every SourceAdapter passes (so adapters stay interchangeable), run against its fake
  * upstream for every IOC type it supports. Each case builds a fresh adapter and rate
  * gate and uses fresh IOC values, so cases never depend on order.
  */

@@ -12,7 +12,7 @@ export interface RateWindow {
   durationSeconds: number;
 }
 
-/** Public-tier defaults (DESIGN §6); paid tiers override them from config. OTX publishes no limits. */
+/** Public-tier defaults (the vendors' free plans); paid tiers override them from config. OTX publishes no limits. */
 export const DEFAULT_RATE_LIMITS: Readonly<Record<SourceName, readonly RateWindow[]>> = {
   VIRUSTOTAL: [
     { points: 4, durationSeconds: 60 },

@@ -1,5 +1,5 @@
 /**
- * Source name → adapter factory and defaults (house rule 3: a map, not if/else). The
+ * Source name → adapter factory and defaults (a map, not if/else: adding a source is one entry). The
  * service builds its adapters from config through createSourceAdapters.
  */
 import { ABUSEIPDB_DEFAULT_BASE_URL, createAbuseIpdbAdapter } from './abuseipdb.js';

@@ -1,5 +1,5 @@
 /**
- * The one interface every upstream threat-intel source implements (house rule 3), and
+ * The one interface every upstream threat-intel source implements (one adapter per upstream), and
  * the normalised result it returns. Raw vendor JSON is never the contract: it rides
  * along in `raw` for the `debug` flag only.
  */
@@ -71,7 +71,7 @@ export interface RateGate {
 }
 
 export interface SourceAdapterOptions {
-  /** Secret handed in from config (house rule 8); absent → every lookup is SKIPPED. */
+  /** Secret handed in from config (adapters never read the environment); absent → every lookup is SKIPPED. */
   apiKey?: string;
   baseUrl: string;
   /** Budget for the whole lookup, retries and backoff included. */
