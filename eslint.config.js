@@ -31,7 +31,7 @@ export default tseslint.config(
     },
   },
   {
-    // House rule 1: resolvers hold no I/O.
+    // Resolvers hold no I/O: they call services (docs/architecture.md).
     files: ['src/graphql/**/*.ts'],
     rules: {
       'no-restricted-imports': [
