@@ -1,14 +1,22 @@
 import { countryInfo } from '../geo/countries.js';
 import type { GeoLocation } from '../geo/geo-types.js';
-import { parseIp } from '../geo/ip-address.js';
 import { badInput, notFound } from '../platform/errors.js';
+import { classifyFailure } from '../platform/failure-classifier.js';
 import type { EventBus } from '../platform/event-bus.js';
 import type { Logger } from '../platform/logger.js';
 import { WriteCoalescer } from '../platform/write-coalescer.js';
 import type { Classifier, ThreatCategory } from './classifier/index.js';
 import type { ThreatEventRepository } from './threat-event-repository.js';
 import { buildRecord } from './threat-record.js';
-import { subscribeThreats, type ThreatSubscriptionFilter } from './threat-subscription.js';
+import {
+  checkSeverity,
+  checkDate,
+  compileSubscriptionFilter,
+  mapSince,
+  normaliseFilter,
+  type ThreatSubscriptionArgs,
+} from './threat-filters.js';
+import { subscribeThreats } from './threat-subscription.js';
 import {
   THREATS_TOPIC,
   type IngestError,
@@ -36,7 +44,6 @@ export interface ThreatServiceDeps {
 const MAP_MAX_POINTS = 5000;
 /** Single-event INSERTs running at once; events arriving meanwhile share the next one. */
 const SINGLE_WRITES_IN_FLIGHT = 2;
-const DAY_MS = 86_400_000;
 
 /** Ingestion (validate → GeoIP → classify → one INSERT → publish) and reads of threat events. */
 export class ThreatService {
@@ -48,6 +55,10 @@ export class ThreatService {
     this.singles = new WriteCoalescer((events) => this.storeSingles(events), {
       maxBatch: deps.maxBatch,
       maxConcurrent: SINGLE_WRITES_IN_FLIGHT,
+      // A group that failed for a reason of its own (a row the database refused) is
+      // retried event by event, so one sender's bad event fails only that sender; an
+      // unreachable database fails every event anyway and is not retried per event.
+      retryAlone: (err) => classifyFailure(err)?.code !== 'UPSTREAM_UNAVAILABLE',
     });
   }
 
@@ -61,7 +72,7 @@ export class ThreatService {
    */
   async ingestOne(input: ThreatEventInputData): Promise<ThreatEventRecord> {
     const result = validateEvent(input, Date.now());
-    if (!result.ok) throw badInput(result.error.message, { field: result.error.field });
+    if (!result.ok) throw badInput(result.error.message, { field: result.error.field, argument: 'input' });
     return this.singles.submit(result.event);
   }
 
@@ -70,6 +81,7 @@ export class ThreatService {
     const { maxBatch } = this.deps;
     if (inputs.length > maxBatch) {
       throw badInput(`At most ${maxBatch} events per ingestThreatEvents call (got ${inputs.length})`, {
+        argument: 'inputs',
         limit: maxBatch,
       });
     }
@@ -147,7 +159,8 @@ export class ThreatService {
     after?: { at: Date; id: string },
   ): Promise<ThreatEventPage> {
     const normalised = normaliseFilter(filter);
-    if (after && !isUuid(after.id)) throw badInput('after is not a cursor returned by this API');
+    if (after && (!isUuid(after.id) || checkDate(after.at, 'after') === null))
+      throw badInput('after is not a cursor returned by this API', { argument: 'after' });
     const rows = await this.deps.events.list(normalised, first + 1, after);
     return {
       rows: rows.slice(0, first),
@@ -161,7 +174,7 @@ export class ThreatService {
     minSeverity: number | null | undefined,
   ): Promise<ThreatMapPoint[]> {
     const min = checkSeverity(minSeverity, 'minSeverity') ?? 1;
-    const rows = await this.deps.events.map(since ?? new Date(Date.now() - DAY_MS), min, MAP_MAX_POINTS);
+    const rows = await this.deps.events.map(mapSince(since, Date.now()), min, MAP_MAX_POINTS);
     return rows.map((r) => ({ ...r, countryName: r.countryCode ? countryInfo(r.countryCode).name : null }));
   }
 
@@ -175,38 +188,10 @@ export class ThreatService {
   }
 
   /** Newly stored events matching the filter, from every instance (event bus). */
-  subscribe(filter: ThreatSubscriptionFilter): AsyncIterableIterator<ThreatEventRecord> {
-    checkSeverity(filter.minSeverity, 'minSeverity');
-    return subscribeThreats(this.deps.bus, { ...filter, countries: normaliseCountries(filter.countries) });
+  subscribe(args: ThreatSubscriptionArgs): AsyncIterableIterator<ThreatEventRecord> {
+    return subscribeThreats(this.deps.bus, compileSubscriptionFilter(args));
   }
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const isUuid = (id: string) => UUID.test(id);
-
-function checkSeverity(value: number | null | undefined, field: string): number | null {
-  if (value === null || value === undefined) return null;
-  if (!Number.isInteger(value) || value < 1 || value > 10)
-    throw badInput(`${field} must be between 1 and 10`);
-  return value;
-}
-
-function normaliseCountries(countries: readonly string[] | null | undefined): string[] | null {
-  if (!countries?.length) return null;
-  return countries.map((c) => {
-    const code = c.trim().toUpperCase();
-    if (!/^[A-Z]{2}$/.test(code)) throw badInput(`countries: "${c}" is not an ISO 3166-1 alpha-2 code`);
-    return code;
-  });
-}
-
-function normaliseFilter(filter: ThreatEventFilter): ThreatEventFilter {
-  checkSeverity(filter.minSeverity, 'filter.minSeverity');
-  let sourceIp: string | null = null;
-  if (filter.sourceIp) {
-    const parsed = parseIp(filter.sourceIp);
-    if (!parsed.ok) throw badInput(`filter.sourceIp: ${parsed.error}`);
-    sourceIp = parsed.ip;
-  }
-  return { ...filter, sourceIp, countries: normaliseCountries(filter.countries) };
-}

@@ -1,39 +1,29 @@
 import type { EventBus } from '../platform/event-bus.js';
-import type { ThreatCategory } from './classifier/index.js';
 import { THREATS_TOPIC, type ThreatEventRecord } from './threat-types.js';
-
-export interface ThreatSubscriptionFilter {
-  minSeverity?: number | null;
-  categories?: readonly ThreatCategory[] | null;
-  countries?: readonly string[] | null;
-}
-
-export function matches(event: ThreatEventRecord, filter: ThreatSubscriptionFilter): boolean {
-  if (filter.minSeverity !== null && filter.minSeverity !== undefined && event.severity < filter.minSeverity)
-    return false;
-  if (filter.categories?.length && !filter.categories.includes(event.category)) return false;
-  if (
-    filter.countries?.length &&
-    (event.countryCode === null || !filter.countries.includes(event.countryCode))
-  )
-    return false;
-  return true;
-}
 
 /**
  * Ingestion publishes one message per call (an array of events) so that a bulk ingest
  * costs one Redis publish, not thousands; this unpacks them into single events for one
- * subscriber, keeping only matches. Written as a plain iterator rather than an async
+ * subscriber, keeping only matches. `matches` is the subscription's compiled filter
+ * (threat-filters.ts); it runs once per event, in the bus's fan-out (which yields to the
+ * event loop between slices of subscribers), never in the request that published.
+ * Written as a plain iterator rather than an async
  * generator so that `return()` (the client unsubscribed) ends the bus subscription at
  * once, even while waiting for the next message.
  */
 export function subscribeThreats(
   bus: EventBus,
-  filter: ThreatSubscriptionFilter,
+  matches: (event: ThreatEventRecord) => boolean,
 ): AsyncIterableIterator<ThreatEventRecord> {
-  const source = bus.subscribe<ThreatEventRecord[]>(THREATS_TOPIC, (batch) =>
-    batch.some((e) => matches(e, filter)),
-  );
+  // The bus filter keeps a batch's matching events here, so the iterator does not test
+  // them a second time. The bus hands every subscriber the same batch object.
+  const matched = new WeakMap<readonly ThreatEventRecord[], ThreatEventRecord[]>();
+  const source = bus.subscribe<ThreatEventRecord[]>(THREATS_TOPIC, (batch) => {
+    const hits = batch.filter(matches);
+    if (hits.length === 0) return false;
+    matched.set(batch, hits);
+    return true;
+  });
   let pending: ThreatEventRecord[] = [];
   const iterator: AsyncIterableIterator<ThreatEventRecord> = {
     async next(): Promise<IteratorResult<ThreatEventRecord>> {
@@ -42,7 +32,7 @@ export function subscribeThreats(
         if (head !== undefined) return { value: head, done: false };
         const batch = await source.next();
         if (batch.done === true) return { value: undefined, done: true };
-        pending = batch.value.filter((e) => matches(e, filter));
+        pending = matched.get(batch.value) ?? batch.value.filter(matches);
       }
     },
     async return(): Promise<IteratorResult<ThreatEventRecord>> {

@@ -24,7 +24,7 @@ export const LIMITS = {
 } as const;
 
 /** Oldest accepted occurredAt: anything earlier is a unit or parsing bug at the sender. */
-const EARLIEST = Date.UTC(2000, 0, 1);
+export const EARLIEST_OCCURRED_AT = Date.UTC(2000, 0, 1);
 
 /** A validated event, normalised (canonical IPs, trimmed strings, defaults applied). */
 export interface ValidEvent {
@@ -157,7 +157,7 @@ function occurredAt(value: Date | string | null | undefined, now: number): Date 
   if (ms > now + LIMITS.maxFutureMs) {
     throw new Invalid('occurredAt', `is more than ${LIMITS.maxFutureMs / 60_000} minutes in the future`);
   }
-  if (ms < EARLIEST) throw new Invalid('occurredAt', 'is before 2000-01-01');
+  if (ms < EARLIEST_OCCURRED_AT) throw new Invalid('occurredAt', 'is before 2000-01-01');
   return date;
 }
 
