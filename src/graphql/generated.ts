@@ -576,7 +576,11 @@ export type Query = {
   threatEvent?: Maybe<ThreatEvent>;
   /** Threat events, newest first (by occurredAt). */
   threatEvents: ThreatEventConnection;
-  /** Events since the given time (default: 24 hours ago) aggregated by location, most events first (at most 5,000 points). */
+  /**
+   * Events since the given time (default: 24 hours ago, at most 90 days back: an earlier since is
+   * BAD_USER_INPUT with extensions.argument "since" and extensions.limit 90) aggregated by
+   * location, most events first (at most 5,000 points). minSeverity 1–10.
+   */
   threatMap: Array<ThreatMapPoint>;
   /** Zero-filled counts per hour or day (default: the last 24 hours / 30 days; at most 2,000 buckets, else BAD_USER_INPUT with extensions.limit 2000). */
   timeSeries: Array<TimeBucket>;
@@ -807,7 +811,12 @@ export type Subscription = {
   heartbeat: Scalars['DateTime']['output'];
   /** IOCs whose score, level or categories changed (only the given value, when set). */
   iocEnriched: Ioc;
-  /** Newly ingested threat events matching every given filter. */
+  /**
+   * Newly ingested threat events matching every given filter: minSeverity 1–10, categories at most
+   * 11 entries, countries (ISO 3166-1 alpha-2) at most 250 entries. Beyond a limit the subscription
+   * is refused with BAD_USER_INPUT, extensions.argument naming the argument and extensions.limit the
+   * maximum.
+   */
   threatDetected: ThreatEvent;
 };
 
@@ -911,18 +920,25 @@ export type ThreatEventEdge = {
   node: ThreatEvent;
 };
 
+/**
+ * Filter of threatEvents. Beyond a limit: BAD_USER_INPUT with extensions.argument (e.g.
+ * "filter.countries") and, for a maximum, extensions.limit.
+ */
 export type ThreatEventFilter = {
   anomaliesOnly?: InputMaybe<Scalars['Boolean']['input']>;
+  /** At most 11 entries (the number of categories). */
   categories?: InputMaybe<Array<ThreatCategory>>;
-  /** ISO 3166-1 alpha-2 codes of the source IP's country. */
+  /** ISO 3166-1 alpha-2 codes of the source IP's country; at most 250 entries. */
   countries?: InputMaybe<Array<Scalars['String']['input']>>;
+  /** 1–10. */
   minSeverity?: InputMaybe<Scalars['Int']['input']>;
-  /** occurredAt >= since. */
+  /** occurredAt >= since (a since before 2000-01-01, the earliest accepted occurredAt, means no lower bound). */
   since?: InputMaybe<Scalars['DateTime']['input']>;
+  /** An IPv4/IPv6 address, at most 64 characters. */
   sourceIp?: InputMaybe<Scalars['String']['input']>;
-  /** Exact threatType as sent. */
+  /** Exact threatType as sent; at most 200 characters, no NUL or unpaired surrogates. */
   threatType?: InputMaybe<Scalars['String']['input']>;
-  /** occurredAt < until. */
+  /** occurredAt < until; since must not be later than until. */
   until?: InputMaybe<Scalars['DateTime']['input']>;
 };
 
@@ -930,7 +946,10 @@ export type ThreatEventFilter = {
  * One detection to ingest. Limits: sourceIp/destinationIp valid IPv4/IPv6 (canonicalised), ports 0–65535,
  * severity 1–10, confidence 0–1 (default 1), occurredAt at most 5 minutes in the future (default: now),
  * externalId ≤ 200, threatType 1–200, protocol ≤ 32, sensor ≤ 200, description ≤ 4,000 characters,
- * at most 32 tags of ≤ 64 characters, raw ≤ 16 KiB as JSON; no NUL characters anywhere.
+ * at most 32 tags of ≤ 64 characters, raw ≤ 16 KiB as JSON (UTF-8 bytes) and nested at most 32 levels
+ * deep (the top-level object or array is level 1). No NUL characters and no unpaired UTF-16 surrogates
+ * anywhere (text fields, raw keys and strings). An event breaking a limit is refused alone: by index in
+ * IngestResult.errors, or BAD_USER_INPUT with extensions.field for ingestThreatEvent.
  */
 export type ThreatEventInput = {
   confidence?: InputMaybe<Scalars['Float']['input']>;

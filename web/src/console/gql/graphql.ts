@@ -98,18 +98,25 @@ export type ThreatCategory =
   | 'SCAN'
   | 'SPAM';
 
+/**
+ * Filter of threatEvents. Beyond a limit: BAD_USER_INPUT with extensions.argument (e.g.
+ * "filter.countries") and, for a maximum, extensions.limit.
+ */
 export type ThreatEventFilter = {
   anomaliesOnly?: boolean | null | undefined;
+  /** At most 11 entries (the number of categories). */
   categories?: Array<ThreatCategory> | null | undefined;
-  /** ISO 3166-1 alpha-2 codes of the source IP's country. */
+  /** ISO 3166-1 alpha-2 codes of the source IP's country; at most 250 entries. */
   countries?: Array<string> | null | undefined;
+  /** 1–10. */
   minSeverity?: number | null | undefined;
-  /** occurredAt >= since. */
+  /** occurredAt >= since (a since before 2000-01-01, the earliest accepted occurredAt, means no lower bound). */
   since?: string | null | undefined;
+  /** An IPv4/IPv6 address, at most 64 characters. */
   sourceIp?: string | null | undefined;
-  /** Exact threatType as sent. */
+  /** Exact threatType as sent; at most 200 characters, no NUL or unpaired surrogates. */
   threatType?: string | null | undefined;
-  /** occurredAt < until. */
+  /** occurredAt < until; since must not be later than until. */
   until?: string | null | undefined;
 };
 
