@@ -22,6 +22,7 @@ import type { Services } from './context.js';
 import { Metrics } from './metrics.js';
 import { apiKeyFromHeaders, type OriginPolicy } from './origin.js';
 import type { QueryLimits } from './query-limits.js';
+import { nestingError } from './request-guards.js';
 import { createWsTransport, type Extra } from './ws-transport.js';
 import {
   CLOSE_TOO_MANY_FAILURES,
@@ -62,13 +63,20 @@ export function createWsServer(opts: {
       perProcess: config.limits.wsMaxSubscriptionsPerProcess,
     },
     log,
+    (delta) => metrics.wsSubscriptions.inc(delta),
   );
   // Kept after close (a WeakMap, gone with the socket) so late callbacks see `closed`.
   const states = new WeakMap<object, Session>();
   const stateOf = (ctx: WsContext): Session => {
     let s = states.get(ctx.extra.socket);
     if (!s) {
-      s = { socket: ctx.extra.socket, operations: new Set(), closed: false, counted: false };
+      s = {
+        socket: ctx.extra.socket,
+        operations: new Set(),
+        running: new Set(),
+        closed: false,
+        counted: false,
+      };
       states.set(ctx.extra.socket, s);
     }
     return s;
@@ -126,7 +134,6 @@ export function createWsServer(opts: {
         const state = stateOf(ctx);
         if (state.counted) metrics.wsConnections.dec();
         state.counted = false;
-        metrics.wsSubscriptions.dec(state.operations.size);
         sessions.detach(state);
       },
       onSubscribe: async (ctx, id, payload): Promise<ExecutionArgs | readonly GraphQLError[]> => {
@@ -161,6 +168,9 @@ export function createWsServer(opts: {
         // Revoked (or the socket closed) while waiting: the operation must not run.
         if (state.closed)
           return release(fail(new AppError('UNAUTHENTICATED', 'This API key has been revoked')));
+        // graphql-js parses nested literals recursively: refuse deep documents before parsing.
+        const nested = nestingError(payload.query);
+        if (nested) return release([nested]);
         let document;
         try {
           document = parse(payload.query, limits.parseOptions);
@@ -177,7 +187,7 @@ export function createWsServer(opts: {
         }
         const errors = validate(schema, document, [...specifiedRules, ...limits.validationRules]);
         if (errors.length > 0) return release(errors);
-        metrics.wsSubscriptions.inc();
+        sessions.started(state, id);
         metrics.requests.inc({
           operation: Metrics.operationLabel(payload.operationName),
           type: 'ws',
@@ -200,7 +210,7 @@ export function createWsServer(opts: {
         };
       },
       onComplete: (ctx, id) => {
-        if (sessions.release(stateOf(ctx), id)) metrics.wsSubscriptions.dec();
+        sessions.release(stateOf(ctx), id);
       },
       onError: (_ctx, _id, _payload, errors) => format(errors),
       onNext: (_ctx, _id, _payload, _args, result) =>

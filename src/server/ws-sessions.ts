@@ -17,6 +17,8 @@ export interface Session {
   hash?: string;
   /** Ids of the operations in flight on this socket (each holds a slot). */
   readonly operations: Set<string>;
+  /** Those of them that passed every check and run (counted in the subscriptions gauge). */
+  readonly running: Set<string>;
   /** The socket closed, or the server is closing it: nothing more may run on it. */
   closed: boolean;
   /** Counted in the open-connections gauge. */
@@ -48,6 +50,8 @@ export class WsSessions {
     private readonly apiKeys: ApiKeyService,
     private readonly limits: SessionLimits,
     private readonly log: Logger,
+    /** Called with +1 / -1 as operations start and stop running (the subscriptions gauge). */
+    private readonly onRunning: (delta: number) => void = () => undefined,
   ) {
     this.unlisten = apiKeys.onKeyChange((change) =>
       this.closeKey(change.hash, change.revoked ? 'API key revoked' : 'API key changed'),
@@ -89,8 +93,16 @@ export class WsSessions {
     return undefined;
   }
 
+  /** Operation `id` passed its checks and runs. */
+  started(session: Session, id: string): void {
+    if (!session.operations.has(id) || session.running.has(id)) return;
+    session.running.add(id);
+    this.onRunning(1);
+  }
+
   /** Frees operation `id`'s slot; false when it held none (already freed). */
   release(session: Session, id: string): boolean {
+    if (session.running.delete(id)) this.onRunning(-1);
     if (!session.operations.delete(id)) return false;
     const keyId = session.principal?.keyId ?? '';
     const left = (this.perKey.get(keyId) ?? 1) - 1;
