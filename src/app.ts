@@ -1,6 +1,7 @@
 import { createApiKeys } from './auth/api-keys-module.js';
 import type { Config } from './config.js';
 import { createCrowdsec } from './crowdsec/crowdsec-module.js';
+import { CrowdsecStatsRepository } from './crowdsec/crowdsec-stats-repository.js';
 import { toDate } from './crowdsec/crowdsec-types.js';
 import { GeoService } from './geo/geo-service.js';
 import { buildSchema } from './graphql/schema.js';
@@ -17,7 +18,6 @@ import { Metrics } from './server/metrics.js';
 import { createOriginPolicy } from './server/origin.js';
 import { createQueryLimits } from './server/query-limits.js';
 import { createWsServer } from './server/ws-server.js';
-import { CrowdsecStatsSource } from './stats/crowdsec-stats-source.js';
 import { StatsService } from './stats/stats-service.js';
 import { createThreatModule } from './threats/threat-module.js';
 
@@ -86,8 +86,11 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
     });
     cleanup.push(() => threatModule.stop());
 
-    const stats = new StatsService(infra.cache, new CrowdsecStatsSource(infra.db.pool));
-    stats.register(threatModule.statsSource);
+    const crowdsecStats = new CrowdsecStatsRepository(infra.db.pool);
+    const stats = new StatsService(infra.cache, {
+      sources: [crowdsecStats, threatModule.statsSource],
+      topLists: crowdsecStats,
+    });
     const crowdsec = createCrowdsec({
       config,
       infra,

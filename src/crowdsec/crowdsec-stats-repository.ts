@@ -4,7 +4,7 @@
  * that cover them (index-only scans on 1,000,000 alerts; see docs/benchmarks.md).
  */
 import type pg from 'pg';
-import { fromColumns, type GeoColumns } from '../crowdsec/crowdsec-geo.js';
+import { fromColumns, type GeoColumns } from './crowdsec-geo.js';
 import type {
   AttackerRecord,
   BucketCount,
@@ -12,7 +12,8 @@ import type {
   ScenarioRecord,
   StatsSource,
   TimeRange,
-} from './stats-types.js';
+  TopListSource,
+} from '../stats/stats-types.js';
 
 const UNIT: Record<BucketSize, string> = { HOUR: 'hour', DAY: 'day' };
 
@@ -22,7 +23,7 @@ interface CountRow {
   n: number;
 }
 
-export class CrowdsecStatsSource implements StatsSource {
+export class CrowdsecStatsRepository implements StatsSource, TopListSource {
   readonly name = 'crowdsec';
 
   constructor(private readonly pool: pg.Pool) {}

@@ -11,7 +11,6 @@ import type { Cache } from '../platform/cache.js';
 import { checkInt } from '../platform/argument-checks.js';
 import { badInput } from '../platform/errors.js';
 import { BucketCache, merge, type CountryMetrics } from './bucket-cache.js';
-import type { CrowdsecStatsSource } from './crowdsec-stats-source.js';
 import {
   bucketMs,
   DAY_MS,
@@ -25,6 +24,7 @@ import {
   type ScenarioRecord,
   type StatsSource,
   type SummaryRecord,
+  type TopListSource,
 } from './stats-types.js';
 
 const SHORT_TTL_S = 10;
@@ -34,20 +34,21 @@ const WINDOW_SLACK_MS = 60_000;
 
 export class StatsService {
   private readonly buckets: BucketCache;
-  private readonly sources: StatsSource[] = [];
+  private readonly sources: readonly StatsSource[];
+  private readonly topLists: TopListSource;
 
+  /**
+   * Each domain owns its statistics source (bucketed counts) and hands it in here; the
+   * top lists come from the domain that has attackers and scenarios.
+   */
   constructor(
     private readonly cache: Cache,
-    private readonly crowdsec: CrowdsecStatsSource,
+    parts: { sources: readonly StatsSource[]; topLists: TopListSource },
     private readonly now: () => number = Date.now,
   ) {
     this.buckets = new BucketCache(cache, now);
-    this.sources.push(crowdsec);
-  }
-
-  /** Another domain (threat events) adds its counts to the shared fields. */
-  register(source: StatsSource): void {
-    this.sources.push(source);
+    this.sources = parts.sources;
+    this.topLists = parts.topLists;
   }
 
   /** Writers report the times of stored rows so that closed buckets they touch are recounted. */
@@ -60,7 +61,7 @@ export class StatsService {
     const [perCountry, current, distinct] = await Promise.all([
       this.countryTotals(range.since, range.until),
       this.current(),
-      this.shortLived(`distinct:${minute(range.since)}`, () => this.crowdsec.distinct(range.since)),
+      this.shortLived(`distinct:${minute(range.since)}`, () => this.topLists.distinct(range.since)),
     ]);
     const total = sumAll(perCountry);
     const countries = Object.entries(perCountry).filter(
@@ -147,13 +148,13 @@ export class StatsService {
   topAttackers(since: Date | null | undefined, limit: number | null | undefined): Promise<AttackerRecord[]> {
     const n = checkInt('limit', limit, 1, 100, 10);
     const { since: from } = this.window(since);
-    return this.shortLived(`attackers:${minute(from)}:${n}`, () => this.crowdsec.topAttackers(from, n));
+    return this.shortLived(`attackers:${minute(from)}:${n}`, () => this.topLists.topAttackers(from, n));
   }
 
   topScenarios(since: Date | null | undefined, limit: number | null | undefined): Promise<ScenarioRecord[]> {
     const n = checkInt('limit', limit, 1, 100, 10);
     const { since: from } = this.window(since);
-    return this.shortLived(`scenarios:${minute(from)}:${n}`, () => this.crowdsec.topScenarios(from, n));
+    return this.shortLived(`scenarios:${minute(from)}:${n}`, () => this.topLists.topScenarios(from, n));
   }
 
   private window(since: Date | null | undefined): { since: Date; until: Date } {

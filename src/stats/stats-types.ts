@@ -35,6 +35,16 @@ export interface StatsSource {
   current?(): Promise<BucketCount[]>;
 }
 
+/**
+ * Answers that cannot be summed from buckets (distinct counts, rankings), from the one
+ * domain that has attackers and scenarios (CrowdSec alerts).
+ */
+export interface TopListSource {
+  distinct(since: Date): Promise<{ attackers: number; scenarios: number }>;
+  topAttackers(since: Date, limit: number): Promise<AttackerRecord[]>;
+  topScenarios(since: Date, limit: number): Promise<ScenarioRecord[]>;
+}
+
 export interface SummaryRecord {
   since: Date;
   until: Date;

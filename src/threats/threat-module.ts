@@ -9,7 +9,7 @@ import { ClassifierService } from './classifier-service.js';
 import { ClassifierTrainer } from './classifier-trainer.js';
 import { PgThreatEventRepository } from './threat-event-repository.js';
 import { ThreatService } from './threat-service.js';
-import { ThreatStatsSource } from './threat-stats-source.js';
+import { ThreatStatsRepository } from './threat-stats-repository.js';
 import { threatWorkers } from './threat-workers.js';
 
 export interface ThreatModule {
@@ -17,7 +17,7 @@ export interface ThreatModule {
   classifier: ClassifierService;
   workers: Worker[];
   /** Register with the StatsService: adds `threatEvents` to the shared statistics. */
-  statsSource: ThreatStatsSource;
+  statsSource: ThreatStatsRepository;
   stop(): Promise<void>;
 }
 
@@ -57,7 +57,7 @@ export async function createThreatModule(deps: {
     threats,
     classifier,
     workers: threatWorkers(config.threats, classifier, events, logger),
-    statsSource: new ThreatStatsSource(db.pool),
+    statsSource: new ThreatStatsRepository(db.pool),
     stop: () => classifier.stop(),
   };
 }

@@ -8,7 +8,7 @@ const UNIT: Record<BucketSize, string> = { HOUR: 'hour', DAY: 'day' };
  * `threatEvents`), by occurredAt and the source IP's country. The range scan uses the
  * (occurred_at, id) index; closed buckets are cached by the stats service.
  */
-export class ThreatStatsSource implements StatsSource {
+export class ThreatStatsRepository implements StatsSource {
   readonly name = 'threats';
 
   constructor(private readonly pool: pg.Pool) {}

@@ -9,10 +9,16 @@ import { MemoryCache, type Cache } from '../../src/platform/cache.js';
 import { migrate } from '../../src/platform/db-migrator.js';
 import { createLogger } from '../../src/platform/logger.js';
 import { CACHED_BUCKETS } from '../../src/stats/bucket-cache.js';
-import { CrowdsecStatsSource } from '../../src/stats/crowdsec-stats-source.js';
+import { CrowdsecStatsRepository } from '../../src/crowdsec/crowdsec-stats-repository.js';
 import { StatsService } from '../../src/stats/stats-service.js';
 import { DAY_MS, HOUR_MS, MAX_WINDOW_DAYS } from '../../src/stats/stats-types.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
+
+/** CrowdSec's statistics as the app wires them: its bucketed counts and the top lists. */
+function crowdsecParts(pool: pg.Pool) {
+  const repo = new CrowdsecStatsRepository(pool);
+  return { sources: [repo], topLists: repo };
+}
 
 let db: TestDatabase;
 let pool: pg.Pool;
@@ -50,7 +56,7 @@ function countingCache() {
 describe('bucket cache bounds', () => {
   it('a maximal statsSummary costs the same few cache calls as a short one', async () => {
     const { cache, counts } = countingCache();
-    const stats = new StatsService(cache, new CrowdsecStatsSource(pool), () => NOW);
+    const stats = new StatsService(cache, crowdsecParts(pool), () => NOW);
     await stats.summary(new Date(NOW - MAX_WINDOW_DAYS * DAY_MS));
     // Generation, one MGET, one pipelined write of the day buckets; the distinct counts
     // and the active decisions, each a read and a write.
@@ -65,7 +71,7 @@ describe('bucket cache bounds', () => {
 
   it('timeSeries of 2,000 hours: three calls; far in the past: none, and no keys', async () => {
     const { cache, counts } = countingCache();
-    const stats = new StatsService(cache, new CrowdsecStatsSource(pool), () => NOW);
+    const stats = new StatsService(cache, crowdsecParts(pool), () => NOW);
     const series = await stats.timeSeries('HOUR', new Date(NOW - 1_999 * HOUR_MS), null);
     expect(series).toHaveLength(2_000);
     expect(counts.calls).toBe(3);
@@ -85,7 +91,7 @@ describe('bucket cache bounds', () => {
 
   it('refuses windows over the maximum before touching the cache or the database', async () => {
     const { cache, counts } = countingCache();
-    const stats = new StatsService(cache, new CrowdsecStatsSource(pool), () => NOW);
+    const stats = new StatsService(cache, crowdsecParts(pool), () => NOW);
     const tooOld = new Date(NOW - MAX_WINDOW_DAYS * DAY_MS - 2 * 60_000);
     const calls: (() => Promise<unknown>)[] = [
       () => stats.summary(tooOld),

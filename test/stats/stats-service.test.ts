@@ -5,10 +5,16 @@ import { NO_GEO } from '../../src/crowdsec/crowdsec-geo.js';
 import { MemoryCache } from '../../src/platform/cache.js';
 import { migrate } from '../../src/platform/db-migrator.js';
 import { createLogger } from '../../src/platform/logger.js';
-import { CrowdsecStatsSource } from '../../src/stats/crowdsec-stats-source.js';
+import { CrowdsecStatsRepository } from '../../src/crowdsec/crowdsec-stats-repository.js';
 import { StatsService } from '../../src/stats/stats-service.js';
 import { HOUR_MS } from '../../src/stats/stats-types.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
+
+/** CrowdSec's statistics as the app wires them: its bucketed counts and the top lists. */
+function crowdsecParts(pool: pg.Pool) {
+  const repo = new CrowdsecStatsRepository(pool);
+  return { sources: [repo], topLists: repo };
+}
 
 let db: TestDatabase;
 let pool: pg.Pool;
@@ -53,7 +59,7 @@ function alert(at: number, cc: string, scenario = 'crowdsecurity/ssh-bf', ip = '
 describe('statistics cache under a constant flow of data', () => {
   it('counts new alerts in the open bucket at once, and late alerts in closed buckets after noteWritten', async () => {
     const cache = new MemoryCache();
-    const stats = new StatsService(cache, new CrowdsecStatsSource(pool), () => NOW);
+    const stats = new StatsService(cache, crowdsecParts(pool), () => NOW);
     const since = new Date(NOW - 6 * HOUR_MS);
     await repo.upsertBatch(LAPI, [
       alert(NOW - 5 * HOUR_MS, 'DE'),
@@ -95,7 +101,7 @@ describe('statistics cache under a constant flow of data', () => {
       },
     });
     // The clock stands still: generations must still move on.
-    const stats = new StatsService(counting, new CrowdsecStatsSource(pool), () => NOW);
+    const stats = new StatsService(counting, crowdsecParts(pool), () => NOW);
     const since = new Date(NOW - 6 * HOUR_MS);
     const bucket = async () => (await stats.timeSeries('HOUR', since, null))[2]?.alerts ?? 0;
     const base = await bucket();
@@ -116,7 +122,7 @@ describe('statistics cache under a constant flow of data', () => {
   });
 
   it('answers the same over a long window (day buckets) as the rows say', async () => {
-    const stats = new StatsService(new MemoryCache(), new CrowdsecStatsSource(pool), () => NOW);
+    const stats = new StatsService(new MemoryCache(), crowdsecParts(pool), () => NOW);
     const since = new Date(NOW - 10 * 24 * HOUR_MS);
     await repo.upsertBatch(LAPI, [
       alert(NOW - 9 * 24 * HOUR_MS, 'JP', 'crowdsecurity/http-probing', '192.0.2.9'),
