@@ -3,6 +3,15 @@ import { defineConfig } from 'vitest/config';
 
 const require = createRequire(import.meta.url);
 
+// Under CI, files and tests run in a random order so that a test leaning on another's
+// data fails where it is written. Vitest prints the seed ("Running tests with seed");
+// VITEST_SEED=<seed> replays that order.
+const shuffle = process.env.CI === 'true' || process.env.VITEST_SEED !== undefined;
+const seed = Number(process.env.VITEST_SEED ?? Math.floor(Math.random() * 1_000_000));
+
+// A narrowed test set (comma-separated globs), used by mutation testing per module.
+const include = process.env.TW_TEST_INCLUDE?.split(',').filter(Boolean) ?? ['test/**/*.test.ts'];
+
 export default defineConfig({
   resolve: {
     // One copy of graphql-js: Vite would pick its ESM build for our sources while
@@ -10,7 +19,8 @@ export default defineConfig({
     alias: [{ find: /^graphql$/, replacement: require.resolve('graphql') }],
   },
   test: {
-    include: ['test/**/*.test.ts'],
+    include,
+    sequence: shuffle ? { shuffle: { files: true, tests: true }, seed } : {},
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',

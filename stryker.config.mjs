@@ -1,0 +1,54 @@
+// Mutation testing of the core modules (docs/testing.md). Run by hand:
+//   npm run test:mutation                      every module below
+//   TW_MUTATE=rate-limiter npm run test:mutation   one module
+// Each module names the few test files that are meant to catch its bugs, so a run takes
+// minutes on two cores; vitest only loads those (TW_TEST_INCLUDE, read by vitest.config.ts).
+// The Redis-backed tests need REDIS_URL, like `npm test` under CI.
+
+/** @type {Record<string, { mutate: string; tests: string[] }>} */
+const MODULES = {
+  scoring: {
+    mutate: 'src/iocs/scoring.ts',
+    tests: ['test/iocs/scoring.test.ts', 'test/iocs/ioc-summary.test.ts'],
+  },
+  'ioc-summary': {
+    mutate: 'src/iocs/ioc-summary.ts',
+    tests: ['test/iocs/ioc-summary.test.ts', 'test/iocs/scoring.test.ts'],
+  },
+  'rate-limiter': {
+    mutate: 'src/platform/rate-limiter.ts',
+    tests: ['test/platform/rate-limiter.test.ts'],
+  },
+  'decision-stream-parser': {
+    mutate: 'src/crowdsec/decision-stream-parser.ts',
+    tests: ['test/crowdsec/decision-stream-parser.test.ts'],
+  },
+  'worker-runner': {
+    mutate: 'src/platform/worker-runner.ts',
+    tests: ['test/platform/worker-runner.test.ts'],
+  },
+};
+
+const chosen = process.env.TW_MUTATE ? process.env.TW_MUTATE.split(',') : Object.keys(MODULES);
+for (const name of chosen) {
+  if (!MODULES[name])
+    throw new Error(`TW_MUTATE: unknown module ${name} (${Object.keys(MODULES).join(', ')})`);
+}
+const modules = chosen.map((name) => MODULES[name]);
+process.env.TW_TEST_INCLUDE = [...new Set(modules.flatMap((m) => m.tests))].join(',');
+
+/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+export default {
+  testRunner: 'vitest',
+  plugins: ['@stryker-mutator/vitest-runner'],
+  vitest: { configFile: 'vitest.config.ts', related: false },
+  mutate: modules.map((m) => m.mutate),
+  coverageAnalysis: 'perTest',
+  concurrency: 2,
+  timeoutMS: 30_000,
+  reporters: ['clear-text', 'progress', 'html', 'json'],
+  htmlReporter: { fileName: 'coverage/mutation/index.html' },
+  jsonReporter: { fileName: 'coverage/mutation/report.json' },
+  tempDirName: 'coverage/.stryker-tmp',
+  thresholds: { high: 90, low: 80, break: null },
+};
