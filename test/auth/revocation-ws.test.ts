@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { privateRedisAvailable, startPrivateRedis, type PrivateRedis } from '../helpers/redis-server.js';
 import { isCI, redisUrlOrSkip } from '../helpers/services.js';
@@ -91,6 +92,50 @@ describe('revoking a key closes its open sockets', () => {
     // Each instance inserted its own ADMIN_API_KEY; nothing was minted.
     expect(await keyNames(a)).toEqual(['admin (ADMIN_API_KEY)', 'admin (ADMIN_API_KEY)', 'victim']);
     expect((await b.gql('{ viewer { name } }', undefined, victim.secret)).status).toBe(401);
+  });
+});
+
+describe('open sockets re-check their key when its cache entry expires', () => {
+  // No bus message and no poll: only the re-check can notice these changes.
+  const env = { AUTH_KEY_CACHE_TTL_MS: '300', AUTH_REVOCATION_POLL_MS: '600000' };
+  const sql = async (url: string, text: string, values: unknown[]) => {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      await client.query(text, values);
+    } finally {
+      await client.end();
+    }
+  };
+
+  it('a revocation written straight to PostgreSQL closes the socket with 4403', async () => {
+    const t = await startTestApp('recheck_revoked', env);
+    stops.push(() => t.stop());
+    const victim = await adminKey(t, 'victim');
+    const s = await socketWithSubscription(t, victim.secret);
+    await sql(t.databaseUrl, 'UPDATE api_keys SET revoked_at = now() WHERE id = $1', [victim.id]);
+    const close = await vi.waitFor(() => s.close ?? Promise.reject(new Error('still open')), WAIT);
+    expect(close).toEqual({ code: 4403, reason: 'This API key has been revoked' });
+  });
+
+  it('a role changed in PostgreSQL closes the socket with 4403; a new socket gets the new role', async () => {
+    const t = await startTestApp('recheck_role', env);
+    stops.push(() => t.stop());
+    const victim = await adminKey(t, 'victim');
+    const s = await socketWithSubscription(t, victim.secret);
+    await sql(t.databaseUrl, "UPDATE api_keys SET role = 'READER' WHERE id = $1", [victim.id]);
+    const close = await vi.waitFor(() => s.close ?? Promise.reject(new Error('still open')), WAIT);
+    expect(close).toEqual({ code: 4403, reason: 'API key changed' });
+    // Reconnecting works, with the new role.
+    const again = await rawWs(t.wsUrl, victim.secret);
+    await vi.waitFor(() => expect(again.acked()).toBe(true), WAIT);
+    again.subscribe('mint', 'mutation { createApiKey(name: "minted", role: ADMIN) { secret } }');
+    const answer = await vi.waitFor(
+      () => again.of('mint')[0] ?? Promise.reject(new Error('no answer')),
+      WAIT,
+    );
+    expect(JSON.stringify(answer.payload)).toContain('FORBIDDEN');
+    again.ws.close();
   });
 });
 
