@@ -35,7 +35,7 @@ const config: CodegenConfig = {
         scalars: { DateTime: 'Date | string', JSON: 'unknown' },
         mappers: {
           ApiKey: '../auth/api-key-types.js#ApiKeyRecord',
-          Health: '../server/health-types.js#HealthReport',
+          Health: '../platform/health-types.js#HealthReport',
           Geo: '../geo/geo-types.js#GeoLocation',
           GeoLookup: '../geo/geo-types.js#GeoLookupResult',
           Decision: '../crowdsec/crowdsec-types.js#DecisionRecord',

@@ -12,7 +12,7 @@ import { VERSION } from './platform/version.js';
 import { WorkerRunner, type Worker } from './platform/worker-runner.js';
 import { createApollo } from './server/apollo.js';
 import type { Services } from './server/context.js';
-import { HealthService } from './server/health-service.js';
+import { HealthService } from './platform/health-service.js';
 import { createFastify, fastifyApolloDrainPlugin, registerRoutes } from './server/http-server.js';
 import { Metrics } from './server/metrics.js';
 import { createOriginPolicy } from './server/origin.js';

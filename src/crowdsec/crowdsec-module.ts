@@ -11,7 +11,7 @@ import type { Infrastructure } from '../platform/infrastructure.js';
 import type { Logger } from '../platform/logger.js';
 import { VERSION } from '../platform/version.js';
 import type { Worker } from '../platform/worker-runner.js';
-import type { HealthCheck } from '../server/health-service.js';
+import type { HealthCheck } from '../platform/health-service.js';
 import { AlertRepository } from './alert-repository.js';
 import { AlertsPoller } from './alerts-poller.js';
 import type { AlertRecord } from './crowdsec-types.js';

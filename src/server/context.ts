@@ -9,7 +9,7 @@ import type { Logger } from '../platform/logger.js';
 import type { StatsService } from '../stats/stats-service.js';
 import type { ClassifierService } from '../threats/classifier-service.js';
 import type { ThreatService } from '../threats/threat-service.js';
-import type { HealthService } from './health-service.js';
+import type { HealthService } from '../platform/health-service.js';
 
 /** Everything resolvers may call. Domains add their services here. */
 export interface Services {

@@ -18,7 +18,7 @@ import type { Logger } from '../platform/logger.js';
 import { fromRoot } from '../platform/paths.js';
 import type { RequestRateLimiter } from '../platform/rate-limiter.js';
 import { LazyLoggerContext, type GraphQLContext, type Services } from './context.js';
-import type { HealthService } from './health-service.js';
+import type { HealthService } from '../platform/health-service.js';
 import type { Metrics } from './metrics.js';
 import { apiKeyFromHeaders, type OriginPolicy } from './origin.js';
 import { rejectDeepDocuments } from './request-guards.js';
