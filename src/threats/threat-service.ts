@@ -93,14 +93,43 @@ export class ThreatService {
       if (result.ok) valid.push({ index, event: result.event });
       else errors.push({ index, ...result.error });
     });
-    const stored = await this.store(valid.map((v) => v.event));
+    const stored = await this.storeIsolating(valid, errors);
     const events: ThreatEventRecord[] = [];
     const duplicateIndexes: number[] = [];
     stored.forEach((record, k) => {
       if (record) events.push(record);
-      else duplicateIndexes.push(valid[k]?.index ?? -1);
+      else if (record === null) duplicateIndexes.push(valid[k]?.index ?? -1);
     });
+    errors.sort((a, b) => a.index - b.index);
     return { accepted: events.length, duplicates: duplicateIndexes.length, errors, events, duplicateIndexes };
+  }
+
+  /**
+   * store(); should the database still refuse a batch that passed validation, the batch
+   * is split in halves until each refused event is alone, so the others are stored and
+   * only it comes back in `errors` (undefined in the result). An unavailable database
+   * fails the call: no event can be stored then.
+   */
+  private async storeIsolating(
+    items: readonly { index: number; event: ValidEvent }[],
+    errors: IngestError[],
+  ): Promise<(ThreatEventRecord | null | undefined)[]> {
+    if (items.length === 0) return [];
+    try {
+      return await this.store(items.map((i) => i.event));
+    } catch (err) {
+      const failure = classifyFailure(err);
+      if (failure?.code === 'UPSTREAM_UNAVAILABLE') throw err;
+      if (items.length === 1) {
+        this.log.warn({ err, index: items[0]!.index }, 'an event that passed validation was refused');
+        const message = failure?.code === 'BAD_USER_INPUT' ? failure.message : 'the event could not be stored';
+        errors.push({ index: items[0]!.index, field: null, message });
+        return [undefined];
+      }
+      const half = Math.ceil(items.length / 2);
+      const first = await this.storeIsolating(items.slice(0, half), errors);
+      return [...first, ...(await this.storeIsolating(items.slice(half), errors))];
+    }
   }
 
   /** The write behind ingestOne: one statement for all, then the stored copy of each duplicate. */
