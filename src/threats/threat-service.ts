@@ -122,7 +122,8 @@ export class ThreatService {
       if (failure?.code === 'UPSTREAM_UNAVAILABLE') throw err;
       if (items.length === 1) {
         this.log.warn({ err, index: items[0]!.index }, 'an event that passed validation was refused');
-        const message = failure?.code === 'BAD_USER_INPUT' ? failure.message : 'the event could not be stored';
+        const message =
+          failure?.code === 'BAD_USER_INPUT' ? failure.message : 'the event could not be stored';
         errors.push({ index: items[0]!.index, field: null, message });
         return [undefined];
       }
