@@ -31,7 +31,7 @@ const config: CodegenConfig = {
         useTypeImports: true,
         useIndexSignature: true,
         enumsAsTypes: true,
-        contextType: '../server/context.js#GraphQLContext',
+        contextType: './context.js#GraphQLContext',
         scalars: { DateTime: 'Date | string', JSON: 'unknown' },
         mappers: {
           ApiKey: '../auth/api-key-types.js#ApiKeyRecord',

@@ -11,7 +11,7 @@ import type { Logger } from './platform/logger.js';
 import { VERSION } from './platform/version.js';
 import { WorkerRunner, type Worker } from './platform/worker-runner.js';
 import { createApollo } from './server/apollo.js';
-import type { Services } from './server/context.js';
+import type { Services } from './graphql/context.js';
 import { HealthService } from './platform/health-service.js';
 import { createFastify, fastifyApolloDrainPlugin, registerRoutes } from './server/http-server.js';
 import { Metrics } from './server/metrics.js';

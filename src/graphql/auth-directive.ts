@@ -2,7 +2,7 @@ import { getDirective, MapperKind, mapSchema } from '@graphql-tools/utils';
 import { defaultFieldResolver, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
 import { isRole, roleAllows, type Role } from '../auth/roles.js';
 import { forbidden } from '../platform/errors.js';
-import type { GraphQLContext } from '../server/context.js';
+import type { GraphQLContext } from './context.js';
 
 /**
  * Enforces `@auth(requires: ROLE)` from schema.graphql — the one visible place where

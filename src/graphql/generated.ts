@@ -10,7 +10,7 @@ import type { SummaryRecord, CountryRecord, AttackerRecord, ScenarioRecord, Buck
 import type { ThreatEventRecord, ThreatEventPage, ClassifierModelRecord } from '../threats/threat-types.js';
 import type { IocRecord, IocPage, SourceResultRecord, EnrichmentRecord, EnrichmentPage } from '../iocs/ioc-record.js';
 import type { SourceHealthRecord } from '../iocs/source-health.js';
-import type { GraphQLContext } from '../server/context.js';
+import type { GraphQLContext } from './context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
 export type Omit<T, K extends keyof T> = Pick<T, Exclude<keyof T, K>>;

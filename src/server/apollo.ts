@@ -4,7 +4,7 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import type { GraphQLSchema } from 'graphql';
 import { formatGraphQLError } from '../graphql/error-mapping.js';
 import type { Logger } from '../platform/logger.js';
-import type { GraphQLContext } from './context.js';
+import type { GraphQLContext } from '../graphql/context.js';
 import { Metrics } from './metrics.js';
 import type { QueryLimits } from './query-limits.js';
 import { requestGuards } from './request-guards.js';

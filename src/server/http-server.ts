@@ -17,7 +17,7 @@ import { DEPENDENCY_RETRY_AFTER_S } from '../platform/failure-classifier.js';
 import type { Logger } from '../platform/logger.js';
 import { fromRoot } from '../platform/paths.js';
 import type { RequestRateLimiter } from '../platform/rate-limiter.js';
-import { LazyLoggerContext, type GraphQLContext, type Services } from './context.js';
+import { LazyLoggerContext, type GraphQLContext, type Services } from '../graphql/context.js';
 import type { HealthService } from '../platform/health-service.js';
 import type { Metrics } from './metrics.js';
 import { apiKeyFromHeaders, type OriginPolicy } from './origin.js';
