@@ -18,7 +18,7 @@ import { formatGraphQLError } from '../graphql/error-mapping.js';
 import { AppError } from '../platform/errors.js';
 import type { Logger } from '../platform/logger.js';
 import type { RequestRateLimiter } from '../platform/rate-limiter.js';
-import type { Services } from './context.js';
+import type { Services } from '../graphql/context.js';
 import { Metrics } from './metrics.js';
 import { apiKeyFromHeaders, type OriginPolicy } from './origin.js';
 import type { QueryLimits } from './query-limits.js';
