@@ -79,7 +79,8 @@ export class DecisionStreamParser {
     } else if (this.depth === 2 && this.inList() && !closes && t.token !== TokenType.COMMA) {
       this.itemStart = t.offset;
     }
-    if (this.depth >= 2 && this.inList() && t.offset - this.itemStart > MAX_DECISION_BYTES) {
+    const listEnds = closes && this.depth === 2; // not part of any decision: `[]` has none
+    if (this.depth >= 2 && this.inList() && !listEnds && t.offset - this.itemStart > MAX_DECISION_BYTES) {
       throw bad(`a decision in "${this.key ?? ''}" is larger than ${MAX_DECISION_BYTES} bytes`);
     }
     if (opens) this.depth++;

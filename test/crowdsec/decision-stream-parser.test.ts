@@ -67,4 +67,47 @@ describe('DecisionStreamParser', () => {
     const huge = decisionJson(1).replace('"scenario":"', `"scenario":"${'x'.repeat(MAX_DECISION_BYTES)}`);
     expect(() => parse(`{"new":[${huge},${decisionJson(2)}]}`, 1024)).toThrow(/larger than/);
   });
+
+  it('counts what it handed out per list', () => {
+    const parser = new DecisionStreamParser(2);
+    parser.write([...snapshotPieces({ count: 5, deleted: 3 })].join(''));
+    parser.end();
+    expect(parser.totals()).toEqual({ new: 5, deleted: 3 });
+  });
+
+  it('names what is wrong, and fails on the chunk that shows it', () => {
+    const PREFIX = 'GET /v1/decisions/stream: ';
+    const failsOnWrite = (body: string) => {
+      const parser = new DecisionStreamParser();
+      try {
+        parser.write(body);
+      } catch (err) {
+        return (err as Error).message;
+      }
+      return 'no error on write';
+    };
+    expect(failsOnWrite('[]')).toBe(`${PREFIX}the body is not a JSON object`);
+    expect(failsOnWrite('{"new":5}')).toBe(`${PREFIX}"new" is neither a list nor null`);
+    // A string value right after a key is a value, not the next key.
+    expect(failsOnWrite('{"new":"x"}')).toBe(`${PREFIX}"new" is neither a list nor null`);
+    expect(failsOnWrite('{"deleted":{"id":1}}')).toBe(`${PREFIX}"deleted" is neither a list nor null`);
+    const invalid = failsOnWrite('{"new":[{}]}');
+    expect(invalid.startsWith(`${PREFIX}unexpected decision in "new": [`)).toBe(true);
+    // The validation detail is cut at 300 characters.
+    expect(invalid).toHaveLength(`${PREFIX}unexpected decision in "new": `.length + 300);
+    expect(() => parse('{"new":[')).toThrow(`${PREFIX}Parser ended in mid-parsing (state: VALUE)`);
+    expect(() => parse('')).toThrow(`${PREFIX}the body ended before the JSON was complete`);
+  });
+
+  it('measures each decision from its own start, and only inside the lists', () => {
+    const filler = 'x'.repeat(MAX_DECISION_BYTES + 100);
+    // Large values outside "new"/"deleted" are not decisions.
+    expect(summary(parse(`{"version":"${filler}","new":[${decisionJson(1)}]}`, 4096))).toEqual(['new:1']);
+    expect(summary(parse(`{"extra":[${Array(40_000).fill(0).join(',')}],"new":[]}`, 4096))).toEqual([]);
+    // A decision made of many small tokens is still one decision.
+    const padded = decisionJson(2).replace('{', `{"padding":[${Array(40_000).fill(0).join(',')}],`);
+    expect(() => parse(`{"deleted":[${padded}]}`, 4096)).toThrow(
+      `GET /v1/decisions/stream: a decision in "deleted" is larger than ${MAX_DECISION_BYTES} bytes`,
+    );
+  });
 });
