@@ -1,5 +1,5 @@
 /**
- * Event-loop stall while models are trained: `npx tsx bench/classifier-event-loop.ts [labels] [events]`
+ * Event-loop stall while models are trained: `npx tsx bench/classifier-event-loop/classifier-event-loop.ts [labels] [events]`
  * (defaults 500 labels, 10,000 anomaly events, the service's settings).
  *
  * Trains the random forest and fits the anomaly model once on the main thread (as
@@ -15,16 +15,19 @@ import {
   ForestClassifier,
   RulesClassifier,
   train,
-} from '../src/threats/classifier/index.js';
-import { ANOMALY_TREES } from '../src/threats/classifier-service.js';
-import { ClassifierTrainer } from '../src/threats/classifier-trainer.js';
-import type { LabelledEvent } from '../src/threats/classifier/types.js';
+} from '../../src/threats/classifier/index.js';
+import { ANOMALY_TREES } from '../../src/threats/classifier-service.js';
+import { ClassifierTrainer } from '../../src/threats/classifier-trainer.js';
+import type { LabelledEvent } from '../../src/threats/classifier/types.js';
 import {
   generateEvents,
   PROFILES,
   seededRandom,
   typicalEvent,
-} from '../test/threats/classifier/synthetic-events.js';
+} from '../../test/threats/classifier/synthetic-events.js';
+import { exitWithHelpIfAsked } from '../help.js';
+
+exitWithHelpIfAsked(import.meta.url);
 
 const labelCount = Number(process.argv[2] ?? 500);
 const eventCount = Number(process.argv[3] ?? 10_000);

@@ -1,5 +1,5 @@
 /**
- * Classifier throughput: `npx tsx bench/classifier.ts [events]` (default 200,000).
+ * Classifier throughput: `npx tsx bench/classifier/classifier.ts [events]` (default 200,000).
  *
  * Classifies the same generated events with rules only, rules + isolation forest, and the
  * random forest + isolation forest (what ingestion runs once a model is promoted), beside
@@ -8,20 +8,23 @@
  */
 import os from 'node:os';
 
-import { AnomalyDetector } from '../src/threats/classifier/anomaly.js';
-import { CompositeClassifier } from '../src/threats/classifier/composite.js';
-import { DEFAULT_TREES } from '../src/threats/classifier/isolation-forest.js';
-import { encodeNumeric, encodeText, FEATURE_COUNT } from '../src/threats/classifier/features.js';
-import { ForestClassifier } from '../src/threats/classifier/forest-model.js';
-import { RulesClassifier } from '../src/threats/classifier/rules.js';
-import { train } from '../src/threats/classifier/training.js';
-import type { Classifier, ClassifierInput, LabelledEvent } from '../src/threats/classifier/types.js';
+import { AnomalyDetector } from '../../src/threats/classifier/anomaly.js';
+import { CompositeClassifier } from '../../src/threats/classifier/composite.js';
+import { DEFAULT_TREES } from '../../src/threats/classifier/isolation-forest.js';
+import { encodeNumeric, encodeText, FEATURE_COUNT } from '../../src/threats/classifier/features.js';
+import { ForestClassifier } from '../../src/threats/classifier/forest-model.js';
+import { RulesClassifier } from '../../src/threats/classifier/rules.js';
+import { train } from '../../src/threats/classifier/training.js';
+import type { Classifier, ClassifierInput, LabelledEvent } from '../../src/threats/classifier/types.js';
 import {
   generateEvents,
   PROFILES,
   seededRandom,
   typicalEvent,
-} from '../test/threats/classifier/synthetic-events.js';
+} from '../../test/threats/classifier/synthetic-events.js';
+import { exitWithHelpIfAsked } from '../help.js';
+
+exitWithHelpIfAsked(import.meta.url);
 
 const count = Number(process.argv[2] ?? 200_000);
 const events = generateEvents(count, 42);

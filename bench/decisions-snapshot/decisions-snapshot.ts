@@ -1,6 +1,6 @@
 /**
  * Startup snapshot of 100,000 CrowdSec decisions:
- * `DATABASE_URL=postgresql://… npx tsx bench/decisions-snapshot.ts` (optional
+ * `DATABASE_URL=postgresql://… npx tsx bench/decisions-snapshot/decisions-snapshot.ts` (optional
  * DECISIONS=…; creates and drops its own database).
  *
  * A loopback fake bouncer stream (test/fakes/fake-lapi-snapshot.ts) serves the same
@@ -19,16 +19,19 @@
 import { fork } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
-import { DecisionRepository, type DecisionInput } from '../src/crowdsec/decision-repository.js';
-import { DecisionsPoller } from '../src/crowdsec/decisions-poller.js';
-import { NO_GEO, locateColumns } from '../src/crowdsec/crowdsec-geo.js';
-import { TOPICS } from '../src/crowdsec/crowdsec-types.js';
-import { LapiClient } from '../src/crowdsec/lapi-client.js';
-import { GeoService } from '../src/geo/geo-service.js';
-import { MemoryEventBus } from '../src/platform/event-bus.js';
-import { migrate } from '../src/platform/db-migrator.js';
-import { createLogger } from '../src/platform/logger.js';
-import { BOUNCER_KEY, decisionIp, startFakeLapiSnapshot } from '../test/fakes/fake-lapi-snapshot.js';
+import { DecisionRepository, type DecisionInput } from '../../src/crowdsec/decision-repository.js';
+import { DecisionsPoller } from '../../src/crowdsec/decisions-poller.js';
+import { NO_GEO, locateColumns } from '../../src/crowdsec/crowdsec-geo.js';
+import { TOPICS } from '../../src/crowdsec/crowdsec-types.js';
+import { LapiClient } from '../../src/crowdsec/lapi-client.js';
+import { GeoService } from '../../src/geo/geo-service.js';
+import { MemoryEventBus } from '../../src/platform/event-bus.js';
+import { migrate } from '../../src/platform/db-migrator.js';
+import { createLogger } from '../../src/platform/logger.js';
+import { BOUNCER_KEY, decisionIp, startFakeLapiSnapshot } from '../../test/fakes/fake-lapi-snapshot.js';
+import { exitWithHelpIfAsked } from '../help.js';
+
+exitWithHelpIfAsked(import.meta.url);
 
 const COUNT = Number(process.env.DECISIONS ?? 100_000);
 const CASES = ['poller', 'buffered', 'stream parse', 'buffered parse', 'raw unnest'] as const;

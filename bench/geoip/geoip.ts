@@ -1,5 +1,5 @@
 /**
- * GeoIP throughput: `npx tsx bench/geoip.ts`.
+ * GeoIP throughput: `npx tsx bench/geoip/geoip.ts`.
  *
  * Compares the raw `maxmind` reader (`reader.get`) with GeoService.locate (the
  * ingestion fast path) and GeoService.lookup (validation + classification + locate),
@@ -14,10 +14,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { open, type Reader, type Response } from 'maxmind';
 import { pino } from 'pino';
-import { bundledCountryDbPath } from '../src/geo/geo-database.js';
-import { GeoService } from '../src/geo/geo-service.js';
-import { isPublicIp } from '../src/geo/ip-address.js';
-import { writeMmdb, type MmdbEntry } from '../test/geo/mmdb-writer.js';
+import { bundledCountryDbPath } from '../../src/geo/geo-database.js';
+import { GeoService } from '../../src/geo/geo-service.js';
+import { isPublicIp } from '../../src/geo/ip-address.js';
+import { writeMmdb, type MmdbEntry } from '../../test/geo/mmdb-writer.js';
+import { exitWithHelpIfAsked } from '../help.js';
+
+exitWithHelpIfAsked(import.meta.url);
 
 const ADDRESSES = 1 << 16;
 const ROUND_MS = 1000;

@@ -2,9 +2,9 @@ import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { PgThreatEventRepository } from '../src/threats/threat-event-repository.js';
-import type { ThreatEventRecord } from '../src/threats/threat-types.js';
-import { COLUMNS, copyLine, values } from './ingest-data.js';
+import { PgThreatEventRepository } from '../../src/threats/threat-event-repository.js';
+import type { ThreatEventRecord } from '../../src/threats/threat-types.js';
+import { COLUMNS, copyLine, values } from './data.js';
 
 /** Raw PostgreSQL ceilings on the same rows: one connection, batches in sequence, one statement each. */
 

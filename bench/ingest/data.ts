@@ -1,7 +1,7 @@
-import { isPublicIp } from '../src/geo/ip-address.js';
-import type { ThreatEventRecord } from '../src/threats/threat-types.js';
+import { isPublicIp } from '../../src/geo/ip-address.js';
+import type { ThreatEventRecord } from '../../src/threats/threat-types.js';
 
-/** Deterministic event inputs for bench/ingest.ts: the same rows on every run. */
+/** Deterministic event inputs for bench/ingest/ingest.ts: the same rows on every run. */
 
 const KINDS = [
   {

@@ -1,6 +1,6 @@
 /**
  * Bulk ingestion benchmark:
- *   DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test [REDIS_URL=…] npx tsx bench/ingest.ts
+ *   DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test [REDIS_URL=…] npx tsx bench/ingest/ingest.ts
  * Options (env): EVENTS (200000), BATCH (1000), CONCURRENCY (comma list of in-flight
  * batches, "1,4,8"), INSTANCES (comma list of server counts, "1,2"), SINGLE_RPS (500),
  * SINGLE_SECONDS (10).
@@ -21,23 +21,26 @@ import { createClient } from 'graphql-ws';
 import pg from 'pg';
 import { pino } from 'pino';
 import WebSocket from 'ws';
-import { GeoService } from '../src/geo/geo-service.js';
-import { migrate } from '../src/platform/db-migrator.js';
-import { fromRoot } from '../src/platform/paths.js';
+import { GeoService } from '../../src/geo/geo-service.js';
+import { migrate } from '../../src/platform/db-migrator.js';
+import { fromRoot } from '../../src/platform/paths.js';
 import {
   AnomalyDetector,
   CompositeClassifier,
   RulesClassifier,
   train,
-} from '../src/threats/classifier/index.js';
-import { ANOMALY_TREES } from '../src/threats/classifier-service.js';
-import { buildRecord } from '../src/threats/threat-record.js';
-import type { ThreatEventInputData, ThreatEventRecord } from '../src/threats/threat-types.js';
-import { validateEvent, type ValidEvent } from '../src/threats/threat-validation.js';
-import { measure, METHODS } from './ingest-ceilings.js';
-import { serverGroup } from './ingest-servers.js';
-import { singlePhase } from './ingest-single-phase.js';
-import { benchInputs } from './ingest-data.js';
+} from '../../src/threats/classifier/index.js';
+import { ANOMALY_TREES } from '../../src/threats/classifier-service.js';
+import { buildRecord } from '../../src/threats/threat-record.js';
+import type { ThreatEventInputData, ThreatEventRecord } from '../../src/threats/threat-types.js';
+import { validateEvent, type ValidEvent } from '../../src/threats/threat-validation.js';
+import { measure, METHODS } from './ceilings.js';
+import { serverGroup } from './servers.js';
+import { singlePhase } from './single-phase.js';
+import { benchInputs } from './data.js';
+import { exitWithHelpIfAsked } from '../help.js';
+
+exitWithHelpIfAsked(import.meta.url);
 
 const EVENTS = Number(process.env.EVENTS ?? 200_000);
 const BATCH = Number(process.env.BATCH ?? 1000);

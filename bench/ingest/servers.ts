@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { spawnServer, type SpawnedServer } from '../test/helpers/spawn-server.js';
+import { spawnServer, type SpawnedServer } from '../../test/helpers/spawn-server.js';
 
 export interface BenchServer {
   app: SpawnedServer;

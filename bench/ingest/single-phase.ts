@@ -1,9 +1,9 @@
 import type { ChildProcess } from 'node:child_process';
 import type pg from 'pg';
-import { singleEventLatency } from './ingest-latency.js';
+import { singleEventLatency } from './latency.js';
 
 /**
- * Phase 4 of bench/ingest.ts: single `ingestThreatEvent` requests at a fixed rate from 50
+ * Phase 4 of bench/ingest/ingest.ts: single `ingestThreatEvent` requests at a fixed rate from 50
  * keep-alive connections on an emptied, vacuumed, checkpointed table, then the same rate of
  * `{ __typename }` as the baseline of the HTTP stack.
  */

@@ -1,6 +1,6 @@
 /**
  * IOC enrichment benchmark:
- *   DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test [REDIS_URL=…] npx tsx bench/ioc.ts
+ *   DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test [REDIS_URL=…] npx tsx bench/ioc/ioc.ts
  * Options (env): SECONDS per round (4), ROUNDS (3), CONNECTIONS (50), IOCS (1000),
  * VT_LIMIT for the collector part (250/10: a paid-tier-like budget, short window).
  *
@@ -13,10 +13,13 @@
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import pg from 'pg';
-import { startApp } from '../src/app.js';
-import { loadConfig } from '../src/config.js';
-import { createLogger } from '../src/platform/logger.js';
-import { startFakes } from '../test/iocs/ioc-harness.js';
+import { startApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/platform/logger.js';
+import { startFakes } from '../../test/iocs/ioc-harness.js';
+import { exitWithHelpIfAsked } from '../help.js';
+
+exitWithHelpIfAsked(import.meta.url);
 
 const SECONDS = Number(process.env.SECONDS ?? 4);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);

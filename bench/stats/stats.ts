@@ -1,5 +1,5 @@
 /**
- * Statistics on 1,000,000 CrowdSec alerts: `DATABASE_URL=postgresql://… npx tsx bench/stats.ts`
+ * Statistics on 1,000,000 CrowdSec alerts: `DATABASE_URL=postgresql://… npx tsx bench/stats/stats.ts`
  * (optional ALERTS=…, ROUNDS=…; needs an external PostgreSQL, creates and drops its own
  * database).
  *
@@ -12,11 +12,14 @@
  */
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
-import { MemoryCache } from '../src/platform/cache.js';
-import { migrate } from '../src/platform/db-migrator.js';
-import { createLogger } from '../src/platform/logger.js';
-import { CrowdsecStatsSource } from '../src/stats/crowdsec-stats-source.js';
-import { StatsService } from '../src/stats/stats-service.js';
+import { MemoryCache } from '../../src/platform/cache.js';
+import { migrate } from '../../src/platform/db-migrator.js';
+import { createLogger } from '../../src/platform/logger.js';
+import { CrowdsecStatsRepository } from '../../src/crowdsec/crowdsec-stats-repository.js';
+import { StatsService } from '../../src/stats/stats-service.js';
+import { exitWithHelpIfAsked } from '../help.js';
+
+exitWithHelpIfAsked(import.meta.url);
 
 const ALERTS = Number(process.env.ALERTS ?? 1_000_000);
 const DECISIONS = 100_000;
@@ -67,7 +70,7 @@ try {
     `generated ${ALERTS} alerts and ${DECISIONS} decisions in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
   );
 
-  const source = new CrowdsecStatsSource(pool);
+  const source = new CrowdsecStatsRepository(pool);
   const day = new Date(Date.now() - 86_400_000);
   const month = new Date(Date.now() - 30 * 86_400_000);
   const baseline: Record<string, [string, unknown[]]> = {
@@ -115,7 +118,7 @@ try {
     await fn();
     return performance.now() - s;
   };
-  const warm = new StatsService(new MemoryCache(), source);
+  const warm = new StatsService(new MemoryCache(), { sources: [source], topLists: source });
   console.log('\n| query | sql p50 | sql p95 | cold p50 | cold p95 | cached p50 | cached p95 |');
   console.log('|---|---|---|---|---|---|---|');
   for (const name of Object.keys(baseline)) {
@@ -125,7 +128,9 @@ try {
     const r = { sql: [] as number[], cold: [] as number[], cached: [] as number[] };
     for (let i = 0; i < ROUNDS; i++) {
       r.sql.push(await time(() => pool.query(sql, params)));
-      r.cold.push(await time(() => fn(new StatsService(new MemoryCache(), source))));
+      r.cold.push(
+        await time(() => fn(new StatsService(new MemoryCache(), { sources: [source], topLists: source }))),
+      );
       r.cached.push(await time(() => fn(warm)));
     }
     const f = (xs: number[]) => `${pct(xs, 0.5).toFixed(1)} ms | ${pct(xs, 0.95).toFixed(1)} ms`;
@@ -148,7 +153,7 @@ try {
     console.log(`| ${name} | ${pct(xs, 0.5).toFixed(1)} ms | ${pct(xs, 0.95).toFixed(1)} ms |`);
   }
 
-  // Plans of the queries StatsService runs (crowdsec-stats-source.ts), uncached.
+  // Plans of the queries StatsService runs (crowdsec-stats-repository.ts), uncached.
   const plans: Record<string, [string, unknown[]]> = {
     ...Object.fromEntries(Object.entries(distinctForms).map(([k, sql]) => [k, [sql, [month]]])),
     'topAttackers 30d': [
