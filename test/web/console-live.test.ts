@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTcpGate } from '../helpers/tcp-gate.js';
 import { startTestApp, uniqueLabel, type TestApp } from '../helpers/test-app.js';
 import {
   buildWeb,
@@ -140,6 +141,33 @@ describe.runIf(hasChromium)('console Live and Map views in Chromium', () => {
       expect(c.problems).toEqual([]);
     } finally {
       await c.close();
+    }
+  });
+
+  it('says when the socket drops, reconnects by itself, says so, and the feed flows again', async () => {
+    const port = Number(new URL(app.origin).port);
+    const gate = await startTcpGate('127.0.0.1', port);
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    try {
+      await page.goto(`http://127.0.0.1:${gate.port}/live`);
+      await signIn(page, app.adminKey, 'ADMIN');
+      const badge = page.locator('[data-testid=socket-status]');
+      await eventually(() => badge.innerText()).toBe('Live: connected');
+      await gate.cut();
+      await eventually(() => badge.innerText()).toBe('Live: connection lost, reconnecting…');
+      await gate.restore();
+      await eventually(() => badge.innerText()).toMatch(
+        /^Live: connected · reconnected at .+ \(events during the gap are not replayed\)$/,
+      );
+      const after = uniqueLabel('after');
+      await probeUntilSeen(
+        async () => (await rowsOf(page, after)) > 0,
+        () => ingest(after, '8.8.8.8'),
+      );
+    } finally {
+      await context.close();
+      await gate.close();
     }
   });
 });
