@@ -4,7 +4,7 @@ import type { EventBus } from '../platform/event-bus.js';
 import type { Logger } from '../platform/logger.js';
 import type { FailureBudget } from '../platform/rate-limiter.js';
 import type { ApiKeyRepository } from './api-key-repository.js';
-import type { ApiKeyRecord, Principal } from './api-key-types.js';
+import type { ApiKeyRecord, AuthOutcome, KeyChange, Principal } from './api-key-types.js';
 import { KeyCache } from './key-cache.js';
 import type { Role } from './roles.js';
 
@@ -25,16 +25,6 @@ export interface CreatedKey {
   record: ApiKeyRecord;
   secret: string;
 }
-
-/** A key was revoked (or otherwise changed): whoever holds it must look again. */
-export interface KeyChange {
-  keyId: string;
-  hash: string;
-  revoked: boolean;
-}
-
-/** How one verification ended, for the auth metric. */
-export type AuthOutcome = 'ok' | 'stale' | 'invalid' | 'revoked' | 'rate_limited' | 'unavailable';
 
 export interface ApiKeyServiceOptions {
   /** How long a verified key is trusted before it is looked up again. */

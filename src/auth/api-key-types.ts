@@ -17,3 +17,13 @@ export interface Principal {
   name: string;
   role: Role;
 }
+
+/** A key was revoked (or otherwise changed): whoever holds it must look again. */
+export interface KeyChange {
+  keyId: string;
+  hash: string;
+  revoked: boolean;
+}
+
+/** How one verification ended, for the auth metric. */
+export type AuthOutcome = 'ok' | 'stale' | 'invalid' | 'revoked' | 'rate_limited' | 'unavailable';

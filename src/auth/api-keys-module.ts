@@ -4,7 +4,8 @@ import type { Logger } from '../platform/logger.js';
 import { createFailureBudget } from '../platform/rate-limiter.js';
 import type { Worker } from '../platform/worker-runner.js';
 import { PrismaApiKeyRepository } from './api-key-repository.js';
-import { ApiKeyService, type AuthOutcome } from './api-key-service.js';
+import { ApiKeyService } from './api-key-service.js';
+import type { AuthOutcome } from './api-key-types.js';
 import { apiKeyWorkers } from './api-key-workers.js';
 
 /** The API-key service with its failure budget, and the per-instance workers it needs. */

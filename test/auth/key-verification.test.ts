@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { apiKeyWorkers } from '../../src/auth/api-key-workers.js';
-import { ApiKeyService, type KeyChange } from '../../src/auth/api-key-service.js';
+import { ApiKeyService } from '../../src/auth/api-key-service.js';
+import type { KeyChange } from '../../src/auth/api-key-types.js';
 import { AppError } from '../../src/platform/errors.js';
 import { MemoryEventBus, type EventBus } from '../../src/platform/event-bus.js';
 import { createLogger } from '../../src/platform/logger.js';
