@@ -87,7 +87,7 @@ export class ApiKeyService {
   /** `verify` for a key known by its hash (open sockets re-check theirs with it). */
   async verifyHash(hash: string, client?: string): Promise<Principal> {
     const fresh = this.cache.fresh(hash);
-    if (fresh) return this.admit(fresh, 'ok');
+    if (fresh) return this.admit(fresh);
     if (this.cache.isRevoked(hash)) return this.fail(client, 'revoked', 'This API key has been revoked');
     const known = this.cache.knownGood(hash);
     if (!known) {
@@ -155,8 +155,9 @@ export class ApiKeyService {
     }
   }
 
-  private admit(principal: Principal, outcome: AuthOutcome): Principal {
-    this.outcome(outcome);
+  /** Admits a principal; `outcome` is counted when the cache alone did not decide. */
+  private admit(principal: Principal, outcome?: AuthOutcome): Principal {
+    if (outcome) this.outcome(outcome);
     this.lastUsed.set(principal.keyId, new Date());
     return principal;
   }

@@ -54,7 +54,7 @@ export class Metrics {
     });
     this.authChecks = new Counter({
       name: 'threatwire_auth_checks_total',
-      help: 'API key verifications by outcome (ok, stale = served from the last good check while the database was unreachable, invalid, revoked, rate_limited, unavailable)',
+      help: 'API key checks not answered from the fresh cache, by outcome: ok (looked up), stale (last good check served while the database is unreachable), invalid, revoked, rate_limited (address over its failure budget), unavailable',
       labelNames: ['outcome'],
       registers: [this.registry],
     });
