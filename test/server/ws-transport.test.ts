@@ -104,7 +104,9 @@ async function subscriptionsGauge(): Promise<number> {
 
 describe('graphql-ws transport on the real server', () => {
   it('delivers all 1,000 events of one bulk ingest in order, then completes on unsubscribe', async () => {
-    const before = await subscriptionsGauge();
+    // Tests run in any order: the sockets other tests disposed leave the gauge asynchronously.
+    await vi.waitFor(async () => expect(await subscriptionsGauge()).toBe(0), { timeout: 15_000 });
+    const before = 0;
     const s = await subscriber(ONLY_ID);
     expect(await subscriptionsGauge()).toBe(before + 1);
     const tag = `bulk-${randomUUID()}`;
