@@ -10,7 +10,10 @@
  *    heap after a forced GC before and after, and how many events the page counted.
  *
  * The server runs in this process (startTestApp, its own database); the browser is
- * Debian's Chromium. Env: CONSOLE_BENCH_RATE (1000), CONSOLE_BENCH_SECONDS (30).
+ * Debian's Chromium. Env: CONSOLE_BENCH_RATE (1000), CONSOLE_BENCH_SECONDS (30),
+ * CONSOLE_BENCH_SKIP_VIEWS=1 (Live phase only), CONSOLE_BENCH_PROFILE=1 (where the page's
+ * main thread spent its time during the Live phase, to tell the page's own work from a
+ * renderer starved by other load).
  */
 import { gzipSync } from 'node:zlib';
 import type { Browser, Page } from 'playwright-core';
@@ -81,12 +84,41 @@ async function heapMb(page: Page): Promise<number> {
   return usedSize / 1024 / 1024;
 }
 
+interface CpuProfile {
+  nodes: {
+    id: number;
+    hitCount?: number;
+    callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
+  }[];
+}
+
+/** CONSOLE_BENCH_PROFILE=1: where the page's main thread spent its samples (self time). */
+function printProfile(profile: CpuProfile): void {
+  const byFrame = new Map<string, number>();
+  let total = 0;
+  for (const node of profile.nodes) {
+    const hits = node.hitCount ?? 0;
+    total += hits;
+    const { functionName, url, lineNumber, columnNumber } = node.callFrame;
+    const key = `${functionName || '(anonymous)'} ${url.split('/').pop() ?? ''}:${lineNumber}:${columnNumber}`;
+    byFrame.set(key, (byFrame.get(key) ?? 0) + hits);
+  }
+  const top = [...byFrame].sort((a, b) => b[1] - a[1]).slice(0, 20);
+  console.table(top.map(([frame, hits]) => ({ frame, share: `${((100 * hits) / total).toFixed(1)} %` })));
+}
+
 async function liveUnderLoad(browser: Browser, app: TestApp) {
   const { context, page } = await openSignedIn(browser, app);
   await page.goto(`${app.origin}/live`);
   await page.locator(readyOf.live!).waitFor();
   await page.locator('[data-testid=socket-status]', { hasText: 'connected' }).waitFor();
   const heapBefore = await heapMb(page);
+  const profiler =
+    process.env.CONSOLE_BENCH_PROFILE === '1' ? await page.context().newCDPSession(page) : undefined;
+  if (profiler) {
+    await profiler.send('Profiler.enable');
+    await profiler.send('Profiler.start');
+  }
   // A string, not a function: tsx's transform would wrap inner functions in a helper
   // that does not exist in the page.
   await page.evaluate(`(() => {
@@ -144,6 +176,7 @@ async function liveUnderLoad(browser: Browser, app: TestApp) {
     () => (window as unknown as { __bench: { longTasks: number[]; frames: number; gaps: number[] } }).__bench,
   );
   const shown = await page.locator('p', { hasText: 'received since this view opened' }).innerText();
+  if (profiler) printProfile((await profiler.send('Profiler.stop')).profile);
   const heapAfter = await heapMb(page);
   await context.close();
   const expectedFrames = (elapsed + 1) * 60;
