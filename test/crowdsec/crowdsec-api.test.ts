@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lapiOrSkip, startLapi, type Lapi } from '../helpers/crowdsec-lapi.js';
 import { collect, startTestApp, type TestApp } from '../helpers/test-app.js';
@@ -300,12 +301,36 @@ describe.skipIf(!bins)('CrowdSec alerts and statistics through the API', () => {
   });
 
   it('syncCrowdsec pulls now and reports counts', async () => {
-    await lapi.cscli(['decisions', 'add', '--ip', '9.9.9.9', '--duration', '1h', '--reason', 'sync test']);
-    const res = await t.gql<{ syncCrowdsec: { decisionsAdded: number; alertsAdded: number } }>(
-      'mutation { syncCrowdsec { decisionsAdded decisionsDeleted alertsAdded snapshot durationMs } }',
-    );
-    expect(res.errors).toBeUndefined();
-    const stored = await decisionsFor('9.9.9.9');
-    expect(stored).toHaveLength(1);
+    // An instance of its own whose pollers run once at start and then not for an hour, on
+    // a bouncer key of its own: whatever the LAPI has new is for this sync alone.
+    const bouncerKey = randomBytes(16).toString('hex');
+    await lapi.cscli(['bouncers', 'add', `tw-sync-${randomBytes(3).toString('hex')}`, '-k', bouncerKey]);
+    const own = await startTestApp('crowdsec_sync', lapiEnv({ ...lapi, bouncerKey }, 3_600_000));
+    try {
+      await eventually(
+        async () => {
+          const h = await own.gql<{ health: { crowdsec: { decisions: { lastSuccessAt: string | null } } } }>(
+            '{ health { crowdsec { decisions { lastSuccessAt } alerts { lastSuccessAt } } } }',
+          );
+          return h.data?.health.crowdsec.decisions.lastSuccessAt;
+        },
+        10_000,
+        'the first polls',
+      );
+      const ip = '9.9.9.9';
+      await lapi.cscli(['decisions', 'add', '--ip', ip, '--duration', '1h', '--reason', 'sync test']);
+      const res = await own.gql<{
+        syncCrowdsec: { decisionsAdded: number; decisionsDeleted: number; snapshot: boolean };
+      }>('mutation { syncCrowdsec { decisionsAdded decisionsDeleted snapshot } }');
+      expect(res.errors).toBeUndefined();
+      expect(res.data?.syncCrowdsec).toEqual({ decisionsAdded: 1, decisionsDeleted: 0, snapshot: false });
+      const stored = await own.gql<{ decisions: { totalCount: number } }>(
+        'query($v: String) { decisions(filter: { value: $v }) { totalCount } }',
+        { v: ip },
+      );
+      expect(stored.data?.decisions.totalCount).toBe(1);
+    } finally {
+      await own.stop();
+    }
   });
 });

@@ -85,11 +85,10 @@ describe('event loop during trainClassifier', () => {
       `training ${trainingMs.toFixed(0)} ms, ${latencies.length} health queries, slowest ` +
         `${slowestHealthMs.toFixed(0)} ms, max event-loop delay ${maxDelayMs.toFixed(0)} ms`,
     );
-    // On the main thread the loop would stall for about the whole training.
-    expect(trainingMs).toBeGreaterThan(2000);
-    expect(maxDelayMs).toBeLessThan(Math.min(500, trainingMs / 5));
-    expect(slowestHealthMs).toBeLessThan(Math.min(1000, trainingMs / 3));
-    expect(latencies.length).toBeGreaterThan(5);
+    // On the main thread the loop would stall for about the whole training (seconds). The
+    // bounds are absolute and generous: they catch a stall, never a fast or a slow machine.
+    expect(maxDelayMs).toBeLessThan(500);
+    expect(slowestHealthMs).toBeLessThan(1000);
   });
 });
 
