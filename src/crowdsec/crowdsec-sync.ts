@@ -7,6 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { AppError, upstreamUnavailable } from '../platform/errors.js';
+import { classifyFailure } from '../platform/failure-classifier.js';
 import type { Cache } from '../platform/cache.js';
 import type { EventBus } from '../platform/event-bus.js';
 import type { Logger } from '../platform/logger.js';
@@ -115,7 +116,15 @@ export class CrowdsecSync {
           reply.result = await this.syncHere();
         } catch (err) {
           const e = toAppError(err);
-          reply.error = { code: e.code, message: e.message };
+          if (e) reply.error = { code: e.code, message: e.message };
+          else {
+            // An unexpected error stays in this instance's log; the caller gets a masked one.
+            this.o.logger.error({ err }, 'forwarded CrowdSec sync failed');
+            reply.error = {
+              code: 'INTERNAL_SERVER_ERROR',
+              message: 'the sync failed on the polling instance',
+            };
+          }
         }
         await this.o.bus.publish(RESULT_TOPIC, reply);
       }
@@ -235,12 +244,17 @@ async function track<T>(tracker: PollTracker, fn: () => Promise<T>): Promise<T> 
     return result;
   } catch (err) {
     await tracker.failed(err);
-    throw toAppError(err);
+    throw toAppError(err) ?? err;
   }
 }
 
-function toAppError(err: unknown): AppError {
+/**
+ * The domain error for what went wrong, or undefined for an unexpected error: that one
+ * is rethrown as it is, so the error mapping logs it and masks it with a correlation id
+ * instead of sending its message to the client.
+ */
+function toAppError(err: unknown): AppError | undefined {
   if (err instanceof AppError) return err;
   if (err instanceof LapiError) return err.toAppError();
-  return new AppError('INTERNAL_SERVER_ERROR', err instanceof Error ? err.message : String(err));
+  return classifyFailure(err);
 }

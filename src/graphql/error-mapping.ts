@@ -21,7 +21,8 @@ export function formatGraphQLError(
   const base = { message: formatted.message, locations: formatted.locations, path: formatted.path };
 
   const domain = original instanceof AppError ? original : classifyFailure(original);
-  if (domain) {
+  // An internal error is logged and masked like any unexpected one, whoever labelled it.
+  if (domain && domain.code !== 'INTERNAL_SERVER_ERROR') {
     if (domain !== original && domain.code === 'UPSTREAM_UNAVAILABLE') {
       logger.warn({ err: describe(original), path: formatted.path }, 'dependency unavailable');
     }

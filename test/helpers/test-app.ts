@@ -39,7 +39,7 @@ export interface GqlResponse<T> {
 export async function startTestApp(
   label: string,
   env: Record<string, string> = {},
-  opts: { database?: TestDatabase } = {},
+  opts: { database?: TestDatabase; logLines?: string[] } = {},
 ): Promise<TestApp> {
   const db = opts.database ?? (await createTestDatabase(label));
   const adminKey = 'tw_test_' + randomBytes(24).toString('base64url');
@@ -52,7 +52,11 @@ export async function startTestApp(
     ADMIN_API_KEY: adminKey,
     ...env,
   });
-  const logger = createLogger(config);
+  // With `logLines`, every log line (JSON) is appended there instead of going to stdout.
+  const lines = opts.logLines;
+  const logger = lines
+    ? createLogger(config, { write: (line: string) => void lines.push(line) })
+    : createLogger(config);
   const app = await startApp(config, logger);
   const origin = new URL(app.url).origin;
   const clients: Client[] = [];
