@@ -172,8 +172,8 @@ async function liveUnderLoad(browser: Browser, app: TestApp) {
   await Promise.all(inFlight);
   const elapsed = (Date.now() - started) / 1000;
   await page.waitForTimeout(1000); // let the last frames arrive before reading the counter
-  const stats = await page.evaluate(
-    () => (window as unknown as { __bench: { longTasks: number[]; frames: number; gaps: number[] } }).__bench,
+  const stats = await page.evaluate<{ longTasks: number[]; frames: number; gaps: number[] }>(
+    'window.__bench',
   );
   const shown = await page.locator('p', { hasText: 'received since this view opened' }).innerText();
   if (profiler) printProfile((await profiler.send('Profiler.stop')).profile);
