@@ -168,4 +168,37 @@ describe.runIf(hasChromium)('console shell in Chromium', () => {
       await c.close();
     }
   });
+
+  it('an ANALYST opens an event from the filtered Events table and labels it', async () => {
+    const type = uniqueLabel('labelled');
+    const ingested = await app.gql<{ ingestThreatEvent: { id: string } }>(
+      'mutation($i: ThreatEventInput!) { ingestThreatEvent(input: $i) { id } }',
+      { i: { sourceIp: '9.9.9.9', threatType: type, severity: 6 } },
+    );
+    const id = ingested.data!.ingestThreatEvent.id;
+    const analyst = await createKey(app, 'ANALYST');
+    const c = await openConsole(browser, app, `/events?type=${type}`);
+    try {
+      await signIn(c.page, analyst, 'ANALYST');
+      const row = c.page.locator(`[data-testid=events-table] .event-row[data-id="${id}"]`);
+      await eventually(() => c.page.locator('[data-testid=events-table] .event-row').count()).toBe(1);
+      await row.click();
+      await eventually(() => c.page.url()).toBe(`${app.origin}/events?type=${type}&id=${id}`);
+      const detail = c.page.locator('[data-testid=event-detail]');
+      await eventually(() => detail.locator('[data-testid=event-label]').innerText()).toBe('none');
+      await detail.locator('label:has-text("Label as") select').selectOption('MALWARE');
+      await detail.locator('button:has-text("Label")').click();
+      await eventually(() => detail.locator('[data-testid=event-label]').innerText()).toBe('MALWARE');
+      const stored = await app.gql<{ threatEvent: { label: string } }>(
+        'query($id: ID!) { threatEvent(id: $id) { label } }',
+        {
+          id,
+        },
+      );
+      expect(stored.data?.threatEvent.label).toBe('MALWARE');
+      expect(c.problems).toEqual([]);
+    } finally {
+      await c.close();
+    }
+  });
 });
