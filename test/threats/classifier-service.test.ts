@@ -21,39 +21,27 @@ interface ModelView {
   active: boolean;
 }
 
-describe('classification through the API', () => {
+async function ingestWith(t: TestApp, inputs: Record<string, unknown>[]) {
+  const res = await t.gql<{ ingestThreatEvents: IngestResultView }>(INGEST_MANY, { inputs });
+  expect(res.data?.ingestThreatEvents.errors).toEqual([]);
+}
+
+async function oneWith(t: TestApp, input: Record<string, unknown>) {
+  const res = await t.gql<{ ingestThreatEvent: EventView }>(INGEST_ONE, { input });
+  expect(res.errors).toBeUndefined();
+  return res.data!.ingestThreatEvent;
+}
+
+// Each describe has an app (and database) of its own: under the shuffled order, events
+// and labels one case stores must not count in another's thresholds.
+describe('anomaly model through the API', () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await startTestApp('threat_classifier');
+    t = await startTestApp('threat_anomaly');
   });
   afterAll(() => t?.stop());
-
-  const ingest = async (inputs: Record<string, unknown>[]) => {
-    const res = await t.gql<{ ingestThreatEvents: IngestResultView }>(INGEST_MANY, { inputs });
-    expect(res.data?.ingestThreatEvents.errors).toEqual([]);
-  };
-  const one = async (input: Record<string, unknown>) => {
-    const res = await t.gql<{ ingestThreatEvent: EventView }>(INGEST_ONE, { input });
-    expect(res.errors).toBeUndefined();
-    return res.data!.ingestThreatEvent;
-  };
-  /** Labels every event whose externalId starts with `prefix`, 25 per request (aliases). */
-  const labelAll = async (prefix: string, labelOf: (externalId: string) => string) => {
-    type Page = { threatEvents: { edges: { node: { id: string; externalId: string } }[] } };
-    const page = await t.gql<Page>(LIST, { first: 500 });
-    const targets = page
-      .data!.threatEvents.edges.map((e) => e.node)
-      .filter((n) => n.externalId?.startsWith(prefix));
-    for (let i = 0; i < targets.length; i += 25) {
-      const chunk = targets.slice(i, i + 25);
-      const body = chunk.map(
-        (n, k) => `l${k}: labelThreatEvent(id: "${n.id}", category: ${labelOf(n.externalId)}) { label }`,
-      );
-      const res = await t.gql(`mutation { ${body.join('\n')} }`);
-      expect(res.errors).toBeUndefined();
-    }
-    return targets.length;
-  };
+  const ingest = (inputs: Record<string, unknown>[]) => ingestWith(t, inputs);
+  const one = (input: Record<string, unknown>) => oneWith(t, input);
 
   it('scores an outlier as more anomalous than typical traffic after a refit', async () => {
     const before = await one(event());
@@ -120,6 +108,34 @@ describe('classification through the API', () => {
     // median (margin >= 0.07 over 30 seeds offline), not necessarily near 1.
     expect(outlier.classification.anomalyScore!).toBeGreaterThan(normalScores[10]! + 0.03);
   });
+});
+
+describe('classification through the API', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp('threat_classifier');
+  });
+  afterAll(() => t?.stop());
+
+  const ingest = (inputs: Record<string, unknown>[]) => ingestWith(t, inputs);
+  const one = (input: Record<string, unknown>) => oneWith(t, input);
+  /** Labels every event whose externalId starts with `prefix`, 25 per request (aliases). */
+  const labelAll = async (prefix: string, labelOf: (externalId: string) => string) => {
+    type Page = { threatEvents: { edges: { node: { id: string; externalId: string } }[] } };
+    const page = await t.gql<Page>(LIST, { first: 500 });
+    const targets = page
+      .data!.threatEvents.edges.map((e) => e.node)
+      .filter((n) => n.externalId?.startsWith(prefix));
+    for (let i = 0; i < targets.length; i += 25) {
+      const chunk = targets.slice(i, i + 25);
+      const body = chunk.map(
+        (n, k) => `l${k}: labelThreatEvent(id: "${n.id}", category: ${labelOf(n.externalId)}) { label }`,
+      );
+      const res = await t.gql(`mutation { ${body.join('\n')} }`);
+      expect(res.errors).toBeUndefined();
+    }
+    return targets.length;
+  };
 
   it('does not promote a forest that cannot beat the rules, and promotes one that does', async () => {
     const tooFew = await t.gql(`mutation { trainClassifier { ${MODEL_FIELDS} } }`);
@@ -199,8 +215,6 @@ describe('classification through the API', () => {
   });
 });
 
-// On an app of its own: the label it sets would count in the training case above when
-// the shuffled order runs this first.
 describe('labelThreatEvent', () => {
   let t: TestApp;
   beforeAll(async () => {
@@ -208,11 +222,7 @@ describe('labelThreatEvent', () => {
   });
   afterAll(() => t?.stop());
 
-  const one = async (input: Record<string, unknown>) => {
-    const res = await t.gql<{ ingestThreatEvent: EventView }>(INGEST_ONE, { input });
-    expect(res.errors).toBeUndefined();
-    return res.data!.ingestThreatEvent;
-  };
+  const one = (input: Record<string, unknown>) => oneWith(t, input);
 
   it('labels need ANALYST and an existing event', async () => {
     const missing = await t.gql(
