@@ -9,7 +9,11 @@
 const MODULES = {
   scoring: {
     mutate: 'src/iocs/scoring.ts',
-    tests: ['test/iocs/scoring.test.ts', 'test/iocs/ioc-summary.test.ts'],
+    tests: [
+      'test/iocs/scoring.test.ts',
+      'test/iocs/scoring-breakdown.test.ts',
+      'test/iocs/ioc-summary.test.ts',
+    ],
   },
   'ioc-summary': {
     mutate: 'src/iocs/ioc-summary.ts',

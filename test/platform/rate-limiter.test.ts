@@ -40,6 +40,20 @@ describe('leaseSize', () => {
   });
 });
 
+describe('request rate limiter in process', () => {
+  it('allows exactly the budget per key and names the whole window as the retry hint', async () => {
+    const limiter = createRequestRateLimiter({ points: 5, windowSeconds: 60, prefix: 'unused:' });
+    expect(limiter.mode).toBe('in-process');
+    expect(await spend(limiter, 'a', 7)).toBe(5);
+    expect(await spend(limiter, 'b', 7)).toBe(5);
+    // The window opened a moment ago: 60 s rounded up.
+    await expect(limiter.consume('a')).rejects.toMatchObject({
+      code: 'RATE_LIMITED',
+      details: { retryAfterSeconds: 60 },
+    });
+  });
+});
+
 describe.runIf(redisUrl)('request rate limiter on Redis', () => {
   // Ready before use: a limiter whose Redis is not ready uses its in-memory insurance.
   const connect = async () => {
@@ -85,6 +99,7 @@ describe.runIf(redisUrl)('request rate limiter on Redis', () => {
     const p = prefix();
     const small = createRequestRateLimiter({ points: 5, windowSeconds: 60, prefix: p }, redis);
     expect(await spend(small, 's', 6)).toBe(5);
+    await expect(small.consume('s')).rejects.toMatchObject({ details: { retryAfterSeconds: 60 } });
     const short = createRequestRateLimiter({ points: 500, windowSeconds: 1, prefix: p }, redis);
     expect(await spend(short, 'w', 3)).toBe(3);
     // Wait for the 1 s window to end: Redis expires the counter with it.
@@ -107,6 +122,8 @@ describe.runIf(redisUrl)('request rate limiter on Redis', () => {
     const limiter = createRequestRateLimiter({ points: 505, windowSeconds: 60, prefix: p }, redis);
     expect(leaseSize(505)).toBe(10);
     expect(await spend(limiter, 'k', 520)).toBe(505);
+    // Refused until the 60 s window that opened a moment ago ends.
+    await expect(limiter.consume('k')).rejects.toMatchObject({ details: { retryAfterSeconds: 60 } });
   });
 
   it('keeps one budget per key: a spent key does not refuse another', async () => {
