@@ -1,3 +1,4 @@
+import type { FormattedExecutionResult } from 'graphql';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
@@ -59,9 +60,7 @@ describe('masking of unexpected errors', () => {
 
   it('over graphql-ws, with an id of its own', async () => {
     const client = t.ws();
-    const result = await new Promise<{
-      errors?: { message: string; extensions?: Record<string, unknown> }[];
-    }>((resolve, reject) => {
+    const result = await new Promise<FormattedExecutionResult>((resolve, reject) => {
       client.subscribe({ query: QUERY }, { next: resolve, error: reject, complete: () => undefined });
     });
     expect(result.errors).toHaveLength(1);
