@@ -14,7 +14,7 @@ import { WebSocketServer } from 'ws';
 import { hashKey } from '../auth/api-key-service.js';
 import { clientBucket } from '../auth/client-address.js';
 import type { Config } from '../config.js';
-import { formatGraphQLError } from '../graphql/error-mapping.js';
+import { formatGraphQLError, toGraphQLError } from '../graphql/error-mapping.js';
 import { AppError } from '../platform/errors.js';
 import type { Logger } from '../platform/logger.js';
 import type { RequestRateLimiter } from '../platform/rate-limiter.js';
@@ -81,11 +81,8 @@ export function createWsServer(opts: {
     }
     return s;
   };
-  const fail = (err: AppError, limit?: string) => [
-    new GraphQLError(err.message, {
-      extensions: { ...err.details, code: err.code, ...(limit ? { limit } : {}) },
-    }),
-  ];
+  // Errors are shaped by the one error mapping (graphql/error-mapping.ts), as over HTTP.
+  const fail = (err: AppError) => [toGraphQLError(err)];
   const format = (errors: readonly GraphQLError[]) =>
     errors.map((e) => formatGraphQLError(e.toJSON(), e, log));
 
@@ -146,8 +143,7 @@ export function createWsServer(opts: {
           metrics.rejected.inc({ reason: 'ws_subscriptions' });
           const max = sessions.limitOf(refused);
           return fail(
-            new AppError('BAD_USER_INPUT', `At most ${max} ${LIMIT_TEXT[refused]}`, { max }),
-            refused,
+            new AppError('BAD_USER_INPUT', `At most ${max} ${LIMIT_TEXT[refused]}`, { max, limit: refused }),
           );
         }
         const release = (errors: readonly GraphQLError[]) => {
@@ -175,15 +171,9 @@ export function createWsServer(opts: {
         try {
           document = parse(payload.query, limits.parseOptions);
         } catch (err) {
+          // A syntax error (the token limit is one); the error mapping gives it its code.
           const message = err instanceof Error ? err.message : 'Could not parse the query';
-          const tokens = /tokens/.test(message);
-          return release([
-            new GraphQLError(message, {
-              extensions: tokens
-                ? { code: 'BAD_USER_INPUT', limit: 'maxTokens' }
-                : { code: 'GRAPHQL_PARSE_FAILED' },
-            }),
-          ]);
+          return release([new GraphQLError(message, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })]);
         }
         const errors = validate(schema, document, [...specifiedRules, ...limits.validationRules]);
         if (errors.length > 0) return release(errors);
