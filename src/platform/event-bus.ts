@@ -17,10 +17,17 @@ type Listener = (payload: unknown) => void;
 const MAX_BUFFERED = 1_000;
 
 /**
- * Subscribers handed a message (their filter run) before the fan-out yields to the
- * event loop: a message for thousands of subscribers never holds the process for long.
+ * How long the fan-out may run before it yields to the event loop: a message for
+ * thousands of subscribers never holds the process for long, yet many subscribers are
+ * served per turn (a fixed count per turn made delivery depend on how many turns the
+ * loop manages, and fell behind under load).
  */
-export const DISPATCH_SLICE = 32;
+export const DISPATCH_SLICE_MS = 4;
+/**
+ * Messages waiting for the fan-out, all topics together. Beyond it the oldest are
+ * dropped (and counted): a fan-out this far behind is better served with the news.
+ */
+export const MAX_BACKLOG = 10_000;
 
 interface Delivery {
   payload: unknown;
@@ -34,38 +41,65 @@ interface Delivery {
  *
  * `dispatch` only queues the message: subscribers' filters never run in the code that
  * published (an ingest request answers without waiting for them), and the fan-out runs
- * DISPATCH_SLICE subscribers per turn of the event loop, so other requests (and
+ * for at most DISPATCH_SLICE_MS per turn of the event loop, so other requests (and
  * /healthz) are served in between. Messages reach each subscriber in dispatch order.
  */
 export class LocalHub {
   private readonly listeners = new Map<string, Set<Listener>>();
   private readonly stoppers = new Set<() => void>();
-  private backlog: { topic: string; payload: unknown }[] = [];
+  private backlog: ({ topic: string; payload: unknown } | undefined)[] = [];
+  private head = 0;
   private current: Delivery | undefined;
   private draining = false;
+  private readonly clock: () => number;
 
   constructor(
     private readonly hooks: {
       onFirst?: (topic: string) => void;
       onLast?: (topic: string) => void;
       onDrop?: (topic: string) => void;
+      /** Milliseconds, for the slice deadline (tests pass a fake one). */
+      clock?: () => number;
     } = {},
-  ) {}
+  ) {
+    this.clock = hooks.clock ?? (() => performance.now());
+  }
 
   dispatch(topic: string, payload: unknown): void {
     if (!this.listeners.has(topic)) return;
     this.backlog.push({ topic, payload });
+    if (this.backlog.length - this.head > MAX_BACKLOG) {
+      const dropped = this.backlog[this.head];
+      this.backlog[this.head++] = undefined;
+      if (dropped) this.hooks.onDrop?.(dropped.topic);
+    }
     if (!this.draining) {
       this.draining = true;
       setImmediate(this.drain);
     }
   }
 
+  /** The next waiting message; the array is compacted once its consumed head is large. */
+  private take(): { topic: string; payload: unknown } | undefined {
+    if (this.head >= this.backlog.length) {
+      this.backlog = [];
+      this.head = 0;
+      return undefined;
+    }
+    const message = this.backlog[this.head];
+    this.backlog[this.head++] = undefined;
+    if (this.head >= 1_024 && this.head * 2 >= this.backlog.length) {
+      this.backlog = this.backlog.slice(this.head);
+      this.head = 0;
+    }
+    return message;
+  }
+
   private readonly drain = (): void => {
-    let budget = DISPATCH_SLICE;
-    while (budget > 0) {
+    const deadline = this.clock() + DISPATCH_SLICE_MS;
+    for (;;) {
       if (!this.current) {
-        const message = this.backlog.shift();
+        const message = this.take();
         if (!message) {
           this.draining = false;
           return;
@@ -76,13 +110,16 @@ export class LocalHub {
         continue;
       }
       const delivery = this.current;
-      while (budget > 0 && delivery.next < delivery.listeners.length) {
+      while (delivery.next < delivery.listeners.length) {
         delivery.listeners[delivery.next++]!(delivery.payload);
-        budget--;
+        if (this.clock() >= deadline) {
+          if (delivery.next >= delivery.listeners.length) this.current = undefined;
+          setImmediate(this.drain);
+          return;
+        }
       }
-      if (delivery.next >= delivery.listeners.length) this.current = undefined;
+      this.current = undefined;
     }
-    setImmediate(this.drain);
   };
 
   topicCount(): number {
@@ -171,6 +208,7 @@ export class LocalHub {
   closeAll(): void {
     for (const stop of [...this.stoppers]) stop();
     this.backlog = [];
+    this.head = 0;
     this.current = undefined;
   }
 }

@@ -1,5 +1,11 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { DISPATCH_SLICE, MemoryEventBus, type EventBus } from '../../src/platform/event-bus.js';
+import {
+  DISPATCH_SLICE_MS,
+  LocalHub,
+  MAX_BACKLOG,
+  MemoryEventBus,
+  type EventBus,
+} from '../../src/platform/event-bus.js';
 import { createLogger } from '../../src/platform/logger.js';
 import { RedisEventBus } from '../../src/platform/redis-event-bus.js';
 import { connectRedis, type RedisConnections } from '../../src/platform/redis.js';
@@ -82,13 +88,16 @@ function contract(name: string, make: () => Promise<{ a: EventBus; b: EventBus }
 }
 
 describe('fan-out to many subscribers', () => {
-  it('yields to the event loop between slices, and every subscriber gets every message in order', async () => {
-    const bus = new MemoryEventBus();
+  it('yields to the event loop once a slice of time is used, and every subscriber gets every message in order', async () => {
+    // A fake clock that each filter call advances by 1 ms: DISPATCH_SLICE_MS calls per turn.
+    let now = 0;
+    const hub = new LocalHub({ clock: () => now });
     const SUBSCRIBERS = 1000;
     let filtered = 0;
     const subs = Array.from({ length: SUBSCRIBERS }, () =>
-      bus.subscribe<{ n: number }>('t.many', () => {
+      hub.subscribe<{ n: number }>('t.many', () => {
         filtered++;
+        now += 1;
         return true;
       }),
     );
@@ -101,19 +110,32 @@ describe('fan-out to many subscribers', () => {
       if (filtered < 2 * SUBSCRIBERS) setImmediate(probe);
       else probesDone();
     };
-    await bus.publish('t.many', { n: 1 });
-    await bus.publish('t.many', { n: 2 });
+    hub.dispatch('t.many', { n: 1 });
+    hub.dispatch('t.many', { n: 2 });
+    expect(filtered).toBe(0); // nothing runs inside dispatch
     setImmediate(probe);
     const received = await Promise.all(subs.map(async (sub) => (await take(sub, 2)).map((p) => p.n)));
     expect(received).toEqual(Array.from({ length: SUBSCRIBERS }, () => [1, 2]));
     expect(filtered).toBe(2 * SUBSCRIBERS);
     await probed;
-    // One slice of subscribers per turn of the loop, the probe running after each.
-    const slices = Math.ceil((2 * SUBSCRIBERS) / DISPATCH_SLICE);
+    // One slice per turn of the loop, the probe running after each.
+    const slices = Math.ceil((2 * SUBSCRIBERS) / DISPATCH_SLICE_MS);
     expect(seenByProbes).toEqual(
-      Array.from({ length: slices }, (_, k) => Math.min((k + 1) * DISPATCH_SLICE, 2 * SUBSCRIBERS)),
+      Array.from({ length: slices }, (_, k) => Math.min((k + 1) * DISPATCH_SLICE_MS, 2 * SUBSCRIBERS)),
     );
-    await bus.close();
+    hub.closeAll();
+  });
+
+  it(`keeps at most ${MAX_BACKLOG} messages waiting, dropping (and counting) the oldest`, async () => {
+    const drops: string[] = [];
+    const hub = new LocalHub({ onDrop: (topic) => drops.push(topic) });
+    const sub = hub.subscribe<{ n: number }>('t.backlog');
+    for (let n = 0; n < MAX_BACKLOG + 5; n++) hub.dispatch('t.backlog', { n });
+    expect(drops).toEqual(Array.from({ length: 5 }, () => 't.backlog'));
+    // The subscriber's own queue keeps its newest 1,000; the first it sees is after the drops.
+    const first = await sub.next();
+    expect((first.value as { n: number }).n).toBe(5);
+    hub.closeAll();
   });
 });
 
