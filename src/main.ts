@@ -29,6 +29,7 @@ async function main(): Promise<void> {
     `  threatwire is listening`,
     `    GraphQL (HTTP)   ${app.url}`,
     `    GraphQL (WS)     ${app.wsUrl}`,
+    `    Console          ${app.graphiqlUrl.replace(/graphiql$/, '')}`,
     `    GraphiQL         ${app.graphiqlUrl}`,
     ...Object.entries(app.modes).map(([k, v]) => `    ${k.padEnd(16)} ${v}`),
   ];
@@ -39,7 +40,7 @@ async function main(): Promise<void> {
       '',
       `    ${app.generatedAdminKey}`,
       '',
-      '  Use it as "Authorization: Bearer <key>", or paste it into GraphiQL.',
+      '  Use it as "Authorization: Bearer <key>", or paste it into the console or GraphiQL.',
     );
   }
   process.stdout.write(lines.join('\n') + '\n\n');
