@@ -551,7 +551,7 @@ export type Query = {
   alerts: AlertConnection;
   /** All API keys, newest first. */
   apiKeys: ApiKeyConnection;
-  /** Classifier models, newest first (at most 100). */
+  /** Classifier models, newest first; first is 1–100 (default 20), beyond it BAD_USER_INPUT. */
   classifierModels: Array<ClassifierModel>;
   /** Per-country counts since the given time (default 24 h, at most 400 days ago), most alerts first (limit default 50, 1–250). */
   countryStats: Array<CountryStat>;

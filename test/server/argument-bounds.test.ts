@@ -174,6 +174,14 @@ describe('page sizes and cursors', () => {
     expect(ok.errors).toBeUndefined();
   });
 
+  it('classifierModels: first is 1..100 (refused, not clamped)', async () => {
+    const q = 'query($first: Int) { classifierModels(first: $first) { id } }';
+    for (const first of [0, -1, 101])
+      await expectBad(q, { first }, { argument: 'first', min: 1, limit: 100 });
+    const ok = await t.gql(q, { first: 100 });
+    expect(ok.errors).toBeUndefined();
+  });
+
   it.each(Object.keys(CONNECTIONS))(
     '%s: refuses cursors with a foreign id or an unstorable date',
     async (name) => {

@@ -1,5 +1,6 @@
 import { countryInfo } from '../../geo/countries.js';
 import type { ThreatEventRecord } from '../../threats/threat-types.js';
+import { checkInt } from '../../platform/argument-checks.js';
 import type { Resolvers } from '../generated.js';
 import { decodeCursor, encodeCursor, pageSize } from '../pagination.js';
 
@@ -19,7 +20,7 @@ export const threatResolvers: Resolvers = {
     threatEvent: (_p, { id }, { services }) => services.threats.get(id),
     threatMap: (_p, { since, minSeverity }, { services }) => services.threats.map(toDate(since), minSeverity),
     classifierModels: (_p, { kind, first }, { services }) =>
-      services.classifier.list(kind ?? null, Math.min(Math.max(first ?? 20, 1), MAX_MODELS)),
+      services.classifier.list(kind ?? null, checkInt('first', first, 1, MAX_MODELS, 20)),
   },
   Mutation: {
     ingestThreatEvent: (_p, { input }, { services }) => services.threats.ingestOne(input),
