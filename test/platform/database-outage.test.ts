@@ -71,6 +71,7 @@ describe('PostgreSQL outage', () => {
   });
 
   it('stopped: 503 UPSTREAM_UNAVAILABLE with Retry-After; health reports the database DOWN; recovers', async () => {
+    await untilHealthy(); // also verifies the key, which then outlives the outage
     await gate.cut();
     try {
       await expectUnavailable();
@@ -88,6 +89,7 @@ describe('PostgreSQL outage', () => {
   });
 
   it('frozen: the same answers come within the timeouts instead of hanging; recovers', async () => {
+    await untilHealthy();
     gate.freeze();
     try {
       // Open connections hit the client-side query timeout, new ones the connect timeout.

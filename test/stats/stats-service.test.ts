@@ -58,6 +58,8 @@ function alert(at: number, cc: string, scenario = 'crowdsecurity/ssh-bf', ip = '
 
 describe('statistics cache under a constant flow of data', () => {
   it('counts new alerts in the open bucket at once, and late alerts in closed buckets after noteWritten', async () => {
+    // Exact counts: start from no alerts, whichever of this file's tests ran before.
+    await pool.query('TRUNCATE crowdsec_alerts CASCADE');
     const cache = new MemoryCache();
     const stats = new StatsService(cache, crowdsecParts(pool), () => NOW);
     const since = new Date(NOW - 6 * HOUR_MS);
@@ -124,8 +126,11 @@ describe('statistics cache under a constant flow of data', () => {
   it('answers the same over a long window (day buckets) as the rows say', async () => {
     const stats = new StatsService(new MemoryCache(), crowdsecParts(pool), () => NOW);
     const since = new Date(NOW - 10 * 24 * HOUR_MS);
+    // Its own top attacker (two alerts against one), whatever other tests stored before.
     await repo.upsertBatch(LAPI, [
       alert(NOW - 9 * 24 * HOUR_MS, 'JP', 'crowdsecurity/http-probing', '192.0.2.9'),
+      alert(NOW - 8 * 24 * HOUR_MS, 'DE'),
+      alert(NOW - 7 * 24 * HOUR_MS, 'DE'),
     ]);
     const { rows } = await pool.query<{ n: number }>(
       'SELECT count(*)::int AS n FROM crowdsec_alerts WHERE start_at >= $1',
