@@ -2,6 +2,7 @@ import type { Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collect, startTestApp, type TestApp } from '../helpers/test-app.js';
 import { event, INGEST_MANY, IPS, type IngestResultView } from './threat-fixtures.js';
+import { THREAT_CATEGORIES } from '../../src/threats/classifier/types.js';
 
 /**
  * threatDetected filters are bounded and cheap: oversized lists are refused, and 500
@@ -10,19 +11,7 @@ import { event, INGEST_MANY, IPS, type IngestResultView } from './threat-fixture
  */
 const SUBSCRIBE = `subscription($minSeverity: Int, $categories: [ThreatCategory!], $countries: [String!]) {
   threatDetected(minSeverity: $minSeverity, categories: $categories, countries: $countries) { externalId } }`;
-const CATEGORIES = [
-  'BRUTEFORCE',
-  'SCAN',
-  'EXPLOIT',
-  'MALWARE',
-  'PHISHING',
-  'DDOS',
-  'BOTNET',
-  'SPAM',
-  'PROXY',
-  'CRAWLER',
-  'OTHER',
-] as const;
+const CATEGORIES = THREAT_CATEGORIES;
 const MAX_COUNTRIES = 250;
 const SOCKETS = 5;
 const PER_SOCKET = 100;

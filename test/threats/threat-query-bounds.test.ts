@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { event, INGEST_MANY, IPS } from './threat-fixtures.js';
+import { THREAT_CATEGORIES } from '../../src/threats/classifier/types.js';
 
 /**
  * threatEvents and threatMap: every argument that sizes work or reaches SQL is checked
@@ -11,19 +12,7 @@ const DAY = 86_400_000;
 const MAP = 'query($since: DateTime, $min: Int) { threatMap(since: $since, minSeverity: $min) { count } }';
 const EVENTS = `query($f: ThreatEventFilter, $after: String) {
   threatEvents(filter: $f, after: $after, first: 10) { totalCount edges { node { externalId } } } }`;
-const CATEGORIES = [
-  'BRUTEFORCE',
-  'SCAN',
-  'EXPLOIT',
-  'MALWARE',
-  'PHISHING',
-  'DDOS',
-  'BOTNET',
-  'SPAM',
-  'PROXY',
-  'CRAWLER',
-  'OTHER',
-];
+const CATEGORIES = THREAT_CATEGORIES;
 const cursor = (at: string, id: string) => Buffer.from(JSON.stringify([at, id])).toString('base64url');
 
 describe('threat query bounds', () => {
