@@ -31,6 +31,34 @@ const MODULES = {
     mutate: 'src/platform/worker-runner.ts',
     tests: ['test/platform/worker-runner.test.ts'],
   },
+  'write-coalescer': {
+    mutate: 'src/platform/write-coalescer.ts',
+    tests: ['test/platform/write-coalescer.test.ts'],
+  },
+  'threat-validation': {
+    mutate: 'src/threats/threat-validation.ts',
+    tests: ['test/threats/threat-validation.test.ts'],
+  },
+  'threat-filters': {
+    mutate: 'src/threats/threat-filters.ts',
+    tests: ['test/threats/threat-filters.test.ts'],
+  },
+  'api-keys': {
+    mutate: 'src/auth/{api-key-service,key-cache}.ts',
+    tests: ['test/auth/api-key-service.test.ts', 'test/auth/key-verification.test.ts'],
+  },
+  'storable-text': {
+    mutate: 'src/platform/storable-text.ts',
+    tests: ['test/platform/storable-text.test.ts'],
+  },
+  'argument-checks': {
+    mutate: 'src/platform/argument-checks.ts',
+    tests: ['test/platform/argument-checks.test.ts'],
+  },
+  'failure-classifier': {
+    mutate: 'src/platform/failure-classifier.ts',
+    tests: ['test/platform/failure-classifier.test.ts'],
+  },
 };
 
 const chosen = process.env.TW_MUTATE ? process.env.TW_MUTATE.split(',') : Object.keys(MODULES);
@@ -48,7 +76,8 @@ export default {
   vitest: { configFile: 'vitest.config.ts', related: false },
   mutate: modules.map((m) => m.mutate),
   coverageAnalysis: 'perTest',
-  concurrency: 2,
+  // Two cores shared with other work: TW_CONCURRENCY=1 when the machine is busy.
+  concurrency: Number(process.env.TW_CONCURRENCY ?? 2),
   timeoutMS: 30_000,
   reporters: ['clear-text', 'progress', 'html', 'json'],
   htmlReporter: { fileName: 'coverage/mutation/index.html' },
