@@ -36,7 +36,7 @@ export interface ApiKeyRepository {
 /** Transaction-scoped advisory lock key for `exclusive` ("tw" + "keys"). */
 const BOOTSTRAP_LOCK = 0x7477_6b65;
 
-export class PrismaApiKeyRepository implements ApiKeyRepository {
+export class PgApiKeyRepository implements ApiKeyRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
   create(data: { name: string; role: Role; prefix: string; hash: string }): Promise<ApiKeyRecord> {
@@ -103,7 +103,7 @@ export class PrismaApiKeyRepository implements ApiKeyRepository {
     return this.prisma.$transaction(async (tx) => {
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(${BOOTSTRAP_LOCK}::bigint)`;
       // Same queries, on the transaction's connection (nothing in `fn` nests another transaction).
-      return fn(new PrismaApiKeyRepository(tx as unknown as PrismaClient));
+      return fn(new PgApiKeyRepository(tx as unknown as PrismaClient));
     });
   }
 

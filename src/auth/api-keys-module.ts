@@ -3,7 +3,7 @@ import type { Infrastructure } from '../platform/infrastructure.js';
 import type { Logger } from '../platform/logger.js';
 import { createFailureBudget } from '../platform/rate-limiter.js';
 import type { Worker } from '../platform/worker-runner.js';
-import { PrismaApiKeyRepository } from './api-key-repository.js';
+import { PgApiKeyRepository } from './api-key-repository.js';
 import { ApiKeyService } from './api-key-service.js';
 import type { AuthOutcome } from './api-key-types.js';
 import { apiKeyWorkers } from './api-key-workers.js';
@@ -15,7 +15,7 @@ export function createApiKeys(
   logger: Logger,
   onOutcome: (outcome: AuthOutcome) => void,
 ): { service: ApiKeyService; workers: Worker[] } {
-  const repo = new PrismaApiKeyRepository(infra.db.prisma);
+  const repo = new PgApiKeyRepository(infra.db.prisma);
   const failures = createFailureBudget(
     {
       points: config.auth.failureLimit,

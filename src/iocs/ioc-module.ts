@@ -11,7 +11,7 @@ import type { Logger } from '../platform/logger.js';
 import type { RedisConnections } from '../platform/redis.js';
 import type { Worker } from '../platform/worker-runner.js';
 import { createIocCollector } from './ioc-collector.js';
-import { localEnrichLock, RedisEnrichLock } from './ioc-flight.js';
+import { localEnrichLock, RedisEnrichLock } from './enrich-lock.js';
 import { IocRepository } from './ioc-repository.js';
 import { IocService } from './ioc-service.js';
 import { SourceHealthTracker } from './source-health.js';

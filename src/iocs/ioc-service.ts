@@ -21,7 +21,8 @@ import type {
   StoredIoc,
   StoredSources,
 } from './ioc-record.js';
-import { SingleFlight, type EnrichLock } from './ioc-flight.js';
+import { SingleFlight } from '../platform/single-flight.js';
+import type { EnrichLock } from './enrich-lock.js';
 import {
   fuseStored,
   mergeSources,

@@ -36,7 +36,7 @@ const SUMMARY = {
   promoted: true,
 } as const;
 
-export class PrismaClassifierModelRepository implements ClassifierModelRepository {
+export class PgClassifierModelRepository implements ClassifierModelRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
   save(model: NewClassifierModel): Promise<StoredModel> {

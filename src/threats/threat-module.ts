@@ -4,7 +4,7 @@ import type { Database } from '../platform/database.js';
 import type { EventBus } from '../platform/event-bus.js';
 import type { Logger } from '../platform/logger.js';
 import type { Worker } from '../platform/worker-runner.js';
-import { PrismaClassifierModelRepository } from './classifier-model-repository.js';
+import { PgClassifierModelRepository } from './classifier-model-repository.js';
 import { ClassifierService } from './classifier-service.js';
 import { ClassifierTrainer } from './classifier-trainer.js';
 import { PgThreatEventRepository } from './threat-event-repository.js';
@@ -34,7 +34,7 @@ export async function createThreatModule(deps: {
   const { config, db, bus, geo, logger } = deps;
   const events = new PgThreatEventRepository(db.pool);
   const classifier = new ClassifierService(
-    new PrismaClassifierModelRepository(db.prisma),
+    new PgClassifierModelRepository(db.prisma),
     events,
     bus,
     logger,

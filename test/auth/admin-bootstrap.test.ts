@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PrismaApiKeyRepository } from '../../src/auth/api-key-repository.js';
+import { PgApiKeyRepository } from '../../src/auth/api-key-repository.js';
 import { ApiKeyService, hashKey } from '../../src/auth/api-key-service.js';
 import { loadConfig } from '../../src/config.js';
 import { openDatabase, type Database } from '../../src/platform/database.js';
@@ -22,7 +22,7 @@ describe('first start of several instances at once', () => {
     // Two instances, each with its own pool, starting together on an empty database.
     handles.push(...(await Promise.all([openDatabase(config, logger), openDatabase(config, logger)])));
     const instances = handles.map(
-      (h) => new ApiKeyService(new PrismaApiKeyRepository(h.prisma), new MemoryEventBus(), logger),
+      (h) => new ApiKeyService(new PgApiKeyRepository(h.prisma), new MemoryEventBus(), logger),
     );
     const starts = [...instances, ...instances, ...instances];
 

@@ -1,23 +1,12 @@
 /**
- * Concurrent identical enrichments share one upstream call per source: an in-process
- * map of running promises, plus (with Redis) a short lock per IOC so that another
- * instance waits for the holder's stored result instead of fetching again.
+ * Cross-instance coordination of IOC enrichment: with Redis, a short lock per IOC so
+ * that another instance waits for the holder's stored result instead of calling the
+ * sources again. Within one process `SingleFlight` (src/platform/single-flight.ts)
+ * already shares the running enrichment.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
-
-export class SingleFlight<T> {
-  private readonly running = new Map<string, Promise<T>>();
-
-  run(key: string, fn: () => Promise<T>): Promise<T> {
-    const existing = this.running.get(key);
-    if (existing) return existing;
-    const p = fn().finally(() => this.running.delete(key));
-    this.running.set(key, p);
-    return p;
-  }
-}
 
 export interface EnrichLock {
   /** A token when this instance may enrich now; null when another one holds the IOC. */
