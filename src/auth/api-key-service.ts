@@ -3,6 +3,7 @@ import { AppError, badInput, notFound, unauthenticated, upstreamUnavailable } fr
 import type { EventBus } from '../platform/event-bus.js';
 import type { Logger } from '../platform/logger.js';
 import type { FailureBudget } from '../platform/rate-limiter.js';
+import { isUuid } from '../platform/uuid.js';
 import type { ApiKeyRepository } from './api-key-repository.js';
 import type { ApiKeyRecord, AuthOutcome, KeyChange, Principal } from './api-key-types.js';
 import { KeyCache } from './key-cache.js';
@@ -243,8 +244,7 @@ export class ApiKeyService {
    * the bus message is lost (the revocation is in PostgreSQL either way).
    */
   async revoke(id: string): Promise<boolean> {
-    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id))
-      throw badInput('id must be an API key id (UUID)');
+    if (!isUuid(id)) throw badInput('id must be an API key id (UUID)');
     const record = await this.repo.findById(id);
     if (!record) throw notFound(`No API key with id ${id}`);
     const changed = await this.repo.revoke(id);

@@ -1,6 +1,7 @@
 import { countryInfo } from '../geo/countries.js';
 import type { GeoLocation } from '../geo/geo-types.js';
 import { badInput, notFound } from '../platform/errors.js';
+import { isUuid } from '../platform/uuid.js';
 import { classifyFailure } from '../platform/failure-classifier.js';
 import type { EventBus } from '../platform/event-bus.js';
 import type { Logger } from '../platform/logger.js';
@@ -222,6 +223,3 @@ export class ThreatService {
     return subscribeThreats(this.deps.bus, compileSubscriptionFilter(args));
   }
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const isUuid = (id: string) => UUID.test(id);
