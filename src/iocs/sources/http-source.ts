@@ -2,13 +2,19 @@
  * The lookup flow shared by every HTTP source: skip rules, rate gate, concurrency cap,
  * bounded retries with backoff, and the mapping from HTTP outcomes to statuses. A
  * source file only describes its vendor (SourceSpec); this keeps the behaviour the
- * contract suite checks in one place.
+ * contract suite checks in one place. The HTTP itself (timeouts, size cap, no
+ * redirects, user agent, backoff) is the platform's upstream client.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import pLimit from 'p-limit';
 import { ZodError } from 'zod';
+import {
+  jsonOrUndefined,
+  request,
+  UpstreamHttpError,
+  withRetries,
+  type UpstreamResponse,
+} from '../../platform/http-client.js';
 import type { IocType, ParsedIoc, ThreatCategory } from '../ioc-types.js';
-import { boundedGet, type BoundedGetOutcome } from './bounded-get.js';
 import { retryAtFrom } from './retry-after.js';
 import type {
   RateGate,
@@ -50,7 +56,17 @@ export interface SourceSpec {
 }
 
 type Outcome = Omit<SourceResult, 'source' | 'durationMs' | 'fetchedAt'>;
-type Step = { final: Outcome } | { retry: Outcome };
+
+/**
+ * An attempt that failed in a way another attempt may fix: a network error, a connect
+ * timeout, a 5xx. Never a 429 (that would spend quota the vendor just said is gone) nor
+ * a timeout of the whole request (it used the lookup's budget).
+ */
+class Retryable extends Error {
+  constructor(readonly outcome: Outcome) {
+    super(outcome.error);
+  }
+}
 
 const failed = (errorKind: SourceErrorKind, error: string, extra: Partial<Outcome> = {}): Outcome => ({
   status: 'ERROR',
@@ -70,17 +86,27 @@ const skipped = (errorKind: SourceErrorKind, error: string, retryAt?: Date): Out
   errorKind,
   ...(retryAt ? { retryAt } : {}),
 });
+const aborted = (): Outcome => failed('TIMEOUT', 'lookup aborted by the caller');
 
 /** Paths are relative so a base URL with a prefix (a self-hosted proxy) keeps it. */
 const withTrailingSlash = (base: string): string => (base.endsWith('/') ? base : `${base}/`);
 
-const parseJson = (text: string): { ok: true; value: unknown } | { ok: false } => {
-  try {
-    return { ok: true, value: JSON.parse(text) as unknown };
-  } catch {
-    return { ok: false };
+/** A transport failure as a final outcome, or thrown as Retryable. */
+function transportOutcome(error: UpstreamHttpError): Outcome {
+  switch (error.kind) {
+    case 'ABORTED':
+      return aborted();
+    case 'TOO_LARGE':
+      return failed('TOO_LARGE', error.message);
+    case 'TIMEOUT': {
+      const result = failed('TIMEOUT', error.message);
+      if (error.details.phase === 'request') return result;
+      throw new Retryable(result);
+    }
+    case 'UNREACHABLE':
+      throw new Retryable(failed('UPSTREAM', error.message));
   }
-};
+}
 
 export function createHttpSource(
   spec: SourceSpec,
@@ -90,54 +116,43 @@ export function createHttpSource(
   const limit = pLimit(Math.max(1, options.concurrency));
   const baseDelay = options.retryBaseDelayMs ?? DEFAULT_RETRY_BASE_DELAY_MS;
 
-  const interpret = async (outcome: BoundedGetOutcome, ioc: ParsedIoc): Promise<Step> => {
-    if (outcome.kind === 'failure') {
-      const result = failed(outcome.errorKind, outcome.message);
-      return outcome.retryable ? { retry: result } : { final: result };
-    }
-    const { status } = outcome;
-    const json = parseJson(outcome.body);
-    const vendorText = json.ok ? spec.errorMessage(json.value) : undefined;
+  /** An HTTP answer as an outcome; a 5xx is thrown as Retryable. */
+  const interpret = async (res: UpstreamResponse, ioc: ParsedIoc): Promise<Outcome> => {
+    const { status } = res;
+    const json = jsonOrUndefined(res.text);
+    const vendorText = json === undefined ? undefined : spec.errorMessage(json);
     const describe = (what: string): string => (vendorText ? `${what}: ${vendorText}` : what);
     if (status >= 200 && status < 300) {
-      if (!json.ok) return { final: failed('MALFORMED', 'response is not valid JSON') };
+      if (json === undefined) return failed('MALFORMED', 'response is not valid JSON');
       try {
-        return { final: { status: 'OK', ...spec.normalise(json.value, ioc), raw: json.value } };
+        return { status: 'OK', ...spec.normalise(json, ioc), raw: json };
       } catch (error) {
-        return { final: failed('MALFORMED', shapeProblem(error), { raw: json.value }) };
+        return failed('MALFORMED', shapeProblem(error), { raw: json });
       }
     }
-    const raw = json.ok ? { raw: json.value } : {};
+    const raw = json === undefined ? {} : { raw: json };
     if (status === 404) {
-      const verdict = json.ok ? spec.notFound?.(json.value) : undefined;
-      return {
-        final: verdict ? { status: 'OK', ...verdict, ...raw } : failed('UPSTREAM', describe('HTTP 404'), raw),
-      };
+      const verdict = json === undefined ? undefined : spec.notFound?.(json);
+      return verdict ? { status: 'OK', ...verdict, ...raw } : failed('UPSTREAM', describe('HTTP 404'), raw);
     }
     if (status === 401 || status === 403)
-      return { final: failed('AUTH', describe(`HTTP ${status}, API key rejected`), raw) };
+      return failed('AUTH', describe(`HTTP ${status}, API key rejected`), raw);
     if (status === 429) {
-      const retryAt = retryAtFrom(outcome.headers, new Date());
+      const retryAt = retryAtFrom(res.headers, new Date());
       await gate.markExhausted(spec.name, retryAt);
-      return {
-        final: failed('RATE_LIMITED', describe(`HTTP 429, quota exhausted until ${retryAt.toISOString()}`), {
-          retryAt,
-          ...raw,
-        }),
-      };
+      return failed('RATE_LIMITED', describe(`HTTP 429, quota exhausted until ${retryAt.toISOString()}`), {
+        retryAt,
+        ...raw,
+      });
     }
-    if (status >= 300 && status < 400) {
-      return {
-        final: failed(
-          'UPSTREAM',
-          `HTTP ${status} redirect to ${String(outcome.headers.location)} not followed`,
-        ),
-      };
-    }
+    if (status >= 300 && status < 400)
+      return failed('UPSTREAM', `HTTP ${status} redirect to ${String(res.headers.location)} not followed`);
     const result = failed('UPSTREAM', describe(`HTTP ${status}`), raw);
-    return status >= 500 ? { retry: result } : { final: result };
+    if (status >= 500) throw new Retryable(result);
+    return result;
   };
 
+  /** One request: a concurrency slot, then a unit of quota, then the call. */
   const attempt = (
     ioc: ParsedIoc,
     url: URL,
@@ -145,45 +160,55 @@ export function createHttpSource(
     deadline: number,
     signal: AbortSignal,
   ) =>
-    limit(async (): Promise<Step | { deferred: Date }> => {
+    limit(async (): Promise<Outcome | { deferred: Date }> => {
       // Quota is taken only once a slot is ours, so time spent queueing never wastes it.
-      if (Date.now() >= deadline)
-        return { final: failed('TIMEOUT', 'timed out waiting for a concurrency slot') };
+      if (Date.now() >= deadline) return failed('TIMEOUT', 'timed out waiting for a concurrency slot');
       const decision = await gate.tryAcquire(spec.name);
       if (!decision.ok) return { deferred: decision.retryAt };
-      const outcome = await boundedGet(url, {
+      const res = await request({
+        url,
         headers,
-        connectTimeoutMs: options.connectTimeoutMs,
-        totalTimeoutMs: deadline - Date.now(),
+        timeouts: { connectMs: options.connectTimeoutMs, totalMs: deadline - Date.now() },
         maxBytes: options.maxResponseBytes,
         signal,
+      }).catch((error: unknown) => {
+        if (error instanceof UpstreamHttpError) return transportOutcome(error);
+        throw error;
       });
-      return interpret(outcome, ioc);
+      return 'text' in res ? interpret(res, ioc) : res;
     });
 
   const run = async (ioc: ParsedIoc, apiKey: string, signal: AbortSignal): Promise<Outcome> => {
     const deadline = Date.now() + options.timeoutMs;
-    const request = spec.request(ioc, apiKey);
-    const url = new URL(request.path, withTrailingSlash(options.baseUrl));
-    for (const [key, value] of Object.entries(request.query ?? {})) url.searchParams.set(key, value);
+    const call = spec.request(ioc, apiKey);
+    const url = new URL(call.path, withTrailingSlash(options.baseUrl));
+    for (const [key, value] of Object.entries(call.query ?? {})) url.searchParams.set(key, value);
     let last: Outcome | undefined;
-    for (let n = 0; ; n++) {
-      const step = await attempt(ioc, url, request.headers, deadline, signal);
-      if ('deferred' in step) {
+    const once = async (): Promise<Outcome> => {
+      try {
+        const step = await attempt(ioc, url, call.headers, deadline, signal);
+        if (!('deferred' in step)) return step;
+        // The gate holds back a retry: report the failure that needed it, and when to ask again.
         if (last === undefined)
           return skipped('QUOTA_DEFERRED', 'held back by the request budget', step.deferred);
         return { ...last, retryAt: step.deferred };
+      } catch (error) {
+        if (error instanceof Retryable) last = error.outcome;
+        throw error;
       }
-      if ('final' in step) return step.final;
-      last = step.retry;
-      const delay = baseDelay * 2 ** n + Math.random() * RETRY_JITTER_MS;
-      if (n >= options.maxRetries || Date.now() + delay >= deadline) return last;
-      try {
-        await sleep(delay, undefined, { signal });
-      } catch {
-        return failed('TIMEOUT', 'lookup aborted by the caller');
-      }
-    }
+    };
+    const policy = {
+      retries: options.maxRetries,
+      baseDelayMs: baseDelay,
+      jitterMs: RETRY_JITTER_MS,
+      deadline,
+      signal,
+    };
+    return withRetries(once, (error) => error instanceof Retryable, policy).catch((error: unknown) => {
+      if (error instanceof Retryable) return error.outcome;
+      if (error instanceof UpstreamHttpError && error.kind === 'ABORTED') return aborted();
+      throw error;
+    });
   };
 
   return {
