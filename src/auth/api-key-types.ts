@@ -1,3 +1,4 @@
+import type { Page } from '../platform/page.js';
 import type { Role } from './roles.js';
 
 export interface ApiKeyRecord {
@@ -10,6 +11,9 @@ export interface ApiKeyRecord {
   lastUsedAt: Date | null;
   revokedAt: Date | null;
 }
+
+/** What `apiKeys` serves (GraphQL `ApiKeyConnection`). */
+export type ApiKeyPage = Page<ApiKeyRecord>;
 
 /** Who is calling: attached to every GraphQL context. */
 export interface Principal {

@@ -5,7 +5,8 @@
  */
 import type pg from 'pg';
 import { fromColumns, type GeoColumns } from './crowdsec-geo.js';
-import type { AlertFilter, AlertRecord, Cursor, Page } from './crowdsec-types.js';
+import { listStatement, pageOf, RowCounter, type Cursor } from '../platform/page.js';
+import type { AlertFilter, AlertPage, AlertRecord } from './crowdsec-types.js';
 
 export interface AlertInput {
   crowdsecId: number;
@@ -76,7 +77,11 @@ function toAlert(row: AlertRow): AlertRecord {
 }
 
 export class AlertRepository {
-  constructor(private readonly pool: pg.Pool) {}
+  private readonly counter: RowCounter;
+
+  constructor(private readonly pool: pg.Pool) {
+    this.counter = new RowCounter(pool);
+  }
 
   /** Highest LAPI alert id stored for this LAPI: the "caught up" mark of the poller. */
   async maxCrowdsecId(lapiUrl: string): Promise<number | undefined> {
@@ -137,6 +142,7 @@ export class AlertRepository {
         col((a) => JSON.stringify(a.decisionIds)),
       ],
     );
+    this.counter.invalidate();
     return rows.filter((r) => r.inserted).map(toAlert);
   }
 
@@ -149,7 +155,8 @@ export class AlertRepository {
     return rows[0] && toAlert(rows[0]);
   }
 
-  async list(filter: AlertFilter, first: number, after: Cursor | undefined): Promise<Page<AlertRecord>> {
+  /** Newest first by (startAt, id); the count runs only when asked. */
+  async list(filter: AlertFilter, first: number, after: Cursor | undefined): Promise<AlertPage> {
     const where: string[] = [];
     const params: unknown[] = [];
     const p = (v: unknown) => {
@@ -166,21 +173,18 @@ export class AlertRepository {
         WHERE d.lapi_url = a.lapi_url AND d.crowdsec_id = ANY(a.decision_ids)
           AND d.deleted_at IS NULL AND d.expires_at > now())`);
     }
-    const base = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const countWhere = [...where];
     const countParams = [...params];
     if (after) where.push(`(a.start_at, a.id) < (${p(after.at)}, ${p(after.id)}::bigint)`);
     const page = where.length ? `WHERE ${where.join(' AND ')}` : '';
-    const [rows, count] = await Promise.all([
-      this.pool.query<AlertRow>(
+    const { rows } = await this.pool.query<AlertRow>(
+      listStatement(
         `SELECT ${COLUMNS} FROM crowdsec_alerts a ${page} ORDER BY a.start_at DESC, a.id DESC LIMIT ${p(first + 1)}`,
         params,
       ),
-      this.pool.query<{ n: string }>(`SELECT count(*) AS n FROM crowdsec_alerts a ${base}`, countParams),
-    ]);
-    return {
-      rows: rows.rows.slice(0, first).map(toAlert),
-      hasNextPage: rows.rows.length > first,
-      totalCount: Number(count.rows[0]?.n ?? 0),
-    };
+    );
+    return pageOf(rows.map(toAlert), first, () =>
+      this.counter.count('crowdsec_alerts a', countWhere, countParams),
+    );
   }
 }

@@ -7,6 +7,7 @@ import type { GeoService } from '../geo/geo-service.js';
 import { checkCountryCode, checkText } from '../platform/argument-checks.js';
 import { AppError, badInput, notFound, upstreamUnavailable } from '../platform/errors.js';
 import type { EventBus } from '../platform/event-bus.js';
+import type { Cursor } from '../platform/page.js';
 import type { AlertRepository } from './alert-repository.js';
 import { validateBan, type BanInput } from './ban-input.js';
 import { locateColumns } from './crowdsec-geo.js';
@@ -15,11 +16,11 @@ import {
   matchesDecision,
   TOPICS,
   type AlertFilter,
+  type AlertPage,
   type AlertRecord,
-  type Cursor,
   type DecisionFilter,
+  type DecisionPage,
   type DecisionRecord,
-  type Page,
 } from './crowdsec-types.js';
 import type { DecisionRepository } from './decision-repository.js';
 import { tryParseGoDuration } from './go-duration.js';
@@ -49,15 +50,11 @@ export class CrowdsecService {
     },
   ) {}
 
-  listDecisions(
-    filter: DecisionFilter,
-    first: number,
-    after: Cursor | undefined,
-  ): Promise<Page<DecisionRecord>> {
+  listDecisions(filter: DecisionFilter, first: number, after: Cursor | undefined): Promise<DecisionPage> {
     return this.deps.decisions.list(checkDecisionFilter(filter), first, after);
   }
 
-  listAlerts(filter: AlertFilter, first: number, after: Cursor | undefined): Promise<Page<AlertRecord>> {
+  listAlerts(filter: AlertFilter, first: number, after: Cursor | undefined): Promise<AlertPage> {
     return this.deps.alerts.list(checkAlertFilter(filter), first, after);
   }
 

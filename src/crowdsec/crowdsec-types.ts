@@ -4,6 +4,7 @@
  * bus as JSON, so date fields may come back as ISO strings: read them with `toDate`.
  */
 import type { GeoLocation } from '../geo/geo-types.js';
+import type { Page } from '../platform/page.js';
 
 export interface DecisionRecord {
   /** Our id (a bigint as text). */
@@ -63,17 +64,8 @@ export interface AlertFilter {
   hasActiveDecision?: boolean | null;
 }
 
-export interface Page<T> {
-  rows: T[];
-  hasNextPage: boolean;
-  totalCount: number;
-}
-
-/** Keyset position: rows strictly after (at, id) in descending order. */
-export interface Cursor {
-  at: Date;
-  id: string;
-}
+export type DecisionPage = Page<DecisionRecord>;
+export type AlertPage = Page<AlertRecord>;
 
 /** Event-bus topics; payloads are the records above. */
 export const TOPICS = {

@@ -6,7 +6,8 @@
  */
 import type pg from 'pg';
 import { fromColumns, type GeoColumns } from './crowdsec-geo.js';
-import type { Cursor, DecisionFilter, DecisionRecord, Page } from './crowdsec-types.js';
+import { listStatement, pageOf, RowCounter, type Cursor } from '../platform/page.js';
+import type { DecisionFilter, DecisionPage, DecisionRecord } from './crowdsec-types.js';
 
 export interface DecisionInput {
   crowdsecId: number;
@@ -61,7 +62,11 @@ export function toDecision(row: DecisionRow): DecisionRecord {
 }
 
 export class DecisionRepository {
-  constructor(private readonly pool: pg.Pool) {}
+  private readonly counter: RowCounter;
+
+  constructor(private readonly pool: pg.Pool) {
+    this.counter = new RowCounter(pool);
+  }
 
   /** Database time: the reconciliation mark must use the same clock as `seen_at`. */
   async now(): Promise<Date> {
@@ -105,6 +110,7 @@ export class DecisionRepository {
         col((d) => d.geo.as_org),
       ],
     );
+    this.counter.invalidate();
     return rows.filter((r) => r.inserted).map(toDecision);
   }
 
@@ -117,6 +123,7 @@ export class DecisionRepository {
        RETURNING ${COLUMNS}`,
       [lapiUrl, crowdsecIds],
     );
+    if (rows.length > 0) this.counter.invalidate();
     return rows.map(toDecision);
   }
 
@@ -141,6 +148,7 @@ export class DecisionRepository {
         [lapiUrl, snapshotStartedAt, chunk],
       );
       total += rows.length;
+      if (rows.length > 0) this.counter.invalidate();
       if (rows.length > 0) await onChunk(rows.map(toDecision));
       if (rows.length < chunk) return total;
     }
@@ -165,11 +173,8 @@ export class DecisionRepository {
     return rows.map(toDecision);
   }
 
-  async list(
-    filter: DecisionFilter,
-    first: number,
-    after: Cursor | undefined,
-  ): Promise<Page<DecisionRecord>> {
+  /** Newest first by (createdAt, id); the count runs only when asked. */
+  async list(filter: DecisionFilter, first: number, after: Cursor | undefined): Promise<DecisionPage> {
     const where: string[] = [];
     const params: unknown[] = [];
     const p = (v: unknown) => {
@@ -183,21 +188,18 @@ export class DecisionRepository {
     if (filter.scenario) where.push(`scenario = ${p(filter.scenario)}`);
     if (filter.value) where.push(`value = ${p(filter.value)}`);
     if (filter.countryCode) where.push(`country_code = ${p(filter.countryCode.toUpperCase())}`);
-    const base = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const countWhere = [...where];
     const countParams = [...params];
     if (after) where.push(`(created_at, id) < (${p(after.at)}, ${p(after.id)}::bigint)`);
     const page = where.length ? `WHERE ${where.join(' AND ')}` : '';
-    const [rows, count] = await Promise.all([
-      this.pool.query<DecisionRow>(
+    const { rows } = await this.pool.query<DecisionRow>(
+      listStatement(
         `SELECT ${COLUMNS} FROM crowdsec_decisions ${page} ORDER BY created_at DESC, id DESC LIMIT ${p(first + 1)}`,
         params,
       ),
-      this.pool.query<{ n: string }>(`SELECT count(*) AS n FROM crowdsec_decisions ${base}`, countParams),
-    ]);
-    return {
-      rows: rows.rows.slice(0, first).map(toDecision),
-      hasNextPage: rows.rows.length > first,
-      totalCount: Number(count.rows[0]?.n ?? 0),
-    };
+    );
+    return pageOf(rows.map(toDecision), first, () =>
+      this.counter.count('crowdsec_decisions', countWhere, countParams),
+    );
   }
 }

@@ -1,5 +1,6 @@
 import { checkInt } from '../platform/argument-checks.js';
 import { badInput } from '../platform/errors.js';
+import type { Cursor, Page } from '../platform/page.js';
 
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 500;
@@ -37,7 +38,7 @@ export function encodeCursor(at: Date, id: string): string {
 export function decodeCursor(
   cursor: string | null | undefined,
   idShape: CursorIdShape = 'uuid',
-): { at: Date; id: string } | undefined {
+): Cursor | undefined {
   if (cursor === null || cursor === undefined) return undefined;
   if (cursor.length <= MAX_CURSOR_LENGTH && BASE64URL.test(cursor)) {
     let parsed: unknown;
@@ -62,12 +63,35 @@ export function decodeCursor(
   throw badInput('after is not a cursor returned by this API for this list', { argument: 'after' });
 }
 
-export function connection<T>(
-  rows: T[],
-  hasNextPage: boolean,
-  totalCount: number,
-  cursorOf: (row: T) => string,
-) {
-  const edges = rows.map((node) => ({ cursor: cursorOf(node), node }));
-  return { edges, pageInfo: { hasNextPage, endCursor: edges.at(-1)?.cursor ?? null }, totalCount };
+/** An edge whose cursor is encoded only if the client asks for it. */
+class Edge<T> {
+  constructor(
+    readonly node: T,
+    private readonly keyOf: (row: T) => Cursor,
+  ) {}
+
+  get cursor(): string {
+    const { at, id } = this.keyOf(this.node);
+    return encodeCursor(at, id);
+  }
+}
+
+/**
+ * The field resolvers of a Relay connection over a `Page`: the one way every list is
+ * served. Cursors are encoded only when asked (`edges.cursor`, `pageInfo.endCursor`),
+ * and the page's count runs only for `totalCount` / `totalCountCapped`.
+ */
+export function connectionResolvers<T>(keyOf: (row: T) => Cursor) {
+  return {
+    edges: (page: Page<T>) => page.rows.map((node) => new Edge(node, keyOf)),
+    pageInfo: (page: Page<T>) => ({
+      hasNextPage: page.hasNextPage,
+      get endCursor(): string | null {
+        const last = page.rows.at(-1);
+        return last === undefined ? null : new Edge(last, keyOf).cursor;
+      },
+    }),
+    totalCount: async (page: Page<T>) => (await page.count()).count,
+    totalCountCapped: async (page: Page<T>) => (await page.count()).capped,
+  };
 }

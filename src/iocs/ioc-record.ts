@@ -3,6 +3,7 @@
  * `SourceResult` and `Enrichment` to the records below (codegen.ts). Records travel
  * through the event bus as JSON, so their dates may arrive as ISO strings.
  */
+import type { Page } from '../platform/page.js';
 import type { IocType, RiskLevel, ThreatCategory } from './ioc-types.js';
 import type { ScoreContribution } from './scoring.js';
 import type { SourceErrorKind, SourceEvidence, SourceName, SourceStatus } from './sources/source-adapter.js';
@@ -96,16 +97,5 @@ export interface IocFilter {
   watched?: boolean | null;
 }
 
-export interface Page<T> {
-  rows: T[];
-  hasNextPage: boolean;
-  totalCount(): Promise<number>;
-}
-
 export type IocPage = Page<IocRecord>;
 export type EnrichmentPage = Page<EnrichmentRecord>;
-
-export interface Cursor {
-  at: Date;
-  id: string;
-}

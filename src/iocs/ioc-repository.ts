@@ -6,7 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { ParsedIoc } from './ioc-types.js';
-import type { Cursor, EnrichmentRecord, IocFilter, Page, StoredIoc, StoredSources } from './ioc-record.js';
+import { listStatement, pageOf, RowCounter, type Cursor, type Page } from '../platform/page.js';
+import type { EnrichmentRecord, IocFilter, StoredIoc, StoredSources } from './ioc-record.js';
 import type { SourceResult } from './sources/source-adapter.js';
 
 const IOC_COLUMNS = `id, type, value, risk_score, risk_level, categories, sources, watched, first_seen_at,
@@ -49,7 +50,11 @@ export type IocSummaryUpdate = Pick<
 >;
 
 export class IocRepository {
-  constructor(private readonly pool: pg.Pool) {}
+  private readonly counter: RowCounter;
+
+  constructor(private readonly pool: pg.Pool) {
+    this.counter = new RowCounter(pool);
+  }
 
   async findByValue(value: string): Promise<StoredIoc | null> {
     const { rows } = await this.pool.query<IocRow>(`SELECT ${IOC_COLUMNS} FROM iocs WHERE value = $1`, [
@@ -76,6 +81,7 @@ export class IocRepository {
        RETURNING ${IOC_COLUMNS}`,
       [iocs.map((i) => i.type), iocs.map((i) => i.value), watch],
     );
+    this.counter.invalidate();
     const byValue = new Map(rows.map((r) => [r.value, toIoc(r)]));
     return iocs.map((i) => byValue.get(i.value)!);
   }
@@ -108,6 +114,7 @@ export class IocRepository {
          duration_ms, fetched_at) VALUES ${tuples.join(', ')}`,
       values,
     );
+    this.counter.invalidate();
     return ids;
   }
 
@@ -142,6 +149,7 @@ export class IocRepository {
         ],
       );
       await client.query('COMMIT');
+      this.counter.invalidate();
       return { before, after: toIoc(rows[0]!) };
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
@@ -173,7 +181,16 @@ export class IocRepository {
     return rows.map(toIoc).sort((a, b) => (b.riskScore ?? 50) - (a.riskScore ?? 50));
   }
 
-  async list(filter: IocFilter, first: number, after: Cursor | undefined): Promise<Page<StoredIoc>> {
+  /**
+   * Newest first by (firstSeenAt, id); the count runs only when asked. Without
+   * `withSources` the per-source results (the large column) are not read: rows carry `{}`.
+   */
+  async list(
+    filter: IocFilter,
+    first: number,
+    after: Cursor | undefined,
+    withSources = true,
+  ): Promise<Page<StoredIoc>> {
     const where: string[] = [];
     const params: unknown[] = [];
     const add = (sql: (p: string) => string, value: unknown) => {
@@ -193,22 +210,15 @@ export class IocRepository {
       where.push(`(first_seen_at, id) < ($${params.length - 1}, $${params.length}::uuid)`);
     }
     params.push(first + 1);
-    const clause = (w: string[]) => (w.length > 0 ? `WHERE ${w.join(' AND ')}` : '');
+    const columns = withSources ? IOC_COLUMNS : IOC_COLUMNS.replace('sources', `'{}'::jsonb AS sources`);
+    const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
     const { rows } = await this.pool.query<IocRow>(
-      `SELECT ${IOC_COLUMNS} FROM iocs ${clause(where)} ORDER BY first_seen_at DESC, id DESC LIMIT $${params.length}`,
-      params,
+      listStatement(
+        `SELECT ${columns} FROM iocs ${clause} ORDER BY first_seen_at DESC, id DESC LIMIT $${params.length}`,
+        params,
+      ),
     );
-    return {
-      rows: rows.slice(0, first).map(toIoc),
-      hasNextPage: rows.length > first,
-      totalCount: async () => {
-        const r = await this.pool.query<{ n: number }>(
-          `SELECT count(*)::int AS n FROM iocs ${clause(countWhere)}`,
-          countParams,
-        );
-        return r.rows[0]?.n ?? 0;
-      },
-    };
+    return pageOf(rows.map(toIoc), first, () => this.counter.count('iocs', countWhere, countParams));
   }
 
   async history(iocId: string, first: number, after: Cursor | undefined): Promise<Page<EnrichmentRecord>> {
@@ -224,17 +234,9 @@ export class IocRepository {
        ORDER BY fetched_at DESC, id DESC LIMIT $${params.length}`,
       params,
     );
-    return {
-      rows: rows.slice(0, first).map(toEnrichment),
-      hasNextPage: rows.length > first,
-      totalCount: async () => {
-        const r = await this.pool.query<{ n: number }>(
-          'SELECT count(*)::int AS n FROM enrichments WHERE ioc_id = $1',
-          [iocId],
-        );
-        return r.rows[0]?.n ?? 0;
-      },
-    };
+    return pageOf(rows.map(toEnrichment), first, () =>
+      this.counter.count('enrichments', ['ioc_id = $1'], [iocId]),
+    );
   }
 
   /** Raw vendor bodies of the given history rows (for `debug` on cached results). */

@@ -12,12 +12,12 @@ import type { EventBus } from '../platform/event-bus.js';
 import type { Logger } from '../platform/logger.js';
 import { parseIoc } from './ioc-parse.js';
 import type { IocRepository } from './ioc-repository.js';
+import type { Cursor } from '../platform/page.js';
 import type {
-  Cursor,
-  EnrichmentRecord,
+  EnrichmentPage,
   IocFilter,
+  IocPage,
   IocRecord,
-  Page,
   StoredIoc,
   StoredSources,
 } from './ioc-record.js';
@@ -106,18 +106,24 @@ export class IocService {
     return parsed.map((p) => toRecord(byValue.get(p.value)!));
   }
 
-  async list(filter: IocFilter, first: number, after: Cursor | undefined): Promise<Page<IocRecord>> {
+  /** Without `withSources`, rows carry no per-source results and an empty score breakdown. */
+  async list(
+    filter: IocFilter,
+    first: number,
+    after: Cursor | undefined,
+    withSources = true,
+  ): Promise<IocPage> {
     // Risk scores are 0–100; the prefix reaches SQL as text.
     const checked: IocFilter = {
       ...filter,
       minScore: checkInt('filter.minScore', filter.minScore, 0, 100, undefined),
       valuePrefix: checkText('filter.valuePrefix', filter.valuePrefix),
     };
-    const page = await this.deps.repo.list(checked, first, after);
+    const page = await this.deps.repo.list(checked, first, after, withSources);
     return { ...page, rows: page.rows.map((r) => toRecord(r)) };
   }
 
-  history(iocId: string, first: number, after: Cursor | undefined): Promise<Page<EnrichmentRecord>> {
+  history(iocId: string, first: number, after: Cursor | undefined): Promise<EnrichmentPage> {
     return this.deps.repo.history(iocId, first, after);
   }
 

@@ -2,8 +2,14 @@ import type pg from 'pg';
 import { parseIp } from '../geo/ip-address.js';
 import type { ClassifierInput, LabelledEvent, ThreatCategory } from './classifier/index.js';
 import { insertParams } from './threat-insert-params.js';
-import { CLASSIFIER_COLUMNS, SELECT_EVENT, toRecord, whereOf } from './threat-sql.js';
-import type { ThreatEventFilter, ThreatEventRecord, ThreatMapPoint } from './threat-types.js';
+import { listStatement, RowCounter, type Cursor, type RowCount } from '../platform/page.js';
+import { CLASSIFIER_COLUMNS, SELECT_EVENT, selectEvents, toRecord, whereOf } from './threat-sql.js';
+import type {
+  ThreatEventField,
+  ThreatEventFilter,
+  ThreatEventRecord,
+  ThreatMapPoint,
+} from './threat-types.js';
 
 export type MapRow = Omit<ThreatMapPoint, 'countryName'>;
 
@@ -25,13 +31,18 @@ export interface ThreatEventRepository {
   insertMany(events: readonly ThreatEventRecord[]): Promise<Map<string, StoredFlags>>;
   findById(id: string): Promise<ThreatEventRecord | null>;
   findByExternalIds(externalIds: readonly string[]): Promise<ThreatEventRecord[]>;
-  /** Newest first by (occurredAt, id), strictly after the cursor. */
+  /**
+   * Newest first by (occurredAt, id), strictly after the cursor. With `fields`, rows
+   * carry only those fields (and id, occurredAt); the others are undefined.
+   */
   list(
     filter: ThreatEventFilter,
     take: number,
-    after?: { at: Date; id: string },
+    after?: Cursor,
+    fields?: ReadonlySet<ThreatEventField>,
   ): Promise<ThreatEventRecord[]>;
-  count(filter: ThreatEventFilter): Promise<number>;
+  /** Matching events, counted up to COUNT_LIMIT, cached briefly per filter. */
+  count(filter: ThreatEventFilter): Promise<RowCount>;
   map(since: Date, minSeverity: number, limit: number): Promise<MapRow[]>;
   /** False when the event does not exist. */
   setLabel(id: string, category: ThreatCategory, labelledBy: string | null): Promise<boolean>;
@@ -71,7 +82,11 @@ const INSERT = `
   RETURNING id, known_ioc AS "knownIoc", banned`;
 
 export class PgThreatEventRepository implements ThreatEventRepository {
-  constructor(private readonly pool: pg.Pool) {}
+  private readonly counter: RowCounter;
+
+  constructor(private readonly pool: pg.Pool) {
+    this.counter = new RowCounter(pool);
+  }
 
   async insertMany(events: readonly ThreatEventRecord[]): Promise<Map<string, StoredFlags>> {
     if (events.length === 0) return new Map();
@@ -82,6 +97,7 @@ export class PgThreatEventRepository implements ThreatEventRepository {
       text: INSERT,
       values: params,
     });
+    if (rows.length > 0) this.counter.invalidate();
     return new Map(rows.map((r) => [r.id, { knownIoc: r.knownIoc, banned: r.banned }]));
   }
 
@@ -102,7 +118,8 @@ export class PgThreatEventRepository implements ThreatEventRepository {
   async list(
     filter: ThreatEventFilter,
     take: number,
-    after?: { at: Date; id: string },
+    after?: Cursor,
+    fields?: ReadonlySet<ThreatEventField>,
   ): Promise<ThreatEventRecord[]> {
     const params: unknown[] = [];
     const where = whereOf(filter, params);
@@ -111,20 +128,15 @@ export class PgThreatEventRepository implements ThreatEventRepository {
       where.push(`(e.occurred_at, e.id) < ($${params.length - 1}, $${params.length}::uuid)`);
     }
     params.push(take);
-    const sql = `${SELECT_EVENT} ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+    const text = `${selectEvents(fields)} ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
       ORDER BY e.occurred_at DESC, e.id DESC LIMIT $${params.length}`;
-    const { rows } = await this.pool.query<ThreatEventRecord>(sql, params);
+    const { rows } = await this.pool.query<ThreatEventRecord>(listStatement(text, params));
     return rows.map(toRecord);
   }
 
-  async count(filter: ThreatEventFilter): Promise<number> {
+  count(filter: ThreatEventFilter): Promise<RowCount> {
     const params: unknown[] = [];
-    const where = whereOf(filter, params);
-    const { rows } = await this.pool.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM threat_events e ${where.length ? `WHERE ${where.join(' AND ')}` : ''}`,
-      params,
-    );
-    return rows[0]?.n ?? 0;
+    return this.counter.count('threat_events e', whereOf(filter, params), params);
   }
 
   async map(since: Date, minSeverity: number, limit: number): Promise<MapRow[]> {
@@ -184,6 +196,7 @@ export class PgThreatEventRepository implements ThreatEventRepository {
          SELECT id FROM threat_events WHERE occurred_at < $1 ORDER BY occurred_at LIMIT $2)`,
       [cutoff, batch],
     );
+    if ((rowCount ?? 0) > 0) this.counter.invalidate();
     return rowCount ?? 0;
   }
 }

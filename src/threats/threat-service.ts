@@ -5,6 +5,7 @@ import { isUuid } from '../platform/uuid.js';
 import { classifyFailure } from '../platform/failure-classifier.js';
 import type { EventBus } from '../platform/event-bus.js';
 import type { Logger } from '../platform/logger.js';
+import { pageOf, type Cursor } from '../platform/page.js';
 import { WriteCoalescer } from '../platform/write-coalescer.js';
 import type { Classifier, ThreatCategory } from './classifier/index.js';
 import type { ThreatEventRepository } from './threat-event-repository.js';
@@ -22,6 +23,7 @@ import {
   THREATS_TOPIC,
   type IngestError,
   type IngestOutcome,
+  type ThreatEventField,
   type ThreatEventFilter,
   type ThreatEventInputData,
   type ThreatEventPage,
@@ -184,20 +186,18 @@ export class ThreatService {
     return this.deps.events.findById(id);
   }
 
+  /** With `fields`, rows carry only those fields (and id, occurredAt): the others are undefined. */
   async list(
     filter: ThreatEventFilter,
     first: number,
-    after?: { at: Date; id: string },
+    after?: Cursor,
+    fields?: ReadonlySet<ThreatEventField>,
   ): Promise<ThreatEventPage> {
     const normalised = normaliseFilter(filter);
     if (after && (!isUuid(after.id) || checkDate(after.at, 'after') === null))
       throw badInput('after is not a cursor returned by this API', { argument: 'after' });
-    const rows = await this.deps.events.list(normalised, first + 1, after);
-    return {
-      rows: rows.slice(0, first),
-      hasNextPage: rows.length > first,
-      totalCount: () => this.deps.events.count(normalised),
-    };
+    const rows = await this.deps.events.list(normalised, first + 1, after, fields);
+    return pageOf(rows, first, () => this.deps.events.count(normalised));
   }
 
   async map(

@@ -1,20 +1,60 @@
-import type { ThreatEventFilter, ThreatEventRecord } from './threat-types.js';
+import type { ThreatEventField, ThreatEventFilter, ThreatEventRecord } from './threat-types.js';
 
 /** SQL fragments shared by the threat-event repository's queries. */
 
-export const SELECT_EVENT = `
-  SELECT e.id, e.external_id AS "externalId", host(e.source_ip) AS "sourceIp",
-         host(e.destination_ip) AS "destinationIp", e.source_port AS "sourcePort",
-         e.destination_port AS "destinationPort", e.protocol, e.threat_type AS "threatType",
-         e.severity, e.confidence, e.description, e.sensor, e.tags, e.occurred_at AS "occurredAt",
-         e.ingested_at AS "ingestedAt", e.country_code AS "countryCode", e.city, e.latitude, e.longitude,
-         e.geo_approximate AS "geoApproximate", e.asn, e.as_org AS "asOrg", e.known_ioc AS "knownIoc",
-         e.banned, e.category, e.category_confidence AS "categoryConfidence",
-         e.anomaly_score AS "anomalyScore", e.is_anomaly AS "isAnomaly",
-         e.classification_method AS "classificationMethod", e.model_version AS "modelVersion",
-         l.category AS label, e.raw
-    FROM threat_events e
-    LEFT JOIN threat_labels l ON l.event_id = e.id`;
+/** The SQL expression of each record field, named as in ThreatEventRecord. */
+const EVENT_COLUMNS: Record<keyof ThreatEventRecord, string> = {
+  id: 'e.id',
+  externalId: 'e.external_id AS "externalId"',
+  sourceIp: 'host(e.source_ip) AS "sourceIp"',
+  destinationIp: 'host(e.destination_ip) AS "destinationIp"',
+  sourcePort: 'e.source_port AS "sourcePort"',
+  destinationPort: 'e.destination_port AS "destinationPort"',
+  protocol: 'e.protocol',
+  threatType: 'e.threat_type AS "threatType"',
+  severity: 'e.severity',
+  confidence: 'e.confidence',
+  description: 'e.description',
+  sensor: 'e.sensor',
+  tags: 'e.tags',
+  occurredAt: 'e.occurred_at AS "occurredAt"',
+  ingestedAt: 'e.ingested_at AS "ingestedAt"',
+  countryCode: 'e.country_code AS "countryCode"',
+  city: 'e.city',
+  latitude: 'e.latitude',
+  longitude: 'e.longitude',
+  geoApproximate: 'e.geo_approximate AS "geoApproximate"',
+  asn: 'e.asn',
+  asOrg: 'e.as_org AS "asOrg"',
+  knownIoc: 'e.known_ioc AS "knownIoc"',
+  banned: 'e.banned',
+  category: 'e.category',
+  categoryConfidence: 'e.category_confidence AS "categoryConfidence"',
+  anomalyScore: 'e.anomaly_score AS "anomalyScore"',
+  isAnomaly: 'e.is_anomaly AS "isAnomaly"',
+  classificationMethod: 'e.classification_method AS "classificationMethod"',
+  modelVersion: 'e.model_version AS "modelVersion"',
+  label: 'l.category AS label',
+  raw: 'e.raw',
+};
+
+const LABEL_JOIN = 'LEFT JOIN threat_labels l ON l.event_id = e.id';
+
+/** Every column of an event. */
+export const SELECT_EVENT = `SELECT ${Object.values(EVENT_COLUMNS).join(', ')} FROM threat_events e ${LABEL_JOIN}`;
+
+/**
+ * `SELECT … FROM` of only the given fields, plus id and occurredAt (a page's cursor is
+ * made of them); the label table is joined only when the label is asked for. Without
+ * fields, every column.
+ */
+export function selectEvents(fields: ReadonlySet<ThreatEventField> | undefined): string {
+  if (!fields) return SELECT_EVENT;
+  const columns = (Object.keys(EVENT_COLUMNS) as ThreatEventField[])
+    .filter((f) => f === 'id' || f === 'occurredAt' || fields.has(f))
+    .map((f) => EVENT_COLUMNS[f]);
+  return `SELECT ${columns.join(', ')} FROM threat_events e ${fields.has('label') ? LABEL_JOIN : ''}`;
+}
 
 /** Rows come back in this shape already; only `tags` may be NULL for rows not written by us. */
 export function toRecord(row: ThreatEventRecord): ThreatEventRecord {

@@ -1,3 +1,4 @@
+import type { Page } from '../platform/page.js';
 import type { ClassificationMethod, ThreatCategory } from './classifier/index.js';
 
 /**
@@ -86,12 +87,10 @@ export interface ThreatEventFilter {
   anomaliesOnly?: boolean | null;
 }
 
-export interface ThreatEventPage {
-  rows: ThreatEventRecord[];
-  hasNextPage: boolean;
-  /** Counted only when the client asks for it (a count over a large range is not free). */
-  totalCount: () => Promise<number>;
-}
+export type ThreatEventPage = Page<ThreatEventRecord>;
+
+/** Fields of a threat-event record, for lists that read only some of them. */
+export type ThreatEventField = keyof ThreatEventRecord;
 
 export interface ThreatMapPoint {
   countryCode: string | null;

@@ -1,8 +1,7 @@
 import type { ApiKeyRecord } from '../../auth/api-key-types.js';
-import { connection, decodeCursor, encodeCursor, pageSize } from '../pagination.js';
+import { rowCount } from '../../platform/page.js';
+import { connectionResolvers, decodeCursor, pageSize } from '../pagination.js';
 import type { Resolvers } from '../generated.js';
-
-const cursorOf = (k: ApiKeyRecord) => encodeCursor(k.createdAt, k.id);
 
 export const authResolvers: Resolvers = {
   Query: {
@@ -14,9 +13,11 @@ export const authResolvers: Resolvers = {
         after: cursor && { createdAt: cursor.at, id: cursor.id },
         includeRevoked: includeRevoked ?? false,
       });
-      return connection(page.rows, page.hasNextPage, page.totalCount, cursorOf);
+      const count = rowCount(page.totalCount);
+      return { rows: page.rows, hasNextPage: page.hasNextPage, count: () => Promise.resolve(count) };
     },
   },
+  ApiKeyConnection: connectionResolvers((k: ApiKeyRecord) => ({ at: k.createdAt, id: k.id })),
   Mutation: {
     createApiKey: async (_p, { name, role }, { services }) => {
       const { record, secret } = await services.apiKeys.create(name, role);

@@ -1,30 +1,20 @@
 import type { CrowdsecHealthReport } from '../../crowdsec/crowdsec-sync.js';
 import type { AlertRecord, DecisionRecord } from '../../crowdsec/crowdsec-types.js';
 import { isActive, toDate } from '../../crowdsec/crowdsec-types.js';
-import { connection, decodeCursor, encodeCursor, pageSize } from '../pagination.js';
+import { connectionResolvers, decodeCursor, pageSize } from '../pagination.js';
 import type { Resolvers } from '../generated.js';
-
-const decisionCursor = (d: DecisionRecord) => encodeCursor(toDate(d.createdAt), d.id);
-const alertCursor = (a: AlertRecord) => encodeCursor(toDate(a.startAt), a.id);
 
 export const crowdsecResolvers: Resolvers = {
   Query: {
-    decisions: async (_p, { filter, first, after }, { services }) => {
-      const page = await services.crowdsec.listDecisions(
-        filter ?? {},
-        pageSize(first),
-        decodeCursor(after, 'bigint'),
-      );
-      return connection(page.rows, page.hasNextPage, page.totalCount, decisionCursor);
-    },
-    alerts: async (_p, { filter, first, after }, { services }) => {
+    decisions: (_p, { filter, first, after }, { services }) =>
+      services.crowdsec.listDecisions(filter ?? {}, pageSize(first), decodeCursor(after, 'bigint')),
+    alerts: (_p, { filter, first, after }, { services }) => {
       const f = filter ?? {};
-      const page = await services.crowdsec.listAlerts(
+      return services.crowdsec.listAlerts(
         { ...f, since: f.since ? toDate(f.since) : null, until: f.until ? toDate(f.until) : null },
         pageSize(first),
         decodeCursor(after, 'bigint'),
       );
-      return connection(page.rows, page.hasNextPage, page.totalCount, alertCursor);
     },
     alert: async (_p, { id }, { services }) => (await services.crowdsec.alert(id)) ?? null,
   },
@@ -47,6 +37,8 @@ export const crowdsecResolvers: Resolvers = {
       resolve: (a: AlertRecord) => a,
     },
   },
+  DecisionConnection: connectionResolvers((d: DecisionRecord) => ({ at: toDate(d.createdAt), id: d.id })),
+  AlertConnection: connectionResolvers((a: AlertRecord) => ({ at: toDate(a.startAt), id: a.id })),
   Decision: {
     active: (d) => isActive(d),
   },

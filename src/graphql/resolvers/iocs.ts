@@ -1,19 +1,10 @@
 import type { EnrichmentRecord, IocRecord } from '../../iocs/ioc-record.js';
 import { assertRole } from '../auth-directive.js';
 import type { Resolvers } from '../generated.js';
-import { decodeCursor, encodeCursor, pageSize } from '../pagination.js';
+import { connectionResolvers, decodeCursor, pageSize } from '../pagination.js';
+import { selectedFields } from '../selection.js';
 
 const MAX_DECISIONS = 100;
-
-const iocCursor = (i: IocRecord) => encodeCursor(new Date(i.firstSeenAt), i.id);
-const enrichmentCursor = (e: EnrichmentRecord) => encodeCursor(new Date(e.fetchedAt), e.id);
-
-const edgesOf = <T>(rows: T[], cursorOf: (row: T) => string) =>
-  rows.map((node) => ({ cursor: cursorOf(node), node }));
-const pageInfoOf = <T>(page: { rows: T[]; hasNextPage: boolean }, cursorOf: (row: T) => string) => ({
-  hasNextPage: page.hasNextPage,
-  endCursor: page.rows.length > 0 ? cursorOf(page.rows[page.rows.length - 1]!) : null,
-});
 
 export const iocResolvers: Resolvers = {
   Query: {
@@ -23,8 +14,15 @@ export const iocResolvers: Resolvers = {
       if (debug === true) assertRole(context, 'ANALYST', 'lookupIoc(debug: true)');
       return context.services.iocs.lookup(value, { refresh: refresh === true, debug: debug === true });
     },
-    iocs: (_p, { filter, first, after }, { services }) =>
-      services.iocs.list(filter ?? {}, pageSize(first), decodeCursor(after, 'uuid')),
+    iocs: (_p, { filter, first, after }, { services }, info) => {
+      const asked = selectedFields(info, ['edges', 'node']);
+      return services.iocs.list(
+        filter ?? {},
+        pageSize(first),
+        decodeCursor(after, 'uuid'),
+        asked.has('sources') || asked.has('scoreBreakdown'),
+      );
+    },
   },
   Mutation: {
     enrichIoc: (_p, { value, debug }, { services }) =>
@@ -59,14 +57,9 @@ export const iocResolvers: Resolvers = {
   SourceResult: {
     raw: (s) => s.raw ?? null,
   },
-  IocConnection: {
-    edges: (page) => edgesOf(page.rows, iocCursor),
-    pageInfo: (page) => pageInfoOf(page, iocCursor),
-    totalCount: (page) => page.totalCount(),
-  },
-  EnrichmentConnection: {
-    edges: (page) => edgesOf(page.rows, enrichmentCursor),
-    pageInfo: (page) => pageInfoOf(page, enrichmentCursor),
-    totalCount: (page) => page.totalCount(),
-  },
+  IocConnection: connectionResolvers((i: IocRecord) => ({ at: new Date(i.firstSeenAt), id: i.id })),
+  EnrichmentConnection: connectionResolvers((e: EnrichmentRecord) => ({
+    at: new Date(e.fetchedAt),
+    id: e.id,
+  })),
 };

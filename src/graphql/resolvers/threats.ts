@@ -1,21 +1,44 @@
+import type { GraphQLResolveInfo } from 'graphql';
 import { countryInfo } from '../../geo/countries.js';
-import type { ThreatEventRecord } from '../../threats/threat-types.js';
+import type { ThreatEventField, ThreatEventRecord } from '../../threats/threat-types.js';
 import { checkInt } from '../../platform/argument-checks.js';
 import type { Resolvers } from '../generated.js';
-import { decodeCursor, encodeCursor, pageSize } from '../pagination.js';
+import { connectionResolvers, decodeCursor, pageSize } from '../pagination.js';
+import { selectedFields } from '../selection.js';
 
 const MAX_MODELS = 100;
 
 const toDate = (v: Date | string | null | undefined) => (v === null || v === undefined ? null : new Date(v));
-const cursorOf = (e: ThreatEventRecord) => encodeCursor(new Date(e.occurredAt), e.id);
+
+/** Record fields behind the ThreatEvent fields that are not records fields of the same name. */
+const RECORD_FIELDS: Partial<Record<string, ThreatEventField[]>> = {
+  geo: ['countryCode', 'city', 'latitude', 'longitude', 'geoApproximate', 'asn', 'asOrg'],
+  classification: [
+    'category',
+    'categoryConfidence',
+    'anomalyScore',
+    'isAnomaly',
+    'classificationMethod',
+    'modelVersion',
+  ],
+};
+
+/** The record fields a `threatEvents` request reads: the list selects only their columns. */
+function fieldsAsked(info: GraphQLResolveInfo): Set<ThreatEventField> {
+  const out = new Set<ThreatEventField>();
+  for (const f of selectedFields(info, ['edges', 'node']))
+    for (const r of RECORD_FIELDS[f] ?? [f as ThreatEventField]) out.add(r);
+  return out;
+}
 
 export const threatResolvers: Resolvers = {
   Query: {
-    threatEvents: (_p, { filter, first, after }, { services }) =>
+    threatEvents: (_p, { filter, first, after }, { services }, info) =>
       services.threats.list(
         { ...filter, since: toDate(filter?.since), until: toDate(filter?.until) },
         pageSize(first),
         decodeCursor(after),
+        fieldsAsked(info),
       ),
     threatEvent: (_p, { id }, { services }) => services.threats.get(id),
     threatMap: (_p, { since, minSeverity }, { services }) => services.threats.map(toDate(since), minSeverity),
@@ -39,14 +62,10 @@ export const threatResolvers: Resolvers = {
       resolve: (event: ThreatEventRecord) => event,
     },
   },
-  ThreatEventConnection: {
-    edges: (page) => page.rows.map((node) => ({ cursor: cursorOf(node), node })),
-    pageInfo: (page) => ({
-      hasNextPage: page.hasNextPage,
-      endCursor: page.rows.length > 0 ? cursorOf(page.rows[page.rows.length - 1]!) : null,
-    }),
-    totalCount: (page) => page.totalCount(),
-  },
+  ThreatEventConnection: connectionResolvers((e: ThreatEventRecord) => ({
+    at: new Date(e.occurredAt),
+    id: e.id,
+  })),
   ThreatEvent: {
     geo: (e) =>
       e.countryCode === null && e.latitude === null

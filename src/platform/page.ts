@@ -1,0 +1,101 @@
+/**
+ * The shapes every list shares, from the repositories up to the GraphQL connections:
+ * a keyset `Cursor`, a `Page` of rows, and a bounded, briefly cached row count.
+ */
+import { LRUCache } from 'lru-cache';
+import type pg from 'pg';
+
+/** Keyset position: rows strictly after (at, id) in the list's newest-first order. */
+export interface Cursor {
+  at: Date;
+  id: string;
+}
+
+/** Rows matching a list's filter: exact up to COUNT_LIMIT, then COUNT_LIMIT with `capped`. */
+export interface RowCount {
+  count: number;
+  capped: boolean;
+}
+
+/** Counting stops here: an exact count of a million rows costs a scan of a million rows. */
+export const COUNT_LIMIT = 10_000;
+
+/** One page of a list. `count` runs only when called (the client asked for totalCount). */
+export interface Page<T> {
+  rows: T[];
+  hasNextPage: boolean;
+  count(): Promise<RowCount>;
+}
+
+/** A count already known in full, bounded like the others. */
+export function rowCount(n: number): RowCount {
+  return n > COUNT_LIMIT ? { count: COUNT_LIMIT, capped: true } : { count: n, capped: false };
+}
+
+/**
+ * The page from rows fetched with `LIMIT first + 1` (the extra row only tells that
+ * there is a next page). The count runs at most once per page.
+ */
+export function pageOf<T>(rows: T[], first: number, count: () => Promise<RowCount>): Page<T> {
+  let counted: Promise<RowCount> | undefined;
+  return {
+    rows: rows.length > first ? rows.slice(0, first) : rows,
+    hasNextPage: rows.length > first,
+    count: () => (counted ??= count()),
+  };
+}
+
+const statementNames = new Map<string, string>();
+/** Distinct list statements given a name; further texts (unusual filter mixes) run unnamed. */
+const MAX_NAMED_STATEMENTS = 200;
+
+/**
+ * A list query as a named statement, so each pooled connection parses and plans its
+ * text once. List texts vary with the filter and the columns asked, so only the first
+ * MAX_NAMED_STATEMENTS distinct texts are named.
+ */
+export function listStatement(text: string, values: unknown[]): pg.QueryConfig {
+  let name = statementNames.get(text);
+  if (name === undefined && statementNames.size < MAX_NAMED_STATEMENTS) {
+    name = `list_${statementNames.size}`;
+    statementNames.set(text, name);
+  }
+  return name === undefined ? { text, values } : { name, text, values };
+}
+
+/** How long a count may be served again for the same filter. */
+export const COUNT_TTL_MS = 2_000;
+
+/**
+ * Bounded row counts (`SELECT count(*) FROM (… LIMIT COUNT_LIMIT + 1)`), cached for
+ * COUNT_TTL_MS per statement and parameters, concurrent askers sharing one query. The
+ * owning repository calls `invalidate()` after each of its writes, so counts are exact
+ * for this instance's writes; another instance's writes show within COUNT_TTL_MS.
+ */
+export class RowCounter {
+  private readonly cache = new LRUCache<string, Promise<RowCount>>({ max: 1_000, ttl: COUNT_TTL_MS });
+
+  constructor(private readonly pool: pg.Pool) {}
+
+  /** Counts `SELECT 1 FROM <from> WHERE <where>` rows; `where` may be empty. */
+  count(from: string, where: readonly string[], params: readonly unknown[]): Promise<RowCount> {
+    const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+    const text = `SELECT count(*)::int AS n FROM (SELECT 1 FROM ${from} ${clause} LIMIT ${COUNT_LIMIT + 1}) s`;
+    const key = `${text}\n${JSON.stringify(params)}`;
+    const hit = this.cache.get(key);
+    if (hit) return hit;
+    const counting = this.pool
+      .query<{ n: number }>(text, params as unknown[])
+      .then(({ rows }) => rowCount(rows[0]?.n ?? 0));
+    this.cache.set(key, counting);
+    counting.catch(() => {
+      if (this.cache.get(key) === counting) this.cache.delete(key);
+    });
+    return counting;
+  }
+
+  /** Forgets every cached count (after a write that may change them). */
+  invalidate(): void {
+    this.cache.clear();
+  }
+}
