@@ -9,8 +9,8 @@ import {
   type ExecutionArgs,
   type GraphQLSchema,
 } from 'graphql';
-import type { Context } from 'graphql-ws';
-import { WebSocketServer } from 'ws';
+import type { Context, OperationResult } from 'graphql-ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { hashKey } from '../auth/api-key-service.js';
 import { clientBucket } from '../auth/client-address.js';
 import type { Config } from '../config.js';
@@ -23,7 +23,8 @@ import { Metrics } from './metrics.js';
 import { apiKeyFromHeaders, type OriginPolicy } from './origin.js';
 import type { QueryLimits } from './query-limits.js';
 import { nestingError } from './request-guards.js';
-import { createWsTransport, type Extra } from './ws-transport.js';
+import { SubscriptionFanout } from './ws-fanout.js';
+import { createWsTransport, type Extra, type FrameOutput } from './ws-transport.js';
 import {
   CLOSE_TOO_MANY_FAILURES,
   CLOSE_TRY_AGAIN_LATER,
@@ -85,6 +86,13 @@ export function createWsServer(opts: {
   const fail = (err: AppError) => [toGraphQLError(err)];
   const format = (errors: readonly GraphQLError[]) =>
     errors.map((e) => formatGraphQLError(e.toJSON(), e, log));
+  // One execution and one serialisation per event for every subscription of a group.
+  const fanout = new SubscriptionFanout({
+    format,
+    onDrop: (field, count) => metrics.eventsDropped.inc({ topic: field }, count),
+  });
+  /** What the fan-out needs of an accepted subscription, by its execution context. */
+  const joining = new WeakMap<object, { key: string; id: string; socket: WebSocket }>();
 
   const transport = createWsTransport<Record<string, unknown> | undefined, WsExtra>(
     {
@@ -185,19 +193,35 @@ export function createWsServer(opts: {
           transport: 'ws',
         });
         const requestId = randomUUID();
+        const contextValue = {
+          principal,
+          services,
+          requestId,
+          transport: 'ws' as const,
+          logger: log.child({ requestId, keyId: principal.keyId }),
+        };
+        // Results depend on the document, the operation, the variables and the role (the
+        // @auth directive); the key's identity reaches no resolver of a subscription.
+        const key = [
+          principal.role,
+          payload.operationName ?? '',
+          JSON.stringify(payload.variables ?? null),
+          payload.query,
+        ].join('\n');
+        joining.set(contextValue, { key, id, socket: ctx.extra.socket });
         return {
           schema,
           document,
           operationName: payload.operationName,
           variableValues: payload.variables,
-          contextValue: {
-            principal,
-            services,
-            requestId,
-            transport: 'ws',
-            logger: log.child({ requestId, keyId: principal.keyId }),
-          },
+          contextValue,
         };
+      },
+      subscribe: (args): OperationResult => {
+        const member = joining.get(args.contextValue as object);
+        const output: FrameOutput | undefined = member && transport.outputOf(member.socket);
+        if (!member || !output) throw new Error('subscription without an accepted operation');
+        return fanout.subscribe(member.key, args, member.id, output);
       },
       onComplete: (ctx, id) => {
         sessions.release(stateOf(ctx), id);
