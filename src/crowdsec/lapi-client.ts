@@ -4,11 +4,29 @@
  * after a 401 (tokens die when the LAPI restarts with a new secret). Every call is
  * bounded: a timeout, a response-size cap, and retries only where repeating is safe.
  */
-import got, { RequestError, type Method } from 'got';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Method } from 'got';
 import { z } from 'zod';
+import {
+  InvalidJsonError,
+  jsonOrUndefined,
+  parseJson,
+  request,
+  retryAfterMs,
+  USER_AGENT,
+  UpstreamHttpError,
+  withRetries,
+} from '../platform/http-client.js';
 import type { Logger } from '../platform/logger.js';
 import type { DecisionBatch } from './decision-stream-parser.js';
-import { filterParams, httpFailureKind, messageOf, parseJson, type StreamFilters } from './lapi-http.js';
+import {
+  filterParams,
+  httpFailureKind,
+  LAPI_BACKOFF,
+  lapiRetryVerdict,
+  messageOf,
+  type StreamFilters,
+} from './lapi-http.js';
 import { streamSnapshot, type SnapshotTotals } from './lapi-snapshot.js';
 import {
   alertSchema,
@@ -31,8 +49,8 @@ export interface LapiClientOptions {
   bouncerKey?: string;
   machineId?: string;
   machinePassword?: string;
-  /** Must look like `name/version`: LAPI 1.4 refuses a watcher login otherwise. */
-  userAgent: string;
+  /** Must look like `name/version`: LAPI 1.4 refuses a watcher login otherwise. Default `threatwire/<version>`. */
+  userAgent?: string;
   timeoutMs: number;
   logger: Logger;
   /** Buffered calls, default 64 MiB: a 100,000-decision snapshot read whole is about 15 MiB. */
@@ -42,7 +60,7 @@ export interface LapiClientOptions {
    * decisions). Memory does not grow with it; it only stops a runaway server.
    */
   maxSnapshotBytes?: number;
-  /** Extra attempts for safe reads after a network error, timeout or 5xx. Default 2. */
+  /** Extra attempts for safe calls after a network error, timeout, 5xx or 429. Default 2. */
   retries?: number;
 }
 
@@ -66,12 +84,14 @@ export class LapiClient {
   private readonly maxBytes: number;
   private readonly maxSnapshotBytes: number;
   private readonly retries: number;
+  private readonly userAgent: string;
   private token: { value: string; renewAt: number } | undefined;
   private loginInFlight: Promise<{ token: string; expire: Date }> | undefined;
 
   constructor(private readonly opts: LapiClientOptions) {
-    if (!/^[\w.-]+\/\S+$/.test(opts.userAgent)) {
-      throw new TypeError(`userAgent must look like name/version, got ${JSON.stringify(opts.userAgent)}`);
+    this.userAgent = opts.userAgent ?? USER_AGENT;
+    if (!/^[\w.-]+\/\S+$/.test(this.userAgent)) {
+      throw new TypeError(`userAgent must look like name/version, got ${JSON.stringify(this.userAgent)}`);
     }
     this.baseUrl = opts.baseUrl.replace(/\/+$/, '');
     this.log = opts.logger.child({ component: 'crowdsec-lapi', lapi: this.baseUrl });
@@ -118,15 +138,15 @@ export class LapiClient {
     if (!this.opts.bouncerKey) throw new LapiError('NOT_CONFIGURED', 'bouncer API key is not configured');
     return streamSnapshot({
       url: `${this.baseUrl}${call.path}`,
-      headers: { 'x-api-key': this.opts.bouncerKey, 'user-agent': this.opts.userAgent },
+      headers: { 'x-api-key': this.opts.bouncerKey, 'user-agent': this.userAgent },
       searchParams: { startup: 'true', ...filterParams(filters) },
       timeoutMs: this.opts.timeoutMs,
       maxBytes: this.maxSnapshotBytes,
       batchSize,
       retries: this.retries,
       log: this.log,
-      httpFailure: (status, text) => this.httpFailure(call, status, text, parseJson(text)),
-      transportFailure: (err) => this.transportFailure(call, err),
+      httpFailure: (status, text, headers) => this.httpFailure(call, status, text, headers),
+      transportFailure: (err) => this.transportFailure(call, err, this.maxSnapshotBytes),
     });
   }
 
@@ -259,77 +279,77 @@ export class LapiClient {
     call: Call<S>,
     headers: Record<string, string>,
   ): Promise<z.output<S>> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const body = await this.send(call, headers);
-        const parsed = call.schema.safeParse(body);
-        if (!parsed.success) {
-          throw this.error(call, 'BAD_RESPONSE', `unexpected shape: ${parsed.error.message.slice(0, 300)}`);
-        }
-        return parsed.data;
-      } catch (err) {
-        const transient =
-          err instanceof LapiError &&
-          (err.kind === 'UNREACHABLE' || err.kind === 'TIMEOUT' || err.kind === 'SERVER_ERROR');
-        if (!call.retryable || !transient || attempt >= this.retries) throw err;
-        const delay = 200 * 2 ** attempt;
-        this.log.warn(
-          { path: call.path, kind: err.kind, attempt: attempt + 1, delay },
-          'LAPI request failed; retrying',
-        );
-        await new Promise((resolve) => setTimeout(resolve, delay));
+    const once = async (): Promise<z.output<S>> => {
+      const parsed = call.schema.safeParse(await this.send(call, headers));
+      if (!parsed.success) {
+        throw this.error(call, 'BAD_RESPONSE', `unexpected shape: ${parsed.error.message.slice(0, 300)}`);
       }
-    }
+      return parsed.data;
+    };
+    return withRetries(
+      once,
+      (err) => call.retryable && lapiRetryVerdict(err),
+      { ...LAPI_BACKOFF, retries: this.retries },
+      ({ error, attempt, delayMs }) =>
+        this.log.warn(
+          { path: call.path, kind: (error as LapiError).kind, attempt, delay: delayMs },
+          'LAPI request failed; retrying',
+        ),
+    );
   }
 
   /** Sends once; resolves with the parsed JSON of a 2xx, throws a LapiError otherwise. */
   private async send(call: Call<z.ZodType>, headers: Record<string, string>): Promise<unknown> {
-    let tooLarge = false;
-    const request = got(`${this.baseUrl}${call.path}`, {
+    const res = await request({
+      url: `${this.baseUrl}${call.path}`,
       method: call.method,
-      headers: { ...headers, 'user-agent': this.opts.userAgent, accept: 'application/json' },
+      headers: { ...headers, 'user-agent': this.userAgent, accept: 'application/json' },
       ...(call.searchParams ? { searchParams: call.searchParams } : {}),
       ...(call.json !== undefined ? { json: call.json } : {}),
-      timeout: { request: this.opts.timeoutMs },
-      retry: { limit: 0 },
-      throwHttpErrors: false,
-      followRedirect: false,
-      responseType: 'text',
+      timeouts: { totalMs: this.opts.timeoutMs },
+      maxBytes: this.maxBytes,
+    }).catch((err: unknown) => {
+      throw this.transportFailure(call, err, this.maxBytes);
     });
-    // on() returns the request itself (a promise), awaited below.
-    void request.on('downloadProgress', (progress) => {
-      if (progress.transferred > this.maxBytes || (progress.total ?? 0) > this.maxBytes) {
-        tooLarge = true;
-        request.cancel();
-      }
-    });
-    const res = await request.catch((err: unknown) => {
-      if (tooLarge) throw this.error(call, 'RESPONSE_TOO_LARGE', `response exceeds ${this.maxBytes} bytes`);
-      if (err instanceof RequestError) throw this.transportFailure(call, err);
-      throw err;
-    });
-    const status = res.statusCode;
-    const body = parseJson(res.body);
-    if (status >= 200 && status < 300) {
-      if (body === undefined)
-        throw this.error(call, 'BAD_RESPONSE', `response is not JSON (HTTP ${status})`, status);
-      return body;
+    const { status, text } = res;
+    if (status < 200 || status >= 300) throw this.httpFailure(call, status, text, res.headers);
+    if (text === '') return null;
+    try {
+      return parseJson(text);
+    } catch (err) {
+      if (!(err instanceof InvalidJsonError)) throw err;
+      throw this.error(call, 'BAD_RESPONSE', `response is not JSON (HTTP ${status})`, status);
     }
-    throw this.httpFailure(call, status, res.body, body);
   }
 
-  private transportFailure(call: Call<z.ZodType>, err: RequestError): LapiError {
-    const kind: LapiErrorKind = err.code === 'ETIMEDOUT' ? 'TIMEOUT' : 'UNREACHABLE';
-    const what =
-      kind === 'TIMEOUT'
-        ? `no answer within ${this.opts.timeoutMs} ms`
-        : `cannot reach ${this.baseUrl} (${err.code})`;
-    return this.error(call, kind, what);
+  /** A failure of the client's own (refused, timed out, too large) as a typed error. */
+  private transportFailure(call: Call<z.ZodType>, err: unknown, maxBytes: number): unknown {
+    if (!(err instanceof UpstreamHttpError)) return err;
+    switch (err.kind) {
+      case 'TOO_LARGE':
+        return this.error(call, 'RESPONSE_TOO_LARGE', `response exceeds ${maxBytes} bytes`);
+      case 'TIMEOUT':
+        return this.error(call, 'TIMEOUT', `no answer within ${this.opts.timeoutMs} ms`);
+      case 'UNREACHABLE':
+      case 'ABORTED':
+        return this.error(
+          call,
+          'UNREACHABLE',
+          `cannot reach ${this.baseUrl} (${err.details.code ?? err.message})`,
+        );
+    }
   }
 
-  /** A non-2xx answer as a typed error; `body` is the parsed JSON, if it was JSON. */
-  private httpFailure(call: Call<z.ZodType>, status: number, text: string, body: unknown): LapiError {
-    const lapiMessage = messageOf(body) ?? text.slice(0, 200);
+  /** A non-2xx answer as a typed error, with the LAPI's message when the body has one. */
+  private httpFailure(
+    call: Call<z.ZodType>,
+    status: number,
+    text: string,
+    headers: IncomingHttpHeaders,
+  ): LapiError {
+    const lapiMessage = messageOf(jsonOrUndefined(text)) ?? text.slice(0, 200);
+    const retryAfter = retryAfterMs(headers);
+    const extra = retryAfter === undefined ? {} : { retryAfterMs: retryAfter };
     if (status === 401 || status === 403) {
       return this.error(call, 'UNAUTHORIZED', this.unauthorizedText(call), status, lapiMessage);
     }
@@ -339,6 +359,7 @@ export class LapiClient {
       `HTTP ${status}: ${lapiMessage}`,
       status,
       lapiMessage,
+      extra,
     );
   }
 
@@ -356,12 +377,14 @@ export class LapiClient {
     text: string,
     status?: number,
     lapiMessage?: string,
+    extra: { retryAfterMs?: number } = {},
   ) {
     return new LapiError(kind, `${call.method} ${call.path}: ${text}`, {
       method: call.method,
       path: call.path,
       ...(status !== undefined ? { status } : {}),
       ...(lapiMessage !== undefined ? { lapiMessage } : {}),
+      ...extra,
     });
   }
 }

@@ -1,9 +1,11 @@
 /**
  * Pure helpers of the LAPI client, shared by buffered calls (lapi-client.ts) and the
- * streamed snapshot (lapi-snapshot.ts): how an HTTP answer maps to an error kind, and
- * how bouncer-stream filters are spelled on the wire.
+ * streamed snapshot (lapi-snapshot.ts): how an HTTP answer maps to an error kind, which
+ * failures are worth another attempt, and how bouncer-stream filters are spelled on the
+ * wire.
  */
-import type { LapiErrorKind } from './lapi-types.js';
+import type { RetryPolicy, RetryVerdict } from '../platform/http-client.js';
+import { LapiError, type LapiErrorKind } from './lapi-types.js';
 
 export interface StreamFilters {
   scopes?: string[];
@@ -24,14 +26,26 @@ export function httpFailureKind(status: number, lapiMessage: string): LapiErrorK
   return 'SERVER_ERROR';
 }
 
-/** Parsed JSON, `null` for an empty body, undefined when the text is not JSON. */
-export function parseJson(text: string): unknown {
-  if (text === '') return null;
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
-  }
+/** Backoff between attempts of a retryable call: 200 ms, 400 ms, … plus up to 100 ms of jitter. */
+export const LAPI_BACKOFF: Omit<RetryPolicy, 'retries'> = {
+  baseDelayMs: 200,
+  jitterMs: 100,
+  // A LAPI asking us to wait longer than this fails the call; the poller's own backoff takes over.
+  maxRetryAfterMs: 10_000,
+};
+
+/**
+ * Whether a failed call may be sent again (when the call itself is safe to repeat): the
+ * LAPI was unreachable, too slow or failing on its side, or asked us to come back
+ * later (429, or a 503 with Retry-After, whose wait is honoured).
+ */
+export function lapiRetryVerdict(err: unknown): RetryVerdict {
+  if (!(err instanceof LapiError)) return false;
+  const transient =
+    err.kind === 'UNREACHABLE' || err.kind === 'TIMEOUT' || err.kind === 'SERVER_ERROR' || err.status === 429;
+  if (!transient) return false;
+  const after = err.details.retryAfterMs;
+  return after === undefined ? true : { retryAfterMs: after };
 }
 
 export function messageOf(body: unknown): string | undefined {

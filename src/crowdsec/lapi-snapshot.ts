@@ -12,10 +12,12 @@
  * runaway server (memory does not grow with it); one decision is capped separately
  * by the parser.
  */
-import got, { RequestError } from 'got';
+import type { IncomingHttpHeaders } from 'node:http';
+import { openStream, withRetries, type UpstreamStream } from '../platform/http-client.js';
 import type { Logger } from '../platform/logger.js';
 import { DecisionStreamParser, type DecisionBatch, type DecisionList } from './decision-stream-parser.js';
-import { LapiError } from './lapi-types.js';
+import { LAPI_BACKOFF, lapiRetryVerdict } from './lapi-http.js';
+import type { LapiError } from './lapi-types.js';
 
 export type SnapshotTotals = Readonly<Record<DecisionList, number>>;
 
@@ -28,117 +30,96 @@ export interface SnapshotRequest {
   batchSize: number;
   retries: number;
   log: Logger;
-  /** The client's mapping of a non-2xx answer (status, body text) to its typed error. */
-  httpFailure: (status: number, body: string) => LapiError;
-  /** The client's mapping of a transport failure (refused, timed out, reset). */
-  transportFailure: (err: RequestError) => LapiError;
+  /** The client's mapping of a non-2xx answer (status, body text, headers) to its typed error. */
+  httpFailure: (status: number, body: string, headers: IncomingHttpHeaders) => LapiError;
+  /** The client's mapping of a transport failure (refused, timed out, reset, too large). */
+  transportFailure: (err: unknown) => unknown;
 }
 
 /** Enough of an error body to read the LAPI's message; the rest is not read. */
 const ERROR_BODY_BYTES = 64 * 1024;
 
+/** An open snapshot: the response body, the parser it feeds and the batches ready to hand out. */
+interface Reading {
+  source: UpstreamStream;
+  chunks: AsyncIterator<Buffer>;
+  parser: DecisionStreamParser;
+  ready: DecisionBatch[];
+  more: boolean;
+}
+
 /**
  * Yields batches in body order and returns the totals. Transient failures are retried
- * (bounded, with backoff) only until the first batch went out: after that the caller
+ * (bounded, with backoff) only until the first batch is ready: after that the caller
  * has acted on part of the snapshot and must decide itself (the poller resynchronises
  * on its next run, which is safe because a snapshot is idempotent).
  */
 export async function* streamSnapshot(req: SnapshotRequest): AsyncGenerator<DecisionBatch, SnapshotTotals> {
-  const progress = { handedOut: false };
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return yield* streamOnce(req, progress);
-    } catch (err) {
-      const transient =
-        err instanceof LapiError &&
-        (err.kind === 'UNREACHABLE' || err.kind === 'TIMEOUT' || err.kind === 'SERVER_ERROR');
-      if (progress.handedOut || !transient || attempt >= req.retries) throw err;
-      const delay = 200 * 2 ** attempt;
-      req.log.warn({ kind: err.kind, attempt: attempt + 1, delay }, 'LAPI snapshot failed; retrying');
-      await new Promise((resolve) => setTimeout(resolve, delay));
-    }
-  }
-}
-
-async function* streamOnce(
-  req: SnapshotRequest,
-  progress: { handedOut: boolean },
-): AsyncGenerator<DecisionBatch, SnapshotTotals> {
-  const request = got.stream(req.url, {
-    headers: { ...req.headers, accept: 'application/json' },
-    searchParams: req.searchParams,
-    timeout: { connect: req.timeoutMs, response: req.timeoutMs, socket: req.timeoutMs },
-    retry: { limit: 0 },
-    throwHttpErrors: false,
-    followRedirect: false,
-  });
+  const reading = await withRetries(
+    () => start(req),
+    lapiRetryVerdict,
+    { ...LAPI_BACKOFF, retries: req.retries },
+    ({ error, attempt, delayMs }) =>
+      req.log.warn(
+        { kind: (error as LapiError).kind, attempt, delay: delayMs },
+        'LAPI snapshot failed; retrying',
+      ),
+  );
   try {
-    const response = await new Promise<{ statusCode: number; headers: Record<string, unknown> }>(
-      (resolve, reject) => {
-        request.once('response', resolve);
-        request.once('error', reject);
-      },
-    ).catch((err: unknown) => {
-      throw mapError(req, err);
-    });
-    if (response.statusCode < 200 || response.statusCode >= 300) {
-      throw req.httpFailure(response.statusCode, await readSome(request, ERROR_BODY_BYTES));
+    for (;;) {
+      yield* reading.ready;
+      if (!reading.more) return reading.parser.totals();
+      reading.more = await readChunk(reading, req);
+      reading.ready = reading.parser.take();
     }
-    const declared = Number(response.headers['content-length'] ?? 0);
-    if (declared > req.maxBytes) throw tooLarge(req);
-
-    const parser = new DecisionStreamParser(req.batchSize);
-    let bytes = 0;
-    try {
-      for await (const chunk of request as AsyncIterable<Buffer>) {
-        bytes += chunk.length;
-        if (bytes > req.maxBytes) throw tooLarge(req);
-        parser.write(chunk);
-        for (const batch of parser.take()) {
-          progress.handedOut = true;
-          yield batch;
-        }
-      }
-    } catch (err) {
-      throw mapError(req, err);
-    }
-    parser.end();
-    for (const batch of parser.take()) {
-      progress.handedOut = true;
-      yield batch;
-    }
-    return parser.totals();
   } finally {
     // Also runs when the caller stops early (a failed write): drop the connection.
-    request.destroy();
+    reading.source.close();
   }
 }
 
-async function readSome(stream: AsyncIterable<Buffer>, limit: number): Promise<string> {
-  const parts: Buffer[] = [];
-  let size = 0;
+/** Opens the stream and reads until the first batch is ready (or the body ends). */
+async function start(req: SnapshotRequest): Promise<Reading> {
+  const source = await openStream({
+    url: req.url,
+    headers: { ...req.headers, accept: 'application/json' },
+    searchParams: req.searchParams,
+    timeouts: { connectMs: req.timeoutMs, responseMs: req.timeoutMs, idleMs: req.timeoutMs },
+    maxBytes: req.maxBytes,
+  }).catch((err: unknown) => {
+    throw req.transportFailure(err);
+  });
   try {
-    for await (const chunk of stream) {
-      parts.push(chunk);
-      size += chunk.length;
-      if (size >= limit) break;
+    if (source.status < 200 || source.status >= 300) {
+      throw req.httpFailure(source.status, await source.readText(ERROR_BODY_BYTES), source.headers);
     }
-  } catch {
-    // The status already says what went wrong; a broken error body adds nothing.
+    const reading: Reading = {
+      source,
+      chunks: source.body[Symbol.asyncIterator](),
+      parser: new DecisionStreamParser(req.batchSize),
+      ready: [],
+      more: true,
+    };
+    while (reading.ready.length === 0 && reading.more) {
+      reading.more = await readChunk(reading, req);
+      reading.ready = reading.parser.take();
+    }
+    return reading;
+  } catch (err) {
+    source.close();
+    throw err;
   }
-  return Buffer.concat(parts).toString('utf8').slice(0, limit);
 }
 
-function mapError(req: SnapshotRequest, err: unknown): unknown {
-  if (err instanceof LapiError) return err;
-  if (err instanceof RequestError) return req.transportFailure(err);
-  return err;
-}
-
-function tooLarge(req: SnapshotRequest): LapiError {
-  return new LapiError(
-    'RESPONSE_TOO_LARGE',
-    `GET /v1/decisions/stream: snapshot exceeds ${req.maxBytes} bytes`,
-    { method: 'GET', path: '/v1/decisions/stream' },
-  );
+/** Feeds the next chunk to the parser; false once the body has ended. */
+async function readChunk(reading: Reading, req: SnapshotRequest): Promise<boolean> {
+  const next = await reading.chunks.next().catch((err: unknown) => {
+    throw req.transportFailure(err);
+  });
+  if (next.done) {
+    reading.parser.end();
+    return false;
+  }
+  reading.parser.write(next.value);
+  return true;
 }

@@ -215,7 +215,14 @@ export class LapiError extends Error {
   constructor(
     readonly kind: LapiErrorKind,
     message: string,
-    readonly details: { status?: number; lapiMessage?: string; method?: string; path?: string } = {},
+    readonly details: {
+      status?: number;
+      lapiMessage?: string;
+      method?: string;
+      path?: string;
+      /** The answer's Retry-After, in milliseconds. */
+      retryAfterMs?: number;
+    } = {},
   ) {
     super(message);
     this.name = 'LapiError';
