@@ -1,24 +1,24 @@
-import { createApiKeys } from './auth/api-keys-module.js';
+import type { AddressInfo } from 'node:net';
+import { createApiKeysModule } from './auth/api-keys-module.js';
 import type { Config } from './config.js';
-import { createCrowdsec } from './crowdsec/crowdsec-module.js';
-import { CrowdsecStatsRepository } from './crowdsec/crowdsec-stats-repository.js';
-import { toDate } from './crowdsec/crowdsec-types.js';
-import { GeoService } from './geo/geo-service.js';
+import { createCrowdsecModule } from './crowdsec/crowdsec-module.js';
+import { openGeoModule, type GeoModule } from './geo/geo-module.js';
+import type { Services } from './graphql/context.js';
 import { buildSchema } from './graphql/schema.js';
 import { createIocModule } from './iocs/ioc-module.js';
-import { openInfrastructure } from './platform/infrastructure.js';
+import type { AppModule, ModuleDeps } from './platform/app-module.js';
+import { HealthService } from './platform/health-service.js';
+import { openInfrastructure, type Infrastructure } from './platform/infrastructure.js';
 import type { Logger } from './platform/logger.js';
 import { VERSION } from './platform/version.js';
-import { WorkerRunner, type Worker } from './platform/worker-runner.js';
+import { WorkerRunner } from './platform/worker-runner.js';
 import { createApollo } from './server/apollo.js';
-import type { Services } from './graphql/context.js';
-import { HealthService } from './platform/health-service.js';
 import { createFastify, fastifyApolloDrainPlugin, registerRoutes } from './server/http-server.js';
 import { Metrics } from './server/metrics.js';
 import { createOriginPolicy } from './server/origin.js';
 import { createQueryLimits } from './server/query-limits.js';
 import { createWsServer } from './server/ws-server.js';
-import { StatsService } from './stats/stats-service.js';
+import { createStatsModule } from './stats/stats-module.js';
 import { createThreatModule } from './threats/threat-module.js';
 
 export interface RunningApp {
@@ -31,171 +31,69 @@ export interface RunningApp {
   stop(): Promise<void>;
 }
 
-/** Composition root: builds every part from config and starts serving. */
+/**
+ * Composition root: opens the infrastructure, builds the modules (docs/architecture.md,
+ * "Modules"), builds the transport, starts the modules and their workers, and listens.
+ */
 export async function startApp(config: Config, logger: Logger): Promise<RunningApp> {
   const metrics = new Metrics();
   const infra = await openInfrastructure(config, logger, (topic) => metrics.eventsDropped.inc({ topic }));
+  // Undone in reverse on a failed start and at the end of stop().
   const cleanup: (() => Promise<void>)[] = [() => infra.close()];
   const undo = async () => {
     for (const fn of cleanup.reverse()) await fn().catch(() => undefined);
   };
   try {
-    const geo = await GeoService.open(config.geoip, logger);
-    cleanup.push(() => Promise.resolve(geo.close()));
+    const geo = await openGeoModule(config, logger);
+    const domains = createDomainModules({ config, infra, logger }, geo, metrics);
+    const modules: AppModule[] = [geo, ...Object.values(domains)];
+    for (const m of modules) cleanup.push(() => m.stop());
 
-    const apiKeys = createApiKeys(config, infra, logger, (outcome) => metrics.authChecks.inc({ outcome }));
-    const bootstrap = await apiKeys.service.bootstrapAdmin(config.adminApiKey);
-    void apiKeys.service.listenForChanges();
-
-    const health = new HealthService(VERSION, geo);
-    health.register({
-      name: 'database',
-      required: true,
-      mode: infra.db.mode,
-      check: async () => ({ latencyMs: await infra.db.ping() }),
-    });
-    const redis = infra.redis;
-    health.register({
-      name: 'redis',
-      required: true,
-      mode: redis ? 'external' : 'in-process',
-      ...(redis ? { check: async () => ({ latencyMs: await redis.ping() }) } : {}),
-    });
-    health.register({
-      name: 'geoip',
-      required: false,
-      mode: geo
-        .databases()
-        .map((d) => d.kind)
-        .join('+'),
-      check: () =>
-        Promise.resolve(
-          geo.databases().length > 0
-            ? { detail: `${geo.databases().length} database(s)` }
-            : Promise.reject(new Error('no database')),
-        ),
-    });
-
-    const threatModule = await createThreatModule({
-      config,
-      db: infra.db,
-      bus: infra.bus,
-      geo,
-      logger,
-      onStored: (earliest) => stats.noteWritten('threats', [earliest]),
-    });
-    cleanup.push(() => threatModule.stop());
-
-    const crowdsecStats = new CrowdsecStatsRepository(infra.db.pool);
-    const stats = new StatsService(infra.cache, {
-      sources: [crowdsecStats, threatModule.statsSource],
-      topLists: crowdsecStats,
-    });
-    const crowdsec = createCrowdsec({
-      config,
-      infra,
-      geo,
-      logger,
-      onAlertsStored: (alerts) =>
-        stats.noteWritten(
-          'crowdsec',
-          alerts.map((a) => toDate(a.startAt)),
-        ),
-    });
-    // Not required: a LAPI outage degrades health but never fails /readyz.
-    if (crowdsec.healthCheck) health.register(crowdsec.healthCheck);
-    cleanup.push(() => crowdsec.stop());
-
-    // Sources are optional dependencies: reported in health.sources, never in /readyz.
-    const iocModule = createIocModule({ config, db: infra.db, redis: infra.redis, bus: infra.bus, logger });
-    cleanup.push(() => iocModule.stop());
-
+    const health = new HealthService(VERSION, geo.services.geo);
+    health.register(...infra.healthChecks, ...modules.flatMap((m) => m.healthChecks));
     const services: Services = {
       config,
-      apiKeys: apiKeys.service,
-      health,
-      geo,
       bus: infra.bus,
-      iocs: iocModule.iocs,
-      threats: threatModule.threats,
-      classifier: threatModule.classifier,
-      crowdsec: crowdsec.service,
-      stats,
-    };
-    const schema = buildSchema();
-    const limits = createQueryLimits(config.limits, (limit) => metrics.rejected.inc({ reason: limit }));
-    const originPolicy = createOriginPolicy(config.corsOrigins, config.publicUrl);
-
-    const app = createFastify(config, logger);
-    const apollo = createApollo({
-      schema,
-      limits,
-      metrics,
-      logger,
-      extraPlugins: [fastifyApolloDrainPlugin(app)],
-    });
-    await apollo.start();
-    let shuttingDown = false;
-    await registerRoutes(app, {
-      apollo,
-      services,
       health,
-      metrics,
-      rateLimiter: infra.rateLimiter,
-      originPolicy,
-      isShuttingDown: () => shuttingDown,
-      serveGraphql: config.workers !== 'only',
-    });
-    const ws = createWsServer({
-      schema,
+      ...geo.services,
+      ...domains.apiKeys.services,
+      ...domains.threats.services,
+      ...domains.crowdsec.services,
+      ...domains.iocs.services,
+      ...domains.stats.services,
+    };
+    let shuttingDown = false;
+    const { app, apollo, ws } = await createTransport(config, logger, {
       services,
-      limits,
-      config,
-      rateLimiter: infra.rateLimiter,
-      originPolicy,
+      infra,
       metrics,
-      logger,
+      isShuttingDown: () => shuttingDown,
     });
-    if (config.workers !== 'only') {
-      app.server.on('upgrade', (req, socket, head) => ws.handleUpgrade(req, socket, head));
-    }
 
-    const workers: Worker[] = [...threatModule.workers, ...crowdsec.workers, ...iocModule.workers];
-    const runner = new WorkerRunner(workers, logger);
+    for (const m of modules) await m.start();
+    const runner = new WorkerRunner(
+      modules.flatMap((m) => m.workers),
+      logger,
+    );
     if (config.workers !== 'off') runner.start();
-    // Every instance that serves the API keeps its own key caches and sockets current,
-    // whatever WORKERS says.
-    const apiRunner = new WorkerRunner([...apiKeys.workers, ...ws.workers], logger);
-    apiRunner.start();
-    cleanup.push(() => apiRunner.stop());
-    crowdsec.start();
+    // Every instance keeps its own key caches and sockets current, whatever WORKERS says.
+    const instanceRunner = new WorkerRunner(
+      [...modules.flatMap((m) => m.instanceWorkers), ...ws.workers],
+      logger,
+    );
+    instanceRunner.start();
+    cleanup.push(() => instanceRunner.stop());
 
     await app.listen({ host: config.host, port: config.port });
-    const address = app.server.address();
-    const port = typeof address === 'object' && address ? address.port : config.port;
-    const hostForUrl = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
-    const base =
-      config.publicUrl?.replace(/\/$/, '') ??
-      `http://${hostForUrl.includes(':') ? `[${hostForUrl}]` : hostForUrl}:${port}`;
+    const base = baseUrl(config, app.server.address());
 
     let stopping: Promise<void> | undefined;
     return {
       url: `${base}/graphql`,
       wsUrl: `${base.replace(/^http/, 'ws')}/graphql`,
       graphiqlUrl: `${base}/graphiql`,
-      modes: {
-        database:
-          infra.db.mode === 'embedded' ? 'embedded PostgreSQL' : `external PostgreSQL (${infra.db.url})`,
-        cache: infra.cache.mode,
-        eventBus: infra.bus.mode,
-        rateLimit: infra.rateLimiter.mode,
-        geoip: geo
-          .databases()
-          .map((d) => `${d.kind}: ${d.databaseType}`)
-          .join(', '),
-        workers: config.workers,
-      },
-      generatedAdminKey: bootstrap.secret,
+      modes: modesOf(config, infra, geo),
+      generatedAdminKey: domains.apiKeys.generatedAdminKey,
       stop() {
         stopping ??= (async () => {
           shuttingDown = true;
@@ -203,7 +101,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
           await ws.close();
           log.debug('websockets closed');
           // A training can run for minutes: end it rather than hold the drain past the bound.
-          await threatModule.classifier.stopTraining();
+          await services.classifier.stopTraining();
           await app.close(); // stops accepting, waits for in-flight requests (Apollo drain)
           log.debug('http server closed');
           await runner.stop();
@@ -218,4 +116,81 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
     await undo();
     throw err;
   }
+}
+
+/** The domains, built (nothing started) in the order they start and the reverse of their stop. */
+function createDomainModules(deps: ModuleDeps, geo: GeoModule, metrics: Metrics) {
+  // Writers report the times of stored rows so that statistics recount the closed
+  // buckets they fall in. The hooks run only after start(), when `stats` exists.
+  const noteWritten = (source: string) => (times: readonly Date[]) =>
+    stats.services.stats.noteWritten(source, times);
+  const apiKeys = createApiKeysModule({
+    ...deps,
+    onOutcome: (outcome) => metrics.authChecks.inc({ outcome }),
+  });
+  const threats = createThreatModule({ ...deps, ...geo.services, onStored: noteWritten('threats') });
+  const crowdsec = createCrowdsecModule({ ...deps, ...geo.services, onStored: noteWritten('crowdsec') });
+  const iocs = createIocModule(deps);
+  const stats = createStatsModule({ ...deps, from: [crowdsec, threats], topLists: crowdsec.topLists });
+  return { apiKeys, threats, crowdsec, iocs, stats };
+}
+
+/** HTTP (Fastify + Apollo) and WebSocket (graphql-ws) over one schema, ready to listen. */
+async function createTransport(
+  config: Config,
+  logger: Logger,
+  deps: { services: Services; infra: Infrastructure; metrics: Metrics; isShuttingDown: () => boolean },
+) {
+  const { services, metrics } = deps;
+  const rateLimiter = deps.infra.rateLimiter;
+  const schema = buildSchema();
+  const limits = createQueryLimits(config.limits, (limit) => metrics.rejected.inc({ reason: limit }));
+  const originPolicy = createOriginPolicy(config.corsOrigins, config.publicUrl);
+
+  const app = createFastify(config, logger);
+  const apollo = createApollo({
+    schema,
+    limits,
+    metrics,
+    logger,
+    extraPlugins: [fastifyApolloDrainPlugin(app)],
+  });
+  await apollo.start();
+  await registerRoutes(app, {
+    apollo,
+    services,
+    health: services.health,
+    metrics,
+    rateLimiter,
+    originPolicy,
+    isShuttingDown: deps.isShuttingDown,
+    serveGraphql: config.workers !== 'only',
+  });
+  const ws = createWsServer({ schema, services, limits, config, rateLimiter, originPolicy, metrics, logger });
+  if (config.workers !== 'only') {
+    app.server.on('upgrade', (req, socket, head) => ws.handleUpgrade(req, socket, head));
+  }
+  return { app, apollo, ws };
+}
+
+/** PUBLIC_URL, or the address listened on (loopback for a wildcard host). */
+function baseUrl(config: Config, address: AddressInfo | string | null): string {
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  return config.publicUrl?.replace(/\/$/, '') ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/** The start-up banner's description of what this instance runs on. */
+function modesOf(config: Config, infra: Infrastructure, geo: GeoModule): Record<string, string> {
+  return {
+    database: infra.db.mode === 'embedded' ? 'embedded PostgreSQL' : `external PostgreSQL (${infra.db.url})`,
+    cache: infra.cache.mode,
+    eventBus: infra.bus.mode,
+    rateLimit: infra.rateLimiter.mode,
+    geoip: geo.services.geo
+      .databases()
+      .map((d) => `${d.kind}: ${d.databaseType}`)
+      .join(', '),
+    workers: config.workers,
+  };
 }

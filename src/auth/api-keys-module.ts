@@ -1,20 +1,25 @@
-import type { Config } from '../config.js';
-import type { Infrastructure } from '../platform/infrastructure.js';
-import type { Logger } from '../platform/logger.js';
+import type { AppModule, ModuleDeps } from '../platform/app-module.js';
 import { createFailureBudget } from '../platform/rate-limiter.js';
-import type { Worker } from '../platform/worker-runner.js';
 import { PgApiKeyRepository } from './api-key-repository.js';
 import { ApiKeyService } from './api-key-service.js';
 import type { AuthOutcome } from './api-key-types.js';
 import { apiKeyWorkers } from './api-key-workers.js';
 
-/** The API-key service with its failure budget, and the per-instance workers it needs. */
-export function createApiKeys(
-  config: Config,
-  infra: Infrastructure,
-  logger: Logger,
-  onOutcome: (outcome: AuthOutcome) => void,
-): { service: ApiKeyService; workers: Worker[] } {
+export interface ApiKeysModule extends AppModule<{ apiKeys: ApiKeyService }> {
+  /** Set by `start()` only on the start that generated the first ADMIN key. */
+  readonly generatedAdminKey: string | undefined;
+}
+
+/**
+ * The API-key service with its failed-authentication budget. `start()` creates the
+ * first ADMIN key when there is none (ADMIN_API_KEY or a generated one) and follows the
+ * key changes other instances publish; the listener ends when the event bus closes.
+ * Its workers keep this instance's key caches current, so every instance runs them.
+ */
+export function createApiKeysModule(
+  deps: ModuleDeps & { onOutcome: (outcome: AuthOutcome) => void },
+): ApiKeysModule {
+  const { config, infra, logger } = deps;
   const repo = new PgApiKeyRepository(infra.db.prisma);
   const failures = createFailureBudget(
     {
@@ -28,8 +33,21 @@ export function createApiKeys(
     cacheTtlMs: config.auth.keyCacheTtlMs,
     staleIfErrorMs: config.auth.staleIfErrorSeconds * 1000,
     failures,
-    onOutcome,
+    onOutcome: deps.onOutcome,
   });
-  const workers = apiKeyWorkers({ service, repo, pollMs: config.auth.revocationPollMs, logger });
-  return { service, workers };
+  let generatedAdminKey: string | undefined;
+  return {
+    services: { apiKeys: service },
+    workers: [],
+    instanceWorkers: apiKeyWorkers({ service, repo, pollMs: config.auth.revocationPollMs, logger }),
+    healthChecks: [],
+    get generatedAdminKey() {
+      return generatedAdminKey;
+    },
+    async start() {
+      generatedAdminKey = (await service.bootstrapAdmin(config.adminApiKey)).secret;
+      void service.listenForChanges();
+    },
+    stop: () => Promise.resolve(),
+  };
 }

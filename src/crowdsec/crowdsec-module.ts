@@ -1,56 +1,53 @@
 /**
- * Builds the CrowdSec domain from config for the composition root: repositories and
- * service always (stored data stays readable), and — only when CROWDSEC_LAPI_URL is
+ * Builds the CrowdSec domain for the composition root: repositories, service and
+ * statistics always (stored data stays readable), and — only when CROWDSEC_LAPI_URL is
  * set — the LAPI client, the two singleton pollers with their advisory locks, and a
  * health check that is never required: a LAPI outage degrades health, not readiness.
+ * `start()` answers sync requests forwarded by other instances.
  */
-import type { Config } from '../config.js';
 import type { GeoService } from '../geo/geo-service.js';
 import { PgAdvisoryLock } from '../platform/advisory-lock.js';
-import type { Infrastructure } from '../platform/infrastructure.js';
-import type { Logger } from '../platform/logger.js';
+import type { AppModule, ModuleDeps } from '../platform/app-module.js';
 import { VERSION } from '../platform/version.js';
-import type { Worker } from '../platform/worker-runner.js';
-import type { HealthCheck } from '../platform/health-service.js';
+import type { StatsSource, TopListSource } from '../stats/stats-types.js';
 import { AlertRepository } from './alert-repository.js';
 import { AlertsPoller } from './alerts-poller.js';
-import type { AlertRecord } from './crowdsec-types.js';
 import { CrowdsecService, type CrowdsecLapi } from './crowdsec-service.js';
+import { CrowdsecStatsRepository } from './crowdsec-stats-repository.js';
 import { CrowdsecSync } from './crowdsec-sync.js';
 import { DecisionRepository } from './decision-repository.js';
 import { DecisionsPoller } from './decisions-poller.js';
 import { LapiClient } from './lapi-client.js';
 
-export interface CrowdsecModule {
-  service: CrowdsecService;
-  workers: Worker[];
-  /** Only when a LAPI is configured. */
-  healthCheck: HealthCheck | undefined;
-  /** Starts answering forwarded sync requests. */
-  start(): void;
-  stop(): Promise<void>;
+export interface CrowdsecModule extends AppModule<{ crowdsec: CrowdsecService }> {
+  /** Adds `alerts`, `decisions` and `activeDecisions` to the shared statistics. */
+  readonly statsSources: readonly StatsSource[];
+  /** Attackers and scenarios: the top lists and distinct counts of `statsSummary`. */
+  readonly topLists: TopListSource;
 }
 
-export function createCrowdsec(deps: {
-  config: Config;
-  infra: Infrastructure;
-  geo: GeoService;
-  logger: Logger;
-  /** Called with newly stored alerts (statistics caches). */
-  onAlertsStored?: (alerts: AlertRecord[]) => Promise<void>;
-}): CrowdsecModule {
-  const { config, infra, geo, logger } = deps;
+export function createCrowdsecModule(
+  deps: ModuleDeps & {
+    geo: GeoService;
+    /** Called with the start times of newly stored alerts (statistics caches). */
+    onStored?: (times: readonly Date[]) => Promise<void>;
+  },
+): CrowdsecModule {
+  const { config, infra, geo, logger, onStored } = deps;
   const cs = config.crowdsec;
   const decisions = new DecisionRepository(infra.db.pool);
   const alerts = new AlertRepository(infra.db.pool);
+  const stats = new CrowdsecStatsRepository(infra.db.pool);
   const lapiUrl = cs.lapiUrl?.replace(/\/+$/, '');
   if (!lapiUrl) {
-    const service = new CrowdsecService({ decisions, alerts, geo, bus: infra.bus });
     return {
-      service,
+      services: { crowdsec: new CrowdsecService({ decisions, alerts, geo, bus: infra.bus }) },
       workers: [],
-      healthCheck: undefined,
-      start: () => undefined,
+      instanceWorkers: [],
+      healthChecks: [],
+      statsSources: [stats],
+      topLists: stats,
+      start: () => Promise.resolve(),
       stop: () => Promise.resolve(),
     };
   }
@@ -106,7 +103,7 @@ export function createCrowdsec(deps: {
               bus: infra.bus,
               logger: log,
               lock: alertsLock,
-              ...(deps.onAlertsStored ? { onStored: deps.onAlertsStored } : {}),
+              ...(onStored ? { onStored: (stored) => onStored(stored.map((a) => new Date(a.startAt))) } : {}),
             }),
           },
         }
@@ -119,23 +116,31 @@ export function createCrowdsec(deps: {
     log.warn('CROWDSEC_MACHINE_ID/PASSWORD are not set: alerts are not polled; bans and deletes are refused');
 
   return {
-    service,
+    services: { crowdsec: service },
     workers: sync.workers(),
-    healthCheck: {
-      name: 'crowdsec',
-      required: false,
-      mode: 'lapi',
-      check: async () => {
-        const h = await service.health();
-        if (h.status === 'DOWN')
-          return { down: true, detail: h.lastError ?? 'CrowdSec polling fails', snapshot: h };
-        return {
-          detail: h.lagSeconds === null ? 'waiting for the first poll' : `lag ${h.lagSeconds.toFixed(1)} s`,
-          snapshot: h,
-        };
+    instanceWorkers: [],
+    statsSources: [stats],
+    topLists: stats,
+    healthChecks: [
+      {
+        name: 'crowdsec',
+        required: false,
+        mode: 'lapi',
+        check: async () => {
+          const h = await service.health();
+          if (h.status === 'DOWN')
+            return { down: true, detail: h.lastError ?? 'CrowdSec polling fails', snapshot: h };
+          return {
+            detail: h.lagSeconds === null ? 'waiting for the first poll' : `lag ${h.lagSeconds.toFixed(1)} s`,
+            snapshot: h,
+          };
+        },
       },
+    ],
+    start: () => {
+      sync.listen();
+      return Promise.resolve();
     },
-    start: () => sync.listen(),
     stop: async () => {
       await sync.stop();
       await Promise.all([decisionsLock.release(), alertsLock.release()]);

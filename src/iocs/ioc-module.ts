@@ -1,15 +1,11 @@
 /**
- * Wires the IOC domain from config and shared infrastructure (called by the
- * composition root): adapters over one rate gate (Redis-backed when Redis is
- * configured, so all instances share each source's budget), the service, the
- * cross-instance enrichment lock, and the collector worker.
+ * The IOC domain: adapters over one rate gate (Redis-backed when Redis is configured,
+ * so all instances share each source's budget), the service, the cross-instance
+ * enrichment lock, and the collector worker. Sources are optional dependencies: they
+ * are reported in `health.sources`, never in /readyz, so the module has no health check.
  */
 import type { Config, SourceConfig } from '../config.js';
-import type { Database } from '../platform/database.js';
-import type { EventBus } from '../platform/event-bus.js';
-import type { Logger } from '../platform/logger.js';
-import type { RedisConnections } from '../platform/redis.js';
-import type { Worker } from '../platform/worker-runner.js';
+import type { AppModule, ModuleDeps } from '../platform/app-module.js';
 import { createIocCollector } from './ioc-collector.js';
 import { localEnrichLock, RedisEnrichLock } from './enrich-lock.js';
 import { IocRepository } from './ioc-repository.js';
@@ -20,25 +16,16 @@ import { createRedisRateGate } from './sources/redis-rate-gate.js';
 import { createSourceAdapters, type SourceConfigs } from './sources/registry.js';
 import { SOURCE_NAMES, type SourceName } from './sources/source-adapter.js';
 
-export interface IocModule {
-  iocs: IocService;
-  workers: Worker[];
-  stop(): Promise<void>;
-}
+export type IocModule = AppModule<{ iocs: IocService }>;
 
 const configOf = (config: Config, name: SourceName): SourceConfig =>
   ({ ABUSEIPDB: config.sources.abuseipdb, OTX: config.sources.otx, VIRUSTOTAL: config.sources.virustotal })[
     name
   ];
 
-export function createIocModule(deps: {
-  config: Config;
-  db: Database;
-  redis: RedisConnections | undefined;
-  bus: EventBus;
-  logger: Logger;
-}): IocModule {
-  const { config, db, redis, bus, logger } = deps;
+export function createIocModule(deps: ModuleDeps): IocModule {
+  const { config, infra, logger } = deps;
+  const { redis, bus } = infra;
   const limits: Partial<Record<SourceName, readonly RateWindow[]>> = {};
   const adapterConfigs: SourceConfigs = {};
   const configured = new Set<SourceName>();
@@ -57,7 +44,7 @@ export function createIocModule(deps: {
     ? createRedisRateGate(redis.command, config.redis.keyPrefix, limits)
     : createMemoryRateGate(limits);
   const longestTimeout = Math.max(...SOURCE_NAMES.map((n) => configOf(config, n).timeoutMs));
-  const repo = new IocRepository(db.pool);
+  const repo = new IocRepository(infra.db.pool);
   const iocs = new IocService({
     repo,
     adapters: createSourceAdapters(adapterConfigs, gate),
@@ -83,8 +70,11 @@ export function createIocModule(deps: {
     logger,
   );
   return {
-    iocs,
+    services: { iocs },
     workers: [collector],
+    instanceWorkers: [],
+    healthChecks: [],
+    start: () => Promise.resolve(),
     stop: () => {
       iocs.stop();
       return Promise.resolve();

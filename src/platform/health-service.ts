@@ -35,9 +35,9 @@ export class HealthService {
     private readonly geo: GeoInfoSource | undefined,
   ) {}
 
-  /** Later domains (CrowdSec, sources) register their own checks here. */
-  register(check: HealthCheck): void {
-    this.checks.push(check);
+  /** The composition root registers each module's checks (AppModule.healthChecks), in report order. */
+  register(...checks: readonly HealthCheck[]): void {
+    this.checks.push(...checks);
   }
 
   async report(): Promise<HealthReport> {

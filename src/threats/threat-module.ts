@@ -1,9 +1,6 @@
-import type { Config } from '../config.js';
 import type { GeoLocation } from '../geo/geo-types.js';
-import type { Database } from '../platform/database.js';
-import type { EventBus } from '../platform/event-bus.js';
-import type { Logger } from '../platform/logger.js';
-import type { Worker } from '../platform/worker-runner.js';
+import type { AppModule, ModuleDeps } from '../platform/app-module.js';
+import type { StatsSource } from '../stats/stats-types.js';
 import { PgClassifierModelRepository } from './classifier-model-repository.js';
 import { ClassifierService } from './classifier-service.js';
 import { ClassifierTrainer } from './classifier-trainer.js';
@@ -12,52 +9,49 @@ import { ThreatService } from './threat-service.js';
 import { ThreatStatsRepository } from './threat-stats-repository.js';
 import { threatWorkers } from './threat-workers.js';
 
-export interface ThreatModule {
-  threats: ThreatService;
-  classifier: ClassifierService;
-  workers: Worker[];
-  /** Register with the StatsService: adds `threatEvents` to the shared statistics. */
-  statsSource: ThreatStatsRepository;
-  stop(): Promise<void>;
+export interface ThreatModule extends AppModule<{ threats: ThreatService; classifier: ClassifierService }> {
+  /** Adds `threatEvents` to the shared statistics. */
+  readonly statsSources: readonly StatsSource[];
 }
 
-/** Wires the threat-event domain from shared infrastructure (called by the composition root). */
-export async function createThreatModule(deps: {
-  config: Config;
-  db: Database;
-  bus: EventBus;
-  geo: { locate(ip: string): GeoLocation | null };
-  logger: Logger;
-  /** Called after each commit with the earliest occurredAt stored (e.g. to refresh cached statistics). */
-  onStored?: (earliest: Date) => Promise<void>;
-}): Promise<ThreatModule> {
-  const { config, db, bus, geo, logger } = deps;
-  const events = new PgThreatEventRepository(db.pool);
+/**
+ * The threat-event domain: ingestion, queries and subscriptions, the classifier and
+ * the retention, refit and training workers. `start()` loads the newest classifier
+ * models and follows the updates other instances publish.
+ */
+export function createThreatModule(
+  deps: ModuleDeps & {
+    geo: { locate(ip: string): GeoLocation | null };
+    /** Called after each commit with the times of the stored events (statistics caches). */
+    onStored?: (times: readonly Date[]) => Promise<void>;
+  },
+): ThreatModule {
+  const { config, infra, geo, logger, onStored } = deps;
+  const events = new PgThreatEventRepository(infra.db.pool);
   const classifier = new ClassifierService(
-    new PgClassifierModelRepository(db.prisma),
+    new PgClassifierModelRepository(infra.db.prisma),
     events,
-    bus,
+    infra.bus,
     logger,
-    {
-      anomalySample: config.threats.anomalySample,
-    },
+    { anomalySample: config.threats.anomalySample },
     new ClassifierTrainer(),
   );
-  await classifier.start();
   const threats = new ThreatService({
     events,
     geo,
     classifier,
-    bus,
+    bus: infra.bus,
     logger,
     maxBatch: config.threats.maxBatch,
-    ...(deps.onStored ? { onStored: deps.onStored } : {}),
+    ...(onStored ? { onStored: (earliest: Date) => onStored([earliest]) } : {}),
   });
   return {
-    threats,
-    classifier,
+    services: { threats, classifier },
     workers: threatWorkers(config.threats, classifier, events, logger),
-    statsSource: new ThreatStatsRepository(db.pool),
+    instanceWorkers: [],
+    healthChecks: [],
+    statsSources: [new ThreatStatsRepository(infra.db.pool)],
+    start: () => classifier.start(),
     stop: () => classifier.stop(),
   };
 }
