@@ -1,85 +1,104 @@
 /**
- * A reasonable homoglyph screen for IDN labels, after the spirit of Unicode TS #39
- * "highly restrictive" and the checks browsers apply before showing Unicode hostnames:
- *  1. a label may not mix scripts, except the CJK combinations real names use;
- *  2. a label written wholly in Cyrillic or Greek may not consist only of letters that
- *     look like Latin ones (аррӏе.com) — such names exist only to impersonate.
- * It is a screen, not a proof: unusual but legitimate names may be refused, and the
- * message says why so an analyst can submit the punycode form of a different label.
+ * Look-alike (homoglyph) detection for IDN labels, after the idea of the Unicode TS #39
+ * "skeleton": each letter that renders like a Latin one in common fonts is replaced by
+ * that Latin letter. A label is a look-alike when it has non-ASCII letters and its
+ * skeleton is plain ASCII, and either
+ *  1. it mixes scripts or uses Latin-script confusables (gооgle, раураl, ɡoogle), or
+ *  2. it is written wholly in one other script (Cyrillic, Greek, Armenian) under an
+ *     ASCII top-level domain (аррӏе.com), where no reader expects that script.
+ * A look-alike is evidence, not invalid input: the domain is accepted, and the name it
+ * imitates (`lookalikeOf`) is reported and raises the score (docs/scoring.md). Labels
+ * whose letters do not all map to Latin (münchen, пример, 東京) are ordinary IDNs.
  */
-const SCRIPTS = [
-  'Latin',
-  'Cyrillic',
-  'Greek',
-  'Armenian',
-  'Georgian',
-  'Hebrew',
-  'Arabic',
-  'Syriac',
-  'Thaana',
-  'Devanagari',
-  'Bengali',
-  'Gurmukhi',
-  'Gujarati',
-  'Oriya',
-  'Tamil',
-  'Telugu',
-  'Kannada',
-  'Malayalam',
-  'Sinhala',
-  'Thai',
-  'Lao',
-  'Tibetan',
-  'Myanmar',
-  'Khmer',
-  'Ethiopic',
-  'Cherokee',
-  'Han',
-  'Hiragana',
-  'Katakana',
-  'Bopomofo',
-  'Hangul',
-  'Mongolian',
-] as const;
-const SCRIPT_TESTS = SCRIPTS.map((name) => ({ name, re: new RegExp(`^\\p{Script=${name}}$`, 'u') }));
-const COMMON_OR_INHERITED = /^[\p{Script=Common}\p{Script=Inherited}]$/u;
 
-/** Script sets that real-world names combine (Japanese, Chinese, Korean, each with Latin). */
-const ALLOWED_MIXES: ReadonlyArray<ReadonlySet<string>> = [
-  new Set(['Latin', 'Han', 'Hiragana', 'Katakana']),
-  new Set(['Latin', 'Han', 'Bopomofo']),
-  new Set(['Latin', 'Han', 'Hangul']),
-];
-
-/** Lower-case letters rendered like Latin letters in common fonts. */
-const LATIN_LOOKALIKES: Readonly<Record<string, string>> = {
-  Cyrillic: 'аbсԁеһіјӏорԛѕԝхуъьѵгптмкв',
-  Greek: 'αβεικνορτυχω',
+/** Lower-case letters that render like a Latin letter (input is already UTS #46-mapped). */
+const CONFUSABLES: Readonly<Record<string, string>> = {
+  // Cyrillic
+  а: 'a',
+  с: 'c',
+  ԁ: 'd',
+  е: 'e',
+  ҽ: 'e',
+  ԍ: 'g',
+  һ: 'h',
+  і: 'i',
+  ј: 'j',
+  к: 'k',
+  ӏ: 'l',
+  п: 'n',
+  о: 'o',
+  р: 'p',
+  ԛ: 'q',
+  г: 'r',
+  ѕ: 's',
+  ѵ: 'v',
+  ԝ: 'w',
+  ѡ: 'w',
+  х: 'x',
+  у: 'y',
+  ь: 'b',
+  // Greek
+  α: 'a',
+  ε: 'e',
+  η: 'n',
+  ι: 'i',
+  κ: 'k',
+  ν: 'v',
+  ο: 'o',
+  ρ: 'p',
+  τ: 't',
+  υ: 'u',
+  χ: 'x',
+  γ: 'y',
+  ω: 'w',
+  // Armenian
+  օ: 'o',
+  ս: 'u',
+  ո: 'n',
+  հ: 'h',
+  ց: 'g',
+  զ: 'q',
+  // Latin letters outside ASCII that are pure look-alikes (dotless i, script g, …)
+  ı: 'i',
+  ȷ: 'j',
+  ɡ: 'g',
+  ɑ: 'a',
+  ɩ: 'i',
 };
+const ASCII_LABEL = /^[a-z0-9_-]+$/;
+const ASCII_ONLY = /^\p{ASCII}*$/u;
+const SCRIPTS = ['Latin', 'Cyrillic', 'Greek', 'Armenian'].map((name) => ({
+  name,
+  re: new RegExp(`^\\p{Script=${name}}$`, 'u'),
+}));
 
-function scriptOf(ch: string): string | undefined {
-  if (COMMON_OR_INHERITED.test(ch)) return undefined;
-  return SCRIPT_TESTS.find((s) => s.re.test(ch))?.name ?? 'Other';
+/** The Latin label `label` imitates, or undefined when it is not a look-alike. */
+export function lookalikeLabel(label: string, tldIsAscii: boolean): string | undefined {
+  if (ASCII_ONLY.test(label)) return undefined;
+  const chars = [...label];
+  const skeleton = chars.map((ch) => CONFUSABLES[ch] ?? ch).join('');
+  if (!ASCII_LABEL.test(skeleton)) return undefined;
+  // Every letter is ASCII or a listed confusable, so these four scripts are all there can be.
+  const scripts = new Set(chars.flatMap((ch) => SCRIPTS.filter((s) => s.re.test(ch)).map((s) => s.name)));
+  const wholeOtherScript = scripts.size === 1 && !scripts.has('Latin');
+  return wholeOtherScript && !tldIsAscii ? undefined : skeleton;
 }
 
-/** Returns why the Unicode label looks like a spoof, or undefined when it passes. */
-export function homoglyphProblem(label: string, tldIsAscii: boolean): string | undefined {
-  const scripts = new Set<string>();
-  for (const ch of label) {
-    const script = scriptOf(ch);
-    if (script !== undefined) scripts.add(script);
-  }
-  if (scripts.size > 1 && !ALLOWED_MIXES.some((allowed) => [...scripts].every((s) => allowed.has(s)))) {
-    return `label "${label}" mixes scripts (${[...scripts].join(' + ')}), a common homoglyph spoof`;
-  }
-  const [only] = [...scripts];
-  const lookalikes = only === undefined ? undefined : LATIN_LOOKALIKES[only];
-  if (
-    tldIsAscii &&
-    lookalikes !== undefined &&
-    [...label].every((ch) => lookalikes.includes(ch) || !scriptOf(ch))
-  ) {
-    return `label "${label}" is written in ${only} letters that all look like Latin ones, a common homoglyph spoof`;
-  }
-  return undefined;
+/**
+ * For a host in Unicode form (labels split on "."), the ASCII name it imitates, or
+ * undefined. Labels that are not look-alikes keep their ASCII (punycode) form.
+ */
+export function lookalikeHost(
+  unicodeLabels: readonly string[],
+  asciiLabels: readonly string[],
+): string | undefined {
+  const tldIsAscii = !(asciiLabels.at(-1) ?? '').startsWith('xn--');
+  let found = false;
+  const target = unicodeLabels.map((label, i) => {
+    const latin = lookalikeLabel(label, tldIsAscii);
+    if (latin === undefined) return asciiLabels[i] ?? label;
+    found = true;
+    return latin;
+  });
+  return found ? target.join('.') : undefined;
 }

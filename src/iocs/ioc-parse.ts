@@ -5,12 +5,13 @@
  */
 import { unstorableText } from '../platform/storable-text.js';
 import { badInput } from '../platform/errors.js';
-import type { IocType, ParsedIoc } from './ioc-types.js';
+import type { InputNotes, IocType, ParsedIoc, SubmittedIoc } from './ioc-types.js';
 import { parseDomain } from './parse-domain.js';
 import { looksLikeIpv4, looksLikeIpv6, parseIpv4, parseIpv6 } from './parse-ip.js';
 import { looksLikeUrl, parseUrl } from './parse-url.js';
+import { refang } from './refang.js';
 
-export type { IocType, ParsedIoc } from './ioc-types.js';
+export type { IocType, ParsedIoc, SubmittedIoc } from './ioc-types.js';
 
 /** Longest URL that browsers and vendors handle reliably; nothing legitimate is longer. */
 export const MAX_INPUT_LENGTH = 2048;
@@ -22,6 +23,13 @@ const HASH_LENGTHS: ReadonlyArray<[number, IocType]> = [
 /** Hex strings at least this long are taken as attempted hashes, for a clearer message. */
 const MIN_HASH_LIKE = 16;
 const HEX = /^[0-9a-f]+$/i;
+const CIDR = /^[0-9a-f:.]+\/\d+$/i;
+/** host:port (a bracketed IPv6 host, or one without colons), then nothing or a path. */
+const HOST_PORT = /^(\[[^\]]*\]|[^\s/?#@[\]:]+):(\d+)([/?#].*)?$/s;
+const BRACKETED_IPV6 = /^\[([0-9a-f:.]+)\]$/i;
+const EMAIL = /^[^\s@/:]+@([^\s@/:]+)$/;
+/** The password part of `scheme://user:password@` (or without a scheme). */
+const USERINFO_PASSWORD = /^((?:[a-z][a-z0-9+.-]*:)?(?:\/\/)?[^\s/?#:@]*:)[^\s/?#@]+(?=@)/i;
 /** C0/C1 controls, then zero-width and bidirectional formatting characters (IDNA drops some silently). */
 const CONTROL_RANGES: ReadonlyArray<[number, number]> = [
   [0x00, 0x1f],
@@ -49,7 +57,13 @@ const inRanges = (s: string, ranges: ReadonlyArray<[number, number]>): boolean =
   return false;
 };
 
+/** Parses an analyst's input (defanged or not) into the IOC it names. */
 export function parseIoc(value: string): ParsedIoc {
+  return parseIocInput(value).ioc;
+}
+
+/** Like parseIoc, and says how the submitted text became the IOC (refanged, credentials removed, …). */
+export function parseIocInput(value: string): SubmittedIoc {
   if (typeof value !== 'string') throw badInput('IOC value must be a string');
   if (value.length > MAX_INPUT_LENGTH) {
     throw badInput(`IOC value is ${value.length} characters long; the maximum is ${MAX_INPUT_LENGTH}`);
@@ -58,25 +72,65 @@ export function parseIoc(value: string): ParsedIoc {
   const unstorable = unstorableText(value);
   if (unstorable) throw badInput(`IOC value ${unstorable}`);
   // Surrounding whitespace (a pasted newline) is harmless; any left inside is not.
-  const input = value.trim();
-  if (inRanges(input, CONTROL_RANGES)) throw badInput('IOC value contains a control character');
-  if (inRanges(input, INVISIBLE_RANGES))
+  const trimmed = value.trim();
+  if (inRanges(trimmed, CONTROL_RANGES)) throw badInput('IOC value contains a control character');
+  if (inRanges(trimmed, INVISIBLE_RANGES))
     throw badInput('IOC value contains an invisible or bidirectional formatting character');
-  if (input === '') throw badInput('IOC value is empty');
-  if (/\s/u.test(input) && !looksLikeUrl(input)) throw badInput(`"${input}" contains whitespace`);
-  return detectAndParse(input);
+  if (trimmed === '') throw badInput('IOC value is empty');
+  const { text, changes } = refang(trimmed);
+  const notes: InputNotes = { notes: changes.map((c) => `refanged ${c}`), credentialsRemoved: false };
+  if (/\s/u.test(text) && !looksLikeUrl(text)) throw badInput(`"${text}" contains whitespace`);
+  const ioc = detectAndParse(text, notes);
+  return {
+    ioc,
+    input: notes.credentialsRemoved ? maskPassword(text) : trimmed,
+    refanged: changes.length > 0,
+    credentialsRemoved: notes.credentialsRemoved,
+    normalizations: notes.notes,
+  };
 }
 
-function detectAndParse(input: string): ParsedIoc {
+/** The submitted text with a URL password (`user:secret@`) shown as `***`, for echoing back. */
+export function maskPassword(text: string): string {
+  return text.replace(USERINFO_PASSWORD, '$1***');
+}
+
+function detectAndParse(input: string, notes: InputNotes): ParsedIoc {
   if (HEX.test(input) && !/^\d+$/.test(input)) return parseHash(input);
   if (HEX.test(input) && input.length >= MIN_HASH_LIKE) return parseHash(input);
+  if (CIDR.test(input)) throw badInput(`"${input}" is a CIDR range; submit a single address`);
+  const hostPort = HOST_PORT.exec(input);
+  if (hostPort?.[1] !== undefined && hostPort[2] !== undefined) {
+    const [, host, port, rest] = hostPort;
+    if (rest !== undefined && rest !== '') return parseSchemeless(input, notes);
+    if (port.length > 5 || Number(port) > 65535) throw badInput(`"${input}" has an invalid port`);
+    notes.notes.push(`port ${port} dropped: sources score the host, not one port`);
+    return detectAndParse(host, notes);
+  }
+  const bracketed = BRACKETED_IPV6.exec(input)?.[1];
+  if (bracketed !== undefined) {
+    notes.notes.push('brackets removed from the IPv6 address');
+    return parseIpv6(bracketed);
+  }
   if (looksLikeIpv4(input)) return parseIpv4(input);
   if (looksLikeIpv6(input)) return parseIpv6(input);
-  if (looksLikeUrl(input)) return parseUrl(input);
-  if (/[/?#]/.test(input)) {
-    throw badInput(`"${input}" looks like a URL without a scheme; submit it with http:// or https://`);
+  if (looksLikeUrl(input)) return parseUrl(input, notes);
+  if (/[/?#]/.test(input)) return parseSchemeless(input, notes);
+  const email = EMAIL.exec(input)?.[1];
+  if (email !== undefined) {
+    const domain = parseDomain(email);
+    notes.notes.push(
+      `e-mail address: its domain ${domain.value} is looked up (mailboxes are not an IOC type)`,
+    );
+    return domain;
   }
   return parseDomain(input);
+}
+
+/** `evil.com/gate.php`: a URL without a scheme, read as http:// the way VirusTotal reads it. */
+function parseSchemeless(input: string, notes: InputNotes): ParsedIoc {
+  notes.notes.push('no scheme given: http:// assumed');
+  return parseUrl(`http:${input.startsWith('//') ? '' : '//'}${input}`, notes);
 }
 
 function parseHash(input: string): ParsedIoc {

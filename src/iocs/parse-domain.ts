@@ -1,12 +1,13 @@
 /**
  * Domain names: lower case, IDN to punycode (WHATWG/UTS #46 via node:url), one
- * trailing dot removed, DNS length rules, an ICANN public suffix required, and a
- * homoglyph screen on the Unicode form.
+ * trailing dot removed, DNS length rules, an ICANN public suffix required. The value
+ * keeps the punycode; the Unicode form and, for homoglyph look-alikes, the name they
+ * imitate ride along (homoglyph.ts).
  */
 import { domainToASCII, domainToUnicode } from 'node:url';
 import { parse as parseTld } from 'tldts';
 import { badInput } from '../platform/errors.js';
-import { homoglyphProblem } from './homoglyph.js';
+import { lookalikeHost } from './homoglyph.js';
 import type { ParsedIoc } from './ioc-types.js';
 
 const MAX_LABEL = 63;
@@ -34,7 +35,6 @@ export function parseDomain(input: string): ParsedIoc {
       throw badInput(`domain label "${label}" is longer than ${MAX_LABEL} characters`);
     if (!ASCII_LABEL.test(label)) throw badInput(`domain label "${label}" is not a valid hostname label`);
   }
-  checkHomoglyphs(input, ascii, labels);
   const tld = parseTld(ascii);
   if (tld.isIp === true) throw badInput(`"${input}" is an IP address, not a domain`);
   if (tld.isIcann !== true || tld.publicSuffix === null) {
@@ -43,23 +43,24 @@ export function parseDomain(input: string): ParsedIoc {
     );
   }
   if (tld.domain === null) throw badInput(`"${input}" is a public suffix, not a domain`);
+  const facts = unicodeHost(ascii);
   if (DOCUMENTATION_DOMAINS.includes(tld.domain)) {
     return {
       type: 'DOMAIN',
       value: ascii,
       routable: false,
       nonRoutableReason: 'documentation domain (RFC 2606)',
+      ...facts,
     };
   }
-  return { type: 'DOMAIN', value: ascii, routable: true };
+  return { type: 'DOMAIN', value: ascii, routable: true, ...facts };
 }
 
-function checkHomoglyphs(input: string, ascii: string, labels: readonly string[]): void {
-  if (!labels.some((l) => l.startsWith('xn--'))) return;
-  const unicodeLabels = domainToUnicode(ascii).split('.');
-  const tldIsAscii = !(labels.at(-1) ?? '').startsWith('xn--');
-  for (const label of unicodeLabels) {
-    const problem = homoglyphProblem(label, tldIsAscii);
-    if (problem !== undefined) throw badInput(`"${input}": ${problem}`);
-  }
+/** For an ASCII (punycode) host: its Unicode form when it has IDN labels, and what it imitates. */
+export function unicodeHost(ascii: string): Pick<ParsedIoc, 'unicodeValue' | 'lookalikeOf'> {
+  const labels = ascii.split('.');
+  if (!labels.some((l) => l.startsWith('xn--'))) return {};
+  const unicode = domainToUnicode(ascii);
+  const lookalikeOf = lookalikeHost(unicode.split('.'), labels);
+  return { unicodeValue: unicode, ...(lookalikeOf !== undefined ? { lookalikeOf } : {}) };
 }

@@ -51,7 +51,7 @@ export function parseIpv6(input: string): ParsedIoc {
   if (input.includes('%')) throw badInput(`"${input}": IPv6 zone identifiers (%…) are not accepted`);
   if (input.includes('/')) throw badInput(`"${input}" is a CIDR range; submit a single address`);
   if (input.startsWith('[') || input.endsWith(']')) {
-    throw badInput(`"${input}": submit the IPv6 address without brackets`);
+    throw badInput(`"${input}": unbalanced brackets around an IPv6 address`);
   }
   const parsed = parseIp(input);
   if (!parsed.ok || parsed.version !== 6) throw badInput(`"${input}" is not a valid IPv6 address`);
