@@ -32,8 +32,9 @@ export interface RunningApp {
 }
 
 /**
- * Composition root: opens the infrastructure, builds the modules (docs/architecture.md,
- * "Modules"), builds the transport, starts the modules and their workers, and listens.
+ * Composition root: opens the infrastructure, builds and starts the modules
+ * (docs/architecture.md, "Modules"), builds the transport over their services, starts
+ * the workers, and listens.
  */
 export async function startApp(config: Config, logger: Logger): Promise<RunningApp> {
   const metrics = new Metrics();
@@ -48,6 +49,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
     const domains = createDomainModules({ config, infra, logger }, geo, metrics);
     const modules: AppModule[] = [geo, ...Object.values(domains)];
     for (const m of modules) cleanup.push(() => m.stop());
+    for (const m of modules) await m.start();
 
     const health = new HealthService(VERSION, geo.services.geo);
     health.register(...infra.healthChecks, ...modules.flatMap((m) => m.healthChecks));
@@ -70,7 +72,6 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
       isShuttingDown: () => shuttingDown,
     });
 
-    for (const m of modules) await m.start();
     const runner = new WorkerRunner(
       modules.flatMap((m) => m.workers),
       logger,
