@@ -7,18 +7,8 @@ export type IocType = 'IPV4' | 'IPV6' | 'DOMAIN' | 'URL' | 'MD5' | 'SHA1' | 'SHA
 
 export const IOC_TYPES: readonly IocType[] = ['IPV4', 'IPV6', 'DOMAIN', 'URL', 'MD5', 'SHA1', 'SHA256'];
 
-export type ThreatCategory =
-  | 'BRUTEFORCE'
-  | 'SCAN'
-  | 'EXPLOIT'
-  | 'MALWARE'
-  | 'PHISHING'
-  | 'DDOS'
-  | 'BOTNET'
-  | 'SPAM'
-  | 'PROXY'
-  | 'CRAWLER'
-  | 'OTHER';
+/** Shared with the threat-event classifier: defined in platform/threat-category.ts. */
+export type { ThreatCategory } from '../platform/threat-category.js';
 
 export type RiskLevel = 'LOW' | 'MEDIUM' | 'HIGH' | 'CRITICAL';
 

@@ -5,28 +5,10 @@
  * hot path, so `classify` is synchronous and must stay in the low microseconds per event.
  */
 
-/** Same members as the GraphQL `ThreatCategory` enum (kept here so this module has no GraphQL dependency). */
-export const THREAT_CATEGORIES = [
-  'BRUTEFORCE',
-  'SCAN',
-  'EXPLOIT',
-  'MALWARE',
-  'PHISHING',
-  'DDOS',
-  'BOTNET',
-  'SPAM',
-  'PROXY',
-  'CRAWLER',
-  'OTHER',
-] as const;
+import type { ThreatCategory } from '../../platform/threat-category.js';
 
-export type ThreatCategory = (typeof THREAT_CATEGORIES)[number];
-
-const CATEGORY_SET: ReadonlySet<string> = new Set(THREAT_CATEGORIES);
-
-export function isThreatCategory(value: string): value is ThreatCategory {
-  return CATEGORY_SET.has(value);
-}
+/** The categories are shared with the IOC sources: they live in platform/threat-category.ts. */
+export { THREAT_CATEGORIES, isThreatCategory, type ThreatCategory } from '../../platform/threat-category.js';
 
 /**
  * The fields of a threat event that the classifier looks at. Everything else on the event
