@@ -1,4 +1,6 @@
 import {
+  getOperationAST,
+  Kind,
   subscribe as graphqlSubscribe,
   type ExecutionArgs,
   type ExecutionResult,
@@ -106,14 +108,22 @@ export class SubscriptionFanout {
   }
 }
 
+/** The subscription's root field (the label of its drop counter). */
 function fieldOf(args: ExecutionArgs): string {
-  for (const def of args.document.definitions) {
-    if (def.kind !== 'OperationDefinition') continue;
-    if (args.operationName && def.name?.value !== args.operationName) continue;
-    const first = def.selectionSet.selections[0];
-    if (first?.kind === 'Field') return first.name.value;
-  }
-  return 'subscription';
+  const first = getOperationAST(args.document, args.operationName)?.selectionSet.selections[0];
+  return first?.kind === Kind.FIELD ? first.name.value : 'subscription';
+}
+
+/**
+ * Which subscriptions may share results: the same role (the @auth directive decides by
+ * it), operation name, variables and query text. Nothing else of the caller reaches a
+ * subscription's resolvers. Equal operations written differently only share less.
+ */
+export function groupKey(
+  role: string,
+  payload: { query: string; operationName?: string | null; variables?: Record<string, unknown> | null },
+): string {
+  return JSON.stringify([role, payload.operationName ?? null, payload.variables ?? null, payload.query]);
 }
 
 class Group {
@@ -262,7 +272,8 @@ class Member implements AsyncGenerator<never, undefined> {
   blocked = false;
   /** While blocked: the number of the next result to send. */
   cursor = 0;
-  private waiting: { resolve: (r: IteratorResult<never, undefined>) => void; reject: (e: unknown) => void } | undefined;
+  private waiting:
+    { resolve: (r: IteratorResult<never, undefined>) => void; reject: (e: unknown) => void } | undefined;
   private outcome: { error: unknown } | undefined;
 
   constructor(
@@ -295,7 +306,9 @@ class Member implements AsyncGenerator<never, undefined> {
       this.outcome = { error: undefined }; // an error is reported once
       return outcome.error === undefined
         ? Promise.resolve({ value: undefined, done: true })
-        : Promise.reject(outcome.error instanceof Error ? outcome.error : new Error(String(outcome.error)));
+        : Promise.reject(
+            outcome.error instanceof Error ? outcome.error : new Error('subscription source failed'),
+          );
     }
     return new Promise((resolve, reject) => (this.waiting = { resolve, reject }));
   }

@@ -23,7 +23,7 @@ import { Metrics } from './metrics.js';
 import { apiKeyFromHeaders, type OriginPolicy } from './origin.js';
 import type { QueryLimits } from './query-limits.js';
 import { nestingError } from './request-guards.js';
-import { SubscriptionFanout } from './ws-fanout.js';
+import { groupKey, SubscriptionFanout } from './ws-fanout.js';
 import { createWsTransport, type Extra, type FrameOutput } from './ws-transport.js';
 import {
   CLOSE_TOO_MANY_FAILURES,
@@ -200,15 +200,7 @@ export function createWsServer(opts: {
           transport: 'ws' as const,
           logger: log.child({ requestId, keyId: principal.keyId }),
         };
-        // Results depend on the document, the operation, the variables and the role (the
-        // @auth directive); the key's identity reaches no resolver of a subscription.
-        const key = [
-          principal.role,
-          payload.operationName ?? '',
-          JSON.stringify(payload.variables ?? null),
-          payload.query,
-        ].join('\n');
-        joining.set(contextValue, { key, id, socket: ctx.extra.socket });
+        joining.set(contextValue, { key: groupKey(principal.role, payload), id, socket: ctx.extra.socket });
         return {
           schema,
           document,
