@@ -3,6 +3,7 @@ import { AppError, badInput, notFound, unauthenticated, upstreamUnavailable } fr
 import type { EventBus } from '../platform/event-bus.js';
 import type { Logger } from '../platform/logger.js';
 import type { FailureBudget } from '../platform/rate-limiter.js';
+import { SingleFlight } from '../platform/single-flight.js';
 import { isUuid } from '../platform/uuid.js';
 import type { ApiKeyRepository } from './api-key-repository.js';
 import type { ApiKeyRecord, AuthOutcome, KeyChange, Principal } from './api-key-types.js';
@@ -40,7 +41,7 @@ export interface ApiKeyServiceOptions {
 export class ApiKeyService {
   private readonly cache: KeyCache;
   private readonly lastUsed = new Map<string, Date>();
-  private readonly lookups = new Map<string, Promise<ApiKeyRecord | null>>();
+  private readonly lookups = new SingleFlight<ApiKeyRecord | null>();
   private readonly listeners = new Set<(change: KeyChange) => void>();
   private readonly failures: FailureBudget | undefined;
   private readonly outcome: (outcome: AuthOutcome) => void;
@@ -208,12 +209,7 @@ export class ApiKeyService {
 
   /** One lookup per hash at a time: a burst of requests with one key shares it. */
   private lookup(hash: string): Promise<ApiKeyRecord | null> {
-    let pending = this.lookups.get(hash);
-    if (!pending) {
-      pending = this.repo.findByHash(hash).finally(() => this.lookups.delete(hash));
-      this.lookups.set(hash, pending);
-    }
-    return pending;
+    return this.lookups.run(hash, () => this.repo.findByHash(hash));
   }
 
   async create(name: string, role: Role): Promise<CreatedKey> {
