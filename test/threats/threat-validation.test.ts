@@ -69,6 +69,144 @@ describe('validateEvent', () => {
   });
 });
 
+describe('validateEvent messages and boundaries', () => {
+  const ok = (input: Record<string, unknown>) => {
+    const r = validateEvent({ ...base, ...input }, NOW);
+    if (!r.ok) throw new Error(`refused: ${r.error.message}`);
+    return r.event;
+  };
+
+  it.each([
+    ['sourceIp', { sourceIp: 'a'.repeat(65) }, 'sourceIp: must be at most 64 characters (got 65)'],
+    ['sourceIp', { sourceIp: '1.2.3.4\u0000' }, 'sourceIp: must not contain NUL characters'],
+    [
+      'destinationIp',
+      { destinationIp: 'a'.repeat(65) },
+      'destinationIp: must be at most 64 characters (got 65)',
+    ],
+    ['threatType', { threatType: '   ' }, 'threatType: must not be empty'],
+    ['threatType', { threatType: undefined }, 'threatType: must not be empty'],
+    ['externalId', { externalId: 42 }, 'externalId: must be a string'],
+    [
+      'description',
+      { description: 'd'.repeat(4001) },
+      'description: must be at most 4000 characters (got 4001)',
+    ],
+    [
+      'sensor',
+      { sensor: ' '.repeat(10) + 's'.repeat(201) },
+      'sensor: must be at most 200 characters (got 201)',
+    ],
+    ['sourcePort', { sourcePort: -1 }, 'sourcePort: must be an integer between 0 and 65535 (got -1)'],
+    [
+      'destinationPort',
+      { destinationPort: 65536 },
+      'destinationPort: must be an integer between 0 and 65535 (got 65536)',
+    ],
+    ['severity', { severity: 11 }, 'severity: must be an integer between 1 and 10 (got 11)'],
+    ['severity', { severity: 2.5 }, 'severity: must be an integer between 1 and 10 (got 2.5)'],
+    ['severity', { severity: 0 }, 'severity: must be an integer between 1 and 10 (got 0)'],
+    ['confidence', { confidence: 1.01 }, 'confidence: must be between 0 and 1 (got 1.01)'],
+    ['confidence', { confidence: -0.5 }, 'confidence: must be between 0 and 1 (got -0.5)'],
+    ['tags', { tags: Array.from({ length: 33 }, (_, i) => `t${i}`) }, 'tags: at most 32 tags (got 33)'],
+    ['occurredAt', { occurredAt: 'yesterday' }, 'occurredAt: is not a valid date-time'],
+    [
+      'occurredAt',
+      { occurredAt: new Date(NOW + 5 * 60_000 + 1) },
+      'occurredAt: is more than 5 minutes in the future',
+    ],
+    ['occurredAt', { occurredAt: new Date(Date.UTC(2000, 0, 1) - 1) }, 'occurredAt: is before 2000-01-01'],
+    ['raw', { raw: { a: 'x'.repeat(16_384 - 7) } }, 'raw: must be at most 16384 bytes as JSON'],
+    ['raw', { raw: { a: '\u0000' } }, 'raw: must not contain NUL characters'],
+    ['raw', { raw: nested(33) }, 'raw: must not be nested more than 32 levels deep'],
+  ])('refuses bad %s (%#)', (field, input, message) => {
+    expect(errorOf(input)).toEqual({ field, message });
+  });
+
+  it('accepts every bound exactly', () => {
+    expect(
+      ok({
+        sourcePort: 0,
+        destinationPort: 65535,
+        severity: 1,
+        confidence: 1,
+        tags: Array.from({ length: 32 }, (_, i) => `t${i}`),
+        occurredAt: new Date(Date.UTC(2000, 0, 1)),
+        raw: { a: 'x'.repeat(16_384 - 8) }, // {"a":"…"} is 8 bytes around the string: 16,384 in all
+        sensor: 's'.repeat(200),
+      }),
+    ).toMatchObject({
+      sourcePort: 0,
+      destinationPort: 65535,
+      severity: 1,
+      confidence: 1,
+      sensor: 's'.repeat(200),
+    });
+    expect(ok({ raw: nested(32) }).raw).toEqual(nested(32));
+    expect(ok({ occurredAt: new Date(NOW + 5 * 60_000) }).occurredAt).toEqual(new Date(NOW + 5 * 60_000));
+  });
+
+  it('measures raw in UTF-8 bytes, not characters', () => {
+    // "é" is 2 bytes: 8,188 of them plus {"a":""} (8 bytes) is 16,384 bytes, one more is too many.
+    expect(ok({ raw: { a: 'é'.repeat(8_188) } }).raw).toEqual({ a: 'é'.repeat(8_188) });
+    expect(errorOf({ raw: { a: 'é'.repeat(8_189) } })?.message).toBe(
+      'raw: must be at most 16384 bytes as JSON',
+    );
+  });
+
+  it('absent optional fields get their defaults; blank text is absent', () => {
+    const e = ok({
+      externalId: null,
+      destinationIp: null,
+      sourcePort: null,
+      confidence: null,
+      tags: null,
+      occurredAt: null,
+      raw: null,
+      description: '   ',
+      protocol: '',
+    });
+    expect(e).toMatchObject({
+      externalId: null,
+      destinationIp: null,
+      sourcePort: null,
+      destinationPort: null,
+      protocol: null,
+      description: null,
+      sensor: null,
+      confidence: 1,
+      tags: [],
+      occurredAt: new Date(NOW),
+      raw: null,
+    });
+  });
+
+  it('keeps a valid destination IP (canonical) and drops blank tags', () => {
+    const e = ok({ destinationIp: ' 2001:DB8:0::1 ', tags: ['  ', 'x', 'x ', ''] });
+    expect(e.destinationIp).toBe('2001:db8::1');
+    expect(e.tags).toEqual(['x']);
+    expect(e.raw).toBeNull();
+    expect(ok({ raw: { k: [1, 'two', null] } }).raw).toEqual({ k: [1, 'two', null] });
+  });
+
+  it('a bug (not bad input) is thrown, not reported as a field error', () => {
+    const input = { ...base };
+    Object.defineProperty(input, 'severity', {
+      get() {
+        throw new TypeError('boom');
+      },
+    });
+    expect(() => validateEvent(input, NOW)).toThrow('boom');
+  });
+});
+
+/** `{ a: { a: … 1 } }`: `depth` objects deep. */
+function nested(depth: number): unknown {
+  let v: unknown = 1;
+  for (let i = 0; i < depth; i++) v = { a: v };
+  return v;
+}
+
 describe('uuid7', () => {
   it('is a version-7 UUID that sorts by time', () => {
     const a = uuid7(1_000);
