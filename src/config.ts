@@ -75,6 +75,7 @@ const EnvSchema = z.object({
   IOC_COLLECTOR_INTERVAL_MS: int(30_000, 100, 86_400_000),
   IOC_COLLECTOR_BATCH_SIZE: int(25, 1, 1_000),
   IOC_WATCH_MAX: int(1_000, 1, 10_000),
+  IOC_LOOKUP_MAX: int(100, 1, 1_000),
   THREAT_INGEST_MAX_BATCH: int(1000, 1, 10_000),
   THREAT_RETENTION_DAYS: int(90, 0, 36_500),
   THREAT_ANOMALY_REFIT_MINUTES: int(60, 1, 10_080),
@@ -161,6 +162,8 @@ export interface Config {
     };
     /** Most values one watchIocs call may carry. */
     readonly watchMax: number;
+    /** Most values one lookupIocs call may carry. */
+    readonly lookupMax: number;
   };
   readonly threats: {
     /** Most events one ingestThreatEvents call may carry. */
@@ -304,6 +307,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         batchSize: e.IOC_COLLECTOR_BATCH_SIZE,
       },
       watchMax: e.IOC_WATCH_MAX,
+      lookupMax: e.IOC_LOOKUP_MAX,
     },
     threats: {
       maxBatch: e.THREAT_INGEST_MAX_BATCH,

@@ -406,8 +406,10 @@ export type IngestResult = {
 /** An indicator of compromise with its fused, explainable verdict. */
 export type Ioc = {
   __typename?: 'Ioc';
-  /** Categories from the sources that answered, the most agreed-on first. */
+  /** Categories from the sources that answered (PHISHING for a look-alike), the most agreed-on first. */
   categories: Array<ThreatCategory>;
+  /** user:password@ was removed from the URL: credentials are never stored nor sent to a source. */
+  credentialsRemoved: Scalars['Boolean']['output'];
   /** Active CrowdSec decisions on this IP, newest first (at most 100; empty for other types). */
   decisions: Array<Decision>;
   /** Upstream fetches, newest first. */
@@ -416,15 +418,35 @@ export type Ioc = {
   /** Location of an IP IOC; null for other types and non-public addresses. */
   geo?: Maybe<Geo>;
   id: Scalars['ID']['output'];
+  /**
+   * The text this answer was asked with (trimmed; a URL password shown as ***), on the
+   * answers of lookupIoc, lookupIocs, enrichIoc and watchIocs; null elsewhere.
+   */
+  input?: Maybe<Scalars['String']['output']>;
   lastEnrichedAt?: Maybe<Scalars['DateTime']['output']>;
+  /**
+   * The ASCII name a homoglyph look-alike imitates (gооgle.com with Cyrillic о → "google.com");
+   * null otherwise. A look-alike scores at least 50 and gets PHISHING (docs/scoring.md).
+   */
+  lookalikeOf?: Maybe<Scalars['String']['output']>;
   /** When the collector comes back to it (deferred sources, stale watched IOCs). */
   nextEnrichAt?: Maybe<Scalars['DateTime']['output']>;
+  /**
+   * What changed between input and value, in words: refanged tokens, credentials removed,
+   * port dropped, brackets removed, http:// assumed, e-mail address read as its domain.
+   * Empty outside lookups.
+   */
+  normalizations: Array<Scalars['String']['output']>;
+  /** The input was defanged (hxxp, [.], (.), {.}, [dot], [@], [:], [://], " dot ") and was refanged before detection. */
+  refanged: Scalars['Boolean']['output'];
   riskLevel?: Maybe<RiskLevel>;
   /** Fused 0–100 score; null when no source has an opinion yet (unknown is not clean). */
   riskScore?: Maybe<Scalars['Int']['output']>;
   scoreBreakdown: Array<ScoreContribution>;
   sources: Array<SourceResult>;
   type: IocType;
+  /** Unicode form of an internationalised domain or URL host (value keeps the punycode); null when value is all ASCII. */
+  unicodeValue?: Maybe<Scalars['String']['output']>;
   /** Normalised value: the IOC's identity (canonical IP, punycode domain, lower-case hash, …). */
   value: Scalars['String']['output'];
   /** Registered with watchIocs: the collector keeps it fresh. */
@@ -462,6 +484,29 @@ export type IocFilter = {
   /** Normalised values starting with this text (at most 2,048 characters, without NUL or unpaired surrogates). */
   valuePrefix?: InputMaybe<Scalars['String']['input']>;
   watched?: InputMaybe<Scalars['Boolean']['input']>;
+};
+
+/** A value of lookupIocs that could not be looked up. */
+export type IocLookupError = {
+  __typename?: 'IocLookupError';
+  /** BAD_USER_INPUT for a value that is not a valid IOC. */
+  code: ErrorCode;
+  message: Scalars['String']['output'];
+};
+
+/** One entry of lookupIocs, in input order: the IOC, or why that value was refused. */
+export type IocLookupResult = {
+  __typename?: 'IocLookupResult';
+  /** Index of the earlier entry with the same normalised value: enriched once, answered for both. */
+  duplicateOf?: Maybe<Scalars['Int']['output']>;
+  /** Why this value was not looked up; null when ioc is set. The other entries are unaffected. */
+  error?: Maybe<IocLookupError>;
+  /** Position of the value in the request's values. */
+  index: Scalars['Int']['output'];
+  /** The value as submitted (trimmed, at most 256 characters shown; a URL password as ***). */
+  input: Scalars['String']['output'];
+  /** The looked-up IOC; null when error is set. */
+  ioc?: Maybe<Ioc>;
 };
 
 export type IocType =
@@ -586,6 +631,16 @@ export type Query = {
    * a READER asking for either gets FORBIDDEN.
    */
   lookupIoc: Ioc;
+  /**
+   * lookupIoc for many values at once (at most IOC_LOOKUP_MAX, default 100; more is
+   * BAD_USER_INPUT with extensions.argument "values" and extensions.limit): one entry per
+   * value, in order; a value that does not parse is an entry with error, not a failed
+   * call. Values that normalise to the same IOC are enriched once; fresh stored IOCs are
+   * answered without a source call; values beyond a source's request budget are answered
+   * with that source deferred (SKIPPED, QUOTA_DEFERRED, retryAt), never failed, and the
+   * collector finishes them. refresh and debug need the ANALYST role.
+   */
+  lookupIocs: Array<IocLookupResult>;
   /** Totals since the given time (default: 24 hours ago; at most 400 days ago, else BAD_USER_INPUT with extensions.limit 400). */
   statsSummary: StatsSummary;
   threatEvent?: Maybe<ThreatEvent>;
@@ -667,6 +722,13 @@ export type QueryLookupIocArgs = {
   debug?: InputMaybe<Scalars['Boolean']['input']>;
   refresh?: InputMaybe<Scalars['Boolean']['input']>;
   value: Scalars['String']['input'];
+};
+
+
+export type QueryLookupIocsArgs = {
+  debug?: InputMaybe<Scalars['Boolean']['input']>;
+  refresh?: InputMaybe<Scalars['Boolean']['input']>;
+  values: Array<Scalars['String']['input']>;
 };
 
 
@@ -1139,6 +1201,8 @@ export type ResolversTypes = ResolversObject<{
   IocConnection: ResolverTypeWrapper<IocPage>;
   IocEdge: ResolverTypeWrapper<Omit<IocEdge, 'node'> & { node: ResolversTypes['Ioc'] }>;
   IocFilter: IocFilter;
+  IocLookupError: ResolverTypeWrapper<IocLookupError>;
+  IocLookupResult: ResolverTypeWrapper<Omit<IocLookupResult, 'ioc'> & { ioc?: Maybe<ResolversTypes['Ioc']> }>;
   IocType: IocType;
   JSON: ResolverTypeWrapper<Scalars['JSON']['output']>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
@@ -1206,6 +1270,8 @@ export type ResolversParentTypes = ResolversObject<{
   IocConnection: IocPage;
   IocEdge: Omit<IocEdge, 'node'> & { node: ResolversParentTypes['Ioc'] };
   IocFilter: IocFilter;
+  IocLookupError: IocLookupError;
+  IocLookupResult: Omit<IocLookupResult, 'ioc'> & { ioc?: Maybe<ResolversParentTypes['Ioc']> };
   JSON: Scalars['JSON']['output'];
   Mutation: Record<PropertyKey, never>;
   PageInfo: PageInfo;
@@ -1459,18 +1525,24 @@ export type IngestResultResolvers<ContextType = GraphQLContext, ParentType exten
 
 export type IocResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Ioc'] = ResolversParentTypes['Ioc']> = ResolversObject<{
   categories?: Resolver<Array<ResolversTypes['ThreatCategory']>, ParentType, ContextType>;
+  credentialsRemoved?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   decisions?: Resolver<Array<ResolversTypes['Decision']>, ParentType, ContextType>;
   enrichments?: Resolver<ResolversTypes['EnrichmentConnection'], ParentType, ContextType, Partial<IocEnrichmentsArgs>>;
   firstSeenAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   geo?: Resolver<Maybe<ResolversTypes['Geo']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  input?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   lastEnrichedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  lookalikeOf?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   nextEnrichAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  normalizations?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  refanged?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   riskLevel?: Resolver<Maybe<ResolversTypes['RiskLevel']>, ParentType, ContextType>;
   riskScore?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   scoreBreakdown?: Resolver<Array<ResolversTypes['ScoreContribution']>, ParentType, ContextType>;
   sources?: Resolver<Array<ResolversTypes['SourceResult']>, ParentType, ContextType>;
   type?: Resolver<ResolversTypes['IocType'], ParentType, ContextType>;
+  unicodeValue?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   value?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   watched?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
 }>;
@@ -1485,6 +1557,19 @@ export type IocConnectionResolvers<ContextType = GraphQLContext, ParentType exte
 export type IocEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['IocEdge'] = ResolversParentTypes['IocEdge']> = ResolversObject<{
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   node?: Resolver<ResolversTypes['Ioc'], ParentType, ContextType>;
+}>;
+
+export type IocLookupErrorResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['IocLookupError'] = ResolversParentTypes['IocLookupError']> = ResolversObject<{
+  code?: Resolver<ResolversTypes['ErrorCode'], ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
+export type IocLookupResultResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['IocLookupResult'] = ResolversParentTypes['IocLookupResult']> = ResolversObject<{
+  duplicateOf?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  error?: Resolver<Maybe<ResolversTypes['IocLookupError']>, ParentType, ContextType>;
+  index?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  input?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  ioc?: Resolver<Maybe<ResolversTypes['Ioc']>, ParentType, ContextType>;
 }>;
 
 export interface JsonScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['JSON'], any> {
@@ -1523,6 +1608,7 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
   ioc?: Resolver<Maybe<ResolversTypes['Ioc']>, ParentType, ContextType, RequireFields<QueryIocArgs, 'value'>>;
   iocs?: Resolver<ResolversTypes['IocConnection'], ParentType, ContextType, Partial<QueryIocsArgs>>;
   lookupIoc?: Resolver<ResolversTypes['Ioc'], ParentType, ContextType, RequireFields<QueryLookupIocArgs, 'debug' | 'refresh' | 'value'>>;
+  lookupIocs?: Resolver<Array<ResolversTypes['IocLookupResult']>, ParentType, ContextType, RequireFields<QueryLookupIocsArgs, 'debug' | 'refresh' | 'values'>>;
   statsSummary?: Resolver<ResolversTypes['StatsSummary'], ParentType, ContextType, Partial<QueryStatsSummaryArgs>>;
   threatEvent?: Resolver<Maybe<ResolversTypes['ThreatEvent']>, ParentType, ContextType, RequireFields<QueryThreatEventArgs, 'id'>>;
   threatEvents?: Resolver<ResolversTypes['ThreatEventConnection'], ParentType, ContextType, Partial<QueryThreatEventsArgs>>;
@@ -1700,6 +1786,8 @@ export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
   Ioc?: IocResolvers<ContextType>;
   IocConnection?: IocConnectionResolvers<ContextType>;
   IocEdge?: IocEdgeResolvers<ContextType>;
+  IocLookupError?: IocLookupErrorResolvers<ContextType>;
+  IocLookupResult?: IocLookupResultResolvers<ContextType>;
   JSON?: GraphQLScalarType;
   Mutation?: MutationResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;

@@ -57,6 +57,7 @@ export function createIocModule(deps: ModuleDeps): IocModule {
     ttl: config.iocs.ttlSeconds,
     configured,
     watchMax: config.iocs.watchMax,
+    lookupMax: config.iocs.lookupMax,
     lockWaitMs: longestTimeout * 2,
   });
   const collector = createIocCollector(

@@ -6,9 +6,9 @@
 import { unstorableText } from '../platform/storable-text.js';
 import { badInput } from '../platform/errors.js';
 import type { InputNotes, IocType, ParsedIoc, SubmittedIoc } from './ioc-types.js';
-import { parseDomain } from './parse-domain.js';
+import { parseDomain, unicodeHost } from './parse-domain.js';
 import { looksLikeIpv4, looksLikeIpv6, parseIpv4, parseIpv6 } from './parse-ip.js';
-import { looksLikeUrl, parseUrl } from './parse-url.js';
+import { looksLikeUrl, parseUrl, urlFacts } from './parse-url.js';
 import { refang } from './refang.js';
 
 export type { IocType, ParsedIoc, SubmittedIoc } from './ioc-types.js';
@@ -88,6 +88,13 @@ export function parseIocInput(value: string): SubmittedIoc {
     credentialsRemoved: notes.credentialsRemoved,
     normalizations: notes.notes,
   };
+}
+
+/** Unicode form and look-alike target of a stored value (they follow from the value alone). */
+export function valueFacts(type: IocType, value: string): Pick<ParsedIoc, 'unicodeValue' | 'lookalikeOf'> {
+  if (type === 'DOMAIN') return unicodeHost(value);
+  if (type === 'URL') return urlFacts(value);
+  return {};
 }
 
 /** The submitted text with a URL password (`user:secret@`) shown as `***`, for echoing back. */

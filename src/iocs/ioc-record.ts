@@ -4,7 +4,7 @@
  * through the event bus as JSON, so their dates may arrive as ISO strings.
  */
 import type { Page } from '../platform/page.js';
-import type { IocType, RiskLevel, ThreatCategory } from './ioc-types.js';
+import type { IocType, RiskLevel, SubmittedIoc, ThreatCategory } from './ioc-types.js';
 import type { ScoreContribution } from './scoring.js';
 import type { SourceErrorKind, SourceEvidence, SourceName, SourceStatus } from './sources/source-adapter.js';
 
@@ -73,6 +73,12 @@ export interface IocRecord {
   nextEnrichAt: Date | string | null;
   sources: SourceResultRecord[];
   scoreBreakdown: ScoreContribution[];
+  /** Unicode form of an internationalised domain or URL host; null when value is all ASCII. */
+  unicodeValue: string | null;
+  /** The ASCII name a homoglyph look-alike imitates; null for other IOCs. */
+  lookalikeOf: string | null;
+  /** How the submitted text became this IOC; only on the answer to a lookup. */
+  submitted?: Omit<SubmittedIoc, 'ioc'>;
 }
 
 export interface EnrichmentRecord {

@@ -6,11 +6,13 @@
  * the verdict changed. The collector drives the same pass for due IOCs.
  */
 import { setMaxListeners } from 'node:events';
+import pLimit from 'p-limit';
 import { checkInt, checkListLength, checkText } from '../platform/argument-checks.js';
 import { badInput } from '../platform/errors.js';
 import type { EventBus } from '../platform/event-bus.js';
 import type { Logger } from '../platform/logger.js';
-import { parseIoc } from './ioc-parse.js';
+import { bulkAnswers, planBulk, type IocLookupRecord } from './ioc-bulk.js';
+import { parseIoc, parseIocInput } from './ioc-parse.js';
 import type { IocRepository } from './ioc-repository.js';
 import type { Cursor } from '../platform/page.js';
 import type {
@@ -49,9 +51,19 @@ export interface IocServiceDeps {
   /** Sources with an API key. */
   configured: ReadonlySet<SourceName>;
   watchMax: number;
+  /** Most values per lookupMany call. */
+  lookupMax: number;
   /** How long to wait for another instance enriching the same IOC. */
   lockWaitMs: number;
 }
+
+export interface LookupOptions {
+  refresh?: boolean;
+  debug?: boolean;
+}
+
+/** Bulk lookups enrich this many IOCs at once; the sources' own caps and budgets still apply. */
+const BULK_PARALLEL = 8;
 
 interface PassResult {
   ioc: StoredIoc;
@@ -76,8 +88,8 @@ export class IocService {
     return stored ? toRecord(stored) : null;
   }
 
-  async lookup(value: string, opts: { refresh?: boolean; debug?: boolean } = {}): Promise<IocRecord> {
-    const parsed = parseIoc(value);
+  async lookup(value: string, opts: LookupOptions = {}): Promise<IocRecord> {
+    const { ioc: parsed, ...submitted } = parseIocInput(value);
     const refresh = opts.refresh === true;
     let result: PassResult | undefined;
     if (!refresh) {
@@ -87,7 +99,36 @@ export class IocService {
     result ??= await this.flights.run(`${refresh ? 'refresh' : 'lookup'}:${parsed.value}`, () =>
       this.pass(parsed, refresh),
     );
-    return this.present(result, opts.debug === true);
+    return { ...(await this.present(result, opts.debug === true)), submitted };
+  }
+
+  /**
+   * Many values at once (ioc-bulk.ts): one entry per value in input order, an error entry
+   * for a value that does not parse, each distinct IOC enriched once, fresh ones served
+   * from the store. Passes start in input order, so a source's budget goes to the
+   * earliest values and the rest are deferred (SKIPPED, QUOTA_DEFERRED), not failed.
+   */
+  async lookupMany(values: readonly string[], opts: LookupOptions = {}): Promise<IocLookupRecord[]> {
+    checkListLength('values', values, this.deps.lookupMax);
+    const plan = planBulk(values);
+    const refresh = opts.refresh === true;
+    const parsed = plan.unique.map((s) => s.ioc);
+    const stored = await this.deps.repo.registerMany(parsed, false);
+    const slots = pLimit(BULK_PARALLEL);
+    const results = await Promise.all(
+      parsed.map(async (p, i) => {
+        const known = stored[i]!;
+        if (!refresh && this.stale(known).length === 0)
+          return { ioc: known, raws: new Map<string, unknown>() };
+        return slots(() =>
+          this.flights.run(`${refresh ? 'refresh' : 'lookup'}:${p.value}`, () =>
+            this.pass(p, refresh, known),
+          ),
+        );
+      }),
+    );
+    const records = await Promise.all(results.map((r) => this.present(r, opts.debug === true)));
+    return bulkAnswers(plan, new Map(records.map((r, i) => [parsed[i]!.value, r])));
   }
 
   /** Registers many values for the collector at once; idempotent. */
@@ -95,15 +136,15 @@ export class IocService {
     checkListLength('values', values, this.deps.watchMax);
     const parsed = values.map((v, index) => {
       try {
-        return parseIoc(v);
+        return parseIocInput(v);
       } catch (err) {
         throw badInput(`values[${index}]: ${(err as Error).message}`, { index });
       }
     });
-    const unique = [...new Map(parsed.map((p) => [p.value, p])).values()];
+    const unique = [...new Map(parsed.map(({ ioc }) => [ioc.value, ioc])).values()];
     const stored = await this.deps.repo.registerMany(unique, true);
     const byValue = new Map(stored.map((s) => [s.value, s]));
-    return parsed.map((p) => toRecord(byValue.get(p.value)!));
+    return parsed.map(({ ioc, ...submitted }) => ({ ...toRecord(byValue.get(ioc.value)!), submitted }));
   }
 
   /** Without `withSources`, rows carry no per-source results and an empty score breakdown. */
@@ -160,7 +201,8 @@ export class IocService {
     return staleSources(ioc.sources, Date.now(), this.deps.ttl, this.deps.configured);
   }
 
-  private async pass(parsed: ParsedIoc, refresh: boolean): Promise<PassResult> {
+  /** `known`: the IOC's row when the caller has just registered it. */
+  private async pass(parsed: ParsedIoc, refresh: boolean, known?: StoredIoc): Promise<PassResult> {
     const started = Date.now();
     const { repo, lock } = this.deps;
     const token = await lock.acquire(parsed.value);
@@ -174,15 +216,15 @@ export class IocService {
       if (stored && done) return { ioc: stored, raws: new Map() };
     }
     try {
-      return await this.fetchAndStore(parsed, refresh);
+      return await this.fetchAndStore(parsed, refresh, token === null ? undefined : known);
     } finally {
       if (token !== null) await lock.release(parsed.value, token).catch(() => undefined);
     }
   }
 
-  private async fetchAndStore(parsed: ParsedIoc, refresh: boolean): Promise<PassResult> {
+  private async fetchAndStore(parsed: ParsedIoc, refresh: boolean, known?: StoredIoc): Promise<PassResult> {
     const { repo, adapters, ttl, configured } = this.deps;
-    const ioc = await repo.register(parsed);
+    const ioc = known ?? (await repo.register(parsed));
     const wanted = new Set(refresh ? adapters.map((a) => a.name) : this.stale(ioc));
     const results = await Promise.all(
       adapters.filter((a) => wanted.has(a.name)).map((a) => a.lookup(parsed, this.abort.signal)),
@@ -201,7 +243,7 @@ export class IocService {
     const now = new Date();
     const { before, after } = await repo.updateSummary(ioc.id, (cur) => {
       const sources = mergeSources(cur.sources, fresh);
-      const fused = fuseStored(sources, now);
+      const fused = fuseStored(sources, now, parsed.lookalikeOf);
       return {
         sources,
         riskScore: fused.score,

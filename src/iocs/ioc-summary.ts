@@ -4,6 +4,7 @@
  * how a stored IOC becomes the record the API serves (fused score and breakdown).
  */
 import type { IocRecord, SourceResultRecord, StoredIoc, StoredSource, StoredSources } from './ioc-record.js';
+import { valueFacts } from './ioc-parse.js';
 import { fuseScores, type FusedScore } from './scoring.js';
 import { SOURCE_NAMES, type SourceName, type SourceResult } from './sources/source-adapter.js';
 
@@ -128,12 +129,13 @@ export function nextEnrichAt(
   return Number.isFinite(next) ? new Date(Math.max(next, Date.now() + MIN_REVISIT_MS)) : null;
 }
 
-export function fuseStored(sources: StoredSources, now: Date): FusedScore {
+/** `lookalikeOf`: the IOC imitates that name, which sets a score floor (scoring.ts). */
+export function fuseStored(sources: StoredSources, now: Date, lookalikeOf?: string): FusedScore {
   const results = SOURCE_NAMES.flatMap((name) => {
     const s = sources[name];
     return s === undefined ? [] : [fromStored(name, s)];
   });
-  return fuseScores(results, { now });
+  return fuseScores(results, { now, ...(lookalikeOf !== undefined ? { lookalikeOf } : {}) });
 }
 
 const toSourceRecord = (name: SourceName, s: StoredSource): SourceResultRecord => ({
@@ -161,7 +163,8 @@ export function toRecord(ioc: StoredIoc, raws?: ReadonlyMap<string, unknown>): I
     return [record];
   });
   // The breakdown as of the last scoring, so it always adds up to the stored score.
-  const fused = fuseStored(ioc.sources, ioc.lastEnrichedAt ?? new Date());
+  const facts = valueFacts(ioc.type, ioc.value);
+  const fused = fuseStored(ioc.sources, ioc.lastEnrichedAt ?? new Date(), facts.lookalikeOf);
   return {
     id: ioc.id,
     type: ioc.type,
@@ -176,5 +179,7 @@ export function toRecord(ioc: StoredIoc, raws?: ReadonlyMap<string, unknown>): I
     nextEnrichAt: ioc.nextEnrichAt,
     sources,
     scoreBreakdown: fused.breakdown,
+    unicodeValue: facts.unicodeValue ?? null,
+    lookalikeOf: facts.lookalikeOf ?? null,
   };
 }

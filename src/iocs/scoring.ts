@@ -37,6 +37,11 @@ const LEVEL_FLOORS: ReadonlyArray<[number, RiskLevel]> = [
   [0, 'LOW'],
 ];
 const DAY_MS = 24 * 60 * 60 * 1000;
+/**
+ * Lowest fused score of a homoglyph look-alike (lookalikeOf set): HIGH, because such a
+ * name exists to be mistaken for another. Known-benign evidence still caps it.
+ */
+export const LOOKALIKE_FLOOR = 50;
 
 export interface ScoreContribution {
   source: SourceName;
@@ -76,7 +81,7 @@ interface Row {
 
 export function fuseScores(
   results: readonly SourceResult[],
-  options: { now?: Date; config?: ScoringConfig } = {},
+  options: { now?: Date; config?: ScoringConfig; lookalikeOf?: string } = {},
 ): FusedScore {
   const now = options.now ?? new Date();
   const config = options.config ?? DEFAULT_SCORING;
@@ -98,6 +103,9 @@ export function fuseScores(
     const mean = rows.reduce((sum, r) => sum + r.effectiveWeight * (r.decayed ?? 0), 0) / totalWeight;
     score = Math.round(whitelistedBy.length > 0 ? Math.min(mean, config.whitelistCap) : mean);
   }
+  // A look-alike is evidence of its own, even when no source knows the name yet.
+  const lookalike = options.lookalikeOf !== undefined && whitelistedBy.length === 0;
+  if (lookalike) score = Math.max(score ?? 0, LOOKALIKE_FLOOR);
   const breakdown = rows.map((row) => ({
     source: row.result.source,
     status: row.result.status,
@@ -112,7 +120,7 @@ export function fuseScores(
   return {
     score,
     level: score === null ? null : riskLevel(score),
-    categories: fusedCategories(results),
+    categories: fusedCategories(results, lookalike ? ['PHISHING'] : []),
     breakdown,
   };
 }
@@ -135,9 +143,9 @@ function noteFor({ result, decayed, ageDays }: Row, config: ScoringConfig): stri
   return parts.join('; ');
 }
 
-/** Categories from sources that answered, the ones most sources agree on first. */
-function fusedCategories(results: readonly SourceResult[]): ThreatCategory[] {
-  const votes = new Map<ThreatCategory, number>();
+/** Categories from sources that answered (plus `extra` votes), the ones most agree on first. */
+function fusedCategories(results: readonly SourceResult[], extra: ThreatCategory[]): ThreatCategory[] {
+  const votes = new Map<ThreatCategory, number>(extra.map((c) => [c, 1]));
   for (const r of results) {
     if (r.status !== 'OK') continue;
     for (const c of new Set(r.categories)) votes.set(c, (votes.get(c) ?? 0) + 1);

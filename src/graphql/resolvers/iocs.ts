@@ -14,6 +14,11 @@ export const iocResolvers: Resolvers = {
       if (debug === true) assertRole(context, 'ANALYST', 'lookupIoc(debug: true)');
       return context.services.iocs.lookup(value, { refresh: refresh === true, debug: debug === true });
     },
+    lookupIocs: (_p, { values, refresh, debug }, context) => {
+      if (refresh === true) assertRole(context, 'ANALYST', 'lookupIocs(refresh: true)');
+      if (debug === true) assertRole(context, 'ANALYST', 'lookupIocs(debug: true)');
+      return context.services.iocs.lookupMany(values, { refresh: refresh === true, debug: debug === true });
+    },
     iocs: (_p, { filter, first, after }, { services }, info) => {
       const asked = selectedFields(info, ['edges', 'node']);
       return services.iocs.list(
@@ -39,6 +44,10 @@ export const iocResolvers: Resolvers = {
     sources: (_h, _a, { services }) => services.iocs.sourceHealth(),
   },
   Ioc: {
+    input: (ioc) => ioc.submitted?.input ?? null,
+    refanged: (ioc) => ioc.submitted?.refanged ?? false,
+    credentialsRemoved: (ioc) => ioc.submitted?.credentialsRemoved ?? false,
+    normalizations: (ioc) => ioc.submitted?.normalizations ?? [],
     geo: (ioc, _a, { services }) =>
       ioc.type === 'IPV4' || ioc.type === 'IPV6' ? services.geo.locate(ioc.value) : null,
     decisions: async (ioc, _a, { services }) =>
