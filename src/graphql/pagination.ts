@@ -1,5 +1,6 @@
 import { checkInt } from '../platform/argument-checks.js';
 import { badInput } from '../platform/errors.js';
+import { UUID_PATTERN } from '../platform/uuid.js';
 import type { Cursor, Page } from '../platform/page.js';
 
 export const DEFAULT_PAGE_SIZE = 50;
@@ -19,7 +20,7 @@ export type CursorIdShape = 'uuid' | 'bigint';
 /** Our cursors are ~80 characters; anything much longer was not made here. */
 export const MAX_CURSOR_LENGTH = 256;
 const ID_PATTERN: Record<CursorIdShape, RegExp> = {
-  uuid: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
+  uuid: UUID_PATTERN,
   bigint: /^(0|[1-9][0-9]{0,17})$/,
 };
 /** What Date#toISOString gives for years 0000–9999, all inside PostgreSQL's timestamp range. */
