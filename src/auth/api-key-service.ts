@@ -47,6 +47,7 @@ export class ApiKeyService {
   private readonly outcome: (outcome: AuthOutcome) => void;
   private readonly log: Logger;
   private unavailableSince: number | undefined;
+  private changes: AsyncIterableIterator<KeyChange> | undefined;
 
   constructor(
     private readonly repo: ApiKeyRepository,
@@ -150,11 +151,19 @@ export class ApiKeyService {
     return this.cache.isRevoked(hash);
   }
 
-  /** Applies the changes other instances publish; ends when the bus closes. */
-  async listenForChanges(): Promise<void> {
-    for await (const change of this.bus.subscribe<KeyChange>(CHANGED_TOPIC)) {
-      if (typeof change.hash === 'string' && typeof change.keyId === 'string') this.applyChange(change);
-    }
+  /** Applies the changes other instances publish, until `stopListening()` or the bus closes. */
+  listenForChanges(): void {
+    const changes = this.bus.subscribe<KeyChange>(CHANGED_TOPIC);
+    this.changes = changes;
+    void (async () => {
+      for await (const change of changes) {
+        if (typeof change.hash === 'string' && typeof change.keyId === 'string') this.applyChange(change);
+      }
+    })();
+  }
+
+  async stopListening(): Promise<void> {
+    await this.changes?.return?.();
   }
 
   /** Admits a principal; `outcome` is counted when the cache alone did not decide. */

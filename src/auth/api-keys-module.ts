@@ -13,7 +13,7 @@ export interface ApiKeysModule extends AppModule<{ apiKeys: ApiKeyService }> {
 /**
  * The API-key service with its failed-authentication budget. `start()` creates the
  * first ADMIN key when there is none (ADMIN_API_KEY or a generated one) and follows the
- * key changes other instances publish; the listener ends when the event bus closes.
+ * key changes other instances publish until `stop()`.
  * Its workers keep this instance's key caches current, so every instance runs them.
  */
 export function createApiKeysModule(
@@ -46,8 +46,8 @@ export function createApiKeysModule(
     },
     async start() {
       generatedAdminKey = (await service.bootstrapAdmin(config.adminApiKey)).secret;
-      void service.listenForChanges();
+      service.listenForChanges();
     },
-    stop: () => Promise.resolve(),
+    stop: () => service.stopListening(),
   };
 }
