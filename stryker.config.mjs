@@ -45,7 +45,11 @@ const MODULES = {
   },
   'api-keys': {
     mutate: 'src/auth/{api-key-service,key-cache}.ts',
-    tests: ['test/auth/api-key-service.test.ts', 'test/auth/key-verification.test.ts'],
+    tests: [
+      'test/auth/api-key-rules.test.ts',
+      'test/auth/api-key-service.test.ts',
+      'test/auth/key-verification.test.ts',
+    ],
   },
   'storable-text': {
     mutate: 'src/platform/storable-text.ts',
