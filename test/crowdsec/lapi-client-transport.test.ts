@@ -5,7 +5,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { LapiClient, type LapiClientOptions } from '../../src/crowdsec/lapi-client.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -34,6 +34,9 @@ afterAll(async () => {
 beforeEach(() => {
   hits = [];
 });
+afterEach(() => {
+  vi.useRealTimers();
+});
 
 const client = (over: Partial<LapiClientOptions> = {}) =>
   new LapiClient({
@@ -52,13 +55,13 @@ describe('LapiClient transport', () => {
     expect(() => client({ userAgent: 'threatwire' })).toThrow(/name\/version/);
   });
 
-  it('times out instead of hanging', async () => {
-    handler = () => undefined; // never answers
-    const started = Date.now();
+  it('times out instead of hanging, and does not repeat a delta', async () => {
+    handler = () => undefined; // never answers (a hang fails the test by its own timeout)
     await expect(client({ timeoutMs: 300 }).decisionsStream({ startup: false })).rejects.toMatchObject({
       kind: 'TIMEOUT',
+      message: 'GET /v1/decisions/stream: no answer within 300 ms',
     });
-    expect(Date.now() - started).toBeLessThan(1_500);
+    expect(hits).toEqual(['GET /v1/decisions/stream']);
   });
 
   it('cuts off a response larger than the cap', async () => {
@@ -102,6 +105,26 @@ describe('LapiClient transport', () => {
     expect(hits[1]).toBe('GET /v1/decisions/stream?startup=true&scopes=ip%2Crange&origins=cscli');
   });
 
+  it('comes back after a 429 or 503 when the LAPI says when, unless it asks for more than 10 s', async () => {
+    let calls = 0;
+    handler = (_req, res) =>
+      calls++ === 0
+        ? res.writeHead(429, { 'retry-after': '0' }).end('{"message":"slow down"}')
+        : json(res, 200, { new: null, deleted: null });
+    await expect(client().decisionsStream({ startup: true })).resolves.toEqual({ new: [], deleted: [] });
+    expect(hits).toHaveLength(2);
+
+    hits = [];
+    handler = (_req, res) => res.writeHead(503, { 'retry-after': '11' }).end('{"message":"maintenance"}');
+    await expect(client().decisionsStream({ startup: true })).rejects.toMatchObject({
+      kind: 'SERVER_ERROR',
+      status: 503,
+      lapiMessage: 'maintenance',
+      details: { retryAfterMs: 11_000 },
+    });
+    expect(hits).toHaveLength(1);
+  });
+
   it('rejects a 2xx body of the wrong shape as BAD_RESPONSE', async () => {
     handler = (_req, res) => json(res, 200, { new: [{ id: 'not-a-number' }], deleted: [] });
     await expect(client().decisionsStream({ startup: true })).rejects.toMatchObject({ kind: 'BAD_RESPONSE' });
@@ -110,6 +133,8 @@ describe('LapiClient transport', () => {
   });
 
   it('renews the JWT before it expires, and on a 401', async () => {
+    // Only Date is faked: the client reads the clock for renewal, sockets keep real timers.
+    vi.useFakeTimers({ toFake: ['Date'] });
     let logins = 0;
     let validToken = '';
     handler = (req, res) => {
@@ -131,14 +156,18 @@ describe('LapiClient transport', () => {
     expect(await c.alerts({ since: '1h' })).toEqual([]);
     expect(await c.alerts()).toEqual([]);
     expect(logins).toBe(1);
-    await new Promise((resolve) => setTimeout(resolve, 900));
+    const loggedInAt = Date.now();
+    vi.setSystemTime(loggedInAt + 749); // the half-life of a 1.5 s token is 750 ms
+    await c.alerts();
+    expect(logins).toBe(1);
+    vi.setSystemTime(loggedInAt + 750);
     await c.alerts();
     expect(logins).toBe(2);
 
     validToken = 'revoked-by-restart';
     await c.alerts();
     expect(logins).toBe(3);
-    expect(hits.filter((h) => h.startsWith('GET'))).toHaveLength(5); // one 401, answered by one re-login
+    expect(hits.filter((h) => h.startsWith('GET'))).toHaveLength(6); // one 401, answered by one re-login
   });
 
   it('passes alert filters with the LAPI’s names and validates durations locally', async () => {
