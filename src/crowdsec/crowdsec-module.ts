@@ -8,7 +8,6 @@
 import type { GeoService } from '../geo/geo-service.js';
 import { PgAdvisoryLock } from '../platform/advisory-lock.js';
 import type { AppModule, ModuleDeps } from '../platform/app-module.js';
-import { VERSION } from '../platform/version.js';
 import type { StatsSource, TopListSource } from '../stats/stats-types.js';
 import { AlertRepository } from './alert-repository.js';
 import { AlertsPoller } from './alerts-poller.js';
@@ -58,7 +57,6 @@ export function createCrowdsecModule(
     bouncerKey: cs.bouncerKey,
     machineId: cs.machineId,
     machinePassword: cs.machinePassword,
-    userAgent: `threatwire/${VERSION}`,
     timeoutMs: 30_000,
     logger,
   });
