@@ -313,3 +313,48 @@ describe('parseIocInput: a corpus of real-world spellings', () => {
     });
   }
 });
+
+describe('parseIocInput: what it reports about the input', () => {
+  const cases: ReadonlyArray<[string, string, string[]]> = [
+    [
+      'hxxps[://]evil[.]com',
+      'hxxps[://]evil[.]com',
+      ['refanged "hxxps" → "https"', 'refanged "[://]" → "://"', 'refanged "[.]" → "."'],
+    ],
+    ['www dot evil dot com', 'www dot evil dot com', ['refanged " dot " → "." (×2)']],
+    [
+      'user[@]evil.com',
+      'user[@]evil.com',
+      [
+        'refanged "[@]" → "@"',
+        'e-mail address: its domain evil.com is looked up (mailboxes are not an IOC type)',
+      ],
+    ],
+    ['45.33.32.156:4444', '45.33.32.156:4444', ['port 4444 dropped: sources score the host, not one port']],
+    ['[2606:4700::1111]', '[2606:4700::1111]', ['brackets removed from the IPv6 address']],
+    ['evil.com/gate.php', 'evil.com/gate.php', ['no scheme given: http:// assumed']],
+    [
+      ' hxxp://bob:hunter2[@]evil[.]com/x ',
+      'http://bob:***@evil.com/x',
+      [
+        'refanged "hxxp" → "http"',
+        'refanged "[@]" → "@"',
+        'refanged "[.]" → "."',
+        'credentials (user:password@) removed: the host is evil.com',
+      ],
+    ],
+    [
+      'http://bob@evil.com/',
+      'http://bob@evil.com/',
+      ['credentials (user:password@) removed: the host is evil.com'],
+    ],
+    ['Evil.COM.', 'Evil.COM.', []],
+  ];
+  for (const [input, echoed, normalizations] of cases) {
+    it(`${JSON.stringify(input)} echoes ${JSON.stringify(echoed)}`, () => {
+      const parsed = parseIocInput(input);
+      expect(parsed.input).toBe(echoed);
+      expect(parsed.normalizations).toEqual(normalizations);
+    });
+  }
+});
