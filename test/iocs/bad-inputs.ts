@@ -1,5 +1,20 @@
 /** The bad-input corpus: parser unit tests and the API test (zero upstream calls) share it. */
+import { expect } from 'vitest';
 import { MAX_INPUT_LENGTH } from '../../src/iocs/ioc-parse.js';
+import { AppError } from '../../src/platform/errors.js';
+
+/** `parse` throws BAD_USER_INPUT with a message matching `message`. */
+export function expectBadInput(parse: () => unknown, message: RegExp): void {
+  let caught: unknown;
+  try {
+    parse();
+  } catch (error) {
+    caught = error;
+  }
+  expect(caught).toBeInstanceOf(AppError);
+  expect((caught as AppError).code).toBe('BAD_USER_INPUT');
+  expect((caught as AppError).message).toMatch(message);
+}
 
 /** [input, a fragment the message must contain so the analyst knows what was wrong] */
 export const BAD_INPUTS: ReadonlyArray<[string, string, RegExp]> = [

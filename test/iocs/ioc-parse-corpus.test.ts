@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parseIocInput } from '../../src/iocs/ioc-parse.js';
-import { AppError } from '../../src/platform/errors.js';
+import { expectBadInput } from './bad-inputs.js';
 
 interface Good {
   type: string;
@@ -288,18 +288,7 @@ describe('parseIocInput: a corpus of real-world spellings', () => {
 
   for (const [input, expected] of CORPUS) {
     it(`${JSON.stringify(input)} → ${'error' in expected ? `error ${String(expected.error)}` : `${expected.type} ${expected.value}`}`, () => {
-      if ('error' in expected) {
-        let caught: unknown;
-        try {
-          parseIocInput(input);
-        } catch (error) {
-          caught = error;
-        }
-        expect(caught).toBeInstanceOf(AppError);
-        expect((caught as AppError).code).toBe('BAD_USER_INPUT');
-        expect((caught as AppError).message).toMatch(expected.error);
-        return;
-      }
+      if ('error' in expected) return expectBadInput(() => parseIocInput(input), expected.error);
       const parsed = parseIocInput(input);
       expect({ type: parsed.ioc.type, value: parsed.ioc.value }).toEqual({
         type: expected.type,

@@ -1,21 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_INPUT_LENGTH, parseIoc } from '../../src/iocs/ioc-parse.js';
-import { AppError } from '../../src/platform/errors.js';
-import { BAD_INPUTS } from './bad-inputs.js';
+import { BAD_INPUTS, expectBadInput } from './bad-inputs.js';
 
 describe('parseIoc: bad inputs are BAD_USER_INPUT with a message naming the problem', () => {
   for (const [name, input, message] of BAD_INPUTS) {
-    it(name, () => {
-      let caught: unknown;
-      try {
-        parseIoc(input);
-      } catch (error) {
-        caught = error;
-      }
-      expect(caught).toBeInstanceOf(AppError);
-      expect((caught as AppError).code).toBe('BAD_USER_INPUT');
-      expect((caught as AppError).message).toMatch(message);
-    });
+    it(name, () => expectBadInput(() => parseIoc(input), message));
   }
 
   it('rejects a 1 MB string by its length, before any parsing', () => {
