@@ -1,12 +1,20 @@
 import { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { AppError } from '../../src/platform/errors.js';
-import { createRequestRateLimiter, leaseSize } from '../../src/platform/rate-limiter.js';
+import { createFailureBudget, createRequestRateLimiter, leaseSize } from '../../src/platform/rate-limiter.js';
 import { redisUrlOrSkip } from '../helpers/services.js';
 
 const redisUrl = redisUrlOrSkip('rate limiter leases from the shared Redis budget');
 const clients: Redis[] = [];
 afterAll(() => Promise.all(clients.map((c) => c.quit())));
+afterEach(() => vi.useRealTimers());
+
+/** The retry hint `p` is refused with (seconds), or 'accepted'. */
+const hint = (p: Promise<void>) =>
+  p.then(
+    () => 'accepted',
+    (err: unknown) => (err as AppError).details.retryAfterSeconds,
+  );
 
 /** Consumes `n` times (in parallel when `parallel`), returning how many were accepted. */
 async function spend(
@@ -37,6 +45,8 @@ describe('leaseSize', () => {
     expect(leaseSize(100)).toBe(2);
     expect(leaseSize(600)).toBe(10);
     expect(leaseSize(1_000_000)).toBe(10);
+    // floor(points / 50), between 1 and 10
+    expect([0, 50, 149, 150, 450, 499, 500, 549].map(leaseSize)).toEqual([1, 1, 2, 3, 9, 9, 10, 10]);
   });
 });
 
@@ -51,6 +61,50 @@ describe('request rate limiter in process', () => {
       code: 'RATE_LIMITED',
       details: { retryAfterSeconds: 60 },
     });
+  });
+});
+
+describe('request rate limiter in process, exactly', () => {
+  it('a request may cost several points', async () => {
+    const limiter = createRequestRateLimiter({ points: 5, windowSeconds: 60, prefix: 'unused:' });
+    expect(await hint(limiter.consume('k', 3))).toBe('accepted');
+    expect(await hint(limiter.consume('k', 2))).toBe('accepted');
+    expect(await hint(limiter.consume('k'))).toBe(60);
+    expect(await hint(limiter.consume('other', 5))).toBe('accepted');
+    expect(await hint(limiter.consume('other2', 6))).toBe(60);
+  });
+
+  it('the retry hint is the rest of the window in whole seconds, rounded up, at least 1', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const t0 = Date.now();
+    const limiter = createRequestRateLimiter({ points: 1, windowSeconds: 60, prefix: 'unused:' });
+    await limiter.consume('k');
+    vi.setSystemTime(t0 + 57_000);
+    expect(await hint(limiter.consume('k'))).toBe(3);
+    vi.setSystemTime(t0 + 57_001);
+    expect(await hint(limiter.consume('k'))).toBe(3);
+    vi.setSystemTime(t0 + 59_999);
+    expect(await hint(limiter.consume('k'))).toBe(1);
+  });
+});
+
+describe('failure budget in process', () => {
+  it('is over budget from exactly `points` failures on, per key, until the window ends', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const t0 = Date.now();
+    const budget = createFailureBudget({ points: 3, windowSeconds: 60, prefix: 'unused:' });
+    expect(await budget.retryAfter('a')).toBe(0);
+    await budget.record('a');
+    await budget.record('a');
+    expect(await budget.retryAfter('a')).toBe(0);
+    await budget.record('a');
+    expect(await budget.retryAfter('a')).toBe(60);
+    await budget.record('a'); // over budget: counted, not thrown
+    expect(await budget.retryAfter('b')).toBe(0);
+    vi.setSystemTime(t0 + 58_500);
+    expect(await budget.retryAfter('a')).toBe(2);
+    vi.setSystemTime(t0 + 59_999);
+    expect(await budget.retryAfter('a')).toBe(1);
   });
 });
 
@@ -133,5 +187,55 @@ describe.runIf(redisUrl)('request rate limiter on Redis', () => {
     expect(await spend(limiter, 'a', 510)).toBe(505);
     expect(await spend(limiter, 'b', 7)).toBe(7);
     expect(await redis.get(`${p}rl:b`)).toBe('10');
+  });
+
+  it('spends a lease to its last point before asking for the next', async () => {
+    const redis = await connect();
+    const p = prefix();
+    const limiter = createRequestRateLimiter({ points: 500, windowSeconds: 60, prefix: p }, redis);
+    expect(await spend(limiter, 'k', 10)).toBe(10);
+    expect(await redis.get(`${p}rl:k`)).toBe('10');
+    expect(await spend(limiter, 'k', 1)).toBe(1);
+    expect(await redis.get(`${p}rl:k`)).toBe('20');
+  });
+
+  it('a request costing a lease or more is taken exactly, without a lease', async () => {
+    const redis = await connect();
+    const p = prefix();
+    const limiter = createRequestRateLimiter({ points: 500, windowSeconds: 60, prefix: p }, redis);
+    await limiter.consume('k', 25);
+    expect(await redis.get(`${p}rl:k`)).toBe('25');
+    await limiter.consume('k', 3); // under a lease: leases 10, spends 3
+    expect(await redis.get(`${p}rl:k`)).toBe('35');
+  });
+
+  it('names the rest of the window when refusing from memory, rounded up', async () => {
+    const redis = await connect();
+    const p = prefix();
+    const limiter = createRequestRateLimiter({ points: 500, windowSeconds: 60, prefix: p }, redis);
+    expect(await spend(limiter, 'k', 501)).toBe(500);
+    // Refused locally from now on, until the window Redis named ends: move the local
+    // clock to 2.5 s and 0.5 s before that end.
+    const endsIn = await redis.pttl(`${p}rl:k`);
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const t0 = Date.now();
+    vi.setSystemTime(t0 + endsIn - 2_500);
+    expect(await hint(limiter.consume('k'))).toBe(3);
+    vi.setSystemTime(t0 + endsIn - 500);
+    expect(await hint(limiter.consume('k'))).toBe(1);
+    // 50 leases (500), the 51st handed back, the one refused request counted (501);
+    // refusals from memory count nothing.
+    expect(await redis.get(`${p}rl:k`)).toBe('501');
+  });
+
+  it('shares a failure budget through Redis under its own prefix', async () => {
+    const p = prefix();
+    const a = createFailureBudget({ points: 2, windowSeconds: 60, prefix: p }, await connect());
+    const b = createFailureBudget({ points: 2, windowSeconds: 60, prefix: p }, await connect());
+    await a.record('addr');
+    expect(await b.retryAfter('addr')).toBe(0);
+    await b.record('addr');
+    expect(await a.retryAfter('addr')).toBe(60);
+    expect(await (await connect()).get(`${p}fb:addr`)).toBe('2');
   });
 });
