@@ -4,7 +4,7 @@
  * first so hostile input costs O(n) on at most MAX_INPUT_LENGTH characters.
  */
 import { unstorableText } from '../platform/storable-text.js';
-import { badInput } from '../platform/errors.js';
+import { AppError, badInput } from '../platform/errors.js';
 import type { InputNotes, IocType, ParsedIoc, SubmittedIoc } from './ioc-types.js';
 import { parseDomain, unicodeHost } from './parse-domain.js';
 import { looksLikeIpv4, looksLikeIpv6, parseIpv4, parseIpv6 } from './parse-ip.js';
@@ -79,8 +79,13 @@ export function parseIocInput(value: string): SubmittedIoc {
   if (trimmed === '') throw badInput('IOC value is empty');
   const { text, changes } = refang(trimmed);
   const notes: InputNotes = { notes: changes.map((c) => `refanged ${c}`), credentialsRemoved: false };
-  if (/\s/u.test(text) && !looksLikeUrl(text)) throw badInput(`"${text}" contains whitespace`);
-  const ioc = detectAndParse(text, notes);
+  let ioc: ParsedIoc;
+  try {
+    if (/\s/u.test(text) && !looksLikeUrl(text)) throw badInput(`"${text}" contains whitespace`);
+    ioc = detectAndParse(text, notes);
+  } catch (error) {
+    throw withoutPassword(error, text);
+  }
   return {
     ioc,
     input: notes.credentialsRemoved ? maskPassword(text) : trimmed,
@@ -95,6 +100,14 @@ export function valueFacts(type: IocType, value: string): Pick<ParsedIoc, 'unico
   if (type === 'DOMAIN') return unicodeHost(value);
   if (type === 'URL') return urlFacts(value);
   return {};
+}
+
+/** Error messages quote the input: never with the password of a URL in it. */
+function withoutPassword(error: unknown, text: string): unknown {
+  const match = USERINFO_PASSWORD.exec(text);
+  if (!(error instanceof AppError) || match?.[1] === undefined) return error;
+  const password = match[0].slice(match[1].length);
+  return new AppError(error.code, error.message.split(password).join('***'), error.details);
 }
 
 /** The submitted text with a URL password (`user:secret@`) shown as `***`, for echoing back. */

@@ -304,6 +304,21 @@ describe('parseIocInput: a corpus of real-world spellings', () => {
 });
 
 describe('parseIocInput: what it reports about the input', () => {
+  it('never quotes a URL password in an error message', () => {
+    expectBadInput(
+      () => parseIocInput('http://bob:hunter2@evil .com/'),
+      /^URL "http:\/\/bob:\*\*\*@evil \.com\/" contains whitespace/,
+    );
+    expectBadInput(
+      () => parseIocInput('hxxp://bob:hunter2[@]evil[.]corp/x'),
+      /^"evil\.corp" has no public suffix/,
+    );
+    expectBadInput(() => parseIocInput('bob:hunter2@evil.com/x'), /^URL scheme "bob:" is not supported/);
+    for (const input of ['http://bob:hunter2@evil .com/', 'bob:hunter2@evil.com/x', 'ftp://bob:hunter2@/x']) {
+      expect(() => parseIocInput(input)).toThrow(/^(?!.*hunter2)/);
+    }
+  });
+
   const cases: ReadonlyArray<[string, string, string[]]> = [
     [
       'hxxps[://]evil[.]com',
