@@ -15,6 +15,7 @@ import { WorkerRunner } from './platform/worker-runner.js';
 import { createApollo } from './server/apollo.js';
 import { createFastify, fastifyApolloDrainPlugin, registerRoutes } from './server/http-server.js';
 import { Metrics } from './server/metrics.js';
+import { OperationLog } from './server/operation-log.js';
 import { createOriginPolicy } from './server/origin.js';
 import { createQueryLimits } from './server/query-limits.js';
 import { createWsServer } from './server/ws-server.js';
@@ -65,7 +66,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
       ...domains.stats.services,
     };
     let shuttingDown = false;
-    const { app, apollo, ws } = await createTransport(config, logger, {
+    const { app, apollo, ws, operations } = await createTransport(config, logger, {
       services,
       infra,
       metrics,
@@ -79,7 +80,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
     if (config.workers !== 'off') runner.start();
     // Every instance keeps its own key caches and sockets current, whatever WORKERS says.
     const instanceRunner = new WorkerRunner(
-      [...modules.flatMap((m) => m.instanceWorkers), ...ws.workers],
+      [...modules.flatMap((m) => m.instanceWorkers), ...ws.workers, operations.worker()],
       logger,
     );
     instanceRunner.start();
@@ -149,11 +150,16 @@ async function createTransport(
   const originPolicy = createOriginPolicy(config.corsOrigins, config.publicUrl);
 
   const app = createFastify(config, logger);
+  const operations = new OperationLog(logger, {
+    slowMs: config.log.slowOperationMs,
+    intervalMs: config.log.summarySeconds * 1000,
+  });
   const apollo = createApollo({
     schema,
     limits,
     metrics,
     logger,
+    operations,
     extraPlugins: [fastifyApolloDrainPlugin(app)],
   });
   await apollo.start();
@@ -171,7 +177,7 @@ async function createTransport(
   if (config.workers !== 'only') {
     app.server.on('upgrade', (req, socket, head) => ws.handleUpgrade(req, socket, head));
   }
-  return { app, apollo, ws };
+  return { app, apollo, ws, operations };
 }
 
 /** PUBLIC_URL, or the address listened on (loopback for a wildcard host). */

@@ -13,6 +13,8 @@ const EnvSchema = z.object({
   PUBLIC_URL: url(['http:', 'https:']),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_PRETTY: bool(false),
+  LOG_SLOW_OPERATION_MS: int(1_000, 1, 3_600_000),
+  LOG_SUMMARY_SECONDS: int(60, 1, 86_400),
   DATABASE_URL: url(['postgres:', 'postgresql:']),
   DATABASE_POOL_SIZE: int(10, 1, 200),
   DATABASE_STATEMENT_TIMEOUT_MS: int(15_000, 100, 3_600_000),
@@ -25,7 +27,7 @@ const EnvSchema = z.object({
     message: 'must be at least 24 characters',
   }),
   CORS_ORIGINS: optionalString,
-  RATE_LIMIT_POINTS: int(600, 1, 1_000_000),
+  RATE_LIMIT_POINTS: int(600, 0, 1_000_000),
   RATE_LIMIT_WINDOW_SECONDS: int(60, 1, 86_400),
   MAX_BODY_BYTES: int(1_048_576, 1024, 104_857_600),
   WS_MAX_PAYLOAD_BYTES: int(1_048_576, 1024, 104_857_600),
@@ -90,7 +92,14 @@ export interface Config {
   readonly port: number;
   /** Origin the server is reached at; used for the default CORS allow-list. */
   readonly publicUrl: string | undefined;
-  readonly log: { readonly level: string; readonly pretty: boolean };
+  readonly log: {
+    readonly level: string;
+    readonly pretty: boolean;
+    /** An HTTP operation this slow (ms) is logged on its own at warn. */
+    readonly slowOperationMs: number;
+    /** Seconds between the info lines that summarise HTTP operations. */
+    readonly summarySeconds: number;
+  };
   readonly database: {
     readonly url: string | undefined;
     readonly poolSize: number;
@@ -229,7 +238,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: e.HOST,
     port: e.PORT,
     publicUrl: e.PUBLIC_URL,
-    log: { level: e.LOG_LEVEL, pretty: e.LOG_PRETTY },
+    log: {
+      level: e.LOG_LEVEL,
+      pretty: e.LOG_PRETTY,
+      slowOperationMs: e.LOG_SLOW_OPERATION_MS,
+      summarySeconds: e.LOG_SUMMARY_SECONDS,
+    },
     database: {
       url: e.DATABASE_URL,
       poolSize: e.DATABASE_POOL_SIZE,

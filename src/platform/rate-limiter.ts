@@ -8,7 +8,8 @@ import {
 import { rateLimited } from './errors.js';
 
 export interface RequestRateLimiter {
-  readonly mode: 'redis' | 'in-process';
+  /** 'off': RATE_LIMIT_POINTS=0, every request passes. */
+  readonly mode: 'redis' | 'in-process' | 'off';
   /** Counts one request for `key`; throws RATE_LIMITED (with a retry hint) when over. */
   consume(key: string, points?: number): Promise<void>;
 }
@@ -19,12 +20,13 @@ export const MAX_LEASE = 10;
 /**
  * Per-key request limiting. With Redis the budget is shared by every instance; when
  * Redis fails the in-memory insurance limiter takes over, so an outage never turns
- * into refusing every request.
+ * into refusing every request. No points (0) turns limiting off.
  */
 export function createRequestRateLimiter(
   opts: { points: number; windowSeconds: number; prefix: string },
   redis?: Redis,
 ): RequestRateLimiter {
+  if (opts.points === 0) return { mode: 'off', consume: () => Promise.resolve() };
   const memory = new RateLimiterMemory({
     points: opts.points,
     duration: opts.windowSeconds,

@@ -6,6 +6,7 @@ import { formatGraphQLError } from '../graphql/error-mapping.js';
 import type { Logger } from '../platform/logger.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import { Metrics } from './metrics.js';
+import type { OperationLog } from './operation-log.js';
 import type { QueryLimits } from './query-limits.js';
 import { requestGuards } from './request-guards.js';
 
@@ -14,6 +15,7 @@ export function createApollo(opts: {
   limits: QueryLimits;
   metrics: Metrics;
   logger: Logger;
+  operations: OperationLog;
   extraPlugins: ApolloServerPlugin<GraphQLContext>[];
 }): ApolloServer<GraphQLContext> {
   const { metrics, logger } = opts;
@@ -34,44 +36,45 @@ export function createApollo(opts: {
       ApolloServerPluginCacheControlDisabled(),
       ApolloServerPluginLandingPageDisabled(),
       requestGuards<GraphQLContext>(),
-      operationObserver(metrics, logger),
+      operationObserver(metrics, opts.operations, logger),
       ...opts.extraPlugins,
     ],
   });
 }
 
-/** Logs every operation with its name and duration, and records request metrics. */
-function operationObserver(metrics: Metrics, logger: Logger): ApolloServerPlugin<GraphQLContext> {
+/** Records each operation in the metrics and the operation log (see OperationLog). */
+function operationObserver(
+  metrics: Metrics,
+  operations: OperationLog,
+  logger: Logger,
+): ApolloServerPlugin<GraphQLContext> {
   return {
     requestDidStart() {
       const started = performance.now();
       return Promise.resolve({
         willSendResponse(ctx) {
-          const seconds = (performance.now() - started) / 1000;
+          const ms = performance.now() - started;
+          // The answer's errors are the formatted ones, with the codes clients see.
           const errors =
-            ctx.errors ??
-            (ctx.response.body.kind === 'single' ? ctx.response.body.singleResult.errors : undefined);
-          const outcome = errors && errors.length > 0 ? 'error' : 'success';
+            (ctx.response.body.kind === 'single' ? ctx.response.body.singleResult.errors : undefined) ??
+            ctx.errors;
           const labels = {
             operation: Metrics.operationLabel(ctx.operationName ?? ctx.request.operationName),
             type: ctx.operation?.operation ?? 'unknown',
-            outcome,
+            outcome: errors && errors.length > 0 ? 'error' : 'success',
             transport: 'http',
           };
           metrics.requests.inc(labels);
-          metrics.duration.observe(labels, seconds);
-          if (!logger.isLevelEnabled('info')) return Promise.resolve();
-          const log = (ctx.contextValue as Partial<GraphQLContext> | undefined)?.logger ?? logger;
-          log.info(
-            {
-              operation: labels.operation,
-              type: labels.type,
-              outcome,
-              durationMs: Math.round(seconds * 1e4) / 10,
-              ...(errors ? { errorCodes: errors.map((e) => e.extensions?.code ?? 'UNKNOWN') } : {}),
-            },
-            'graphql operation',
-          );
+          metrics.duration.observe(labels, ms / 1000);
+          operations.record({
+            operation: labels.operation,
+            type: labels.type,
+            durationMs: ms,
+            errorCodes: errors?.map((e) =>
+              typeof e.extensions?.code === 'string' ? e.extensions.code : 'UNKNOWN',
+            ),
+            log: () => (ctx.contextValue as Partial<GraphQLContext> | undefined)?.logger ?? logger,
+          });
           return Promise.resolve();
         },
       });

@@ -14,7 +14,7 @@ import type { Config } from '../config.js';
 import { formatGraphQLError, httpStatusOf, toGraphQLError } from '../graphql/error-mapping.js';
 import { AppError } from '../platform/errors.js';
 import { DEPENDENCY_RETRY_AFTER_S } from '../platform/failure-classifier.js';
-import type { Logger } from '../platform/logger.js';
+import { LazyChildLogger, type Logger } from '../platform/logger.js';
 import { fromRoot } from '../platform/paths.js';
 import type { RequestRateLimiter } from '../platform/rate-limiter.js';
 import { LazyLoggerContext, type GraphQLContext, type Services } from '../graphql/context.js';
@@ -29,6 +29,9 @@ export function createFastify(config: Config, logger: Logger): FastifyInstance {
     loggerInstance: logger.child({ component: 'http' }),
     // Operations are logged once each by the Apollo plugin, with name and duration.
     logController: new LogController({ disableRequestLogging: true }),
+    // Each request's logger (request id bound) becomes a pino child only if it writes.
+    childLoggerFactory: (parent, bindings, options) =>
+      LazyChildLogger.of(parent as unknown as Logger, bindings, options),
     bodyLimit: config.limits.maxBodyBytes,
     genReqId: () => randomUUID(),
     forceCloseConnections: 'idle',
@@ -52,14 +55,22 @@ export async function registerRoutes(
 ): Promise<void> {
   const { services, metrics, rateLimiter } = deps;
 
-  await app.register(cors, {
+  // Two answers, built once: reflect the request's origin, or add no CORS headers (a
+  // request without an Origin header is not from a browser and needs none).
+  const corsFor = (origin: boolean) => ({
+    origin,
+    methods: ['GET', 'POST', 'OPTIONS'],
     credentials: false,
     maxAge: 600,
+  });
+  const [reflectOrigin, noCors] = [corsFor(true), corsFor(false)];
+  await app.register(cors, {
     hook: 'onRequest',
     delegator: (req, cb) => {
       const origin = req.headers.origin;
-      const allowed = deps.originPolicy.isAllowed(origin, req.headers, req.protocol === 'https');
-      cb(null, { origin: allowed ? (origin ?? false) : false, methods: ['GET', 'POST', 'OPTIONS'] });
+      const allowed =
+        origin !== undefined && deps.originPolicy.isAllowed(origin, req.headers, req.protocol === 'https');
+      cb(null, allowed ? reflectOrigin : noCors);
     },
   });
 

@@ -28,3 +28,35 @@ it('CORS_ORIGINS replaces the default: listed origins pass, the server’s own d
   });
   expect(status).toBe('open');
 });
+
+it('a preflight from a listed origin gets the methods and a 600 s max-age; a request without Origin gets no CORS headers', async () => {
+  const preflight = await fetch(t.url, {
+    method: 'OPTIONS',
+    headers: {
+      origin: 'https://soc.example',
+      'access-control-request-method': 'POST',
+      'access-control-request-headers': 'authorization, content-type',
+    },
+  });
+  expect(preflight.status).toBe(204);
+  expect(preflight.headers.get('access-control-allow-origin')).toBe('https://soc.example');
+  expect(preflight.headers.get('access-control-allow-methods')).toBe('GET, POST, OPTIONS');
+  expect(preflight.headers.get('access-control-allow-headers')).toBe('authorization, content-type');
+  expect(preflight.headers.get('access-control-max-age')).toBe('600');
+  expect(preflight.headers.get('access-control-allow-credentials')).toBeNull();
+
+  const plain = await t.gql<{ __typename: string }>('{ __typename }');
+  expect(plain.data?.__typename).toBe('Query');
+  expect(plain.headers.get('access-control-allow-origin')).toBeNull();
+  const fromBrowser = await fetch(t.url, {
+    method: 'POST',
+    headers: {
+      origin: 'https://dash.example:8443',
+      'content-type': 'application/json',
+      authorization: `Bearer ${t.adminKey}`,
+    },
+    body: JSON.stringify({ query: '{ __typename }' }),
+  });
+  expect(fromBrowser.headers.get('access-control-allow-origin')).toBe('https://dash.example:8443');
+  expect(fromBrowser.headers.get('vary')).toContain('Origin');
+});

@@ -109,6 +109,75 @@ describe('rate limiting per API key', () => {
   });
 });
 
+describe('RATE_LIMIT_POINTS=0', () => {
+  let open: TestApp;
+  beforeAll(async () => {
+    open = await startTestApp('rate_limit_off', { RATE_LIMIT_POINTS: '0' });
+  });
+  afterAll(() => open.stop());
+
+  it('turns operation limiting off: 700 requests of one key (more than the default 600) all pass', async () => {
+    expect(open.app.modes.rateLimit).toBe('off');
+    const created = await open.gql<{ createApiKey: { secret: string } }>(
+      'mutation { createApiKey(name: "unlimited", role: READER) { secret } }',
+    );
+    const key = created.data!.createApiKey.secret;
+    const statuses: number[] = [];
+    // 20 at a time: 35 rounds of 20 = 700.
+    for (let round = 0; round < 35; round++) {
+      const batch = await Promise.all(
+        Array.from({ length: 20 }, () => open.gql('{ __typename }', undefined, key)),
+      );
+      statuses.push(...batch.map((r) => r.status));
+    }
+    expect(statuses).toHaveLength(700);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(700);
+  });
+
+  it('and for WebSocket subscribes: 7 of 7 start', async () => {
+    const client = open.ws();
+    const subs = Array.from({ length: 7 }, () =>
+      collect<{ heartbeat: string }>(client, 'subscription { heartbeat(intervalSeconds: 1) }', 1),
+    );
+    const settled = await Promise.allSettled(subs.map((s) => s.done));
+    for (const s of subs) s.unsubscribe();
+    expect(settled.map((r) => r.status)).toEqual(Array(7).fill('fulfilled'));
+  });
+});
+
+describe('operation log', () => {
+  it('logs a summary per operation name at info, failed operations one by one, and no line per successful one', async () => {
+    const lines: string[] = [];
+    const app = await startTestApp('operation_log', { LOG_LEVEL: 'info' }, { logLines: lines });
+    try {
+      for (let i = 0; i < 3; i++) await app.gql('query Probe { __typename }');
+      // Over the documented batch limit of 1,000 addresses: BAD_USER_INPUT from the resolver.
+      const tooMany = { ips: Array.from({ length: 1001 }, () => '192.0.2.1') };
+      for (let i = 0; i < 2; i++)
+        await app.gql('query Broken($ips: [String!]!) { geoip(ips: $ips) { ip } }', tooMany);
+      await app.gql('{ __typename }');
+    } finally {
+      await app.stop(); // the last summary is written on stop
+    }
+    const logged = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    const perOperation = logged.filter((l) => l.msg === 'graphql operation');
+    expect(perOperation.map((l) => [l.operation, l.outcome, l.errorCodes])).toEqual([
+      ['Broken', 'error', ['BAD_USER_INPUT']],
+      ['Broken', 'error', ['BAD_USER_INPUT']],
+    ]);
+    const summaries = logged.filter((l) => l.msg === 'graphql operations');
+    const counts = summaries
+      .flatMap((l) => l.operations as { operation: string; count: number; errors: number }[])
+      .map((o) => [o.operation, o.count, o.errors]);
+    // The admin key's createApiKey etc. are not sent here: exactly these six operations.
+    expect(counts.sort()).toEqual([
+      ['Broken', 2, 2],
+      ['Probe', 3, 0],
+      ['anonymous', 1, 0],
+    ]);
+  });
+});
+
 describe('CORS and WebSocket origin allow-list', () => {
   it('answers preflight for the server’s own origin but not for others', async () => {
     const own = await fetch(t.url, {
