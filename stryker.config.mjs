@@ -17,7 +17,11 @@ const MODULES = {
   },
   'ioc-summary': {
     mutate: 'src/iocs/ioc-summary.ts',
-    tests: ['test/iocs/ioc-summary.test.ts', 'test/iocs/scoring.test.ts'],
+    tests: [
+      'test/iocs/ioc-summary-rules.test.ts',
+      'test/iocs/ioc-summary.test.ts',
+      'test/iocs/scoring.test.ts',
+    ],
   },
   'rate-limiter': {
     mutate: 'src/platform/rate-limiter.ts',
