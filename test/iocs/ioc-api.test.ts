@@ -1,9 +1,9 @@
 /** IOC lookups through the GraphQL API against the fake sources (issue 5). */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collect, startTestApp, type TestApp } from '../helpers/test-app.js';
+import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { BAD_INPUTS } from './bad-inputs.js';
-import { IOC_FIELDS, sourceOf, startFakes, type Fakes, type IocJson } from './ioc-harness.js';
+import { IOC_FIELDS, eventually, sourceOf, startFakes, type Fakes, type IocJson } from './ioc-harness.js';
 import { freshIoc } from './ioc-samples.js';
 
 let fakes: Fakes;
@@ -147,22 +147,48 @@ describe('lookupIoc', () => {
   });
 
   it('publishes iocEnriched over graphql-ws when the verdict changes', async () => {
-    const ip = knownBadIp();
-    const client = t.ws();
-    const sub = collect<{ iocEnriched: { value: string; riskScore: number; riskLevel: string } }>(
-      client,
-      `subscription($v: String) { iocEnriched(value: $v) { value riskScore riskLevel } }`,
-      1,
-      { v: ip },
+    type Enriched = { value: string; riskScore: number | null; riskLevel: string | null };
+    const ip = freshIoc('IPV4').value;
+    const received: Enriched[] = [];
+    const stop = t.ws().subscribe<{ iocEnriched: Enriched }>(
+      {
+        query: `subscription($v: String) { iocEnriched(value: $v) { value riskScore riskLevel } }`,
+        variables: { v: ip },
+      },
+      {
+        next: (r) => void received.push(r.data!.iocEnriched),
+        error: (err: unknown) =>
+          void received.push({ value: `error: ${String(err)}`, riskScore: null, riskLevel: null }),
+        complete: () => undefined,
+      },
     );
-    // The subscription is live once the server has it; retry the lookup trigger until then.
-    const other = knownBadIp();
-    await new Promise((r) => setTimeout(r, 300));
-    await lookup(other);
-    const ioc = await lookup(ip);
-    const [event] = await sub.done;
-    sub.unsubscribe();
-    expect(event?.iocEnriched).toEqual({ value: ip, riskScore: ioc.riskScore, riskLevel: ioc.riskLevel });
+    // Live once a change arrives: flip the value between two verdicts (neither of them
+    // the known-bad one asserted below) until the subscription reports one.
+    let flip = false;
+    await eventually(
+      async () => {
+        if (received.length > 0) return true;
+        flip = !flip;
+        for (const f of fakes.all) f.setScenario(ip, flip ? 'unknown' : 'clean');
+        const res = await t.gql(`mutation($v: String!) { enrichIoc(value: $v) { id } }`, { v: ip });
+        expect(res.errors).toBeUndefined();
+        return undefined;
+      },
+      20_000,
+      'the iocEnriched subscription to be live',
+    );
+    const probed = received.map((e) => e.riskScore);
+    for (const f of fakes.all) f.setScenario(ip, 'known-bad');
+    const ioc = await lookup(ip, { refresh: true });
+    expect(ioc.riskScore).not.toBeNull();
+    expect(probed).not.toContain(ioc.riskScore); // so the event below can only be this change
+    const event = await eventually(
+      () => Promise.resolve(received.find((e) => e.riskScore === ioc.riskScore)),
+      10_000,
+      'the known-bad verdict to be published',
+    );
+    stop();
+    expect(event).toEqual({ value: ip, riskScore: ioc.riskScore, riskLevel: ioc.riskLevel });
   });
 
   it('watchIocs registers in bulk, idempotently; iocs filters by type, level, score and prefix', async () => {
@@ -221,6 +247,7 @@ describe('lookupIoc', () => {
   });
 
   it('reports the sources in health without touching /readyz', async () => {
+    await lookup(knownBadIp()); // spends AbuseIPDB quota whatever ran before
     const res = await t.gql<{
       health: {
         status: string;
@@ -231,7 +258,9 @@ describe('lookupIoc', () => {
     expect(sources.map((s) => s.name)).toEqual(['ABUSEIPDB', 'OTX', 'VIRUSTOTAL']);
     expect(sources.every((s) => s.configured && s.status === 'UP')).toBe(true);
     expect(sources.find((s) => s.name === 'OTX')?.remainingQuota).toBeNull();
-    expect(sources.find((s) => s.name === 'ABUSEIPDB')?.remainingQuota).toBeLessThan(1000);
+    // 1,000 a day (the default budget), one spent per request the fake received.
+    expect(fakes.abuse.calls.length).toBeGreaterThan(0);
+    expect(sources.find((s) => s.name === 'ABUSEIPDB')?.remainingQuota).toBe(1000 - fakes.abuse.calls.length);
     const ready = await fetch(new URL('/readyz', t.origin));
     expect(ready.status).toBe(200);
   });
