@@ -84,7 +84,11 @@ export class ApiKeyService {
       await this.refuseUnknown(client);
       return this.fail(client, 'invalid', 'Invalid API key');
     }
-    return this.verifyHash(hashKey(secret), client);
+    const remembered = this.cache.hashOf(secret);
+    const hash = remembered ?? hashKey(secret);
+    const principal = await this.verifyHash(hash, client);
+    if (remembered === undefined) this.cache.rememberHash(secret, hash);
+    return principal;
   }
 
   /** `verify` for a key known by its hash (open sockets re-check theirs with it). */

@@ -17,18 +17,34 @@ interface Verified {
  *   `staleMs` (served when PostgreSQL is unreachable, and exempt from the per-address
  *   failure budget: only someone holding a valid key can present one);
  * - unknown keys (negative cache): a flood of one bad key costs one lookup per minute;
- * - revoked keys: never served again, not even stale.
+ * - revoked keys: never served again, not even stale;
+ * - the hash of each presented secret that verified, by the secret, for as long as
+ *   its verification is remembered: a key in use is not hashed again on every request.
+ *   It only saves the hashing; what the key may do is still decided by hash above, so
+ *   a revocation stops it at once.
  */
 export class KeyCache {
   private readonly verified: LRUCache<string, Verified>;
   private readonly unknown = new LRUCache<string, true>({ max: MAX_ENTRIES, ttl: NEGATIVE_TTL_MS });
   private readonly revoked = new LRUCache<string, true>({ max: MAX_ENTRIES });
+  private readonly hashes: LRUCache<string, string>;
 
   constructor(
     private readonly freshMs: number,
     private readonly staleMs: number,
   ) {
     this.verified = new LRUCache({ max: MAX_ENTRIES, ttl: Math.max(freshMs, staleMs) });
+    this.hashes = new LRUCache({ max: MAX_ENTRIES, ttl: Math.max(freshMs, staleMs) });
+  }
+
+  /** The hash of a secret that verified recently (see rememberHash). */
+  hashOf(secret: string): string | undefined {
+    return this.hashes.get(secret);
+  }
+
+  /** Remembers the hash of a secret that just verified (never of one that did not). */
+  rememberHash(secret: string, hash: string): void {
+    this.hashes.set(secret, hash);
   }
 
   /** The principal when verified less than `freshMs` ago. */

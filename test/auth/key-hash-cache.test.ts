@@ -1,0 +1,60 @@
+import { randomBytes } from 'node:crypto';
+import type * as NodeCrypto from 'node:crypto';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { ApiKeyService } from '../../src/auth/api-key-service.js';
+import { AppError } from '../../src/platform/errors.js';
+import { MemoryEventBus } from '../../src/platform/event-bus.js';
+import { createLogger } from '../../src/platform/logger.js';
+import { MemoryKeyRepo } from './memory-key-repo.js';
+
+// Counts SHA-256 hashes: the service hashes a presented secret with node:crypto.
+const hashes = vi.hoisted(() => ({ count: 0 }));
+vi.mock('node:crypto', async (importOriginal) => {
+  const real = await importOriginal<typeof NodeCrypto>();
+  return {
+    ...real,
+    createHash: (algorithm: string) => {
+      if (algorithm === 'sha256') hashes.count += 1;
+      return real.createHash(algorithm);
+    },
+  };
+});
+
+const logger = createLogger({ log: { level: 'silent', pretty: false } });
+const codeOf = (p: Promise<unknown>) =>
+  p.then(
+    () => 'ok',
+    (err: unknown) => (err instanceof AppError ? err.code : String(err)),
+  );
+
+beforeEach(() => {
+  hashes.count = 0;
+});
+
+describe('hash of a presented key', () => {
+  it('a key that verified is hashed once for 100 requests', async () => {
+    const svc = new ApiKeyService(new MemoryKeyRepo(), new MemoryEventBus(), logger);
+    const { secret } = await svc.create('busy', 'READER');
+    hashes.count = 0;
+    for (let i = 0; i < 100; i++) expect(await codeOf(svc.verify(secret))).toBe('ok');
+    expect(hashes.count).toBe(1);
+  });
+
+  it('a key that did not verify is hashed again each time (5 tries, 5 hashes)', async () => {
+    const svc = new ApiKeyService(new MemoryKeyRepo(), new MemoryEventBus(), logger);
+    const wrong = `tw_${randomBytes(32).toString('base64url')}`;
+    for (let i = 0; i < 5; i++) expect(await codeOf(svc.verify(wrong))).toBe('UNAUTHENTICATED');
+    expect(hashes.count).toBe(5);
+  });
+
+  it('a remembered key stops at once when revoked', async () => {
+    const repo = new MemoryKeyRepo();
+    const svc = new ApiKeyService(repo, new MemoryEventBus(), logger, { cacheTtlMs: 600_000 });
+    const { secret, record } = await svc.create('revoked soon', 'READER');
+    expect(await codeOf(svc.verify(secret))).toBe('ok');
+    expect(await codeOf(svc.verify(secret))).toBe('ok');
+    expect(await svc.revoke(record.id)).toBe(true);
+    expect(await codeOf(svc.verify(secret))).toBe('UNAUTHENTICATED');
+    await expect(svc.verify(secret)).rejects.toThrow('This API key has been revoked');
+  });
+});
