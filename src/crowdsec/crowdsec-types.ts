@@ -1,9 +1,10 @@
 /**
  * Domain types of the CrowdSec part of threatwire. GraphQL codegen maps `Decision`
- * and `Alert` to the records below (codegen.ts). Records travel through the event
- * bus as JSON, so date fields may come back as ISO strings: read them with `toDate`.
+ * and `Alert` to the records below (codegen.ts). Their topics (TOPICS) restore the
+ * dates after a trip over the event bus.
  */
 import type { GeoLocation } from '../geo/geo-types.js';
+import { topic, withDates } from '../platform/event-bus.js';
 import type { Page } from '../platform/page.js';
 
 export interface DecisionRecord {
@@ -17,9 +18,9 @@ export interface DecisionRecord {
   value: string;
   scenario: string;
   simulated: boolean;
-  expiresAt: Date | string;
-  createdAt: Date | string;
-  deletedAt: Date | string | null;
+  expiresAt: Date;
+  createdAt: Date;
+  deletedAt: Date | null;
   geo: GeoLocation | null;
 }
 
@@ -31,9 +32,9 @@ export interface AlertRecord {
   scenarioVersion: string | null;
   message: string;
   eventsCount: number;
-  startAt: Date | string;
-  stopAt: Date | string;
-  createdAt: Date | string;
+  startAt: Date;
+  stopAt: Date;
+  createdAt: Date;
   machineId: string | null;
   simulated: boolean;
   sourceScope: string;
@@ -67,11 +68,16 @@ export interface AlertFilter {
 export type DecisionPage = Page<DecisionRecord>;
 export type AlertPage = Page<AlertRecord>;
 
+const decisionDates = withDates<DecisionRecord>('expiresAt', 'createdAt', 'deletedAt');
+
 /** Event-bus topics; payloads are the records above. */
 export const TOPICS = {
-  decisionAdded: 'crowdsec.decisionAdded',
-  decisionDeleted: 'crowdsec.decisionDeleted',
-  alertCreated: 'crowdsec.alertCreated',
+  decisionAdded: topic<DecisionRecord>('crowdsec.decisionAdded', decisionDates),
+  decisionDeleted: topic<DecisionRecord>('crowdsec.decisionDeleted', decisionDates),
+  alertCreated: topic<AlertRecord>(
+    'crowdsec.alertCreated',
+    withDates<AlertRecord>('startAt', 'stopAt', 'createdAt'),
+  ),
 } as const;
 
 export function toDate(value: Date | string): Date {

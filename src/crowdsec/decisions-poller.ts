@@ -6,7 +6,7 @@
  * marked deleted. Events are published after the batch that carries them committed.
  */
 import type { GeoService } from '../geo/geo-service.js';
-import type { EventBus } from '../platform/event-bus.js';
+import type { EventBus, Topic } from '../platform/event-bus.js';
 import type { Logger } from '../platform/logger.js';
 import { locateColumns } from './crowdsec-geo.js';
 import { TOPICS, type DecisionRecord } from './crowdsec-types.js';
@@ -141,7 +141,7 @@ export class DecisionsPoller {
     };
   }
 
-  private async publish(topic: string, rows: DecisionRecord[]): Promise<void> {
+  private async publish(topic: Topic<DecisionRecord>, rows: DecisionRecord[]): Promise<void> {
     await Promise.all(rows.map((r) => this.deps.bus.publish(topic, r)));
   }
 }

@@ -1,8 +1,9 @@
 /**
  * Stored and served shapes of the IOC domain. GraphQL codegen maps `Ioc`,
- * `SourceResult` and `Enrichment` to the records below (codegen.ts). Records travel
- * through the event bus as JSON, so their dates may arrive as ISO strings.
+ * `SourceResult` and `Enrichment` to the records below (codegen.ts).
+ * IOC_ENRICHED_TOPIC restores their dates after a trip over the event bus.
  */
+import { topic, withDates } from '../platform/event-bus.js';
 import type { Page } from '../platform/page.js';
 import type { IocType, RiskLevel, SubmittedIoc, ThreatCategory } from './ioc-types.js';
 import type { ScoreContribution } from './scoring.js';
@@ -50,11 +51,11 @@ export interface SourceResultRecord {
   error: string | null;
   errorKind: SourceErrorKind | null;
   /** Deferred or rate-limited: when the source may be asked again. */
-  retryAt: Date | string | null;
+  retryAt: Date | null;
   /** Held back by our own request budget; the collector finishes it after retryAt. */
   deferred: boolean;
   durationMs: number;
-  fetchedAt: Date | string;
+  fetchedAt: Date;
   /** The vendor's body, present only for `debug` lookups. */
   raw?: unknown;
 }
@@ -67,10 +68,10 @@ export interface IocRecord {
   riskLevel: RiskLevel | null;
   categories: ThreatCategory[];
   watched: boolean;
-  firstSeenAt: Date | string;
-  lastSeenAt: Date | string;
-  lastEnrichedAt: Date | string | null;
-  nextEnrichAt: Date | string | null;
+  firstSeenAt: Date;
+  lastSeenAt: Date;
+  lastEnrichedAt: Date | null;
+  nextEnrichAt: Date | null;
   sources: SourceResultRecord[];
   scoreBreakdown: ScoreContribution[];
   /** Unicode form of an internationalised domain or URL host; null when value is all ASCII. */
@@ -105,3 +106,12 @@ export interface IocFilter {
 
 export type IocPage = Page<IocRecord>;
 export type EnrichmentPage = Page<EnrichmentRecord>;
+
+const iocDates = withDates<IocRecord>('firstSeenAt', 'lastSeenAt', 'lastEnrichedAt', 'nextEnrichAt');
+const sourceDates = withDates<SourceResultRecord>('fetchedAt', 'retryAt');
+
+/** The event-bus topic of IOCs whose score, level or categories changed. */
+export const IOC_ENRICHED_TOPIC = topic<IocRecord>('ioc.enriched', (json) => {
+  const ioc = iocDates(json);
+  return { ...ioc, sources: ioc.sources.map(sourceDates) };
+});

@@ -15,13 +15,14 @@ import { bulkAnswers, planBulk, type IocLookupRecord } from './ioc-bulk.js';
 import { parseIoc, parseIocInput } from './ioc-parse.js';
 import type { IocRepository } from './ioc-repository.js';
 import type { Cursor } from '../platform/page.js';
-import type {
-  EnrichmentPage,
-  IocFilter,
-  IocPage,
-  IocRecord,
-  StoredIoc,
-  StoredSources,
+import {
+  IOC_ENRICHED_TOPIC,
+  type EnrichmentPage,
+  type IocFilter,
+  type IocPage,
+  type IocRecord,
+  type StoredIoc,
+  type StoredSources,
 } from './ioc-record.js';
 import { SingleFlight } from '../platform/single-flight.js';
 import type { EnrichLock } from './enrich-lock.js';
@@ -37,8 +38,6 @@ import {
 import type { ParsedIoc } from './ioc-types.js';
 import type { SourceHealthRecord, SourceHealthTracker } from './source-health.js';
 import type { SourceAdapter, SourceName } from './sources/source-adapter.js';
-
-export const IOC_ENRICHED_TOPIC = 'ioc.enriched';
 
 export interface IocServiceDeps {
   repo: IocRepository;

@@ -146,10 +146,10 @@ const toSourceRecord = (name: SourceName, s: StoredSource): SourceResultRecord =
   data: s.data,
   error: s.error ?? null,
   errorKind: s.errorKind ?? null,
-  retryAt: s.retryAt ?? null,
+  retryAt: s.retryAt !== undefined ? new Date(s.retryAt) : null,
   deferred: s.errorKind === 'QUOTA_DEFERRED',
   durationMs: s.durationMs,
-  fetchedAt: s.fetchedAt,
+  fetchedAt: new Date(s.fetchedAt),
 });
 
 /** The served record; `raws` (by enrichment id) adds vendor bodies for `debug`. */

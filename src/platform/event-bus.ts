@@ -1,13 +1,51 @@
 /**
+ * A topic whose messages have a type: messages cross the bus as JSON (Redis, or a copy
+ * in process), and `revive` turns that JSON back into the type — dates into `Date`s —
+ * once per message, at the bus boundary, before any subscriber sees it.
+ */
+export interface Topic<T> {
+  readonly name: string;
+  readonly revive: (json: unknown) => T;
+}
+
+/** A typed topic; without `revive` the payload is plain JSON data and stays as parsed. */
+export function topic<T>(name: string, revive: (json: unknown) => T = (json) => json as T): Topic<T> {
+  return { name, revive };
+}
+
+/** A reviver that makes the named fields of a record `Date`s (null stays null). */
+export function withDates<T extends object>(...fields: (keyof T)[]): (json: unknown) => T {
+  return (json) => {
+    const record = { ...(json as Record<keyof T, unknown>) };
+    for (const f of fields) {
+      const v = record[f];
+      if (v !== null && v !== undefined) record[f] = new Date(v as string | number | Date);
+    }
+    return record as T;
+  };
+}
+
+/** A reviver for a list of records each revived by `one`. */
+export function listOf<T>(one: (json: unknown) => T): (json: unknown) => T[] {
+  return (json) => (json as unknown[]).map(one);
+}
+
+/** A typed topic, or a bare name for plain JSON data. */
+export type TopicRef<T> = Topic<T> | string;
+export const topicName = (t: TopicRef<unknown>): string => (typeof t === 'string' ? t : t.name);
+
+/**
  * Publish/subscribe between the code that produces domain events and the
  * subscriptions that push them to sockets. Subscription resolvers use only this
- * interface; the Redis implementation fans out across instances.
+ * interface; the Redis implementation fans out across instances. A `Topic<T>` types
+ * both ends and restores what JSON loses (dates); a bare topic name carries plain
+ * JSON data.
  */
 export interface EventBus {
   readonly mode: 'redis' | 'in-process';
-  publish(topic: string, payload: unknown): Promise<void>;
+  publish<T>(topic: TopicRef<T>, payload: T): Promise<void>;
   /** An iterator of matching payloads; `return()` unsubscribes. */
-  subscribe<T>(topic: string, filter?: (payload: T) => boolean): AsyncIterableIterator<T>;
+  subscribe<T>(topic: TopicRef<T>, filter?: (payload: T) => boolean): AsyncIterableIterator<T>;
   close(): Promise<void>;
 }
 
@@ -46,6 +84,7 @@ interface Delivery {
  */
 export class LocalHub {
   private readonly listeners = new Map<string, Set<Listener>>();
+  private readonly revivers = new Map<string, (json: unknown) => unknown>();
   private readonly stoppers = new Set<() => void>();
   private backlog: ({ topic: string; payload: unknown } | undefined)[] = [];
   private head = 0;
@@ -63,6 +102,22 @@ export class LocalHub {
     } = {},
   ) {
     this.clock = hooks.clock ?? (() => performance.now());
+  }
+
+  /** Remembers a typed topic's reviver: messages published under its bare name are revived too. */
+  learn(topic: TopicRef<unknown>): void {
+    if (typeof topic !== 'string') this.revivers.set(topic.name, topic.revive);
+  }
+
+  /** The topic's JSON as its subscribers get it (revived when the topic is typed). */
+  revive(topic: string, json: unknown): unknown {
+    const revive = this.revivers.get(topic);
+    return revive ? revive(json) : json;
+  }
+
+  /** Somebody on this instance listens to the topic. */
+  listening(topic: string): boolean {
+    return this.listeners.has(topic);
   }
 
   dispatch(topic: string, payload: unknown): void {
@@ -221,16 +276,19 @@ export class MemoryEventBus implements EventBus {
     this.hub = new LocalHub({ onDrop });
   }
 
-  publish(topic: string, payload: unknown): Promise<void> {
-    // Subscribers get the JSON form, as they would through Redis; the hub delivers it
-    // on later turns of the event loop, never inside this call.
-    const copy: unknown = JSON.parse(JSON.stringify(payload));
-    this.hub.dispatch(topic, copy);
+  publish<T>(topic: TopicRef<T>, payload: T): Promise<void> {
+    // Subscribers get what a trip through Redis gives (JSON, revived), never the
+    // publisher's own objects; the hub delivers it on later turns of the event loop.
+    const name = topicName(topic);
+    this.hub.learn(topic);
+    if (this.hub.listening(name))
+      this.hub.dispatch(name, this.hub.revive(name, JSON.parse(JSON.stringify(payload))));
     return Promise.resolve();
   }
 
-  subscribe<T>(topic: string, filter?: (payload: T) => boolean): AsyncIterableIterator<T> {
-    return this.hub.subscribe(topic, filter);
+  subscribe<T>(topic: TopicRef<T>, filter?: (payload: T) => boolean): AsyncIterableIterator<T> {
+    this.hub.learn(topic);
+    return this.hub.subscribe(topicName(topic), filter);
   }
 
   close(): Promise<void> {

@@ -1,16 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { EventBus } from './event-bus.js';
-import { LocalHub } from './event-bus.js';
+import { LocalHub, topicName, type EventBus, type TopicRef } from './event-bus.js';
 import type { Logger } from './logger.js';
 
 /**
  * Event bus over Redis pub/sub: every instance subscribes to the channels its own
  * sockets need (reference-counted through LocalHub) and fans messages out locally.
  *
- * A message is `<publishing instance id> <JSON payload>`. The publisher hands the payload
- * to its own subscribers directly (as the in-process bus does) and ignores its echo from
- * Redis, so a bulk ingest is not parsed back on the instance that just serialised it.
+ * A message is `<publishing instance id> <JSON payload>`. A typed topic's reviver turns
+ * the JSON back into its records (dates as `Date`s) once per message, as it arrives. The
+ * publisher hands the payload, through the same reviver, to its own subscribers directly
+ * and ignores its echo from Redis, so a bulk ingest is not parsed back on the instance
+ * that just serialised it.
  * Either way the hub only queues it: subscribers' filters run on later turns of the
  * event loop, in slices, never inside `publish` or the Redis message handler.
  */
@@ -54,7 +55,7 @@ export class RedisEventBus implements EventBus {
     let payload: unknown;
     try {
       if (space < 0) throw new SyntaxError('no origin');
-      payload = JSON.parse(message.slice(space + 1));
+      payload = this.hub.revive(channel.slice(base.length), JSON.parse(message.slice(space + 1)));
     } catch {
       this.log.warn({ channel }, 'dropping a malformed event');
       return;
@@ -62,14 +63,19 @@ export class RedisEventBus implements EventBus {
     this.hub.dispatch(channel.slice(base.length), payload);
   };
 
-  async publish(topic: string, payload: unknown): Promise<void> {
+  async publish<T>(topic: TopicRef<T>, payload: T): Promise<void> {
     const message = `${this.origin} ${JSON.stringify(payload)}`;
-    this.hub.dispatch(topic, payload);
-    await this.publisher.publish(this.channel(topic), message);
+    // Through the same reviver as remote copies (a Date stays a Date, a date string becomes
+    // one), without parsing back what was just serialised.
+    const name = topicName(topic);
+    this.hub.learn(topic);
+    if (this.hub.listening(name)) this.hub.dispatch(name, this.hub.revive(name, payload));
+    await this.publisher.publish(this.channel(name), message);
   }
 
-  subscribe<T>(topic: string, filter?: (payload: T) => boolean): AsyncIterableIterator<T> {
-    return this.hub.subscribe(topic, filter);
+  subscribe<T>(topic: TopicRef<T>, filter?: (payload: T) => boolean): AsyncIterableIterator<T> {
+    this.hub.learn(topic);
+    return this.hub.subscribe(topicName(topic), filter);
   }
 
   close(): Promise<void> {

@@ -78,7 +78,7 @@ export interface AttackerRecord {
   scope: string;
   alerts: number;
   scenarios: number;
-  lastSeenAt: Date | string;
+  lastSeenAt: Date;
   geo: GeoLocation | null;
 }
 

@@ -23,7 +23,7 @@ const element = (value: string | number | boolean | null | undefined): string =>
   return quote(typeof value === 'number' ? String(value) : value);
 };
 
-const iso = (d: Date | string) => (typeof d === 'string' ? d : d.toISOString());
+const iso = (d: Date) => d.toISOString();
 
 /** A text[] literal of the tags, itself stored as one element of the tags column. */
 export function textArrayLiteral(values: readonly string[]): string {

@@ -1,3 +1,4 @@
+import { listOf, topic, withDates } from '../platform/event-bus.js';
 import type { Page } from '../platform/page.js';
 import type { ClassificationMethod, ThreatCategory } from './classifier/index.js';
 
@@ -6,7 +7,7 @@ import type { ClassificationMethod, ThreatCategory } from './classifier/index.js
  * `ThreatEventConnection` and `ClassifierModel` to these names (codegen.ts).
  */
 
-/** A stored event. Dates are strings after a trip over the event bus (JSON). */
+/** A stored event (THREATS_TOPIC restores its dates after a trip over the event bus). */
 export interface ThreatEventRecord {
   id: string;
   externalId: string | null;
@@ -21,8 +22,8 @@ export interface ThreatEventRecord {
   description: string | null;
   sensor: string | null;
   tags: string[];
-  occurredAt: Date | string;
-  ingestedAt: Date | string;
+  occurredAt: Date;
+  ingestedAt: Date;
   countryCode: string | null;
   city: string | null;
   latitude: number | null;
@@ -118,4 +119,7 @@ export interface ClassifierModelRecord {
 }
 
 /** The event-bus topic carrying arrays of newly stored events (one message per ingest call). */
-export const THREATS_TOPIC = 'threats.detected';
+export const THREATS_TOPIC = topic<ThreatEventRecord[]>(
+  'threats.detected',
+  listOf(withDates<ThreatEventRecord>('occurredAt', 'ingestedAt')),
+);

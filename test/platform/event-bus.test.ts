@@ -1,9 +1,12 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   DISPATCH_SLICE_MS,
+  listOf,
   LocalHub,
   MAX_BACKLOG,
   MemoryEventBus,
+  topic,
+  withDates,
   type EventBus,
 } from '../../src/platform/event-bus.js';
 import { createLogger } from '../../src/platform/logger.js';
@@ -75,6 +78,38 @@ function contract(name: string, make: () => Promise<{ a: EventBus; b: EventBus }
       expect((await take(sub, 1)).map((p) => p.n)).toEqual([1]);
       expect(calls).toBe(1);
       await sub.return?.();
+    });
+
+    it('a typed topic hands every subscriber Dates, whether published typed or by its bare name', async () => {
+      const { a, b } = await make();
+      interface Dated {
+        n: number;
+        at: Date;
+        gone: Date | null;
+      }
+      const dated = topic<Dated[]>('t.dated', listOf(withDates<Dated>('at', 'gone')));
+      const onA = a.subscribe(dated);
+      const onB = b.subscribe(dated);
+      await new Promise((r) => setTimeout(r, 50)); // Redis SUBSCRIBE round trip
+      const at = new Date('2026-01-02T03:04:05.678Z');
+      const published = [{ n: 1, at, gone: null }];
+      await a.publish(dated, published);
+      // A publisher that still sends text dates under the topic's name: revived all the same.
+      await a.publish('t.dated', [{ n: 2, at: at.toISOString(), gone: '2026-02-01T00:00:00.000Z' }]);
+      for (const sub of [onA, onB]) {
+        const got = (await take(sub, 2)).flat();
+        expect(
+          got.map((e) => [e.n, e.at instanceof Date && e.at.getTime(), e.gone?.toISOString() ?? null]),
+        ).toEqual([
+          [1, at.getTime(), null],
+          [2, at.getTime(), '2026-02-01T00:00:00.000Z'],
+        ]);
+        // Subscribers never get the publisher's own objects.
+        expect(got[0]).not.toBe(published[0]);
+      }
+      expect(published[0]!.at).toBe(at);
+      await onA.return?.();
+      await onB.return?.();
     });
 
     it('close() ends pending iterators', async () => {
