@@ -220,6 +220,9 @@ const CORPUS: ReadonlyArray<[string, Expected]> = [
       unicodeValue: 'https://gооgle.com/signin',
     }),
   ],
+  // Documented false positives of the heuristic (docs/scoring.md §6).
+  ['kırmızı.com', ok('DOMAIN', 'xn--krmz-lzacb.com', { lookalikeOf: 'kirmizi.com' })],
+  ['орех.com', ok('DOMAIN', 'xn--e1argv.com', { lookalikeOf: 'opex.com' })],
   ['xn--zz.com', err(/internationalised/)],
   ['xn--.com', err(/internationalised|label/)],
   // --- ordinary IPv4, domains and URLs ---------------------------------------------------
