@@ -16,6 +16,11 @@ describe('unstorableText', () => {
     ['\ude00\ud83d', 'must not contain unpaired UTF-16 surrogates'],
     ['\ud83d\ude00\udc00', 'must not contain unpaired UTF-16 surrogates'],
     ['\uffff\ue000', null],
+    // Both ends of each surrogate range pair up.
+    ['\ud800\udc00', null],
+    ['\udbff\udfff', null],
+    ['\ud800\ue000', 'must not contain unpaired UTF-16 surrogates'],
+    ['\ud800\udbff', 'must not contain unpaired UTF-16 surrogates'],
   ])('%j → %s', (s, expected) => {
     expect(unstorableText(s)).toBe(expected);
   });
@@ -33,6 +38,11 @@ describe('unstorableJson', () => {
     expect(unstorableJson(nested(33), { maxDepth: 32 })).toBe('must not be nested more than 32 levels deep');
   });
 
+  it('counts only objects and arrays as levels', () => {
+    expect(unstorableJson([true, 'x', 1, null], { maxDepth: 1 })).toBeNull();
+    expect(unstorableJson([[true]], { maxDepth: 1 })).toBe('must not be nested more than 1 levels deep');
+  });
+
   it('walks 100,000 levels without overflowing the stack', () => {
     expect(unstorableJson(nested(100_000), { maxDepth: 32 })).toBe(
       'must not be nested more than 32 levels deep',
@@ -47,6 +57,8 @@ describe('unstorableJson', () => {
     [{ a: [1, 'two', { three: null, four: true }] }, null],
     ['top-level \udfff', 'must not contain unpaired UTF-16 surrogates'],
     [null, null],
+    [['ok', '\u0000'], 'must not contain NUL characters'],
+    [['\u0000', 'ok'], 'must not contain NUL characters'],
   ])('%j → %s', (value, expected) => {
     expect(unstorableJson(value, { maxDepth: 8 })).toBe(expected);
   });

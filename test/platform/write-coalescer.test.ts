@@ -99,6 +99,17 @@ describe('WriteCoalescer', () => {
     expect(batches).toEqual([[0], [1, 2, -1, 3, 4], [1], [2], [-1], [3], [4]]);
   });
 
+  it('rejects an item the write returned no result for, and only that one', async () => {
+    const c = new WriteCoalescer<number, number>(
+      (items) => Promise.resolve(items.slice(0, -1).map((n) => n * 10)),
+      { maxBatch: 10, maxConcurrent: 1 },
+    );
+    const settled = await Promise.allSettled([c.submit(1)]);
+    expect(settled).toEqual([
+      { status: 'rejected', reason: new Error('write returned no result for an item') },
+    ]);
+  });
+
   it("does not retry alone when retryAlone says the error is not an item's fault", async () => {
     const batches: number[][] = [];
     let release: () => void = () => undefined;
