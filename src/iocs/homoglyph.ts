@@ -4,8 +4,9 @@
  * that Latin letter. A label is a look-alike when it has non-ASCII letters and its
  * skeleton is plain ASCII, and either
  *  1. it mixes scripts or uses Latin-script confusables (gооgle, раураl, ɡoogle), or
- *  2. it is written wholly in one other script (Cyrillic, Greek, Armenian) under an
- *     ASCII top-level domain (аррӏе.com), where no reader expects that script.
+ *  2. it is written wholly in one other script (Cyrillic, Greek, Armenian) under a
+ *     top-level domain where that script is not expected (аррӏе.com; under .ru or .рф
+ *     the same label is an ordinary Russian name).
  * A look-alike is evidence, not invalid input: the domain is accepted, and the name it
  * imitates (`lookalikeOf`) is reported and raises the score (docs/scoring.md). Labels
  * whose letters do not all map to Latin (münchen, пример, 東京) are ordinary IDNs.
@@ -71,17 +72,28 @@ const SCRIPTS = ['Latin', 'Cyrillic', 'Greek', 'Armenian'].map((name) => ({
   name,
   re: new RegExp(`^\\p{Script=${name}}$`, 'u'),
 }));
+/** Top-level domains (in Unicode) of the countries and communities that write each script. */
+const SCRIPT_TLDS: Readonly<Record<string, ReadonlySet<string>>> = {
+  // prettier-ignore
+  Cyrillic: new Set([
+    'ru', 'su', 'ua', 'by', 'bg', 'kz', 'kg', 'mk', 'mn', 'rs', 'tj', 'uz', 'ba', 'me',
+    'рф', 'укр', 'бг', 'срб', 'мкд', 'қаз', 'мон', 'бел', 'рус', 'москва', 'дети', 'онлайн', 'сайт', 'орг', 'ком',
+  ]),
+  Greek: new Set(['gr', 'cy', 'ελ', 'ευ']),
+  Armenian: new Set(['am', 'հայ']),
+};
 
 /** The Latin label `label` imitates, or undefined when it is not a look-alike. */
-export function lookalikeLabel(label: string, tldIsAscii: boolean): string | undefined {
+export function lookalikeLabel(label: string, tld: string): string | undefined {
   if (ASCII_ONLY.test(label)) return undefined;
   const chars = [...label];
   const skeleton = chars.map((ch) => CONFUSABLES[ch] ?? ch).join('');
   if (!ASCII_LABEL.test(skeleton)) return undefined;
   // Every letter is ASCII or a listed confusable, so these four scripts are all there can be.
   const scripts = new Set(chars.flatMap((ch) => SCRIPTS.filter((s) => s.re.test(ch)).map((s) => s.name)));
-  const wholeOtherScript = scripts.size === 1 && !scripts.has('Latin');
-  return wholeOtherScript && !tldIsAscii ? undefined : skeleton;
+  const [only] = scripts;
+  const expected = scripts.size === 1 && only !== undefined && SCRIPT_TLDS[only]?.has(tld) === true;
+  return expected ? undefined : skeleton;
 }
 
 /**
@@ -92,10 +104,10 @@ export function lookalikeHost(
   unicodeLabels: readonly string[],
   asciiLabels: readonly string[],
 ): string | undefined {
-  const tldIsAscii = !(asciiLabels.at(-1) ?? '').startsWith('xn--');
+  const tld = unicodeLabels.at(-1) ?? '';
   let found = false;
   const target = unicodeLabels.map((label, i) => {
-    const latin = lookalikeLabel(label, tldIsAscii);
+    const latin = lookalikeLabel(label, tld);
     if (latin === undefined) return asciiLabels[i] ?? label;
     found = true;
     return latin;

@@ -220,6 +220,12 @@ const CORPUS: ReadonlyArray<[string, Expected]> = [
       unicodeValue: 'https://gооgle.com/signin',
     }),
   ],
+  // Wholly one script: a look-alike only where that script is not expected.
+  ['орех.ru', ok('DOMAIN', 'xn--e1argv.ru', { unicodeValue: 'орех.ru' })],
+  ['аррӏе.рф', ok('DOMAIN', 'xn--80ak6aa92e.xn--p1ai', { unicodeValue: 'аррӏе.рф' })],
+  ['ακτινο.gr', ok('DOMAIN', 'xn--mxaqcnk1a.gr', { unicodeValue: 'ακτινο.gr' })],
+  ['ακτινο.com', ok('DOMAIN', 'xn--mxaqcnk1a.com', { lookalikeOf: 'aktivo.com' })],
+  ['gооgle.ru', ok('DOMAIN', 'xn--ggle-55da.ru', { lookalikeOf: 'google.ru' })],
   // Documented false positives of the heuristic (docs/scoring.md §6).
   ['kırmızı.com', ok('DOMAIN', 'xn--krmz-lzacb.com', { lookalikeOf: 'kirmizi.com' })],
   ['орех.com', ok('DOMAIN', 'xn--e1argv.com', { lookalikeOf: 'opex.com' })],
