@@ -2,45 +2,19 @@
  * Transport behaviour that a healthy real LAPI cannot show (hanging, 5xx, huge or
  * malformed bodies, short-lived tokens), against a scripted loopback HTTP server.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LapiClient, type LapiClientOptions } from '../../src/crowdsec/lapi-client.js';
+import { json, scriptedServer } from '../helpers/scripted-server.js';
 
-type Handler = (req: IncomingMessage, res: ServerResponse) => void;
-
-let server: Server;
-let baseUrl: string;
-let handler: Handler;
-let hits: string[];
-
-const json = (res: ServerResponse, status: number, body: unknown) => {
-  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-};
-
-beforeAll(async () => {
-  server = createServer((req, res) => {
-    hits.push(`${req.method ?? ''} ${req.url ?? ''}`);
-    handler(req, res);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-});
-afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
-});
-beforeEach(() => {
-  hits = [];
-});
+const upstream = scriptedServer();
 afterEach(() => {
   vi.useRealTimers();
 });
 
 const client = (over: Partial<LapiClientOptions> = {}) =>
   new LapiClient({
-    baseUrl,
+    baseUrl: `${upstream.baseUrl}/`,
     bouncerKey: 'key',
     machineId: 'm',
     machinePassword: 'p',
@@ -56,16 +30,16 @@ describe('LapiClient transport', () => {
   });
 
   it('times out instead of hanging, and does not repeat a delta', async () => {
-    handler = () => undefined; // never answers (a hang fails the test by its own timeout)
+    upstream.handler = () => undefined; // never answers (a hang fails the test by its own timeout)
     await expect(client({ timeoutMs: 300 }).decisionsStream({ startup: false })).rejects.toMatchObject({
       kind: 'TIMEOUT',
       message: 'GET /v1/decisions/stream: no answer within 300 ms',
     });
-    expect(hits).toEqual(['GET /v1/decisions/stream']);
+    expect(upstream.hits()).toEqual(['GET /v1/decisions/stream']);
   });
 
   it('cuts off a response larger than the cap', async () => {
-    handler = (_req, res) => {
+    upstream.handler = (_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(`{"new":[${'{"x":1},'.repeat(10_000)}{}],"deleted":null}`);
     };
@@ -77,24 +51,24 @@ describe('LapiClient transport', () => {
   });
 
   it('retries a snapshot after 5xx a bounded number of times, a delta never', async () => {
-    handler = (_req, res) => json(res, 502, { message: 'bad gateway' });
+    upstream.handler = (_req, res) => json(res, 502, { message: 'bad gateway' });
     await expect(client({ retries: 2 }).decisionsStream({ startup: true })).rejects.toMatchObject({
       kind: 'SERVER_ERROR',
       status: 502,
       lapiMessage: 'bad gateway',
     });
-    expect(hits).toHaveLength(3);
+    expect(upstream.hits()).toHaveLength(3);
 
-    hits = [];
+    upstream.requests = [];
     await expect(client().decisionsStream({ startup: false })).rejects.toMatchObject({
       kind: 'SERVER_ERROR',
     });
-    expect(hits).toHaveLength(1);
+    expect(upstream.hits()).toHaveLength(1);
   });
 
   it('recovers when a retry succeeds, and sends the filters', async () => {
     let calls = 0;
-    handler = (_req, res) =>
+    upstream.handler = (_req, res) =>
       calls++ === 0 ? json(res, 503, {}) : json(res, 200, { new: null, deleted: null });
     const stream = await client().decisionsStream({
       startup: true,
@@ -102,33 +76,34 @@ describe('LapiClient transport', () => {
       origins: ['cscli'],
     });
     expect(stream).toEqual({ new: [], deleted: [] });
-    expect(hits[1]).toBe('GET /v1/decisions/stream?startup=true&scopes=ip%2Crange&origins=cscli');
+    expect(upstream.hits()[1]).toBe('GET /v1/decisions/stream?startup=true&scopes=ip%2Crange&origins=cscli');
   });
 
   it('comes back after a 429 or 503 when the LAPI says when, unless it asks for more than 10 s', async () => {
     let calls = 0;
-    handler = (_req, res) =>
+    upstream.handler = (_req, res) =>
       calls++ === 0
         ? res.writeHead(429, { 'retry-after': '0' }).end('{"message":"slow down"}')
         : json(res, 200, { new: null, deleted: null });
     await expect(client().decisionsStream({ startup: true })).resolves.toEqual({ new: [], deleted: [] });
-    expect(hits).toHaveLength(2);
+    expect(upstream.hits()).toHaveLength(2);
 
-    hits = [];
-    handler = (_req, res) => res.writeHead(503, { 'retry-after': '11' }).end('{"message":"maintenance"}');
+    upstream.requests = [];
+    upstream.handler = (_req, res) =>
+      res.writeHead(503, { 'retry-after': '11' }).end('{"message":"maintenance"}');
     await expect(client().decisionsStream({ startup: true })).rejects.toMatchObject({
       kind: 'SERVER_ERROR',
       status: 503,
       lapiMessage: 'maintenance',
       details: { retryAfterMs: 11_000 },
     });
-    expect(hits).toHaveLength(1);
+    expect(upstream.hits()).toHaveLength(1);
   });
 
   it('rejects a 2xx body of the wrong shape as BAD_RESPONSE', async () => {
-    handler = (_req, res) => json(res, 200, { new: [{ id: 'not-a-number' }], deleted: [] });
+    upstream.handler = (_req, res) => json(res, 200, { new: [{ id: 'not-a-number' }], deleted: [] });
     await expect(client().decisionsStream({ startup: true })).rejects.toMatchObject({ kind: 'BAD_RESPONSE' });
-    handler = (_req, res) => res.writeHead(200).end('<html>');
+    upstream.handler = (_req, res) => res.writeHead(200).end('<html>');
     await expect(client().decisionsStream({ startup: true })).rejects.toMatchObject({ kind: 'BAD_RESPONSE' });
   });
 
@@ -137,7 +112,7 @@ describe('LapiClient transport', () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     let logins = 0;
     let validToken = '';
-    handler = (req, res) => {
+    upstream.handler = (req, res) => {
       if (req.url === '/v1/watchers/login') {
         logins++;
         validToken = `token-${logins}`;
@@ -167,13 +142,13 @@ describe('LapiClient transport', () => {
     validToken = 'revoked-by-restart';
     await c.alerts();
     expect(logins).toBe(3);
-    expect(hits.filter((h) => h.startsWith('GET'))).toHaveLength(6); // one 401, answered by one re-login
+    expect(upstream.hits().filter((h) => h.startsWith('GET'))).toHaveLength(6); // one 401, answered by one re-login
   });
 
   it('passes alert filters with the LAPI’s names and validates durations locally', async () => {
     let token = 0;
     const c = client();
-    handler = (req, res) =>
+    upstream.handler = (req, res) =>
       req.url === '/v1/watchers/login'
         ? json(res, 200, { expire: new Date(Date.now() + 3_600_000).toISOString(), token: `t${++token}` })
         : json(res, 200, null);
@@ -184,20 +159,20 @@ describe('LapiClient transport', () => {
       hasActiveDecision: true,
       value: '1.2.3.4',
     });
-    expect(hits.at(-1)).toBe(
+    expect(upstream.hits().at(-1)).toBe(
       'GET /v1/alerts?since=90m&limit=0&value=1.2.3.4&decision_type=ban&has_active_decision=true',
     );
-    hits = [];
+    upstream.requests = [];
     await expect(c.alerts({ until: '2 days' })).rejects.toMatchObject({ kind: 'BAD_REQUEST' });
-    expect(hits).toEqual([]);
+    expect(upstream.hits()).toEqual([]);
   });
 
   it('does not retry a POST', async () => {
-    handler = (req, res) =>
+    upstream.handler = (req, res) =>
       req.url === '/v1/watchers/login'
         ? json(res, 200, { expire: new Date(Date.now() + 3_600_000).toISOString(), token: 't' })
         : json(res, 500, { message: 'database is locked' });
     await expect(client().postAlerts([])).rejects.toMatchObject({ kind: 'SERVER_ERROR' });
-    expect(hits.filter((h) => h.startsWith('POST /v1/alerts'))).toHaveLength(1);
+    expect(upstream.hits().filter((h) => h.startsWith('POST /v1/alerts'))).toHaveLength(1);
   });
 });

@@ -4,9 +4,9 @@
  * anything took. Waits between retries go through a recorder instead of the clock.
  */
 import { readFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   InvalidJsonError,
   jsonOrUndefined,
@@ -20,45 +20,15 @@ import {
   type UpstreamRequest,
   type UpstreamResponse,
 } from '../../src/platform/http-client.js';
+import { scriptedServer } from '../helpers/scripted-server.js';
 
-type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void;
-interface Seen {
-  method: string;
-  url: string;
-  headers: IncomingMessage['headers'];
-  body: string;
-}
-
-let server: Server;
-let base: string;
-let handler: Handler;
-let seen: Seen[];
-
-beforeAll(async () => {
-  server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
-    req.on('end', () => {
-      seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
-      handler(req, res, body);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-});
-afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
-});
-beforeEach(() => {
-  seen = [];
-});
+const upstream = scriptedServer();
 afterEach(() => {
   vi.restoreAllMocks();
 });
 
 const get = (over: Partial<UpstreamRequest> = {}): Promise<UpstreamResponse> =>
-  request({ url: `${base}/x`, timeouts: { totalMs: 5_000 }, maxBytes: 1024, ...over });
+  request({ url: `${upstream.baseUrl}/x`, timeouts: { totalMs: 5_000 }, maxBytes: 1024, ...over });
 const failure = (p: Promise<unknown>): Promise<UpstreamHttpError> =>
   p.then(
     () => {
@@ -78,7 +48,7 @@ function recorded(over: Partial<RetryPolicy> = {}) {
     baseDelayMs: 100,
     jitterMs: 0,
     sleep: (ms) => {
-      waits.push({ ms, requestsSoFar: seen.length });
+      waits.push({ ms, requestsSoFar: upstream.requests.length });
       return Promise.resolve();
     },
     ...over,
@@ -106,29 +76,29 @@ const verdict = (err: unknown) => {
 describe('request', () => {
   it('sends threatwire/<package.json version> as the user agent, unless the caller names another', async () => {
     const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
-    handler = (_req, res) => res.end('{}');
+    upstream.handler = (_req, res) => res.end('{}');
     await get();
     await get({ headers: { 'user-agent': 'crowdsec-test/1.4.6' } });
-    expect(seen.map((s) => s.headers['user-agent'])).toEqual([
+    expect(upstream.requests.map((s) => s.headers['user-agent'])).toEqual([
       `threatwire/${version}`,
       'crowdsec-test/1.4.6',
     ]);
     // The cap counts bytes on the wire, so compression is refused.
-    expect(seen[0]?.headers['accept-encoding']).toBe('identity');
+    expect(upstream.requests[0]?.headers['accept-encoding']).toBe('identity');
   });
 
   it('sends query parameters and a JSON body, and ends a DELETE that has no body', async () => {
-    handler = (_req, res) => res.end('"ok"');
+    upstream.handler = (_req, res) => res.end('"ok"');
     await get({ method: 'POST', searchParams: { a: '1', b: 'x y' }, json: { n: 1 } });
     await get({ method: 'DELETE' });
-    expect(seen.map((s) => [s.method, s.url, s.body, s.headers['content-type']])).toEqual([
+    expect(upstream.requests.map((s) => [s.method, s.url, s.body, s.headers['content-type']])).toEqual([
       ['POST', '/x?a=1&b=x+y', '{"n":1}', 'application/json'],
       ['DELETE', '/x', '', undefined],
     ]);
   });
 
   it('accepts a body of exactly maxBytes and refuses one byte more', async () => {
-    handler = (_req, res) => res.end('a'.repeat(1024));
+    upstream.handler = (_req, res) => res.end('a'.repeat(1024));
     await expect(get()).resolves.toMatchObject({ status: 200, text: 'a'.repeat(1024) });
     const err = await failure(get({ maxBytes: 1023 }));
     expect([err.kind, err.message]).toEqual(['TOO_LARGE', 'response larger than 1023 bytes']);
@@ -137,7 +107,7 @@ describe('request', () => {
   it('abandons a chunked body at the cap: the server cannot finish sending it', async () => {
     const sent = { bytes: 0, completed: false, closed: false };
     const chunk = Buffer.alloc(64 * 1024, 0x20);
-    handler = (_req, res) => {
+    upstream.handler = (_req, res) => {
       res.on('close', () => (sent.closed = true));
       res.writeHead(200); // no Content-Length: the client must count
       const pump = (): void => {
@@ -159,20 +129,22 @@ describe('request', () => {
   });
 
   it('refuses a declared Content-Length over the cap before reading the body', async () => {
-    handler = (_req, res) => res.writeHead(200, { 'content-length': '5000' }).end('b'.repeat(5000));
+    upstream.handler = (_req, res) => res.writeHead(200, { 'content-length': '5000' }).end('b'.repeat(5000));
     expect((await failure(get({ maxBytes: 4999 }))).kind).toBe('TOO_LARGE');
   });
 
   it('answers a redirect as a status, without following it', async () => {
-    handler = (req, res) =>
-      req.url === '/x' ? res.writeHead(302, { location: `${base}/elsewhere` }).end() : res.end('{}');
+    upstream.handler = (req, res) =>
+      req.url === '/x'
+        ? res.writeHead(302, { location: `${upstream.baseUrl}/elsewhere` }).end()
+        : res.end('{}');
     const res = await get();
-    expect([res.status, res.headers.location]).toEqual([302, `${base}/elsewhere`]);
-    expect(seen.map((s) => s.url)).toEqual(['/x']);
+    expect([res.status, res.headers.location]).toEqual([302, `${upstream.baseUrl}/elsewhere`]);
+    expect(upstream.requests.map((s) => s.url)).toEqual(['/x']);
   });
 
   it('fails a silent server as TIMEOUT, naming the phase', async () => {
-    handler = () => undefined; // never answers
+    upstream.handler = () => undefined; // never answers
     const total = await failure(get({ timeouts: { totalMs: 200 } }));
     expect([total.kind, total.details.phase]).toEqual(['TIMEOUT', 'request']);
     const first = await failure(get({ timeouts: { responseMs: 200 } }));
@@ -180,11 +152,15 @@ describe('request', () => {
   });
 
   it('fails a stalled body as TIMEOUT (idle socket) after the head arrived', async () => {
-    handler = (_req, res) => {
+    upstream.handler = (_req, res) => {
       res.writeHead(200);
       res.write('{"partial":'); // then silence
     };
-    const stream = await openStream({ url: `${base}/x`, timeouts: { idleMs: 200 }, maxBytes: 1024 });
+    const stream = await openStream({
+      url: `${upstream.baseUrl}/x`,
+      timeouts: { idleMs: 200 },
+      maxBytes: 1024,
+    });
     expect(stream.status).toBe(200);
     const read = (async () => {
       for await (const _chunk of stream.body) void _chunk;
@@ -204,17 +180,21 @@ describe('request', () => {
   });
 
   it('fails as ABORTED when the caller aborts', async () => {
-    handler = () => undefined;
+    upstream.handler = () => undefined;
     const controller = new AbortController();
     const pending = get({ signal: controller.signal });
-    await expect.poll(() => seen.length).toBe(1);
+    await expect.poll(() => upstream.requests.length).toBe(1);
     controller.abort();
     expect((await failure(pending)).kind).toBe('ABORTED');
   });
 
   it('reads only as much of an error body as asked', async () => {
-    handler = (_req, res) => res.writeHead(503).end('e'.repeat(10_000));
-    const stream = await openStream({ url: `${base}/x`, timeouts: { totalMs: 5_000 }, maxBytes: 1 });
+    upstream.handler = (_req, res) => res.writeHead(503).end('e'.repeat(10_000));
+    const stream = await openStream({
+      url: `${upstream.baseUrl}/x`,
+      timeouts: { totalMs: 5_000 },
+      maxBytes: 1,
+    });
     expect(stream.status).toBe(503);
     expect(await stream.readText(100)).toBe('e'.repeat(100));
     stream.close();
@@ -260,10 +240,10 @@ describe('retryAfterMs', () => {
 
 describe('withRetries', () => {
   it('retries exactly `retries` times, waiting 100, 200, 400 ms (base 100, doubling)', async () => {
-    handler = (_req, res) => res.writeHead(503).end();
+    upstream.handler = (_req, res) => res.writeHead(503).end();
     const { waits, policy } = recorded();
     await expect(withRetries(getOrThrow, verdict, policy)).rejects.toBeInstanceOf(StatusError);
-    expect(seen).toHaveLength(1 + 3);
+    expect(upstream.requests).toHaveLength(1 + 3);
     expect(waits).toEqual([
       { ms: 100, requestsSoFar: 1 },
       { ms: 200, requestsSoFar: 2 },
@@ -273,30 +253,30 @@ describe('withRetries', () => {
 
   it('stops at the first success, and never retries what the verdict refuses', async () => {
     let n = 0;
-    handler = (_req, res) => res.writeHead(n++ === 0 ? 502 : 200).end('{}');
+    upstream.handler = (_req, res) => res.writeHead(n++ === 0 ? 502 : 200).end('{}');
     const { waits, policy } = recorded();
     await expect(withRetries(getOrThrow, verdict, policy)).resolves.toMatchObject({ status: 200 });
-    expect([seen.length, waits.length]).toEqual([2, 1]);
+    expect([upstream.requests.length, waits.length]).toEqual([2, 1]);
 
-    seen = [];
-    handler = (_req, res) => res.writeHead(500).end();
+    upstream.requests = [];
+    upstream.handler = (_req, res) => res.writeHead(500).end();
     await expect(withRetries(getOrThrow, () => false, recorded().policy)).rejects.toBeInstanceOf(StatusError);
-    expect(seen).toHaveLength(1);
+    expect(upstream.requests).toHaveLength(1);
   });
 
   it('honours Retry-After: waits what the server asked when longer than the backoff, then asks once more', async () => {
     let n = 0;
-    handler = (_req, res) =>
+    upstream.handler = (_req, res) =>
       n++ === 0 ? res.writeHead(503, { 'retry-after': '2' }).end() : res.writeHead(200).end('{}');
     const { waits, policy } = recorded();
     await expect(withRetries(getOrThrow, verdict, policy)).resolves.toMatchObject({ status: 200 });
     expect(waits).toEqual([{ ms: 2_000, requestsSoFar: 1 }]);
-    expect(seen).toHaveLength(2);
+    expect(upstream.requests).toHaveLength(2);
 
     // Shorter than the backoff: the backoff wins (base 100 · 2⁰).
-    seen = [];
+    upstream.requests = [];
     n = 0;
-    handler = (_req, res) =>
+    upstream.handler = (_req, res) =>
       n++ === 0 ? res.writeHead(429, { 'retry-after': '0' }).end() : res.writeHead(200).end('{}');
     const short = recorded();
     const retry429 = async () => {
@@ -309,30 +289,30 @@ describe('withRetries', () => {
   });
 
   it('gives up at once when Retry-After asks for longer than maxRetryAfterMs', async () => {
-    handler = (_req, res) => res.writeHead(503, { 'retry-after': '60' }).end();
+    upstream.handler = (_req, res) => res.writeHead(503, { 'retry-after': '60' }).end();
     const { waits, policy } = recorded({ maxRetryAfterMs: 59_999 });
     await expect(withRetries(getOrThrow, verdict, policy)).rejects.toBeInstanceOf(StatusError);
-    expect([seen.length, waits.length]).toEqual([1, 0]);
+    expect([upstream.requests.length, waits.length]).toEqual([1, 0]);
   });
 
   it('adds jitter of up to jitterMs on top of the backoff', async () => {
     vi.spyOn(Math, 'random').mockReturnValue(0.5);
-    handler = (_req, res) => res.writeHead(503).end();
+    upstream.handler = (_req, res) => res.writeHead(503).end();
     const { waits, policy } = recorded({ retries: 2, jitterMs: 50 });
     await expect(withRetries(getOrThrow, verdict, policy)).rejects.toBeInstanceOf(StatusError);
     expect(waits.map((w) => w.ms)).toEqual([100 + 25, 200 + 25]);
   });
 
   it('does not start a wait that would end past the deadline', async () => {
-    handler = (_req, res) => res.writeHead(503).end();
+    upstream.handler = (_req, res) => res.writeHead(503).end();
     const { waits, policy } = recorded({ deadline: Date.now() + 60_000, baseDelayMs: 40_000 });
     await expect(withRetries(getOrThrow, verdict, policy)).rejects.toBeInstanceOf(StatusError);
     // 40 s fits before the deadline, the next wait (80 s) does not.
-    expect([seen.length, waits.map((w) => w.ms)]).toEqual([2, [40_000]]);
+    expect([upstream.requests.length, waits.map((w) => w.ms)]).toEqual([2, [40_000]]);
   });
 
   it('ends a real wait with ABORTED when the signal fires', async () => {
-    handler = (_req, res) => res.writeHead(503).end();
+    upstream.handler = (_req, res) => res.writeHead(503).end();
     const controller = new AbortController();
     const pending = withRetries(getOrThrow, verdict, {
       retries: 1,
@@ -340,9 +320,9 @@ describe('withRetries', () => {
       jitterMs: 0,
       signal: controller.signal,
     });
-    await expect.poll(() => seen.length).toBe(1);
+    await expect.poll(() => upstream.requests.length).toBe(1);
     controller.abort();
     expect((await failure(pending)).kind).toBe('ABORTED');
-    expect(seen).toHaveLength(1);
+    expect(upstream.requests).toHaveLength(1);
   });
 });
