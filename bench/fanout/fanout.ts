@@ -27,7 +27,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { exitWithHelpIfAsked } from '../help.js';
-import { freshDatabase, startServer, throwawayRedis, type SoakServer } from '../soak/infra.js';
+import { benchInfra, startServer, type SoakServer } from '../soak/infra.js';
 import type { ClientCommand, ClientReport } from './clients.js';
 
 exitWithHelpIfAsked(import.meta.url);
@@ -90,13 +90,7 @@ class Child {
 
 // --- set-up -----------------------------------------------------------------------------
 
-const db = await freshDatabase(process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test');
-const redis = await throwawayRedis();
-const cleanups: (() => Promise<unknown>)[] = [() => redis.stop(), () => db.drop()];
-const cleanup = async () => {
-  for (const c of cleanups.splice(0).reverse()) await c().catch((e) => console.error('cleanup:', e));
-};
-process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)));
+const { db, redis, cleanups, cleanup } = await benchInfra();
 
 const adminKey = `tw_bench_${randomBytes(24).toString('base64url')}`;
 const server: SoakServer = await startServer({

@@ -77,6 +77,21 @@ export async function throwawayRedis() {
   return { url, port, start, stop, pid: () => child?.pid };
 }
 
+/**
+ * A database and a throwaway redis-server of the benchmark's own, with a cleanup list
+ * run in reverse (also on Ctrl-C): push what you start, `await cleanup()` at the end.
+ */
+export async function benchInfra() {
+  const db = await freshDatabase(process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test');
+  const redis = await throwawayRedis();
+  const cleanups: (() => Promise<unknown>)[] = [() => redis.stop(), () => db.drop()];
+  const cleanup = async () => {
+    for (const c of cleanups.splice(0).reverse()) await c().catch((e) => console.error('cleanup:', e));
+  };
+  process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)));
+  return { db, redis, cleanups, cleanup };
+}
+
 /** The compiled server (`dist/main.js`, as `npm start` runs it) with its /proc readings. */
 export interface SoakServer {
   app: SpawnedServer;

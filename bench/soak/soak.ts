@@ -17,7 +17,7 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { Counters, gql } from './client.js';
-import { freshDatabase, startServer, throwawayRedis, type SoakServer } from './infra.js';
+import { benchInfra, startServer, type SoakServer } from './infra.js';
 import { startLoad } from './load.js';
 import { revocationCycle, type Revocation } from './revocations.js';
 import { metric, sampler, type Phase, type Sample } from './sampler.js';
@@ -54,13 +54,7 @@ const SUBSCRIBERS_PER_KEY = 100;
 const REVOKE_WAIT_MS = 10_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-const db = await freshDatabase(process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test');
-const redis = await throwawayRedis();
-const cleanups: (() => Promise<unknown>)[] = [() => redis.stop(), () => db.drop()];
-const cleanup = async () => {
-  for (const c of cleanups.splice(0).reverse()) await c().catch((e) => console.error('cleanup:', e));
-};
-process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)));
+const { db, redis, cleanups, cleanup } = await benchInfra();
 
 let server: SoakServer | undefined;
 let exitCode = 0;
