@@ -190,6 +190,26 @@ describe('lookupIocs', () => {
     expect(hundred.data!.lookupIocs).toHaveLength(100);
   }, 60_000);
 
+  it('with debug, shows each source raw body on every entry, duplicates included', async () => {
+    const ip = freshIoc('IPV4').value;
+    const res = await t.gql<{
+      lookupIocs: { ioc: { value: string; sources: { source: string; raw: unknown }[] } }[];
+    }>(
+      `query($vs: [String!]!) { lookupIocs(values: $vs, debug: true) { ioc { value sources { source raw } } } }`,
+      { vs: [ip, ip.replace(/\./g, '(.)')] },
+    );
+    expect(res.errors).toBeUndefined();
+    for (const entry of res.data!.lookupIocs) {
+      expect(entry.ioc.value).toBe(ip);
+      expect(entry.ioc.sources.map((s) => [s.source, s.raw === null ? 'null' : typeof s.raw])).toEqual([
+        ['ABUSEIPDB', 'object'],
+        ['OTX', 'object'],
+        ['VIRUSTOTAL', 'object'],
+      ]);
+    }
+    for (const fake of fakes.all) expect(fake.callsFor(ip)).toHaveLength(1);
+  });
+
   it('needs ANALYST for refresh, like lookupIoc', async () => {
     const created = await t.gql<{ createApiKey: { secret: string } }>(
       `mutation($n: String!) { createApiKey(name: $n, role: READER) { secret } }`,
