@@ -15,7 +15,7 @@ export interface RequestRateLimiter {
 }
 
 /** Most points taken from the shared budget in one Redis call (see LeasedBudget). */
-export const MAX_LEASE = 10;
+export const MAX_LEASE = 100;
 
 /**
  * Per-key request limiting. With Redis the budget is shared by every instance; when
