@@ -162,6 +162,28 @@ describe('graphql-ws transport on the real server', () => {
   });
 });
 
+describe('one subscription group, one reader stopped', () => {
+  it('the other member of the group gets everything meanwhile; the stopped one catches up in order', async () => {
+    // Same query, same key: one group, one execution per event, two sockets.
+    const slow = await subscriber(WITH_TEXT);
+    const fast = await subscriber(WITH_TEXT);
+    const tag = `group-${randomUUID()}`;
+    const description = 'x'.repeat(2000);
+    slow.raw.pause();
+    for (let i = 0; i < 5; i++)
+      expect((await ingest(tag, i * 1000, 1000, { description })).errors).toBeUndefined();
+    // 5,000 frames of ~2 KB: ten times the high-water mark, all of it for `fast`.
+    await vi.waitFor(() => expect(tagged(fast.ids, tag)).toHaveLength(5000), { timeout: 30_000 });
+    expect(tagged(fast.ids, tag)).toEqual(sequence(tag, 5000));
+    expect(slow.server.ws.bufferedAmount).toBeLessThan(DEFAULT_HIGH_WATER_MARK + 64 * 1024);
+    expect(tagged(slow.ids, tag).length).toBeLessThan(5000);
+    slow.raw.resume();
+    await vi.waitFor(() => expect(tagged(slow.ids, tag)).toHaveLength(5000), { timeout: 30_000 });
+    expect(tagged(slow.ids, tag)).toEqual(sequence(tag, 5000));
+    await Promise.all([slow.client.dispose(), fast.client.dispose()]);
+  });
+});
+
 describe('keep-alive', () => {
   it('terminates a socket that never answers pings and keeps one that does', async () => {
     const http = createServer();
