@@ -22,6 +22,8 @@ const NOT_FOUND_500 = /doesn't exist|not found/i;
 /** The kind of a non-2xx answer other than 401/403 (those need the call's context). */
 export function httpFailureKind(status: number, lapiMessage: string): LapiErrorKind {
   if (status === 404 || (status >= 500 && NOT_FOUND_500.test(lapiMessage))) return 'NOT_FOUND';
+  // Asked to slow down: our load, not the caller's input.
+  if (status === 429) return 'RATE_LIMITED';
   if (status < 500 || CLIENT_FAULT_500.test(lapiMessage)) return 'BAD_REQUEST';
   return 'SERVER_ERROR';
 }
@@ -42,7 +44,10 @@ export const LAPI_BACKOFF: Omit<RetryPolicy, 'retries'> = {
 export function lapiRetryVerdict(err: unknown): RetryVerdict {
   if (!(err instanceof LapiError)) return false;
   const transient =
-    err.kind === 'UNREACHABLE' || err.kind === 'TIMEOUT' || err.kind === 'SERVER_ERROR' || err.status === 429;
+    err.kind === 'UNREACHABLE' ||
+    err.kind === 'TIMEOUT' ||
+    err.kind === 'SERVER_ERROR' ||
+    err.kind === 'RATE_LIMITED';
   if (!transient) return false;
   const after = err.details.retryAfterMs;
   return after === undefined ? true : { retryAfterMs: after };

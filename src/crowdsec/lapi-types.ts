@@ -207,6 +207,7 @@ export type LapiErrorKind =
   | 'UNAUTHORIZED'
   | 'BAD_REQUEST'
   | 'NOT_FOUND'
+  | 'RATE_LIMITED' // 429: the LAPI asked us to slow down
   | 'SERVER_ERROR'
   | 'BAD_RESPONSE' // 2xx whose body is not what the LAPI documents
   | 'RESPONSE_TOO_LARGE';

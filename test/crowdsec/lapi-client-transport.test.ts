@@ -5,6 +5,7 @@
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LapiClient, type LapiClientOptions } from '../../src/crowdsec/lapi-client.js';
+import type { LapiError } from '../../src/crowdsec/lapi-types.js';
 import { json, scriptedServer } from '../helpers/scripted-server.js';
 
 const upstream = scriptedServer();
@@ -97,6 +98,17 @@ describe('LapiClient transport', () => {
       lapiMessage: 'maintenance',
       details: { retryAfterMs: 11_000 },
     });
+    expect(upstream.hits()).toHaveLength(1);
+
+    // A 429 asking for more than 10 s is the LAPI's load, never the API user's input.
+    upstream.requests = [];
+    upstream.handler = (_req, res) =>
+      res.writeHead(429, { 'retry-after': '30' }).end('{"message":"slow down"}');
+    const refused = await client()
+      .decisionsStream({ startup: true })
+      .catch((err: unknown) => err);
+    expect(refused).toMatchObject({ kind: 'RATE_LIMITED', status: 429, details: { retryAfterMs: 30_000 } });
+    expect((refused as LapiError).toAppError().code).toBe('UPSTREAM_UNAVAILABLE');
     expect(upstream.hits()).toHaveLength(1);
   });
 
