@@ -3,13 +3,15 @@ import { defineConfig } from 'vitest/config';
 
 const require = createRequire(import.meta.url);
 
-// Under CI, files run in a random order (each has a database of its own) so that a file
-// leaning on another's data fails where it is written. Vitest prints the seed ("Running
-// tests with seed"); VITEST_SEED=<seed> replays that order. VITEST_SHUFFLE_TESTS=1 also
-// shuffles the tests inside each file: not yet on in CI, because crowdsec-api and ioc-api
-// still lean on their earlier cases' data (docs/testing.md).
-const shuffle = process.env.CI === 'true' || process.env.VITEST_SEED !== undefined;
-const shuffleTests = process.env.VITEST_SHUFFLE_TESTS === '1';
+// Under CI, files run in a random order (each has a database of its own), and so do the
+// tests inside each file, so that a test leaning on another's data or state fails where
+// it is written. Vitest prints the seed ("Running tests with seed"); VITEST_SEED=<seed>
+// replays that order. Outside CI, VITEST_SHUFFLE_TESTS=1 shuffles the tests inside files
+// too (VITEST_SHUFFLE_TESTS=0 keeps them in order under CI, to bisect a failure).
+const ci = process.env.CI === 'true';
+const shuffle = ci || process.env.VITEST_SEED !== undefined;
+const shuffleTests =
+  process.env.VITEST_SHUFFLE_TESTS === '1' || (ci && process.env.VITEST_SHUFFLE_TESTS !== '0');
 const seed = Number(process.env.VITEST_SEED ?? Math.floor(Math.random() * 1_000_000));
 
 // A narrowed test set (comma-separated globs), used by mutation testing per module.
