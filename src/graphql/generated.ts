@@ -516,6 +516,7 @@ export type IocType =
   | 'MD5'
   | 'SHA1'
   | 'SHA256'
+  | 'SHA512'
   | 'URL';
 
 export type Mutation = {

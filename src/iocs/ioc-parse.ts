@@ -19,6 +19,7 @@ const HASH_LENGTHS: ReadonlyArray<[number, IocType]> = [
   [32, 'MD5'],
   [40, 'SHA1'],
   [64, 'SHA256'],
+  [128, 'SHA512'],
 ];
 /** Hex strings at least this long are taken as attempted hashes, for a clearer message. */
 const MIN_HASH_LIKE = 16;
@@ -158,7 +159,7 @@ function parseHash(input: string): ParsedIoc {
   if (match === undefined) {
     if (input.length < MIN_HASH_LIKE) return parseDomain(input);
     throw badInput(
-      `"${input}" has ${input.length} hex characters; an MD5 has 32, a SHA-1 40 and a SHA-256 64`,
+      `"${input}" has ${input.length} hex characters; an MD5 has 32, a SHA-1 40, a SHA-256 64 and a SHA-512 128`,
     );
   }
   return { type: match[1], value: input.toLowerCase(), routable: true };

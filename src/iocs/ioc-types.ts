@@ -3,9 +3,18 @@
  * same names (schema.graphql), so resolvers map them 1:1 without importing the
  * GraphQL layer here.
  */
-export type IocType = 'IPV4' | 'IPV6' | 'DOMAIN' | 'URL' | 'MD5' | 'SHA1' | 'SHA256';
+export type IocType = 'IPV4' | 'IPV6' | 'DOMAIN' | 'URL' | 'MD5' | 'SHA1' | 'SHA256' | 'SHA512';
 
-export const IOC_TYPES: readonly IocType[] = ['IPV4', 'IPV6', 'DOMAIN', 'URL', 'MD5', 'SHA1', 'SHA256'];
+export const IOC_TYPES: readonly IocType[] = [
+  'IPV4',
+  'IPV6',
+  'DOMAIN',
+  'URL',
+  'MD5',
+  'SHA1',
+  'SHA256',
+  'SHA512',
+];
 
 /** Shared with the threat-event classifier: defined in platform/threat-category.ts. */
 export type { ThreatCategory } from '../platform/threat-category.js';

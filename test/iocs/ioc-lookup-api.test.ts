@@ -172,6 +172,50 @@ describe('defanged, look-alike and credential-bearing indicators', () => {
   });
 });
 
+describe('SHA-512 hashes', () => {
+  it('stores a SHA-512 lookup without asking any source: each one explains that it cannot look it up', async () => {
+    const hash = freshIoc('SHA512').value;
+    expect(hash).toMatch(/^[0-9a-f]{128}$/);
+    const before = fakes.totalCalls();
+    const ioc = await lookup(t, hash.toUpperCase());
+    expect(ioc).toMatchObject({
+      type: 'SHA512',
+      value: hash,
+      riskScore: null,
+      riskLevel: null,
+      categories: [],
+      nextEnrichAt: null,
+    });
+    // AbuseIPDB scores addresses only; VirusTotal's /files and OTX's file section take an
+    // MD5, SHA-1 or SHA-256: none of the three is sent a request it cannot answer.
+    expect(fakes.totalCalls()).toBe(before);
+    expect(ioc.sources.map((s) => [s.source, s.status, s.errorKind, s.error])).toEqual([
+      ['ABUSEIPDB', 'SKIPPED', 'UNSUPPORTED', 'ABUSEIPDB does not look up SHA512'],
+      ['OTX', 'SKIPPED', 'UNSUPPORTED', 'OTX does not look up SHA512'],
+      ['VIRUSTOTAL', 'SKIPPED', 'UNSUPPORTED', 'VIRUSTOTAL does not look up SHA512'],
+    ]);
+    const stored = await t.gql<{
+      ioc: { type: string; value: string; enrichments: { totalCount: number } };
+      iocs: { edges: { node: { value: string } }[] };
+    }>(
+      `query($v: String!) {
+        ioc(value: $v) { type value enrichments { totalCount } }
+        iocs(filter: { type: SHA512, valuePrefix: $v }) { edges { node { value } } }
+      }`,
+      { v: hash },
+    );
+    expect(stored.errors).toBeUndefined();
+    // Skips are not fetches: no history rows.
+    expect(stored.data).toEqual({
+      ioc: { type: 'SHA512', value: hash, enrichments: { totalCount: 0 } },
+      iocs: { edges: [{ node: { value: hash } }] },
+    });
+    // Asked again: the stored skips answer, still without a request.
+    await lookup(t, hash);
+    expect(fakes.totalCalls()).toBe(before);
+  });
+});
+
 describe('lookupIocs', () => {
   it('refuses more than IOC_LOOKUP_MAX (default 100) values as a whole, before any lookup', async () => {
     const before = fakes.totalCalls();

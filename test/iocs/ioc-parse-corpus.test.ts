@@ -32,6 +32,11 @@ const err = (error: RegExp): Expected => ({ error });
 const SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 const SHA1 = 'da39a3ee5e6b4b0d3255bfef95601890afd80709';
 const MD5 = 'd41d8cd98f00b204e9800998ecf8427e';
+/** SHA-512 of the empty string and of "abc" (FIPS 180-2 test vector), checked with sha512sum. */
+const SHA512 =
+  'cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e';
+const SHA512_ABC =
+  'ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f';
 
 const CORPUS: ReadonlyArray<[string, Expected]> = [
   // --- defanged ---------------------------------------------------------------------
@@ -152,6 +157,13 @@ const CORPUS: ReadonlyArray<[string, Expected]> = [
   [MD5, ok('MD5', MD5)],
   [SHA1, ok('SHA1', SHA1)],
   [SHA256, ok('SHA256', SHA256)],
+  [SHA512, ok('SHA512', SHA512)],
+  [SHA512.toUpperCase(), ok('SHA512', SHA512)],
+  [`  ${SHA512_ABC.toUpperCase()}\n`, ok('SHA512', SHA512_ABC)],
+  [SHA512.slice(0, 127), err(/127 hex characters; .* a SHA-512 128/)],
+  [`${SHA512}0`, err(/129 hex characters/)],
+  // SHA-384 is no IOC type: 96 hex characters are refused with the lengths that are.
+  [SHA512.slice(0, 96), err(/96 hex characters; an MD5 has 32, a SHA-1 40, a SHA-256 64 and a SHA-512 128/)],
   ['44d88612fea8a8f36de82e1278abb02f', ok('MD5', '44d88612fea8a8f36de82e1278abb02f')],
   ['3395856ce81f2b7382dee72602f798b642f14140', ok('SHA1', '3395856ce81f2b7382dee72602f798b642f14140')],
   [

@@ -19,6 +19,7 @@ const GENERATORS: Readonly<Record<IocType, () => string>> = {
   MD5: () => hex(32),
   SHA1: () => hex(40),
   SHA256: () => hex(64),
+  SHA512: () => hex(128),
 };
 
 export const freshIoc = (type: IocType): ParsedIoc => parseIoc(GENERATORS[type]());

@@ -22,7 +22,11 @@ export const OTX_MALWARE_FAMILY_BONUS = 10;
 /** Pulses kept in `data` for the analyst; the count is always complete. */
 const MAX_PULSES_IN_DATA = 5;
 
-const SECTIONS: Readonly<Record<IocType, (ioc: ParsedIoc) => string>> = {
+/**
+ * OTX's indicator API has file sections for MD5, SHA-1 and SHA-256 only (its SDK's
+ * supported_api_types): a SHA-512 is SKIPPED as UNSUPPORTED without a request.
+ */
+const SECTIONS: Readonly<Partial<Record<IocType, (ioc: ParsedIoc) => string>>> = {
   IPV4: () => 'IPv4',
   IPV6: () => 'IPv6',
   // OTX keys registrable domains and hostnames separately.
@@ -79,7 +83,7 @@ export const OTX_SPEC: SourceSpec = {
   name: 'OTX',
   supportedTypes: new Set(Object.keys(SECTIONS) as IocType[]),
   request: (ioc, apiKey) => ({
-    path: `${INDICATOR_PATH}/${SECTIONS[ioc.type](ioc)}/${encodeURIComponent(ioc.value)}/general`,
+    path: `${INDICATOR_PATH}/${SECTIONS[ioc.type]!(ioc)}/${encodeURIComponent(ioc.value)}/general`,
     headers: { 'x-otx-api-key': apiKey, accept: 'application/json' },
   }),
   normalise(body) {

@@ -21,7 +21,11 @@ export const VT_SUSPICIOUS_WEIGHT = 0.5;
 /** URL identifiers are the URL in unpadded base64url (VirusTotal API v3 "URL identifiers"). */
 const urlId = (url: string): string => Buffer.from(url, 'utf8').toString('base64url');
 
-const OBJECT_PATHS: Readonly<Record<IocType, (ioc: ParsedIoc) => string>> = {
+/**
+ * /files/{id} takes a SHA-256, SHA-1 or MD5 as the id: a SHA-512 is SKIPPED as
+ * UNSUPPORTED without a request.
+ */
+const OBJECT_PATHS: Readonly<Partial<Record<IocType, (ioc: ParsedIoc) => string>>> = {
   IPV4: (ioc) => `ip_addresses/${ioc.value}`,
   IPV6: (ioc) => `ip_addresses/${encodeURIComponent(ioc.value)}`,
   DOMAIN: (ioc) => `domains/${ioc.value}`,
@@ -97,7 +101,7 @@ export const VIRUSTOTAL_SPEC: SourceSpec = {
   name: 'VIRUSTOTAL',
   supportedTypes: new Set(Object.keys(OBJECT_PATHS) as IocType[]),
   request: (ioc, apiKey) => ({
-    path: `${API_PATH}/${OBJECT_PATHS[ioc.type](ioc)}`,
+    path: `${API_PATH}/${OBJECT_PATHS[ioc.type]!(ioc)}`,
     headers: { 'x-apikey': apiKey, accept: 'application/json' },
   }),
   normalise(body) {

@@ -59,6 +59,7 @@ export type IocType =
   | 'MD5'
   | 'SHA1'
   | 'SHA256'
+  | 'SHA512'
   | 'URL';
 
 /** Risk level from the fused score: LOW < 25, MEDIUM 25–49, HIGH 50–74, CRITICAL >= 75. */
