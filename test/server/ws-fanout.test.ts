@@ -20,16 +20,17 @@ import { createWsTransport, type FrameOutput } from '../../src/server/ws-transpo
 const WAIT = { timeout: 10_000, interval: 20 };
 
 const hub = new LocalHub();
-let executions = 0;
+/** Executions of `Tick.counted`, by tick number. */
+const executions = new Map<number, number>();
 const schema = makeExecutableSchema<{ role: string }>({
   typeDefs: `type Query { ok: Boolean }
     type Tick { n: Int! role: String! counted: Int! }
-    type Subscription { tick(min: Int): Tick! failing: Tick! }`,
+    type Subscription { tick(topic: String!, min: Int): Tick! failing: Tick! }`,
   resolvers: {
     Subscription: {
       tick: {
-        subscribe: (_p: unknown, args: { min?: number }) =>
-          hub.subscribe<{ n: number }>('ticks', (t) => t.n >= (args.min ?? 0)),
+        subscribe: (_p: unknown, args: { topic: string; min?: number }) =>
+          hub.subscribe<{ n: number }>(args.topic, (t) => t.n >= (args.min ?? 0)),
         resolve: (t: { n: number }) => t,
       },
       failing: {
@@ -44,7 +45,10 @@ const schema = makeExecutableSchema<{ role: string }>({
     },
     Tick: {
       role: (_t: unknown, _a: unknown, ctx: { role: string }) => ctx.role,
-      counted: () => ++executions,
+      counted: (t: { n: number }) => {
+        executions.set(t.n, (executions.get(t.n) ?? 0) + 1);
+        return executions.get(t.n);
+      },
     },
   },
 });
@@ -118,28 +122,39 @@ function listen(c: Client, query: string, variables?: Record<string, unknown>) {
   return { got, state, unsubscribe };
 }
 
-const TICK = 'subscription($min: Int) { tick(min: $min) { n role counted } }';
+const TICK = 'subscription($topic: String!, $min: Int) { tick(topic: $topic, min: $min) { n role counted } }';
+const PROBE = 100;
+
+/** Sends probe ticks (n = 100) until every subscription got one: all of them are live. */
+async function live(topic: string, subs: ReturnType<typeof listen>[]) {
+  await vi.waitFor(() => {
+    hub.dispatch(topic, { n: PROBE });
+    for (const s of subs) expect(s.got.some((t) => t.n === PROBE)).toBe(true);
+  }, WAIT);
+}
+const real = (s: ReturnType<typeof listen>) => s.got.filter((t) => t.n !== PROBE);
 
 describe('subscription fan-out', () => {
   it('executes each event once per group; roles and variables split groups; ids keep results apart', async () => {
+    const before = fanout.groupCount();
     const reader = client('READER');
     const admin = client('ADMIN');
+    const t1 = { topic: 't1', min: 1 };
     const subs = [
-      listen(reader, TICK, { min: 1 }), // group 1
-      listen(reader, TICK, { min: 1 }), // group 1, same socket
-      listen(client('READER'), TICK, { min: 1 }), // group 1, another socket
-      listen(admin, TICK, { min: 1 }), // group 2: another role
-      listen(reader, TICK, { min: 5 }), // group 3: other variables
+      listen(reader, TICK, t1), // group 1
+      listen(reader, TICK, t1), // group 1, same socket
+      listen(client('READER'), TICK, t1), // group 1, another socket
+      listen(admin, TICK, t1), // group 2: another role
+      listen(reader, TICK, { ...t1, min: 5 }), // group 3: other variables
     ];
-    await vi.waitFor(() => expect(fanout.groupCount()).toBe(3), WAIT);
-    await vi.waitFor(() => expect(hub.topicCount()).toBe(1), WAIT);
-    executions = 0;
-    hub.dispatch('ticks', { n: 2 }); // groups 1 and 2 (min 5 filters it out of group 3)
-    hub.dispatch('ticks', { n: 7 }); // all three groups
-    await vi.waitFor(() => expect(subs.map((s) => s.got.length)).toEqual([2, 2, 2, 2, 1]), WAIT);
-    // One execution per event per group: 2 + 2 + 1 = 5, not one per subscription (9).
-    expect(executions).toBe(5);
-    const view = (s: (typeof subs)[number]) => s.got.map((t) => `${t.n}:${t.role}`);
+    await live('t1', subs);
+    expect(fanout.groupCount()).toBe(before + 3);
+    hub.dispatch('t1', { n: 2 }); // groups 1 and 2 (min 5 filters it out of group 3)
+    hub.dispatch('t1', { n: 7 }); // all three groups
+    await vi.waitFor(() => expect(subs.map((s) => real(s).length)).toEqual([2, 2, 2, 2, 1]), WAIT);
+    // One execution per event per group: 2 of tick 2, 3 of tick 7 — not one per subscription.
+    expect([executions.get(2), executions.get(7)]).toEqual([2, 3]);
+    const view = (s: (typeof subs)[number]) => real(s).map((t) => `${t.n}:${t.role}`);
     expect(subs.map(view)).toEqual([
       ['2:READER', '7:READER'],
       ['2:READER', '7:READER'],
@@ -147,27 +162,28 @@ describe('subscription fan-out', () => {
       ['2:ADMIN', '7:ADMIN'],
       ['7:READER'],
     ]);
-    // Group 1's three members saw the very same execution of each event.
-    expect(new Set(subs.slice(0, 3).map((s) => JSON.stringify(s.got))).size).toBe(1);
-    expect(subs[3]!.got[0]!.counted).not.toBe(subs[0]!.got[0]!.counted);
+    // Group 1's three members saw the very same execution of each event; group 2 its own.
+    expect(new Set(subs.slice(0, 3).map((s) => JSON.stringify(real(s)))).size).toBe(1);
+    expect(real(subs[3]!)[0]!.counted).not.toBe(real(subs[0]!)[0]!.counted);
 
     // The last member to leave a group stops its source; the others are untouched.
     subs[4]!.unsubscribe();
-    await vi.waitFor(() => expect(fanout.groupCount()).toBe(2), WAIT);
+    await vi.waitFor(() => expect(fanout.groupCount()).toBe(before + 2), WAIT);
     for (const s of subs.slice(0, 3)) s.unsubscribe();
-    await vi.waitFor(() => expect(fanout.groupCount()).toBe(1), WAIT);
-    hub.dispatch('ticks', { n: 9 });
-    await vi.waitFor(() => expect(subs[3]!.got).toHaveLength(3), WAIT);
-    expect(subs.map((s) => s.got.length)).toEqual([2, 2, 2, 3, 1]);
+    await vi.waitFor(() => expect(fanout.groupCount()).toBe(before + 1), WAIT);
+    hub.dispatch('t1', { n: 9 });
+    await vi.waitFor(() => expect(real(subs[3]!)).toHaveLength(3), WAIT);
+    expect(subs.map((s) => real(s).length)).toEqual([2, 2, 2, 3, 1]);
     subs[3]!.unsubscribe();
-    await vi.waitFor(() => expect(hub.topicCount()).toBe(0), WAIT);
-    expect(fanout.groupCount()).toBe(0);
+    await vi.waitFor(() => expect(hub.listening('t1')).toBe(false), WAIT);
+    expect(fanout.groupCount()).toBe(before);
   });
 
   it("the source's end completes every member; its failure is an error for every member", async () => {
+    const before = fanout.groupCount();
     const c = client('READER');
-    const ended = [listen(c, TICK), listen(client('READER'), TICK)];
-    await vi.waitFor(() => expect(hub.topicCount()).toBe(1), WAIT);
+    const ended = [listen(c, TICK, { topic: 't2' }), listen(client('READER'), TICK, { topic: 't2' })];
+    await live('t2', ended);
     hub.closeAll(); // every bus iterator ends
     await vi.waitFor(() => expect(ended.map((s) => s.state.completed)).toEqual([true, true]), WAIT);
     expect(ended.map((s) => s.state.error)).toEqual([undefined, undefined]);
@@ -184,6 +200,6 @@ describe('subscription fan-out', () => {
       expect(s.got).toEqual([{ n: 1 }]);
       expect(s.state.error).toEqual([expect.objectContaining({ message: 'source broke' })]);
     }
-    expect(fanout.groupCount()).toBe(0);
+    await vi.waitFor(() => expect(fanout.groupCount()).toBe(before), WAIT);
   });
 });
