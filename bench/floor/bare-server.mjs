@@ -1,22 +1,6 @@
-// The floor benchmark's baseline: Apollo Server on Fastify with nothing else — no key
-// check, rate limit, CORS, logging, metrics or query limits — serving a one-field schema.
-// Plain JavaScript run by node itself, as the compiled threatwire server is (no tsx hooks).
-// Cache-control is disabled as threatwire disables it, so the baseline is not slowed by
-// a plugin threatwire does not run. Prints "listening <url>" once it accepts connections.
-import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
-import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
-import Fastify from 'fastify';
+// The floor benchmark's baseline: bench/tools/baseline-server.mjs serving a one-field
+// schema. Plain JavaScript run by node itself, as the compiled threatwire server is (no
+// tsx hooks).
+import { serveBaseline } from '../tools/baseline-server.mjs';
 
-const app = Fastify();
-const apollo = new ApolloServer({
-  typeDefs: 'type Query { ok: Boolean }',
-  resolvers: { Query: { ok: () => true } },
-  stopOnTerminationSignals: false,
-  plugins: [ApolloServerPluginCacheControlDisabled(), fastifyApolloDrainPlugin(app)],
-});
-await apollo.start();
-app.route({ url: '/graphql', method: ['GET', 'POST', 'OPTIONS'], handler: fastifyApolloHandler(apollo) });
-const address = await app.listen({ host: '127.0.0.1', port: 0 });
-process.stdout.write(`listening ${address}/graphql\n`);
-process.on('SIGTERM', () => void app.close().then(() => process.exit(0)));
+await serveBaseline({ typeDefs: 'type Query { ok: Boolean }', resolvers: { Query: { ok: () => true } } });
