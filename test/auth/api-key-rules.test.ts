@@ -300,6 +300,7 @@ describe('key changes', () => {
       [ERROR, 'key change listener failed'],
       [ERROR, 'key change listener failed'],
     ]);
+    expect(logs[0]).toMatchObject({ component: 'api-keys', err: { message: 'listener bug' } });
   });
 
   it('revoke publishes the change on auth.keyChanged; another instance applies it; bad payloads are ignored', async () => {
@@ -455,7 +456,7 @@ describe('create, revoke, get, list', () => {
 
 describe('bootstrapAdmin', () => {
   it('with ADMIN_API_KEY: creates it once, named and prefixed; a key presented before it existed works after', async () => {
-    const { svc, repo } = setup();
+    const { svc, repo, logs } = setup();
     const adminKey = randomKey();
     expect(await refusal(svc.verify(adminKey))).toEqual(invalid); // now remembered as unknown
     expect(await svc.bootstrapAdmin(adminKey)).toEqual({ source: 'env' });
@@ -469,6 +470,7 @@ describe('bootstrapAdmin', () => {
       }),
     ]);
     expect((await svc.verify(adminKey)).role).toBe('ADMIN');
+    expect(logs.filter((l) => l.level >= WARN)).toEqual([]); // an active key: nothing to warn about
   });
 
   it('with a revoked ADMIN_API_KEY: warns and creates nothing', async () => {

@@ -107,6 +107,10 @@ describe('classifyFailure', () => {
     expect(classify(withCode('08oo6'))).toBeUndefined();
     expect(classify(withCode('22p02'))).toBeUndefined();
     expect(classify({ code: 8006 })).toBeUndefined();
+    // Numbers that would look like SQLSTATEs as text are not codes.
+    expect(classify({ code: 57014 })).toBeUndefined();
+    expect(classify({ originalCode: 40001 })).toBeUndefined();
+    expect(classify({ code: 22001, message: 'x' })).toBeUndefined();
   });
 
   it.each([
@@ -174,7 +178,7 @@ describe('classifyFailure', () => {
 
   it('walks at most 20 objects: a code 20 deep is found, 21 deep is not', () => {
     const chain = (depth: number) => {
-      let e: Record<string, unknown> = withCode('ECONNRESET');
+      let e: object = withCode('ECONNRESET');
       for (let i = 1; i < depth; i++) e = { message: `level ${i}`, cause: e };
       return e;
     };

@@ -163,6 +163,9 @@ describe('normaliseFilter', () => {
       sourceIp: null,
       threatType: null,
     });
+    expect(
+      normaliseFilter({ since: null, until: null, sourceIp: null, threatType: null, countries: null }),
+    ).toMatchObject({ since: null, until: null, sourceIp: null, threatType: null, countries: null });
   });
 
   it('a since at or before 2000-01-01 means no bound; one ms later is kept', () => {

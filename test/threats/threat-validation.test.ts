@@ -79,6 +79,7 @@ describe('validateEvent messages and boundaries', () => {
   it.each([
     ['sourceIp', { sourceIp: 'a'.repeat(65) }, 'sourceIp: must be at most 64 characters (got 65)'],
     ['sourceIp', { sourceIp: '1.2.3.4\u0000' }, 'sourceIp: must not contain NUL characters'],
+    ['sourceIp', { sourceIp: undefined }, 'sourceIp: empty input: expected an IPv4 or IPv6 address'],
     [
       'destinationIp',
       { destinationIp: 'a'.repeat(65) },
