@@ -58,6 +58,8 @@ const config: CodegenConfig = {
           SourceResult: '../iocs/ioc-record.js#SourceResultRecord',
           Enrichment: '../iocs/ioc-record.js#EnrichmentRecord',
           EnrichmentConnection: '../iocs/ioc-record.js#EnrichmentPage',
+          IocSightings: '../iocs/ioc-sighting-repository.js#IocSightingsRecord',
+          SightingCount: '../iocs/ioc-sighting-repository.js#SightingCountRecord',
           SourceHealth: '../iocs/source-health.js#SourceHealthRecord',
         },
       },

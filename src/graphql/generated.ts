@@ -9,6 +9,7 @@ import type { CrowdsecHealthReport, SyncResult } from '../crowdsec/crowdsec-sync
 import type { SummaryRecord, CountryRecord, AttackerRecord, ScenarioRecord, BucketRecord } from '../stats/stats-types.js';
 import type { ThreatEventRecord, ThreatEventPage, ClassifierModelRecord } from '../threats/threat-types.js';
 import type { IocRecord, IocPage, SourceResultRecord, EnrichmentRecord, EnrichmentPage } from '../iocs/ioc-record.js';
+import type { IocSightingsRecord, SightingCountRecord } from '../iocs/ioc-sighting-repository.js';
 import type { SourceHealthRecord } from '../iocs/source-health.js';
 import type { GraphQLContext } from './context.js';
 export type Maybe<T> = T | null;
@@ -39,6 +40,11 @@ export type Alert = {
   /** The alert's own enrichment (country, AS, coordinates) when it had one, else threatwire's GeoIP. */
   geo?: Maybe<Geo>;
   id: Scalars['ID']['output'];
+  /**
+   * The stored IOC of the alert's source (sourceIp, else sourceValue), null when threatwire
+   * holds none; never starts a lookup. Batched: a page of alerts costs one query.
+   */
+  ioc?: Maybe<Ioc>;
   lapiUrl: Scalars['String']['output'];
   machineId?: Maybe<Scalars['String']['output']>;
   message: Scalars['String']['output'];
@@ -443,6 +449,11 @@ export type Ioc = {
   /** Fused 0–100 score; null when no source has an opinion yet (unknown is not clean). */
   riskScore?: Maybe<Scalars['Int']['output']>;
   scoreBreakdown: Array<ScoreContribution>;
+  /**
+   * Where threatwire has seen this indicator: threat events from this IP, CrowdSec alerts
+   * and decisions whose source it is. Batched: a page of IOCs costs one query.
+   */
+  sightings: IocSightings;
   sources: Array<SourceResult>;
   type: IocType;
   /** Unicode form of an internationalised domain or URL host (value keeps the punycode); null when value is all ASCII. */
@@ -507,6 +518,19 @@ export type IocLookupResult = {
   input: Scalars['String']['output'];
   /** The looked-up IOC; null when error is set. */
   ioc?: Maybe<Ioc>;
+};
+
+/**
+ * Where an indicator was seen. IP IOCs: threat events whose sourceIp it is; IP and domain
+ * IOCs: CrowdSec alerts whose source value or source IP it is, and CrowdSec decisions
+ * (active or not, any scope) on that value. Threat events carry no domain, so a domain
+ * counts only CrowdSec sightings; URLs and hashes have none.
+ */
+export type IocSightings = {
+  __typename?: 'IocSightings';
+  alerts: SightingCount;
+  decisions: SightingCount;
+  threatEvents: SightingCount;
 };
 
 export type IocType =
@@ -809,6 +833,21 @@ export type ScoreContribution = {
   weight: Scalars['Float']['output'];
 };
 
+/** How often and when one kind of record named an indicator, with links to the newest. */
+export type SightingCount = {
+  __typename?: 'SightingCount';
+  /** Records that name the indicator, counted up to 10,000: exact below it, 10,000 when countCapped. */
+  count: Scalars['Int']['output'];
+  countCapped: Scalars['Boolean']['output'];
+  /** When the newest was seen: a threat event's occurredAt, an alert's startAt, a decision's createdAt; null when count is 0. */
+  latestAt?: Maybe<Scalars['DateTime']['output']>;
+  /**
+   * Ids of the newest (at most 5), newest first: follow them with threatEvent(id:),
+   * alert(id:), or decisions(filter: { value }).
+   */
+  latestIds: Array<Scalars['ID']['output']>;
+};
+
 /** A threat-intel source as this instance sees it; never affects /readyz. */
 export type SourceHealth = {
   __typename?: 'SourceHealth';
@@ -968,6 +1007,11 @@ export type ThreatEvent = {
   geo?: Maybe<Geo>;
   id: Scalars['ID']['output'];
   ingestedAt: Scalars['DateTime']['output'];
+  /**
+   * The stored IOC of the source IP (looked up, watched or listed before), null when
+   * threatwire holds none; never starts a lookup. Batched: a page of events costs one query.
+   */
+  ioc?: Maybe<Ioc>;
   /** The source IP was a known IOC when the event was ingested. */
   knownIoc: Scalars['Boolean']['output'];
   /** The category an analyst assigned (labelThreatEvent), if any. */
@@ -1204,6 +1248,7 @@ export type ResolversTypes = ResolversObject<{
   IocFilter: IocFilter;
   IocLookupError: ResolverTypeWrapper<IocLookupError>;
   IocLookupResult: ResolverTypeWrapper<Omit<IocLookupResult, 'ioc'> & { ioc?: Maybe<ResolversTypes['Ioc']> }>;
+  IocSightings: ResolverTypeWrapper<IocSightingsRecord>;
   IocType: IocType;
   JSON: ResolverTypeWrapper<Scalars['JSON']['output']>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
@@ -1213,6 +1258,7 @@ export type ResolversTypes = ResolversObject<{
   Role: Role;
   ScenarioCount: ResolverTypeWrapper<ScenarioRecord>;
   ScoreContribution: ResolverTypeWrapper<ScoreContribution>;
+  SightingCount: ResolverTypeWrapper<SightingCountRecord>;
   SourceHealth: ResolverTypeWrapper<SourceHealthRecord>;
   SourceName: SourceName;
   SourceResult: ResolverTypeWrapper<SourceResultRecord>;
@@ -1273,12 +1319,14 @@ export type ResolversParentTypes = ResolversObject<{
   IocFilter: IocFilter;
   IocLookupError: IocLookupError;
   IocLookupResult: Omit<IocLookupResult, 'ioc'> & { ioc?: Maybe<ResolversParentTypes['Ioc']> };
+  IocSightings: IocSightingsRecord;
   JSON: Scalars['JSON']['output'];
   Mutation: Record<PropertyKey, never>;
   PageInfo: PageInfo;
   Query: Record<PropertyKey, never>;
   ScenarioCount: ScenarioRecord;
   ScoreContribution: ScoreContribution;
+  SightingCount: SightingCountRecord;
   SourceHealth: SourceHealthRecord;
   SourceResult: SourceResultRecord;
   StatsSummary: SummaryRecord;
@@ -1308,6 +1356,7 @@ export type AlertResolvers<ContextType = GraphQLContext, ParentType extends Reso
   eventsCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   geo?: Resolver<Maybe<ResolversTypes['Geo']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  ioc?: Resolver<Maybe<ResolversTypes['Ioc']>, ParentType, ContextType>;
   lapiUrl?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   machineId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -1541,6 +1590,7 @@ export type IocResolvers<ContextType = GraphQLContext, ParentType extends Resolv
   riskLevel?: Resolver<Maybe<ResolversTypes['RiskLevel']>, ParentType, ContextType>;
   riskScore?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   scoreBreakdown?: Resolver<Array<ResolversTypes['ScoreContribution']>, ParentType, ContextType>;
+  sightings?: Resolver<ResolversTypes['IocSightings'], ParentType, ContextType>;
   sources?: Resolver<Array<ResolversTypes['SourceResult']>, ParentType, ContextType>;
   type?: Resolver<ResolversTypes['IocType'], ParentType, ContextType>;
   unicodeValue?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -1571,6 +1621,12 @@ export type IocLookupResultResolvers<ContextType = GraphQLContext, ParentType ex
   index?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   input?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   ioc?: Resolver<Maybe<ResolversTypes['Ioc']>, ParentType, ContextType>;
+}>;
+
+export type IocSightingsResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['IocSightings'] = ResolversParentTypes['IocSightings']> = ResolversObject<{
+  alerts?: Resolver<ResolversTypes['SightingCount'], ParentType, ContextType>;
+  decisions?: Resolver<ResolversTypes['SightingCount'], ParentType, ContextType>;
+  threatEvents?: Resolver<ResolversTypes['SightingCount'], ParentType, ContextType>;
 }>;
 
 export interface JsonScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['JSON'], any> {
@@ -1635,6 +1691,13 @@ export type ScoreContributionResolvers<ContextType = GraphQLContext, ParentType 
   status?: Resolver<ResolversTypes['SourceStatus'], ParentType, ContextType>;
   subScore?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   weight?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+}>;
+
+export type SightingCountResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SightingCount'] = ResolversParentTypes['SightingCount']> = ResolversObject<{
+  count?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  countCapped?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  latestAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  latestIds?: Resolver<Array<ResolversTypes['ID']>, ParentType, ContextType>;
 }>;
 
 export type SourceHealthResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SourceHealth'] = ResolversParentTypes['SourceHealth']> = ResolversObject<{
@@ -1705,6 +1768,7 @@ export type ThreatEventResolvers<ContextType = GraphQLContext, ParentType extend
   geo?: Resolver<Maybe<ResolversTypes['Geo']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   ingestedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  ioc?: Resolver<Maybe<ResolversTypes['Ioc']>, ParentType, ContextType>;
   knownIoc?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   label?: Resolver<Maybe<ResolversTypes['ThreatCategory']>, ParentType, ContextType>;
   occurredAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
@@ -1789,12 +1853,14 @@ export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
   IocEdge?: IocEdgeResolvers<ContextType>;
   IocLookupError?: IocLookupErrorResolvers<ContextType>;
   IocLookupResult?: IocLookupResultResolvers<ContextType>;
+  IocSightings?: IocSightingsResolvers<ContextType>;
   JSON?: GraphQLScalarType;
   Mutation?: MutationResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   ScenarioCount?: ScenarioCountResolvers<ContextType>;
   ScoreContribution?: ScoreContributionResolvers<ContextType>;
+  SightingCount?: SightingCountResolvers<ContextType>;
   SourceHealth?: SourceHealthResolvers<ContextType>;
   SourceResult?: SourceResultResolvers<ContextType>;
   StatsSummary?: StatsSummaryResolvers<ContextType>;

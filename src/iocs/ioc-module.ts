@@ -9,6 +9,7 @@ import type { AppModule, ModuleDeps } from '../platform/app-module.js';
 import { createIocCollector } from './ioc-collector.js';
 import { localEnrichLock, RedisEnrichLock } from './enrich-lock.js';
 import { IocRepository } from './ioc-repository.js';
+import { IocSightingRepository } from './ioc-sighting-repository.js';
 import { IocService } from './ioc-service.js';
 import { SourceHealthTracker } from './source-health.js';
 import { createMemoryRateGate, type LimiterRateGate, type RateWindow } from './sources/rate-gate.js';
@@ -47,6 +48,7 @@ export function createIocModule(deps: ModuleDeps): IocModule {
   const repo = new IocRepository(infra.db.pool);
   const iocs = new IocService({
     repo,
+    sightings: new IocSightingRepository(infra.db.pool),
     adapters: createSourceAdapters(adapterConfigs, gate),
     lock: redis
       ? new RedisEnrichLock(redis.command, config.redis.keyPrefix, longestTimeout * 3)

@@ -63,6 +63,17 @@ export class IocRepository {
     return rows[0] ? toIoc(rows[0]) : null;
   }
 
+  /** The stored IOCs among these values, in one query; values not stored are absent. */
+  async findByValues(values: readonly string[]): Promise<StoredIoc[]> {
+    if (values.length === 0) return [];
+    const { rows } = await this.pool.query<IocRow>({
+      name: 'iocs_by_values',
+      text: `SELECT ${IOC_COLUMNS} FROM iocs WHERE value = ANY($1::text[])`,
+      values: [[...new Set(values)]],
+    });
+    return rows.map(toIoc);
+  }
+
   /** Registers (or touches) one IOC; `watch` also hands it to the collector. */
   async register(ioc: ParsedIoc, watch = false): Promise<StoredIoc> {
     return (await this.registerMany([ioc], watch))[0]!;

@@ -14,6 +14,11 @@ import type { Logger } from '../platform/logger.js';
 import { bulkAnswers, planBulk, type IocLookupRecord } from './ioc-bulk.js';
 import { parseIoc, parseIocInput } from './ioc-parse.js';
 import type { IocRepository } from './ioc-repository.js';
+import {
+  NO_SIGHTINGS,
+  type IocSightingRepository,
+  type IocSightingsRecord,
+} from './ioc-sighting-repository.js';
 import type { Cursor } from '../platform/page.js';
 import {
   IOC_ENRICHED_TOPIC,
@@ -41,6 +46,7 @@ import type { SourceAdapter, SourceName } from './sources/source-adapter.js';
 
 export interface IocServiceDeps {
   repo: IocRepository;
+  sightings: IocSightingRepository;
   adapters: readonly SourceAdapter[];
   lock: EnrichLock;
   bus: EventBus;
@@ -85,6 +91,18 @@ export class IocService {
   async get(value: string): Promise<IocRecord | null> {
     const stored = await this.deps.repo.findByValue(parseIoc(value).value);
     return stored ? toRecord(stored) : null;
+  }
+
+  /** Stored IOCs by value (canonical values, e.g. event source addresses), in one query. */
+  async getMany(values: readonly string[]): Promise<Map<string, IocRecord>> {
+    const stored = await this.deps.repo.findByValues(values);
+    return new Map(stored.map((s) => [s.value, toRecord(s)]));
+  }
+
+  /** Where each IOC was seen (threat events, CrowdSec alerts and decisions), in one query. */
+  async sightings(iocs: readonly Pick<IocRecord, 'type' | 'value'>[]): Promise<IocSightingsRecord[]> {
+    const found = await this.deps.sightings.sightingsOf(iocs);
+    return iocs.map((i) => found.get(i.value) ?? NO_SIGHTINGS);
   }
 
   async lookup(value: string, opts: LookupOptions = {}): Promise<IocRecord> {

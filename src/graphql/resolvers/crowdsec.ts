@@ -1,6 +1,7 @@
 import type { CrowdsecHealthReport } from '../../crowdsec/crowdsec-sync.js';
 import type { AlertRecord, DecisionRecord } from '../../crowdsec/crowdsec-types.js';
 import { isActive, toDate } from '../../crowdsec/crowdsec-types.js';
+import { loaders } from '../loaders.js';
 import { connectionResolvers, decodeCursor, pageSize } from '../pagination.js';
 import type { Resolvers } from '../generated.js';
 
@@ -44,6 +45,7 @@ export const crowdsecResolvers: Resolvers = {
   },
   Alert: {
     decisions: (a, _args, { services }) => services.crowdsec.decisionsOf(a),
+    ioc: (a, _args, context) => loaders(context).iocByValue.load(a.sourceIp ?? a.sourceValue),
   },
   Health: {
     // The report's own snapshot, so `crowdsec.status` and the overall status agree.

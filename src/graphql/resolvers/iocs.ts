@@ -1,6 +1,7 @@
 import type { EnrichmentRecord, IocRecord } from '../../iocs/ioc-record.js';
 import { assertRole } from '../auth-directive.js';
 import type { Resolvers } from '../generated.js';
+import { loaders } from '../loaders.js';
 import { connectionResolvers, decodeCursor, pageSize } from '../pagination.js';
 import { selectedFields } from '../selection.js';
 
@@ -60,11 +61,15 @@ export const iocResolvers: Resolvers = {
             )
           ).rows
         : [],
+    sightings: (ioc, _a, context) => loaders(context).sightings.load(ioc),
     enrichments: (ioc, { first, after }, { services }) =>
       services.iocs.history(ioc.id, pageSize(first), decodeCursor(after, 'uuid')),
   },
   SourceResult: {
     raw: (s) => s.raw ?? null,
+  },
+  SightingCount: {
+    countCapped: (c) => c.capped,
   },
   IocConnection: connectionResolvers((i: IocRecord) => ({ at: new Date(i.firstSeenAt), id: i.id })),
   EnrichmentConnection: connectionResolvers((e: EnrichmentRecord) => ({

@@ -3,6 +3,7 @@ import { countryInfo } from '../../geo/countries.js';
 import type { ThreatEventField, ThreatEventRecord } from '../../threats/threat-types.js';
 import { checkInt } from '../../platform/argument-checks.js';
 import type { Resolvers } from '../generated.js';
+import { loaders } from '../loaders.js';
 import { connectionResolvers, decodeCursor, pageSize } from '../pagination.js';
 import { selectedFields } from '../selection.js';
 
@@ -13,6 +14,7 @@ const toDate = (v: Date | string | null | undefined) => (v === null || v === und
 /** Record fields behind the ThreatEvent fields that are not records fields of the same name. */
 const RECORD_FIELDS: Partial<Record<string, ThreatEventField[]>> = {
   geo: ['countryCode', 'city', 'latitude', 'longitude', 'geoApproximate', 'asn', 'asOrg'],
+  ioc: ['sourceIp'],
   classification: [
     'category',
     'categoryConfidence',
@@ -67,6 +69,7 @@ export const threatResolvers: Resolvers = {
     id: e.id,
   })),
   ThreatEvent: {
+    ioc: (e, _a, context) => loaders(context).iocByValue.load(e.sourceIp),
     geo: (e) =>
       e.countryCode === null && e.latitude === null
         ? null
