@@ -46,21 +46,30 @@ interface Row {
   decision_ids: string[];
 }
 
-/** Bounded count, newest time and newest ids of `FROM <from> WHERE <match>`, newest by `at`. */
+/**
+ * One kind of sighting as a lateral join: the bounded count, and the newest rows (ids and
+ * time) from one ordered, limited scan, so the newest time never walks a time index past
+ * other sources' rows.
+ */
 const kind = (alias: string, from: string, match: string, at: string): string => `
-  (SELECT count(*)::int FROM (SELECT 1 FROM ${from} WHERE ${match} LIMIT ${COUNT_LIMIT + 1}) s) AS ${alias}_n,
-  (SELECT max(${at}) FROM ${from} WHERE ${match}) AS ${alias}_at,
-  ARRAY(SELECT id::text FROM ${from} WHERE ${match} ORDER BY ${at} DESC, id DESC LIMIT $3) AS ${alias}_ids`;
+  CROSS JOIN LATERAL (
+    SELECT (SELECT count(*)::int FROM (SELECT 1 FROM ${from} WHERE ${match} LIMIT ${COUNT_LIMIT + 1}) s) AS n,
+      max(x.at) AS at,
+      COALESCE(array_agg(x.id::text ORDER BY x.at DESC, x.id DESC), '{}') AS ids
+    FROM (SELECT r.id, r.${at} AS at FROM ${from} r WHERE ${match} ORDER BY r.${at} DESC, r.id DESC LIMIT $3) x
+  ) ${alias}`;
 
 // Threat events carry addresses only (source_ip is inet, canonical like IOC values);
 // CrowdSec names a source by value (an address, or whatever a custom scope holds) and IP.
 const SIGHTINGS_SQL = `
-  SELECT v.value,
-    ${kind('event', 'threat_events', 'source_ip = v.ip', 'occurred_at')},
-    ${kind('alert', 'crowdsec_alerts', '(source_value = v.value OR source_ip = v.value)', 'start_at')},
-    ${kind('decision', 'crowdsec_decisions', 'value = v.value', 'created_at')}
+  SELECT v.value, event.n AS event_n, event.at AS event_at, event.ids AS event_ids,
+    alert.n AS alert_n, alert.at AS alert_at, alert.ids AS alert_ids,
+    decision.n AS decision_n, decision.at AS decision_at, decision.ids AS decision_ids
   FROM unnest($1::text[], $2::bool[]) AS u(value, is_ip)
-  CROSS JOIN LATERAL (SELECT u.value, CASE WHEN u.is_ip THEN u.value::inet END AS ip) v`;
+  CROSS JOIN LATERAL (SELECT u.value, CASE WHEN u.is_ip THEN u.value::inet END AS ip) v
+  ${kind('event', 'threat_events', 'source_ip = v.ip', 'occurred_at')}
+  ${kind('alert', 'crowdsec_alerts', '(source_value = v.value OR source_ip = v.value)', 'start_at')}
+  ${kind('decision', 'crowdsec_decisions', 'value = v.value', 'created_at')}`;
 
 export class IocSightingRepository {
   constructor(private readonly pool: pg.Pool) {}
