@@ -75,8 +75,11 @@ export async function registerRoutes(
   });
 
   // While draining, tell keep-alive clients to go away so close() need not wait for them.
-  app.addHook('onSend', async (_req, reply) => {
+  // A callback hook, not an async one: no promise per request for a check that is false
+  // until shutdown.
+  app.addHook('onSend', (_req, reply, payload, done) => {
     if (deps.isShuttingDown()) void reply.header('connection', 'close');
+    done(null, payload);
   });
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) =>
