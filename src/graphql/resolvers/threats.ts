@@ -11,7 +11,7 @@ const MAX_MODELS = 100;
 
 const toDate = (v: Date | string | null | undefined) => (v === null || v === undefined ? null : new Date(v));
 
-/** Record fields behind the ThreatEvent fields that are not records fields of the same name. */
+/** Record fields behind the ThreatEvent fields that are not record fields of the same name. */
 const RECORD_FIELDS: Partial<Record<string, ThreatEventField[]>> = {
   geo: ['countryCode', 'city', 'latitude', 'longitude', 'geoApproximate', 'asn', 'asOrg'],
   ioc: ['sourceIp'],
