@@ -3,6 +3,7 @@ import type { Principal } from '../auth/api-key-types.js';
 import type { Config } from '../config.js';
 import type { CrowdsecService } from '../crowdsec/crowdsec-service.js';
 import type { GeoService } from '../geo/geo-service.js';
+import type { CurationService } from '../iocs/curation-service.js';
 import type { IocService } from '../iocs/ioc-service.js';
 import type { EventBus } from '../platform/event-bus.js';
 import type { Logger } from '../platform/logger.js';
@@ -19,6 +20,7 @@ export interface Services {
   readonly geo: GeoService;
   readonly bus: EventBus;
   readonly iocs: IocService;
+  readonly curation: CurationService;
   readonly crowdsec: CrowdsecService;
   readonly stats: StatsService;
   readonly threats: ThreatService;

@@ -9,6 +9,8 @@ import type { CrowdsecHealthReport, SyncResult } from '../crowdsec/crowdsec-sync
 import type { SummaryRecord, CountryRecord, AttackerRecord, ScenarioRecord, BucketRecord } from '../stats/stats-types.js';
 import type { ThreatEventRecord, ThreatEventPage, ClassifierModelRecord } from '../threats/threat-types.js';
 import type { IocRecord, IocPage, SourceResultRecord, EnrichmentRecord, EnrichmentPage } from '../iocs/ioc-record.js';
+import type { ScoreContribution as ScoreContributionRecord } from '../iocs/scoring.js';
+import type { VerdictRecord, AllowlistEntry as AllowlistEntryRecord, ScoreHistoryRecord, ScoreHistoryPage, CurationChangeRecord, CurationChangePage } from '../iocs/curation-types.js';
 import type { IocSightingsRecord, SightingCountRecord } from '../iocs/ioc-sighting-repository.js';
 import type { SourceHealthRecord } from '../iocs/source-health.js';
 import type { GraphQLContext } from './context.js';
@@ -27,6 +29,13 @@ export type Scalars = {
   DateTime: { input: Date | string; output: Date | string; }
   /** Arbitrary JSON value. */
   JSON: { input: unknown; output: unknown; }
+};
+
+/** The API key that made a change. */
+export type Actor = {
+  __typename?: 'Actor';
+  id: Scalars['ID']['output'];
+  name: Scalars['String']['output'];
 };
 
 /** A CrowdSec alert: a scenario that fired for a source, with the decisions it caused. */
@@ -88,6 +97,22 @@ export type AlertFilter = {
   /** startAt < until. */
   until?: InputMaybe<Scalars['DateTime']['input']>;
 };
+
+/** A CIDR block or domain suffix whose IOCs are capped at 10 (docs/scoring.md §7). */
+export type AllowlistEntry = {
+  __typename?: 'AllowlistEntry';
+  createdAt: Scalars['DateTime']['output'];
+  createdBy: Actor;
+  id: Scalars['ID']['output'];
+  kind: AllowlistKind;
+  note: Scalars['String']['output'];
+  /** Network address and prefix (10.20.0.0/16), or a domain suffix in punycode covering the domain and every name below it. */
+  value: Scalars['String']['output'];
+};
+
+export type AllowlistKind =
+  | 'CIDR'
+  | 'DOMAIN';
 
 export type ApiKey = {
   __typename?: 'ApiKey';
@@ -211,6 +236,52 @@ export type CrowdsecSyncResult = {
   /** True when the decisions were read as a full snapshot (first poll or after an error). */
   snapshot: Scalars['Boolean']['output'];
 };
+
+export type CurationAction =
+  /** An allowlist entry added. */
+  | 'ADD'
+  /** A verdict removed. */
+  | 'CLEAR'
+  /** An allowlist entry removed. */
+  | 'REMOVE'
+  /** A verdict set or replaced. */
+  | 'SET';
+
+/** An audited change of a verdict or of the allowlist. */
+export type CurationChange = {
+  __typename?: 'CurationChange';
+  action: CurationAction;
+  actor: Actor;
+  /** The verdict or entry after the change; null when it was removed. */
+  after?: Maybe<Scalars['JSON']['output']>;
+  at: Scalars['DateTime']['output'];
+  /** The verdict or entry before the change ({verdict, note, setAt, expiresAt, setBy} or {kind, value, note}); null when there was none. */
+  before?: Maybe<Scalars['JSON']['output']>;
+  id: Scalars['ID']['output'];
+  kind: CurationKind;
+  /** The IOC's value (verdicts) or the allowlist entry's value. */
+  subject: Scalars['String']['output'];
+};
+
+export type CurationChangeConnection = {
+  __typename?: 'CurationChangeConnection';
+  edges: Array<CurationChangeEdge>;
+  pageInfo: PageInfo;
+  /** Rows matching the filter, counted up to 10,000: exact below it, 10,000 when totalCountCapped. */
+  totalCount: Scalars['Int']['output'];
+  /** True when more than 10,000 rows match: totalCount then reads 10,000 ("10,000+"). */
+  totalCountCapped: Scalars['Boolean']['output'];
+};
+
+export type CurationChangeEdge = {
+  __typename?: 'CurationChangeEdge';
+  cursor: Scalars['String']['output'];
+  node: CurationChange;
+};
+
+export type CurationKind =
+  | 'ALLOWLIST'
+  | 'VERDICT';
 
 /** A CrowdSec decision (ban, captcha, …) as the bouncer stream reported it. */
 export type Decision = {
@@ -412,6 +483,8 @@ export type IngestResult = {
 /** An indicator of compromise with its fused, explainable verdict. */
 export type Ioc = {
   __typename?: 'Ioc';
+  /** The allowlist entry that covered this IOC when it was last scored. */
+  allowlistedBy?: Maybe<AllowlistEntry>;
   /** Categories from the sources that answered (PHISHING for a look-alike), the most agreed-on first. */
   categories: Array<ThreatCategory>;
   /** user:password@ was removed from the URL: credentials are never stored nor sent to a source. */
@@ -423,6 +496,8 @@ export type Ioc = {
   firstSeenAt: Scalars['DateTime']['output'];
   /** Location of an IP IOC; null for other types and non-public addresses. */
   geo?: Maybe<Geo>;
+  /** Each change of the fused score or level, newest first. */
+  history: ScoreChangeConnection;
   id: Scalars['ID']['output'];
   /**
    * The text this answer was asked with (trimmed; a URL password shown as ***), on the
@@ -460,6 +535,8 @@ export type Ioc = {
   unicodeValue?: Maybe<Scalars['String']['output']>;
   /** Normalised value: the IOC's identity (canonical IP, punycode domain, lower-case hash, …). */
   value: Scalars['String']['output'];
+  /** The analyst verdict, active or lapsed; null when none is set. */
+  verdict?: Maybe<IocVerdict>;
   /** Registered with watchIocs: the collector keeps it fresh. */
   watched: Scalars['Boolean']['output'];
 };
@@ -467,6 +544,13 @@ export type Ioc = {
 
 /** An indicator of compromise with its fused, explainable verdict. */
 export type IocEnrichmentsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+/** An indicator of compromise with its fused, explainable verdict. */
+export type IocHistoryArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
 };
@@ -520,6 +604,15 @@ export type IocLookupResult = {
   ioc?: Maybe<Ioc>;
 };
 
+/** Orders of the iocs list, highest or newest first. */
+export type IocOrder =
+  /** When the IOC was first registered (the default). */
+  | 'FIRST_SEEN'
+  /** Last enrichment (the last update of the score from the sources); never enriched last. */
+  | 'LAST_ENRICHED'
+  /** Fused risk score; unscored IOCs last. */
+  | 'SCORE';
+
 /**
  * Where an indicator was seen. IP IOCs: threat events whose sourceIp it is; IP and domain
  * IOCs: CrowdSec alerts whose source value or source IP it is, and CrowdSec decisions
@@ -543,10 +636,30 @@ export type IocType =
   | 'SHA512'
   | 'URL';
 
+export type IocVerdict = {
+  __typename?: 'IocVerdict';
+  /** False once expiresAt has passed: the verdict no longer counts in the score. */
+  active: Scalars['Boolean']['output'];
+  /** null: never expires. */
+  expiresAt?: Maybe<Scalars['DateTime']['output']>;
+  note: Scalars['String']['output'];
+  setAt: Scalars['DateTime']['output'];
+  setBy: Actor;
+  verdict: Verdict;
+};
+
 export type Mutation = {
   __typename?: 'Mutation';
+  /**
+   * Allowlist a CIDR block (at most /8 wide for IPv4, /16 for IPv6, no host bits), a single
+   * address, or a domain suffix (corp.example.com or *.corp.example.com); stored IOCs it
+   * covers are re-scored at once. Audited.
+   */
+  addAllowlistEntry: AllowlistEntry;
   /** Ban through the LAPI, as cscli decisions add does. scope: Ip or Range; duration: Go duration (4h, 90m) or days (7d). */
   banIp: Decision;
+  /** Remove the IOC's verdict and re-score it; null when the IOC is not stored. Audited. */
+  clearIocVerdict?: Maybe<Ioc>;
   /** Create an API key. The secret is in the response only. */
   createApiKey: CreatedApiKey;
   /** Delete a decision on its LAPI; false when there was nothing to delete. */
@@ -561,8 +674,16 @@ export type Mutation = {
   labelThreatEvent: ThreatEvent;
   /** Refit the ANOMALY model on recent events now. */
   refitAnomalyModel: ClassifierModel;
+  /** Remove the entry (any accepted spelling of it); false when there was none. Audited. */
+  removeAllowlistEntry: Scalars['Boolean']['output'];
   /** Revoke an API key; it stops working at once. False when it was already revoked. */
   revokeApiKey: Scalars['Boolean']['output'];
+  /**
+   * Record an analyst verdict (replacing any earlier one); registers the IOC and re-scores it
+   * at once. note: at most 1,000 characters; expiresAt: in the future, at most 1,830 days
+   * ahead. Audited in curationChanges.
+   */
+  setIocVerdict: Ioc;
   /** Pull decisions and alerts from the LAPI now. */
   syncCrowdsec: CrowdsecSyncResult;
   /** Train a FOREST model from the labelled events now; it is promoted only when it beats the rules. */
@@ -572,10 +693,21 @@ export type Mutation = {
 };
 
 
+export type MutationAddAllowlistEntryArgs = {
+  note?: InputMaybe<Scalars['String']['input']>;
+  value: Scalars['String']['input'];
+};
+
+
 export type MutationBanIpArgs = {
   duration: Scalars['String']['input'];
   reason: Scalars['String']['input'];
   scope?: InputMaybe<Scalars['String']['input']>;
+  value: Scalars['String']['input'];
+};
+
+
+export type MutationClearIocVerdictArgs = {
   value: Scalars['String']['input'];
 };
 
@@ -613,8 +745,21 @@ export type MutationLabelThreatEventArgs = {
 };
 
 
+export type MutationRemoveAllowlistEntryArgs = {
+  value: Scalars['String']['input'];
+};
+
+
 export type MutationRevokeApiKeyArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type MutationSetIocVerdictArgs = {
+  expiresAt?: InputMaybe<Scalars['DateTime']['input']>;
+  note?: InputMaybe<Scalars['String']['input']>;
+  value: Scalars['String']['input'];
+  verdict: Verdict;
 };
 
 
@@ -634,12 +779,16 @@ export type Query = {
   alert?: Maybe<Alert>;
   /** Stored CrowdSec alerts, newest startAt first. */
   alerts: AlertConnection;
+  /** Allowlist entries, oldest first. */
+  allowlist: Array<AllowlistEntry>;
   /** All API keys, newest first. */
   apiKeys: ApiKeyConnection;
   /** Classifier models, newest first; first is 1–100 (default 20), beyond it BAD_USER_INPUT. */
   classifierModels: Array<ClassifierModel>;
   /** Per-country counts since the given time (default 24 h, at most 400 days ago), most alerts first (limit default 50, 1–250). */
   countryStats: Array<CountryStat>;
+  /** Audited verdict and allowlist changes, newest first; subject narrows to one IOC value or entry. */
+  curationChanges: CurationChangeConnection;
   /** Stored CrowdSec decisions, newest first. */
   decisions: DecisionConnection;
   /** Bulk GeoIP: one entry per input, in order (at most 1,000 inputs). */
@@ -648,7 +797,7 @@ export type Query = {
   health: Health;
   /** Stored state only; never calls a source. */
   ioc?: Maybe<Ioc>;
-  /** Stored IOCs, most recently registered first. */
+  /** Stored IOCs, most recently registered first, or in orderBy's order. */
   iocs: IocConnection;
   /**
    * Cached-or-fresh enrichment from every source; registers the IOC. refresh (spends
@@ -719,6 +868,13 @@ export type QueryCountryStatsArgs = {
 };
 
 
+export type QueryCurationChangesArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  subject?: InputMaybe<Scalars['String']['input']>;
+};
+
+
 export type QueryDecisionsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   filter?: InputMaybe<DecisionFilter>;
@@ -740,6 +896,7 @@ export type QueryIocsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   filter?: InputMaybe<IocFilter>;
   first?: InputMaybe<Scalars['Int']['input']>;
+  orderBy?: InputMaybe<IocOrder>;
 };
 
 
@@ -818,20 +975,61 @@ export type ScenarioCount = {
   scenario: Scalars['String']['output'];
 };
 
+/** One change of an IOC's fused score or level. */
+export type ScoreChange = {
+  __typename?: 'ScoreChange';
+  at: Scalars['DateTime']['output'];
+  level?: Maybe<RiskLevel>;
+  score?: Maybe<Scalars['Int']['output']>;
+  /** Whose opinion counted: the vendors that answered, ANALYST and ALLOWLIST when they applied. */
+  sources: Array<ScoreSource>;
+};
+
+export type ScoreChangeConnection = {
+  __typename?: 'ScoreChangeConnection';
+  edges: Array<ScoreChangeEdge>;
+  pageInfo: PageInfo;
+  /** Rows matching the filter, counted up to 10,000: exact below it, 10,000 when totalCountCapped. */
+  totalCount: Scalars['Int']['output'];
+  /** True when more than 10,000 rows match: totalCount then reads 10,000 ("10,000+"). */
+  totalCountCapped: Scalars['Boolean']['output'];
+};
+
+export type ScoreChangeEdge = {
+  __typename?: 'ScoreChangeEdge';
+  cursor: Scalars['String']['output'];
+  node: ScoreChange;
+};
+
 /** How one source counts in the fused score (docs/scoring.md). */
 export type ScoreContribution = {
   __typename?: 'ScoreContribution';
   /** Points this source adds to the fused score before any whitelist cap. */
   contribution: Scalars['Float']['output'];
+  /** ANALYST rows: when the verdict stops counting; null when it does not expire. */
+  expiresAt?: Maybe<Scalars['DateTime']['output']>;
   fetchedAt: Scalars['DateTime']['output'];
-  /** Why it counts the way it does (decay, whitelist cap, left out because …). */
+  /** Why it counts the way it does (decay, whitelist cap, left out because …, the verdict's bound). */
   note: Scalars['String']['output'];
   reliability: Scalars['Float']['output'];
-  source: SourceName;
+  /** ANALYST and ALLOWLIST rows: the API key that set the verdict or added the entry (fetchedAt says when). */
+  setBy?: Maybe<Actor>;
+  source: ScoreSource;
   status: SourceStatus;
   subScore?: Maybe<Scalars['Int']['output']>;
   weight: Scalars['Float']['output'];
 };
+
+/**
+ * Who or what a score-breakdown or score-history row speaks for: a vendor, the analyst
+ * verdict on the IOC (ANALYST), or an allowlist entry covering it (ALLOWLIST).
+ */
+export type ScoreSource =
+  | 'ABUSEIPDB'
+  | 'ALLOWLIST'
+  | 'ANALYST'
+  | 'OTX'
+  | 'VIRUSTOTAL';
 
 /** How often and when one kind of record named an indicator, with links to the newest. */
 export type SightingCount = {
@@ -1131,6 +1329,15 @@ export type TopAttacker = {
   value: Scalars['String']['output'];
 };
 
+/**
+ * An analyst's judgement of an IOC. It bounds the fused score: MALICIOUS at least 90,
+ * SUSPICIOUS at least 50, BENIGN at most 10 (docs/scoring.md §7).
+ */
+export type Verdict =
+  | 'BENIGN'
+  | 'MALICIOUS'
+  | 'SUSPICIOUS';
+
 export type WithIndex<TObject> = TObject & Record<string, any>;
 export type ResolversObject<TObject> = WithIndex<TObject>;
 
@@ -1205,10 +1412,13 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = ResolversObject<{
+  Actor: ResolverTypeWrapper<Actor>;
   Alert: ResolverTypeWrapper<AlertRecord>;
   AlertConnection: ResolverTypeWrapper<AlertPage>;
   AlertEdge: ResolverTypeWrapper<Omit<AlertEdge, 'node'> & { node: ResolversTypes['Alert'] }>;
   AlertFilter: AlertFilter;
+  AllowlistEntry: ResolverTypeWrapper<AllowlistEntryRecord>;
+  AllowlistKind: AllowlistKind;
   ApiKey: ResolverTypeWrapper<ApiKeyRecord>;
   ApiKeyConnection: ResolverTypeWrapper<ApiKeyPage>;
   ApiKeyEdge: ResolverTypeWrapper<Omit<ApiKeyEdge, 'node'> & { node: ResolversTypes['ApiKey'] }>;
@@ -1223,6 +1433,11 @@ export type ResolversTypes = ResolversObject<{
   CrowdsecHealth: ResolverTypeWrapper<CrowdsecHealthReport>;
   CrowdsecPollerHealth: ResolverTypeWrapper<CrowdsecPollerHealth>;
   CrowdsecSyncResult: ResolverTypeWrapper<SyncResult>;
+  CurationAction: CurationAction;
+  CurationChange: ResolverTypeWrapper<CurationChangeRecord>;
+  CurationChangeConnection: ResolverTypeWrapper<CurationChangePage>;
+  CurationChangeEdge: ResolverTypeWrapper<Omit<CurationChangeEdge, 'node'> & { node: ResolversTypes['CurationChange'] }>;
+  CurationKind: CurationKind;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   Decision: ResolverTypeWrapper<DecisionRecord>;
   DecisionConnection: ResolverTypeWrapper<DecisionPage>;
@@ -1248,8 +1463,10 @@ export type ResolversTypes = ResolversObject<{
   IocFilter: IocFilter;
   IocLookupError: ResolverTypeWrapper<IocLookupError>;
   IocLookupResult: ResolverTypeWrapper<Omit<IocLookupResult, 'ioc'> & { ioc?: Maybe<ResolversTypes['Ioc']> }>;
+  IocOrder: IocOrder;
   IocSightings: ResolverTypeWrapper<IocSightingsRecord>;
   IocType: IocType;
+  IocVerdict: ResolverTypeWrapper<VerdictRecord>;
   JSON: ResolverTypeWrapper<Scalars['JSON']['output']>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
@@ -1257,7 +1474,11 @@ export type ResolversTypes = ResolversObject<{
   RiskLevel: RiskLevel;
   Role: Role;
   ScenarioCount: ResolverTypeWrapper<ScenarioRecord>;
-  ScoreContribution: ResolverTypeWrapper<ScoreContribution>;
+  ScoreChange: ResolverTypeWrapper<ScoreHistoryRecord>;
+  ScoreChangeConnection: ResolverTypeWrapper<ScoreHistoryPage>;
+  ScoreChangeEdge: ResolverTypeWrapper<Omit<ScoreChangeEdge, 'node'> & { node: ResolversTypes['ScoreChange'] }>;
+  ScoreContribution: ResolverTypeWrapper<ScoreContributionRecord>;
+  ScoreSource: ScoreSource;
   SightingCount: ResolverTypeWrapper<SightingCountRecord>;
   SourceHealth: ResolverTypeWrapper<SourceHealthRecord>;
   SourceName: SourceName;
@@ -1277,14 +1498,17 @@ export type ResolversTypes = ResolversObject<{
   TimeBucket: ResolverTypeWrapper<BucketRecord>;
   TimeBucketSize: TimeBucketSize;
   TopAttacker: ResolverTypeWrapper<AttackerRecord>;
+  Verdict: Verdict;
 }>;
 
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = ResolversObject<{
+  Actor: Actor;
   Alert: AlertRecord;
   AlertConnection: AlertPage;
   AlertEdge: Omit<AlertEdge, 'node'> & { node: ResolversParentTypes['Alert'] };
   AlertFilter: AlertFilter;
+  AllowlistEntry: AllowlistEntryRecord;
   ApiKey: ApiKeyRecord;
   ApiKeyConnection: ApiKeyPage;
   ApiKeyEdge: Omit<ApiKeyEdge, 'node'> & { node: ResolversParentTypes['ApiKey'] };
@@ -1296,6 +1520,9 @@ export type ResolversParentTypes = ResolversObject<{
   CrowdsecHealth: CrowdsecHealthReport;
   CrowdsecPollerHealth: CrowdsecPollerHealth;
   CrowdsecSyncResult: SyncResult;
+  CurationChange: CurationChangeRecord;
+  CurationChangeConnection: CurationChangePage;
+  CurationChangeEdge: Omit<CurationChangeEdge, 'node'> & { node: ResolversParentTypes['CurationChange'] };
   DateTime: Scalars['DateTime']['output'];
   Decision: DecisionRecord;
   DecisionConnection: DecisionPage;
@@ -1320,12 +1547,16 @@ export type ResolversParentTypes = ResolversObject<{
   IocLookupError: IocLookupError;
   IocLookupResult: Omit<IocLookupResult, 'ioc'> & { ioc?: Maybe<ResolversParentTypes['Ioc']> };
   IocSightings: IocSightingsRecord;
+  IocVerdict: VerdictRecord;
   JSON: Scalars['JSON']['output'];
   Mutation: Record<PropertyKey, never>;
   PageInfo: PageInfo;
   Query: Record<PropertyKey, never>;
   ScenarioCount: ScenarioRecord;
-  ScoreContribution: ScoreContribution;
+  ScoreChange: ScoreHistoryRecord;
+  ScoreChangeConnection: ScoreHistoryPage;
+  ScoreChangeEdge: Omit<ScoreChangeEdge, 'node'> & { node: ResolversParentTypes['ScoreChange'] };
+  ScoreContribution: ScoreContributionRecord;
   SightingCount: SightingCountRecord;
   SourceHealth: SourceHealthRecord;
   SourceResult: SourceResultRecord;
@@ -1348,6 +1579,11 @@ export type AuthDirectiveArgs = {
 };
 
 export type AuthDirectiveResolver<Result, Parent, ContextType = GraphQLContext, Args = AuthDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
+export type ActorResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Actor'] = ResolversParentTypes['Actor']> = ResolversObject<{
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
 
 export type AlertResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Alert'] = ResolversParentTypes['Alert']> = ResolversObject<{
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
@@ -1380,6 +1616,15 @@ export type AlertConnectionResolvers<ContextType = GraphQLContext, ParentType ex
 export type AlertEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['AlertEdge'] = ResolversParentTypes['AlertEdge']> = ResolversObject<{
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   node?: Resolver<ResolversTypes['Alert'], ParentType, ContextType>;
+}>;
+
+export type AllowlistEntryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['AllowlistEntry'] = ResolversParentTypes['AllowlistEntry']> = ResolversObject<{
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  createdBy?: Resolver<ResolversTypes['Actor'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['AllowlistKind'], ParentType, ContextType>;
+  note?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  value?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 }>;
 
 export type ApiKeyResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ApiKey'] = ResolversParentTypes['ApiKey']> = ResolversObject<{
@@ -1462,6 +1707,29 @@ export type CrowdsecSyncResultResolvers<ContextType = GraphQLContext, ParentType
   decisionsDeleted?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   durationMs?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   snapshot?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+}>;
+
+export type CurationChangeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['CurationChange'] = ResolversParentTypes['CurationChange']> = ResolversObject<{
+  action?: Resolver<ResolversTypes['CurationAction'], ParentType, ContextType>;
+  actor?: Resolver<ResolversTypes['Actor'], ParentType, ContextType>;
+  after?: Resolver<Maybe<ResolversTypes['JSON']>, ParentType, ContextType>;
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  before?: Resolver<Maybe<ResolversTypes['JSON']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['CurationKind'], ParentType, ContextType>;
+  subject?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
+export type CurationChangeConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['CurationChangeConnection'] = ResolversParentTypes['CurationChangeConnection']> = ResolversObject<{
+  edges?: Resolver<Array<ResolversTypes['CurationChangeEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  totalCountCapped?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+}>;
+
+export type CurationChangeEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['CurationChangeEdge'] = ResolversParentTypes['CurationChangeEdge']> = ResolversObject<{
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['CurationChange'], ParentType, ContextType>;
 }>;
 
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
@@ -1574,12 +1842,14 @@ export type IngestResultResolvers<ContextType = GraphQLContext, ParentType exten
 }>;
 
 export type IocResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Ioc'] = ResolversParentTypes['Ioc']> = ResolversObject<{
+  allowlistedBy?: Resolver<Maybe<ResolversTypes['AllowlistEntry']>, ParentType, ContextType>;
   categories?: Resolver<Array<ResolversTypes['ThreatCategory']>, ParentType, ContextType>;
   credentialsRemoved?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   decisions?: Resolver<Array<ResolversTypes['Decision']>, ParentType, ContextType>;
   enrichments?: Resolver<ResolversTypes['EnrichmentConnection'], ParentType, ContextType, Partial<IocEnrichmentsArgs>>;
   firstSeenAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   geo?: Resolver<Maybe<ResolversTypes['Geo']>, ParentType, ContextType>;
+  history?: Resolver<ResolversTypes['ScoreChangeConnection'], ParentType, ContextType, Partial<IocHistoryArgs>>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   input?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   lastEnrichedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
@@ -1595,6 +1865,7 @@ export type IocResolvers<ContextType = GraphQLContext, ParentType extends Resolv
   type?: Resolver<ResolversTypes['IocType'], ParentType, ContextType>;
   unicodeValue?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   value?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  verdict?: Resolver<Maybe<ResolversTypes['IocVerdict']>, ParentType, ContextType>;
   watched?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
 }>;
 
@@ -1629,12 +1900,23 @@ export type IocSightingsResolvers<ContextType = GraphQLContext, ParentType exten
   threatEvents?: Resolver<ResolversTypes['SightingCount'], ParentType, ContextType>;
 }>;
 
+export type IocVerdictResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['IocVerdict'] = ResolversParentTypes['IocVerdict']> = ResolversObject<{
+  active?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  expiresAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  note?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  setAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  setBy?: Resolver<ResolversTypes['Actor'], ParentType, ContextType>;
+  verdict?: Resolver<ResolversTypes['Verdict'], ParentType, ContextType>;
+}>;
+
 export interface JsonScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['JSON'], any> {
   name: 'JSON';
 }
 
 export type MutationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = ResolversObject<{
+  addAllowlistEntry?: Resolver<ResolversTypes['AllowlistEntry'], ParentType, ContextType, RequireFields<MutationAddAllowlistEntryArgs, 'value'>>;
   banIp?: Resolver<ResolversTypes['Decision'], ParentType, ContextType, RequireFields<MutationBanIpArgs, 'duration' | 'reason' | 'scope' | 'value'>>;
+  clearIocVerdict?: Resolver<Maybe<ResolversTypes['Ioc']>, ParentType, ContextType, RequireFields<MutationClearIocVerdictArgs, 'value'>>;
   createApiKey?: Resolver<ResolversTypes['CreatedApiKey'], ParentType, ContextType, RequireFields<MutationCreateApiKeyArgs, 'name' | 'role'>>;
   deleteDecision?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeleteDecisionArgs, 'id'>>;
   enrichIoc?: Resolver<ResolversTypes['Ioc'], ParentType, ContextType, RequireFields<MutationEnrichIocArgs, 'debug' | 'value'>>;
@@ -1642,7 +1924,9 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   ingestThreatEvents?: Resolver<ResolversTypes['IngestResult'], ParentType, ContextType, RequireFields<MutationIngestThreatEventsArgs, 'inputs'>>;
   labelThreatEvent?: Resolver<ResolversTypes['ThreatEvent'], ParentType, ContextType, RequireFields<MutationLabelThreatEventArgs, 'category' | 'id'>>;
   refitAnomalyModel?: Resolver<ResolversTypes['ClassifierModel'], ParentType, ContextType>;
+  removeAllowlistEntry?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRemoveAllowlistEntryArgs, 'value'>>;
   revokeApiKey?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRevokeApiKeyArgs, 'id'>>;
+  setIocVerdict?: Resolver<ResolversTypes['Ioc'], ParentType, ContextType, RequireFields<MutationSetIocVerdictArgs, 'value' | 'verdict'>>;
   syncCrowdsec?: Resolver<ResolversTypes['CrowdsecSyncResult'], ParentType, ContextType>;
   trainClassifier?: Resolver<ResolversTypes['ClassifierModel'], ParentType, ContextType>;
   watchIocs?: Resolver<Array<ResolversTypes['Ioc']>, ParentType, ContextType, RequireFields<MutationWatchIocsArgs, 'values'>>;
@@ -1656,14 +1940,16 @@ export type PageInfoResolvers<ContextType = GraphQLContext, ParentType extends R
 export type QueryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = ResolversObject<{
   alert?: Resolver<Maybe<ResolversTypes['Alert']>, ParentType, ContextType, RequireFields<QueryAlertArgs, 'id'>>;
   alerts?: Resolver<ResolversTypes['AlertConnection'], ParentType, ContextType, Partial<QueryAlertsArgs>>;
+  allowlist?: Resolver<Array<ResolversTypes['AllowlistEntry']>, ParentType, ContextType>;
   apiKeys?: Resolver<ResolversTypes['ApiKeyConnection'], ParentType, ContextType, RequireFields<QueryApiKeysArgs, 'includeRevoked'>>;
   classifierModels?: Resolver<Array<ResolversTypes['ClassifierModel']>, ParentType, ContextType, RequireFields<QueryClassifierModelsArgs, 'first'>>;
   countryStats?: Resolver<Array<ResolversTypes['CountryStat']>, ParentType, ContextType, Partial<QueryCountryStatsArgs>>;
+  curationChanges?: Resolver<ResolversTypes['CurationChangeConnection'], ParentType, ContextType, Partial<QueryCurationChangesArgs>>;
   decisions?: Resolver<ResolversTypes['DecisionConnection'], ParentType, ContextType, Partial<QueryDecisionsArgs>>;
   geoip?: Resolver<Array<ResolversTypes['GeoLookup']>, ParentType, ContextType, RequireFields<QueryGeoipArgs, 'ips'>>;
   health?: Resolver<ResolversTypes['Health'], ParentType, ContextType>;
   ioc?: Resolver<Maybe<ResolversTypes['Ioc']>, ParentType, ContextType, RequireFields<QueryIocArgs, 'value'>>;
-  iocs?: Resolver<ResolversTypes['IocConnection'], ParentType, ContextType, Partial<QueryIocsArgs>>;
+  iocs?: Resolver<ResolversTypes['IocConnection'], ParentType, ContextType, RequireFields<QueryIocsArgs, 'orderBy'>>;
   lookupIoc?: Resolver<ResolversTypes['Ioc'], ParentType, ContextType, RequireFields<QueryLookupIocArgs, 'debug' | 'refresh' | 'value'>>;
   lookupIocs?: Resolver<Array<ResolversTypes['IocLookupResult']>, ParentType, ContextType, RequireFields<QueryLookupIocsArgs, 'debug' | 'refresh' | 'values'>>;
   statsSummary?: Resolver<ResolversTypes['StatsSummary'], ParentType, ContextType, Partial<QueryStatsSummaryArgs>>;
@@ -1682,12 +1968,33 @@ export type ScenarioCountResolvers<ContextType = GraphQLContext, ParentType exte
   scenario?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 }>;
 
+export type ScoreChangeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ScoreChange'] = ResolversParentTypes['ScoreChange']> = ResolversObject<{
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  level?: Resolver<Maybe<ResolversTypes['RiskLevel']>, ParentType, ContextType>;
+  score?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  sources?: Resolver<Array<ResolversTypes['ScoreSource']>, ParentType, ContextType>;
+}>;
+
+export type ScoreChangeConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ScoreChangeConnection'] = ResolversParentTypes['ScoreChangeConnection']> = ResolversObject<{
+  edges?: Resolver<Array<ResolversTypes['ScoreChangeEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  totalCountCapped?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+}>;
+
+export type ScoreChangeEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ScoreChangeEdge'] = ResolversParentTypes['ScoreChangeEdge']> = ResolversObject<{
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['ScoreChange'], ParentType, ContextType>;
+}>;
+
 export type ScoreContributionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ScoreContribution'] = ResolversParentTypes['ScoreContribution']> = ResolversObject<{
   contribution?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  expiresAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   fetchedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   note?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   reliability?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
-  source?: Resolver<ResolversTypes['SourceName'], ParentType, ContextType>;
+  setBy?: Resolver<Maybe<ResolversTypes['Actor']>, ParentType, ContextType>;
+  source?: Resolver<ResolversTypes['ScoreSource'], ParentType, ContextType>;
   status?: Resolver<ResolversTypes['SourceStatus'], ParentType, ContextType>;
   subScore?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   weight?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
@@ -1822,9 +2129,11 @@ export type TopAttackerResolvers<ContextType = GraphQLContext, ParentType extend
 }>;
 
 export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
+  Actor?: ActorResolvers<ContextType>;
   Alert?: AlertResolvers<ContextType>;
   AlertConnection?: AlertConnectionResolvers<ContextType>;
   AlertEdge?: AlertEdgeResolvers<ContextType>;
+  AllowlistEntry?: AllowlistEntryResolvers<ContextType>;
   ApiKey?: ApiKeyResolvers<ContextType>;
   ApiKeyConnection?: ApiKeyConnectionResolvers<ContextType>;
   ApiKeyEdge?: ApiKeyEdgeResolvers<ContextType>;
@@ -1835,6 +2144,9 @@ export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
   CrowdsecHealth?: CrowdsecHealthResolvers<ContextType>;
   CrowdsecPollerHealth?: CrowdsecPollerHealthResolvers<ContextType>;
   CrowdsecSyncResult?: CrowdsecSyncResultResolvers<ContextType>;
+  CurationChange?: CurationChangeResolvers<ContextType>;
+  CurationChangeConnection?: CurationChangeConnectionResolvers<ContextType>;
+  CurationChangeEdge?: CurationChangeEdgeResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   Decision?: DecisionResolvers<ContextType>;
   DecisionConnection?: DecisionConnectionResolvers<ContextType>;
@@ -1854,11 +2166,15 @@ export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
   IocLookupError?: IocLookupErrorResolvers<ContextType>;
   IocLookupResult?: IocLookupResultResolvers<ContextType>;
   IocSightings?: IocSightingsResolvers<ContextType>;
+  IocVerdict?: IocVerdictResolvers<ContextType>;
   JSON?: GraphQLScalarType;
   Mutation?: MutationResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   ScenarioCount?: ScenarioCountResolvers<ContextType>;
+  ScoreChange?: ScoreChangeResolvers<ContextType>;
+  ScoreChangeConnection?: ScoreChangeConnectionResolvers<ContextType>;
+  ScoreChangeEdge?: ScoreChangeEdgeResolvers<ContextType>;
   ScoreContribution?: ScoreContributionResolvers<ContextType>;
   SightingCount?: SightingCountResolvers<ContextType>;
   SourceHealth?: SourceHealthResolvers<ContextType>;

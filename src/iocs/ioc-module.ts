@@ -6,6 +6,8 @@
  */
 import type { Config, SourceConfig } from '../config.js';
 import type { AppModule, ModuleDeps } from '../platform/app-module.js';
+import { CurationRepository } from './curation-repository.js';
+import { CurationService } from './curation-service.js';
 import { createIocCollector } from './ioc-collector.js';
 import { localEnrichLock, RedisEnrichLock } from './enrich-lock.js';
 import { IocRepository } from './ioc-repository.js';
@@ -17,7 +19,7 @@ import { createRedisRateGate } from './sources/redis-rate-gate.js';
 import { createSourceAdapters, type SourceConfigs } from './sources/registry.js';
 import { SOURCE_NAMES, type SourceName } from './sources/source-adapter.js';
 
-export type IocModule = AppModule<{ iocs: IocService }>;
+export type IocModule = AppModule<{ iocs: IocService; curation: CurationService }>;
 
 const configOf = (config: Config, name: SourceName): SourceConfig =>
   ({ ABUSEIPDB: config.sources.abuseipdb, OTX: config.sources.otx, VIRUSTOTAL: config.sources.virustotal })[
@@ -46,6 +48,12 @@ export function createIocModule(deps: ModuleDeps): IocModule {
     : createMemoryRateGate(limits);
   const longestTimeout = Math.max(...SOURCE_NAMES.map((n) => configOf(config, n).timeoutMs));
   const repo = new IocRepository(infra.db.pool);
+  const curation = new CurationService({
+    iocs: repo,
+    repo: new CurationRepository(infra.db.pool),
+    bus,
+    logger,
+  });
   const iocs = new IocService({
     repo,
     sightings: new IocSightingRepository(infra.db.pool),
@@ -61,6 +69,7 @@ export function createIocModule(deps: ModuleDeps): IocModule {
     watchMax: config.iocs.watchMax,
     lookupMax: config.iocs.lookupMax,
     lockWaitMs: longestTimeout * 2,
+    allowlist: curation,
   });
   const collector = createIocCollector(
     iocs,
@@ -73,7 +82,7 @@ export function createIocModule(deps: ModuleDeps): IocModule {
     logger,
   );
   return {
-    services: { iocs },
+    services: { iocs, curation },
     workers: [collector],
     instanceWorkers: [],
     healthChecks: [],

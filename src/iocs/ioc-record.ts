@@ -4,7 +4,8 @@
  * IOC_ENRICHED_TOPIC restores their dates after a trip over the event bus.
  */
 import { topic, withDates } from '../platform/event-bus.js';
-import type { Page } from '../platform/page.js';
+import type { Cursor, Page } from '../platform/page.js';
+import type { AllowlistEntry, StoredAllowlistMatch, StoredVerdict, VerdictRecord } from './curation-types.js';
 import type { IocType, RiskLevel, SubmittedIoc, ThreatCategory } from './ioc-types.js';
 import type { ScoreContribution } from './scoring.js';
 import type { SourceErrorKind, SourceEvidence, SourceName, SourceStatus } from './sources/source-adapter.js';
@@ -40,6 +41,10 @@ export interface StoredIoc {
   lastSeenAt: Date;
   lastEnrichedAt: Date | null;
   nextEnrichAt: Date | null;
+  /** The analyst verdict, active or lapsed (curation-types.ts); absent or null: none. */
+  verdict?: StoredVerdict | null;
+  /** The allowlist entry that covered the IOC when it was last scored. */
+  allowlistedBy?: StoredAllowlistMatch | null;
 }
 
 export interface SourceResultRecord {
@@ -80,6 +85,10 @@ export interface IocRecord {
   lookalikeOf: string | null;
   /** How the submitted text became this IOC; only on the answer to a lookup. */
   submitted?: Omit<SubmittedIoc, 'ioc'>;
+  verdict: VerdictRecord | null;
+  allowlistedBy: (Omit<AllowlistEntry, 'createdAt'> & { createdAt: Date | string }) | null;
+  /** The row's position in a list sorted by something other than firstSeenAt. */
+  sortKey?: Cursor;
 }
 
 export interface EnrichmentRecord {
@@ -103,6 +112,9 @@ export interface IocFilter {
   valuePrefix?: string | null;
   watched?: boolean | null;
 }
+
+/** Orders of the iocs list; each pages newest / highest first with the id as tie-break. */
+export type IocOrder = 'FIRST_SEEN' | 'SCORE' | 'LAST_ENRICHED';
 
 export type IocPage = Page<IocRecord>;
 export type EnrichmentPage = Page<EnrichmentRecord>;

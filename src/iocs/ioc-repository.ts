@@ -7,11 +7,13 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { ParsedIoc } from './ioc-types.js';
 import { listStatement, pageOf, RowCounter, type Cursor, type Page } from '../platform/page.js';
-import type { EnrichmentRecord, IocFilter, StoredIoc, StoredSources } from './ioc-record.js';
+import { jsonOrNull } from './curation-repository.js';
+import type { ScoreSource, StoredAllowlistMatch, StoredVerdict } from './curation-types.js';
+import type { EnrichmentRecord, IocFilter, IocOrder, StoredIoc, StoredSources } from './ioc-record.js';
 import type { SourceResult } from './sources/source-adapter.js';
 
 const IOC_COLUMNS = `id, type, value, risk_score, risk_level, categories, sources, watched, first_seen_at,
-  last_seen_at, last_enriched_at, next_enrich_at`;
+  last_seen_at, last_enriched_at, next_enrich_at, verdict, allowlisted_by`;
 
 interface IocRow {
   id: string;
@@ -26,6 +28,8 @@ interface IocRow {
   last_seen_at: Date;
   last_enriched_at: Date | null;
   next_enrich_at: Date | null;
+  verdict: StoredVerdict | null;
+  allowlisted_by: StoredAllowlistMatch | null;
 }
 
 const toIoc = (r: IocRow): StoredIoc => ({
@@ -41,13 +45,26 @@ const toIoc = (r: IocRow): StoredIoc => ({
   lastSeenAt: r.last_seen_at,
   lastEnrichedAt: r.last_enriched_at,
   nextEnrichAt: r.next_enrich_at,
+  verdict: r.verdict,
+  allowlistedBy: r.allowlisted_by,
 });
 
-/** The fields an enrichment pass writes back. */
+/**
+ * The fields an enrichment pass writes back; a verdict change also sets `verdict`, and
+ * a (re-)scoring the covering allowlist entry and the sources that counted (`answered`,
+ * kept in the score history when the score or level changes).
+ */
 export type IocSummaryUpdate = Pick<
   StoredIoc,
   'riskScore' | 'riskLevel' | 'categories' | 'sources' | 'lastEnrichedAt' | 'nextEnrichAt'
->;
+> & {
+  verdict?: StoredVerdict | null;
+  allowlistedBy?: StoredAllowlistMatch | null;
+  answered?: ScoreSource[];
+};
+
+/** Runs inside the summary's transaction, after the update: an audit row, say. */
+export type InTransaction = (client: pg.PoolClient, before: StoredIoc, after: StoredIoc) => Promise<void>;
 
 export class IocRepository {
   private readonly counter: RowCounter;
@@ -136,6 +153,7 @@ export class IocRepository {
   async updateSummary(
     id: string,
     compute: (current: StoredIoc) => IocSummaryUpdate,
+    also?: InTransaction,
   ): Promise<{ before: StoredIoc; after: StoredIoc }> {
     const client = await this.pool.connect();
     try {
@@ -148,7 +166,8 @@ export class IocRepository {
       const u = compute(before);
       const { rows } = await client.query<IocRow>(
         `UPDATE iocs SET risk_score = $2, risk_level = $3, categories = $4, sources = $5,
-           last_enriched_at = $6, next_enrich_at = $7 WHERE id = $1 RETURNING ${IOC_COLUMNS}`,
+           last_enriched_at = $6, next_enrich_at = $7, verdict = $8, allowlisted_by = $9
+         WHERE id = $1 RETURNING ${IOC_COLUMNS}`,
         [
           id,
           u.riskScore,
@@ -157,11 +176,22 @@ export class IocRepository {
           JSON.stringify(u.sources),
           u.lastEnrichedAt,
           u.nextEnrichAt,
+          jsonOrNull(u.verdict !== undefined ? u.verdict : before.verdict),
+          jsonOrNull(u.allowlistedBy !== undefined ? u.allowlistedBy : before.allowlistedBy),
         ],
       );
+      const after = toIoc(rows[0]!);
+      if (after.riskScore !== before.riskScore || after.riskLevel !== before.riskLevel) {
+        await client.query(
+          `INSERT INTO ioc_score_history (ioc_id, at, score, level, sources)
+           VALUES ($1, clock_timestamp(), $2, $3, $4)`,
+          [id, after.riskScore, after.riskLevel, u.answered ?? []],
+        );
+      }
+      if (also) await also(client, before, after);
       await client.query('COMMIT');
       this.counter.invalidate();
-      return { before, after: toIoc(rows[0]!) };
+      return { before, after };
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
       throw err;
@@ -193,14 +223,16 @@ export class IocRepository {
   }
 
   /**
-   * Newest first by (firstSeenAt, id); the count runs only when asked. Without
-   * `withSources` the per-source results (the large column) are not read: rows carry `{}`.
+   * Newest first by (firstSeenAt, id), or by `order` (ORDER_KEYS); the count runs only
+   * when asked. Without `withSources` the per-source results (the large column) are not
+   * read: rows carry `{}`.
    */
   async list(
     filter: IocFilter,
     first: number,
     after: Cursor | undefined,
     withSources = true,
+    order: IocOrder = 'FIRST_SEEN',
   ): Promise<Page<StoredIoc>> {
     const where: string[] = [];
     const params: unknown[] = [];
@@ -216,16 +248,17 @@ export class IocRepository {
     if (filter.watched !== null && filter.watched !== undefined) add((p) => `watched = ${p}`, filter.watched);
     const countWhere = [...where];
     const countParams = [...params];
+    const key = ORDER_KEYS[order];
     if (after) {
-      params.push(after.at, after.id);
-      where.push(`(first_seen_at, id) < ($${params.length - 1}, $${params.length}::uuid)`);
+      params.push(key.cursorValue(after.at), after.id);
+      where.push(`(${key.sql}, id) < ($${params.length - 1}, $${params.length}::uuid)`);
     }
     params.push(first + 1);
     const columns = withSources ? IOC_COLUMNS : IOC_COLUMNS.replace('sources', `'{}'::jsonb AS sources`);
     const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
     const { rows } = await this.pool.query<IocRow>(
       listStatement(
-        `SELECT ${columns} FROM iocs ${clause} ORDER BY first_seen_at DESC, id DESC LIMIT $${params.length}`,
+        `SELECT ${columns} FROM iocs ${clause} ORDER BY ${key.sql} DESC, id DESC LIMIT $${params.length}`,
         params,
       ),
     );
@@ -260,6 +293,27 @@ export class IocRepository {
     return new Map(rows.map((r) => [r.id, r.raw]));
   }
 }
+
+/**
+ * Sort keys of the iocs list, highest first. A cursor carries the key as its time: a
+ * score s as the instant s ms after the epoch (-1 for unscored, which sort last), a
+ * missing enrichment time as the epoch.
+ */
+export const ORDER_KEYS: Readonly<
+  Record<IocOrder, { sql: string; cursorValue: (at: Date) => unknown; of: (ioc: StoredIoc) => Date }>
+> = {
+  FIRST_SEEN: { sql: 'first_seen_at', cursorValue: (at) => at, of: (i) => i.firstSeenAt },
+  SCORE: {
+    sql: 'COALESCE(risk_score, -1)',
+    cursorValue: (at) => at.getTime(),
+    of: (i) => new Date(i.riskScore ?? -1),
+  },
+  LAST_ENRICHED: {
+    sql: `COALESCE(last_enriched_at, 'epoch'::timestamptz)`,
+    cursorValue: (at) => at,
+    of: (i) => i.lastEnrichedAt ?? new Date(0),
+  },
+};
 
 const ENRICHMENT_COLUMNS = `id, ioc_id, source, status, score, categories, data, error, error_kind,
   duration_ms, fetched_at`;

@@ -13,7 +13,7 @@ import type { EventBus } from '../platform/event-bus.js';
 import type { Logger } from '../platform/logger.js';
 import { bulkAnswers, planBulk, type IocLookupRecord } from './ioc-bulk.js';
 import { parseIoc, parseIocInput } from './ioc-parse.js';
-import type { IocRepository } from './ioc-repository.js';
+import { ORDER_KEYS, type IocRepository } from './ioc-repository.js';
 import {
   NO_SIGHTINGS,
   type IocSightingRepository,
@@ -24,6 +24,7 @@ import {
   IOC_ENRICHED_TOPIC,
   type EnrichmentPage,
   type IocFilter,
+  type IocOrder,
   type IocPage,
   type IocRecord,
   type StoredIoc,
@@ -32,14 +33,17 @@ import {
 import { SingleFlight } from '../platform/single-flight.js';
 import type { EnrichLock } from './enrich-lock.js';
 import {
-  fuseStored,
   mergeSources,
   nextEnrichAt,
+  rescore,
+  scoreChanged,
   staleSources,
   toRecord,
   toStored,
   type TtlSeconds,
 } from './ioc-summary.js';
+import { revisitAtExpiry } from './curation-service.js';
+import type { StoredAllowlistMatch } from './curation-types.js';
 import type { ParsedIoc } from './ioc-types.js';
 import type { SourceHealthRecord, SourceHealthTracker } from './source-health.js';
 import type { SourceAdapter, SourceName } from './sources/source-adapter.js';
@@ -60,6 +64,10 @@ export interface IocServiceDeps {
   lookupMax: number;
   /** How long to wait for another instance enriching the same IOC. */
   lockWaitMs: number;
+  /** The allowlist entry covering an IOC (CurationService); none when absent. */
+  allowlist?: {
+    allowlistMatchFor(type: ParsedIoc['type'], value: string): Promise<StoredAllowlistMatch | null>;
+  };
 }
 
 export interface LookupOptions {
@@ -170,6 +178,7 @@ export class IocService {
     first: number,
     after: Cursor | undefined,
     withSources = true,
+    order: IocOrder = 'FIRST_SEEN',
   ): Promise<IocPage> {
     // Risk scores are 0–100; the prefix reaches SQL as text.
     const checked: IocFilter = {
@@ -177,8 +186,12 @@ export class IocService {
       minScore: checkInt('filter.minScore', filter.minScore, 0, 100, undefined),
       valuePrefix: checkText('filter.valuePrefix', filter.valuePrefix),
     };
-    const page = await this.deps.repo.list(checked, first, after, withSources);
-    return { ...page, rows: page.rows.map((r) => toRecord(r)) };
+    const page = await this.deps.repo.list(checked, first, after, withSources, order);
+    const key = ORDER_KEYS[order];
+    return {
+      ...page,
+      rows: page.rows.map((r) => ({ ...toRecord(r), sortKey: { at: key.of(r), id: r.id } })),
+    };
   }
 
   history(iocId: string, first: number, after: Cursor | undefined): Promise<EnrichmentPage> {
@@ -257,20 +270,18 @@ export class IocService {
       if (id !== undefined) raws.set(id, r.raw ?? null);
       fresh[r.source] = toStored(r, id);
     }
+    const allowlisted = (await this.deps.allowlist?.allowlistMatchFor(parsed.type, parsed.value)) ?? null;
     const now = new Date();
     const { before, after } = await repo.updateSummary(ioc.id, (cur) => {
       const sources = mergeSources(cur.sources, fresh);
-      const fused = fuseStored(sources, now, parsed.lookalikeOf);
       return {
         sources,
-        riskScore: fused.score,
-        riskLevel: fused.level,
-        categories: fused.categories,
+        ...rescore(cur, sources, allowlisted, now),
         lastEnrichedAt: results.length > 0 ? now : cur.lastEnrichedAt,
-        nextEnrichAt: nextEnrichAt(sources, cur.watched, ttl, configured),
+        nextEnrichAt: revisitAtExpiry(nextEnrichAt(sources, cur.watched, ttl, configured), cur.verdict),
       };
     });
-    if (verdictChanged(before, after)) {
+    if (scoreChanged(before, after)) {
       await this.deps.bus
         .publish(IOC_ENRICHED_TOPIC, toRecord(after))
         .catch((err: unknown) =>
@@ -287,10 +298,4 @@ export class IocService {
     const raws = new Map([...result.raws, ...(await this.deps.repo.raws(missing))]);
     return toRecord(result.ioc, raws);
   }
-}
-
-function verdictChanged(a: StoredIoc, b: StoredIoc): boolean {
-  return (
-    a.riskScore !== b.riskScore || a.riskLevel !== b.riskLevel || a.categories.join() !== b.categories.join()
-  );
 }

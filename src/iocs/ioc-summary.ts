@@ -4,6 +4,13 @@
  * how a stored IOC becomes the record the API serves (fused score and breakdown).
  */
 import type { IocRecord, SourceResultRecord, StoredIoc, StoredSource, StoredSources } from './ioc-record.js';
+import {
+  toVerdictRecord,
+  verdictActive,
+  type Curation,
+  type ScoreSource,
+  type StoredAllowlistMatch,
+} from './curation-types.js';
 import { valueFacts } from './ioc-parse.js';
 import { fuseScores, type FusedScore } from './scoring.js';
 import { SOURCE_NAMES, type SourceName, type SourceResult } from './sources/source-adapter.js';
@@ -129,13 +136,75 @@ export function nextEnrichAt(
   return Number.isFinite(next) ? new Date(Math.max(next, Date.now() + MIN_REVISIT_MS)) : null;
 }
 
-/** `lookalikeOf`: the IOC imitates that name, which sets a score floor (scoring.ts). */
-export function fuseStored(sources: StoredSources, now: Date, lookalikeOf?: string): FusedScore {
+/**
+ * `lookalikeOf`: the IOC imitates that name, which sets a score floor; `curation`: an
+ * active analyst verdict and a covering allowlist entry, which bound it (scoring.ts).
+ */
+export function fuseStored(
+  sources: StoredSources,
+  now: Date,
+  lookalikeOf?: string,
+  curation?: Curation,
+): FusedScore {
   const results = SOURCE_NAMES.flatMap((name) => {
     const s = sources[name];
     return s === undefined ? [] : [fromStored(name, s)];
   });
-  return fuseScores(results, { now, ...(lookalikeOf !== undefined ? { lookalikeOf } : {}) });
+  return fuseScores(results, {
+    now,
+    ...(lookalikeOf !== undefined ? { lookalikeOf } : {}),
+    ...(curation !== undefined ? { curation } : {}),
+  });
+}
+
+/** The verdict that counts at `now` (none once expired) and the allowlist entry, for the fusion. */
+export function curationOf(
+  verdict: StoredIoc['verdict'],
+  allowlisted: StoredAllowlistMatch | null | undefined,
+  now: number,
+): Curation {
+  return {
+    ...(verdict && verdictActive(verdict, now) ? { verdict } : {}),
+    ...(allowlisted ? { allowlisted } : {}),
+  };
+}
+
+/** What subscribers of iocEnriched hear about: a change of score, level or categories. */
+export function scoreChanged(a: StoredIoc, b: StoredIoc): boolean {
+  return (
+    a.riskScore !== b.riskScore || a.riskLevel !== b.riskLevel || a.categories.join() !== b.categories.join()
+  );
+}
+
+/** The score fields a (re-)scoring writes, and the sources whose opinion counted. */
+export interface Rescored {
+  riskScore: number | null;
+  riskLevel: FusedScore['level'];
+  categories: FusedScore['categories'];
+  allowlistedBy: StoredAllowlistMatch | null;
+  answered: ScoreSource[];
+}
+
+/**
+ * Fuses an IOC's stored sources (decayed as of `scoredAt`) with its verdict (if still
+ * active at `now`) and allowlist entry.
+ */
+export function rescore(
+  ioc: Pick<StoredIoc, 'type' | 'value' | 'verdict'>,
+  sources: StoredSources,
+  allowlisted: StoredAllowlistMatch | null,
+  scoredAt: Date,
+  now: number = scoredAt.getTime(),
+): Rescored {
+  const curation = curationOf(ioc.verdict, allowlisted, now);
+  const fused = fuseStored(sources, scoredAt, valueFacts(ioc.type, ioc.value).lookalikeOf, curation);
+  return {
+    riskScore: fused.score,
+    riskLevel: fused.level,
+    categories: fused.categories,
+    allowlistedBy: allowlisted,
+    answered: fused.breakdown.filter((b) => b.status === 'OK' && b.subScore !== null).map((b) => b.source),
+  };
 }
 
 const toSourceRecord = (name: SourceName, s: StoredSource): SourceResultRecord => ({
@@ -162,16 +231,23 @@ export function toRecord(ioc: StoredIoc, raws?: ReadonlyMap<string, unknown>): I
       record.raw = s.enrichmentId === undefined ? null : (raws.get(s.enrichmentId) ?? null);
     return [record];
   });
-  // The breakdown as of the last scoring, so it always adds up to the stored score.
+  // The breakdown as of the last scoring, so it always adds up to the stored score. A
+  // verdict that lapsed since stops counting at once; the collector stores the new score.
   const facts = valueFacts(ioc.type, ioc.value);
-  const fused = fuseStored(ioc.sources, ioc.lastEnrichedAt ?? new Date(), facts.lookalikeOf);
+  const now = Date.now();
+  const curation = curationOf(ioc.verdict, ioc.allowlistedBy, now);
+  const fused = fuseStored(ioc.sources, ioc.lastEnrichedAt ?? new Date(), facts.lookalikeOf, curation);
+  const lapsed = ioc.verdict != null && curation.verdict === undefined;
+  const allowlisted = ioc.allowlistedBy ?? null;
   return {
     id: ioc.id,
     type: ioc.type,
     value: ioc.value,
-    riskScore: ioc.riskScore,
-    riskLevel: ioc.riskLevel,
-    categories: ioc.categories,
+    riskScore: lapsed ? fused.score : ioc.riskScore,
+    riskLevel: lapsed ? fused.level : ioc.riskLevel,
+    categories: lapsed ? fused.categories : ioc.categories,
+    verdict: ioc.verdict ? toVerdictRecord(ioc.verdict, now) : null,
+    allowlistedBy: allowlisted && { ...allowlisted, createdAt: new Date(allowlisted.createdAt) },
     watched: ioc.watched,
     firstSeenAt: ioc.firstSeenAt,
     lastSeenAt: ioc.lastSeenAt,

@@ -6,6 +6,7 @@
  * not counted as 0, so one outage cannot make a bad IOC look clean. Known-benign
  * evidence from any source caps the result. Every input is returned in the breakdown.
  */
+import type { Curation, ScoreSource, StoredAllowlistMatch, StoredVerdict } from './curation-types.js';
 import type { RiskLevel, ThreatCategory } from './ioc-types.js';
 import type { SourceName, SourceResult, SourceStatus } from './sources/source-adapter.js';
 
@@ -42,9 +43,20 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  * name exists to be mistaken for another. Known-benign evidence still caps it.
  */
 export const LOOKALIKE_FLOOR = 50;
+/**
+ * An analyst's verdict is the most reliable source there is: it bounds the fused score
+ * instead of being averaged in. MALICIOUS keeps the IOC CRITICAL, SUSPICIOUS at least
+ * HIGH, BENIGN in LOW (below the vendors' known-benign cap: an analyst vouched for it).
+ * An allowlist entry covering the IOC caps it like a BENIGN verdict.
+ */
+export const MALICIOUS_FLOOR = 90;
+export const SUSPICIOUS_FLOOR = 50;
+export const BENIGN_CAP = 10;
+const CURATED_WEIGHT = 1;
+const CURATED_RELIABILITY = 1;
 
 export interface ScoreContribution {
-  source: SourceName;
+  source: ScoreSource;
   status: SourceStatus;
   /** The source's 0–100 sub-score as fetched; null when it had no opinion or failed. */
   subScore: number | null;
@@ -52,8 +64,13 @@ export interface ScoreContribution {
   reliability: number;
   /** Points this source adds to the fused score before any cap (contributions sum to it). */
   contribution: number;
+  /** When the source answered; for ANALYST and ALLOWLIST rows when the verdict or entry was set. */
   fetchedAt: Date;
   note: string;
+  /** ANALYST and ALLOWLIST rows: the API key that set the verdict or added the entry. */
+  setBy?: { id: string; name: string };
+  /** ANALYST rows: when the verdict stops counting (null: never). */
+  expiresAt?: Date | null;
 }
 
 export interface FusedScore {
@@ -81,7 +98,7 @@ interface Row {
 
 export function fuseScores(
   results: readonly SourceResult[],
-  options: { now?: Date; config?: ScoringConfig; lookalikeOf?: string } = {},
+  options: { now?: Date; config?: ScoringConfig; lookalikeOf?: string; curation?: Curation } = {},
 ): FusedScore {
   const now = options.now ?? new Date();
   const config = options.config ?? DEFAULT_SCORING;
@@ -103,10 +120,15 @@ export function fuseScores(
     const mean = rows.reduce((sum, r) => sum + r.effectiveWeight * (r.decayed ?? 0), 0) / totalWeight;
     score = Math.round(whitelistedBy.length > 0 ? Math.min(mean, config.whitelistCap) : mean);
   }
+  const { verdict, allowlisted } = options.curation ?? {};
+  // The IOC's own verdict wins over an allowlist entry covering a whole range.
+  const benign = verdict !== undefined ? verdict.verdict === 'BENIGN' : allowlisted !== undefined;
   // A look-alike is evidence of its own, even when no source knows the name yet.
-  const lookalike = options.lookalikeOf !== undefined && whitelistedBy.length === 0;
+  const lookalike = options.lookalikeOf !== undefined && whitelistedBy.length === 0 && !benign;
   if (lookalike) score = Math.max(score ?? 0, LOOKALIKE_FLOOR);
-  const breakdown = rows.map((row) => ({
+  if (benign) score = Math.min(score ?? 0, BENIGN_CAP);
+  else if (verdict !== undefined) score = Math.max(score ?? 0, verdictBound(verdict));
+  const breakdown: ScoreContribution[] = rows.map((row) => ({
     source: row.result.source,
     status: row.result.status,
     subScore: row.result.status === 'OK' ? row.result.score : null,
@@ -117,12 +139,65 @@ export function fuseScores(
     fetchedAt: row.result.fetchedAt,
     note: noteFor(row, config),
   }));
+  if (verdict !== undefined) breakdown.push(verdictRow(verdict));
+  if (allowlisted !== undefined) breakdown.push(allowlistRow(allowlisted, verdict));
   return {
     score,
     level: score === null ? null : riskLevel(score),
     categories: fusedCategories(results, lookalike ? ['PHISHING'] : []),
     breakdown,
   };
+}
+
+const verdictBound = (v: StoredVerdict): number =>
+  v.verdict === 'BENIGN' ? BENIGN_CAP : v.verdict === 'MALICIOUS' ? MALICIOUS_FLOOR : SUSPICIOUS_FLOOR;
+
+const curatedRow = (
+  source: 'ANALYST' | 'ALLOWLIST',
+  subScore: number,
+  at: string,
+  setBy: { id: string; name: string },
+  note: string,
+): ScoreContribution => ({
+  source,
+  status: 'OK',
+  subScore,
+  weight: CURATED_WEIGHT,
+  reliability: CURATED_RELIABILITY,
+  contribution: 0,
+  fetchedAt: new Date(at),
+  note,
+  setBy,
+});
+
+function verdictRow(v: StoredVerdict): ScoreContribution {
+  const bound = verdictBound(v);
+  const effect = v.verdict === 'BENIGN' ? `fused score capped at ${bound}` : `fused score at least ${bound}`;
+  const until = v.expiresAt === null ? '' : ` until ${v.expiresAt}`;
+  return {
+    ...curatedRow(
+      'ANALYST',
+      bound,
+      v.setAt,
+      v.setBy,
+      `analyst verdict ${v.verdict} set by "${v.setBy.name}" (key ${v.setBy.id}) at ${v.setAt}${until}: ${effect}`,
+    ),
+    expiresAt: v.expiresAt === null ? null : new Date(v.expiresAt),
+  };
+}
+
+function allowlistRow(a: StoredAllowlistMatch, verdict: StoredVerdict | undefined): ScoreContribution {
+  const effect =
+    verdict === undefined
+      ? `fused score capped at ${BENIGN_CAP}`
+      : `not applied: the analyst verdict ${verdict.verdict} on this IOC wins`;
+  return curatedRow(
+    'ALLOWLIST',
+    BENIGN_CAP,
+    a.createdAt,
+    a.createdBy,
+    `covered by allowlist entry ${a.value} added by "${a.createdBy.name}" (key ${a.createdBy.id}) at ${a.createdAt}: ${effect}`,
+  );
 }
 
 function noteFor({ result, decayed, ageDays }: Row, config: ScoringConfig): string {

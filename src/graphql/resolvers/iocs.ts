@@ -1,4 +1,6 @@
+import type { CurationChangeRecord, ScoreHistoryRecord } from '../../iocs/curation-types.js';
 import type { EnrichmentRecord, IocRecord } from '../../iocs/ioc-record.js';
+import type { GraphQLContext } from '../context.js';
 import { assertRole } from '../auth-directive.js';
 import type { Resolvers } from '../generated.js';
 import { loaders } from '../loaders.js';
@@ -20,20 +22,32 @@ export const iocResolvers: Resolvers = {
       if (debug === true) assertRole(context, 'ANALYST', 'lookupIocs(debug: true)');
       return context.services.iocs.lookupMany(values, { refresh: refresh === true, debug: debug === true });
     },
-    iocs: (_p, { filter, first, after }, { services }, info) => {
+    iocs: (_p, { filter, orderBy, first, after }, { services }, info) => {
       const asked = selectedFields(info, ['edges', 'node']);
       return services.iocs.list(
         filter ?? {},
         pageSize(first),
         decodeCursor(after, 'uuid'),
         asked.has('sources') || asked.has('scoreBreakdown'),
+        orderBy ?? 'FIRST_SEEN',
       );
     },
+    allowlist: (_p, _a, { services }) => services.curation.allowlist(),
+    curationChanges: (_p, { subject, first, after }, { services }) =>
+      services.curation.changes(subject, pageSize(first), decodeCursor(after, 'uuid')),
   },
   Mutation: {
     enrichIoc: (_p, { value, debug }, { services }) =>
       services.iocs.lookup(value, { refresh: true, debug: debug === true }),
     watchIocs: (_p, { values }, { services }) => services.iocs.watch(values),
+    setIocVerdict: (_p, { value, verdict, note, expiresAt }, context) =>
+      context.services.curation.setVerdict(actorOf(context), value, verdict, note, expiresAt),
+    clearIocVerdict: (_p, { value }, context) =>
+      context.services.curation.clearVerdict(actorOf(context), value),
+    addAllowlistEntry: (_p, { value, note }, context) =>
+      context.services.curation.addAllowlistEntry(actorOf(context), value, note),
+    removeAllowlistEntry: (_p, { value }, context) =>
+      context.services.curation.removeAllowlistEntry(actorOf(context), value),
   },
   Subscription: {
     iocEnriched: {
@@ -62,6 +76,8 @@ export const iocResolvers: Resolvers = {
           ).rows
         : [],
     sightings: (ioc, _a, context) => loaders(context).sightings.load(ioc),
+    history: (ioc, { first, after }, { services }) =>
+      services.curation.scoreHistory(ioc.id, pageSize(first), decodeCursor(after, 'uuid')),
     enrichments: (ioc, { first, after }, { services }) =>
       services.iocs.history(ioc.id, pageSize(first), decodeCursor(after, 'uuid')),
   },
@@ -71,9 +87,16 @@ export const iocResolvers: Resolvers = {
   SightingCount: {
     countCapped: (c) => c.capped,
   },
-  IocConnection: connectionResolvers((i: IocRecord) => ({ at: new Date(i.firstSeenAt), id: i.id })),
+  IocConnection: connectionResolvers(
+    (i: IocRecord) => i.sortKey ?? { at: new Date(i.firstSeenAt), id: i.id },
+  ),
+  ScoreChangeConnection: connectionResolvers((h: ScoreHistoryRecord) => ({ at: h.at, id: h.id })),
+  CurationChangeConnection: connectionResolvers((c: CurationChangeRecord) => ({ at: c.at, id: c.id })),
   EnrichmentConnection: connectionResolvers((e: EnrichmentRecord) => ({
     at: new Date(e.fetchedAt),
     id: e.id,
   })),
 };
+
+/** Who is making a curation change: the API key behind the request. */
+const actorOf = (context: GraphQLContext) => ({ id: context.principal.keyId, name: context.principal.name });

@@ -75,6 +75,17 @@ export type Role =
   | 'INGESTOR'
   | 'READER';
 
+/**
+ * Who or what a score-breakdown or score-history row speaks for: a vendor, the analyst
+ * verdict on the IOC (ANALYST), or an allowlist entry covering it (ALLOWLIST).
+ */
+export type ScoreSource =
+  | 'ABUSEIPDB'
+  | 'ALLOWLIST'
+  | 'ANALYST'
+  | 'OTX'
+  | 'VIRUSTOTAL';
+
 export type SourceName =
   | 'ABUSEIPDB'
   | 'OTX'
@@ -228,7 +239,7 @@ export type LookupIocQueryVariables = Exact<{
 }>;
 
 
-export type LookupIocQuery = { lookupIoc: { id: string, type: IocType, value: string, riskScore: number | null, riskLevel: RiskLevel | null, categories: Array<ThreatCategory>, watched: boolean, lastEnrichedAt: string | null, nextEnrichAt: string | null, geo: { countryCode: string | null, countryName: string | null, city: string | null, asn: number | null, asOrg: string | null, approximate: boolean } | null, sources: Array<{ source: SourceName, status: SourceStatus, score: number | null, categories: Array<ThreatCategory>, data: unknown, error: string | null, errorKind: string | null, deferred: boolean, retryAt: string | null, durationMs: number, fetchedAt: string, raw: unknown }>, scoreBreakdown: Array<{ source: SourceName, status: SourceStatus, subScore: number | null, weight: number, reliability: number, contribution: number, note: string }>, decisions: Array<{ id: string, type: string, scenario: string, origin: string, expiresAt: string }>, enrichments: { totalCount: number, edges: Array<{ node: { id: string, source: SourceName, status: SourceStatus, score: number | null, durationMs: number, fetchedAt: string, errorKind: string | null } }> } } };
+export type LookupIocQuery = { lookupIoc: { id: string, type: IocType, value: string, riskScore: number | null, riskLevel: RiskLevel | null, categories: Array<ThreatCategory>, watched: boolean, lastEnrichedAt: string | null, nextEnrichAt: string | null, geo: { countryCode: string | null, countryName: string | null, city: string | null, asn: number | null, asOrg: string | null, approximate: boolean } | null, sources: Array<{ source: SourceName, status: SourceStatus, score: number | null, categories: Array<ThreatCategory>, data: unknown, error: string | null, errorKind: string | null, deferred: boolean, retryAt: string | null, durationMs: number, fetchedAt: string, raw: unknown }>, scoreBreakdown: Array<{ source: ScoreSource, status: SourceStatus, subScore: number | null, weight: number, reliability: number, contribution: number, note: string }>, decisions: Array<{ id: string, type: string, scenario: string, origin: string, expiresAt: string }>, enrichments: { totalCount: number, edges: Array<{ node: { id: string, source: SourceName, status: SourceStatus, score: number | null, durationMs: number, fetchedAt: string, errorKind: string | null } }> } } };
 
 export type WatchIocMutationVariables = Exact<{
   values: Array<string> | string;
