@@ -180,11 +180,15 @@ describe.skipIf(!bins)('Ioc.sightings from a real CrowdSec LAPI', () => {
     const agent = agentClient(lapi!);
     const older = agentAlert({ scenario: 'crowdsecurity/ssh-bf', ip, minutesAgo: 40, ban: '4h' });
     const newer = agentAlert({ scenario: 'crowdsecurity/http-probing', ip, minutesAgo: 10 });
+    // A range alert names the address only as its source IP: a sighting too, and the newest.
+    const range = `${ip.split('.').slice(0, 3).join('.')}.0/24`;
+    const ranged = agentAlert({ scenario: 'crowdsecurity/http-crawl-non_statics', ip, minutesAgo: 5 });
+    ranged.source = { ...ranged.source, scope: 'Range', value: range, range };
     const unrelated = agentAlert({ scenario: 'crowdsecurity/ssh-bf', ip: freshIoc('IPV4').value, ban: '1h' });
-    await agent.postAlerts([older, newer, unrelated]);
+    await agent.postAlerts([older, newer, ranged, unrelated]);
     await watch([ip]);
 
-    // Two alerts and the one decision the older one carried, once the pollers stored them.
+    // Three alerts and the one decision the older one carried, once the pollers stored them.
     // (cscli's own bans are left out: cscli wraps each in an alert of its own, and the
     // bouncer stream hands out one decision per value.)
     const listed = await eventually(
@@ -199,14 +203,15 @@ describe.skipIf(!bins)('Ioc.sightings from a real CrowdSec LAPI', () => {
           }`,
           { ip },
         );
-        return d.alerts.edges.length === 2 && d.decisions.edges.length === 1 ? d : undefined;
+        return d.alerts.edges.length === 3 && d.decisions.edges.length === 1 ? d : undefined;
       },
       20_000,
-      'two alerts and one decision stored',
+      'three alerts and one decision stored',
     );
     const alerts = listed.alerts.edges.map((e) => e.node);
-    expect(alerts.map((a) => a.ioc)).toEqual([{ value: ip }, { value: ip }]);
+    expect(alerts.map((a) => a.ioc)).toEqual([{ value: ip }, { value: ip }, { value: ip }]);
     const byStart = new Map(alerts.map((a) => [a.startAt, a.id]));
+    const rangedStart = new Date(ranged.start_at).toISOString();
     const newerStart = new Date(newer.start_at).toISOString();
     const olderStart = new Date(older.start_at).toISOString();
     const decision = listed.decisions.edges[0]!.node;
@@ -214,10 +219,10 @@ describe.skipIf(!bins)('Ioc.sightings from a real CrowdSec LAPI', () => {
     expect(await sightingsOf(ip)).toEqual({
       threatEvents: NONE,
       alerts: {
-        count: 2,
+        count: 3,
         countCapped: false,
-        latestAt: newerStart,
-        latestIds: [byStart.get(newerStart), byStart.get(olderStart)],
+        latestAt: rangedStart,
+        latestIds: [byStart.get(rangedStart), byStart.get(newerStart), byStart.get(olderStart)],
       },
       decisions: { count: 1, countCapped: false, latestAt: decision.createdAt, latestIds: [decision.id] },
     });
