@@ -27,7 +27,7 @@ import { registerStaticUi } from './static-ui.js';
 export function createFastify(config: Config, logger: Logger): FastifyInstance {
   return Fastify({
     loggerInstance: logger.child({ component: 'http' }),
-    // Operations are logged once each by the Apollo plugin, with name and duration.
+    // Operations are logged by the Apollo plugin (summaries, failures, slow ones: operation-log.ts).
     logController: new LogController({ disableRequestLogging: true }),
     // Each request's logger (request id bound) becomes a pino child only if it writes.
     childLoggerFactory: (parent, bindings, options) =>
