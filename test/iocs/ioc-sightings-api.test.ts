@@ -175,6 +175,35 @@ describe('Ioc.sightings from threat events', () => {
 });
 
 describe.skipIf(!bins)('Ioc.sightings from a real CrowdSec LAPI', () => {
+  it('counts an alert whose source is a domain (a custom scope) for the domain IOC', async () => {
+    const domain = freshIoc('DOMAIN').value;
+    const alert = agentAlert({ scenario: 'custom/phishing-domain', ip: '1.1.1.1', minutesAgo: 15 });
+    alert.source = { scope: 'Domain', value: domain };
+    await agentClient(lapi!).postAlerts([alert]);
+    await watch([domain]);
+    const id = await eventually(
+      async () => {
+        const d = await ok<{ alerts: { edges: { node: { id: string; ioc: { value: string } | null } }[] } }>(
+          `query($v: String!) { alerts(filter: { ip: $v }) { edges { node { id ioc { value } } } } }`,
+          { v: domain },
+        );
+        return d.alerts.edges[0]?.node.ioc?.value === domain ? d.alerts.edges[0].node.id : undefined;
+      },
+      20_000,
+      'the domain alert stored',
+    );
+    expect(await sightingsOf(domain)).toEqual({
+      threatEvents: NONE,
+      alerts: {
+        count: 1,
+        countCapped: false,
+        latestAt: new Date(alert.start_at).toISOString(),
+        latestIds: [id],
+      },
+      decisions: NONE,
+    });
+  });
+
   it('counts the alerts and decisions whose source is the IP, with the newest; Alert.ioc resolves back', async () => {
     const ip = freshIoc('IPV4').value;
     const agent = agentClient(lapi!);
