@@ -1,6 +1,6 @@
 /**
  * Where an indicator was seen: threat events whose source address it is, and CrowdSec
- * alerts and decisions whose source value it is. Reads the threat and CrowdSec tables
+ * alerts (by source value or source IP) and decisions (by value) naming it. Reads the threat and CrowdSec tables
  * (their modules own the writes) with one statement for a whole batch of IOCs, so a
  * page of IOCs asking for `sightings` costs one query, not three per row.
  */
@@ -26,7 +26,7 @@ export interface IocSightingsRecord {
   decisions: SightingCountRecord;
 }
 
-/** The IOC types something can be seen from: an address, or a domain a decision names. */
+/** What can be sighted: an address, or a domain a CrowdSec alert or decision names (custom scope). */
 const IP_TYPES: ReadonlySet<IocType> = new Set(['IPV4', 'IPV6']);
 const SIGHTED_TYPES: ReadonlySet<IocType> = new Set(['IPV4', 'IPV6', 'DOMAIN']);
 
@@ -48,8 +48,8 @@ interface Row {
 
 /**
  * One kind of sighting as a lateral join: the bounded count, and the newest rows (ids and
- * time) from one ordered, limited scan, so the newest time never walks a time index past
- * other sources' rows.
+ * time) from one ordered, limited scan, so finding the newest time never walks the whole
+ * table's time index past other sources' rows.
  */
 const kind = (alias: string, from: string, match: string, at: string): string => `
   CROSS JOIN LATERAL (
