@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { AppError } from '../../src/platform/errors.js';
+import { freePort } from '../../src/platform/free-port.js';
 import { createFailureBudget, createRequestRateLimiter, leaseSize } from '../../src/platform/rate-limiter.js';
 import { redisUrlOrSkip } from '../helpers/services.js';
 
@@ -86,6 +87,14 @@ describe('request rate limiter in process, exactly', () => {
     expect(await hint(limiter.consume('k'))).toBe(3);
     vi.setSystemTime(t0 + 59_999);
     expect(await hint(limiter.consume('k'))).toBe(1);
+  });
+});
+
+describe('request rate limiter off', () => {
+  it('with 0 points every request passes', async () => {
+    const limiter = createRequestRateLimiter({ points: 0, windowSeconds: 60, prefix: 'unused:' });
+    expect(limiter.mode).toBe('off');
+    expect(await spend(limiter, 'k', 1000)).toBe(1000);
   });
 });
 
@@ -215,7 +224,12 @@ describe.runIf(redisUrl)('request rate limiter on Redis', () => {
     const redis = await connect();
     const p = prefix();
     const limiter = createRequestRateLimiter({ points: 500, windowSeconds: 60, prefix: p }, redis);
-    expect(await spend(limiter, 'k', 501)).toBe(500);
+    expect(limiter.mode).toBe('redis');
+    expect(await spend(limiter, 'k', 500)).toBe(500);
+    // The first refusal comes from Redis: the rest of its window, in whole seconds.
+    const first = await hint(limiter.consume('k'));
+    expect(first).toBeGreaterThanOrEqual(Math.ceil((await redis.pttl(`${p}rl:k`)) / 1000));
+    expect(first).toBeLessThanOrEqual(60);
     // Refused locally from now on, until the window Redis named ends: move the local
     // clock to 2.5 s and 0.5 s before that end.
     const endsIn = await redis.pttl(`${p}rl:k`);
@@ -229,6 +243,32 @@ describe.runIf(redisUrl)('request rate limiter on Redis', () => {
     // refusals from memory count nothing.
     expect(await redis.get(`${p}rl:k`)).toBe('501');
   });
+
+  it('a key refused until its window ends is served again in the next window', async () => {
+    const redis = await connect();
+    const p = prefix();
+    const limiter = createRequestRateLimiter({ points: 100, windowSeconds: 1, prefix: p }, redis);
+    expect(await spend(limiter, 'k', 101)).toBe(100);
+    // Served again within a few windows (the bound only catches "refused for ever").
+    const deadline = Date.now() + 10_000;
+    while ((await hint(limiter.consume('k'))) !== 'accepted') {
+      expect(Date.now()).toBeLessThan(deadline);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  });
+
+  it('uses the in-process budget while Redis is not connected, instead of waiting for it', async () => {
+    // Nothing listens there: the client keeps reconnecting (ioredis' default), so a
+    // limiter that waited for it would hang.
+    const offline = new Redis(`redis://127.0.0.1:${await freePort()}`, { lazyConnect: true });
+    offline.on('error', () => undefined);
+    const limiter = createRequestRateLimiter({ points: 5, windowSeconds: 60, prefix: prefix() }, offline);
+    expect(await spend(limiter, 'k', 6)).toBe(5);
+    const budget = createFailureBudget({ points: 1, windowSeconds: 60, prefix: prefix() }, offline);
+    await budget.record('a');
+    expect(await budget.retryAfter('a')).toBe(60);
+    offline.disconnect();
+  }, 10_000);
 
   it('shares a failure budget through Redis under its own prefix', async () => {
     const p = prefix();
