@@ -610,6 +610,12 @@ export type IocOrder =
   | 'FIRST_SEEN'
   /** Last enrichment (the last update of the score from the sources); never enriched last. */
   | 'LAST_ENRICHED'
+  /**
+   * Newest sighting (Ioc.sightings: a threat event from the address, a CrowdSec alert or
+   * decision on the value); never sighted last. Costs three index lookups per IOC the
+   * filter keeps, so narrow the filter on a large store.
+   */
+  | 'LAST_SIGHTING'
   /** Fused risk score; unscored IOCs last. */
   | 'SCORE';
 

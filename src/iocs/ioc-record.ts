@@ -114,7 +114,7 @@ export interface IocFilter {
 }
 
 /** Orders of the iocs list; each pages newest / highest first with the id as tie-break. */
-export type IocOrder = 'FIRST_SEEN' | 'SCORE' | 'LAST_ENRICHED';
+export type IocOrder = 'FIRST_SEEN' | 'SCORE' | 'LAST_ENRICHED' | 'LAST_SIGHTING';
 
 export type IocPage = Page<IocRecord>;
 export type EnrichmentPage = Page<EnrichmentRecord>;

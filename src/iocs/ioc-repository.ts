@@ -233,7 +233,7 @@ export class IocRepository {
     after: Cursor | undefined,
     withSources = true,
     order: IocOrder = 'FIRST_SEEN',
-  ): Promise<Page<StoredIoc>> {
+  ): Promise<Page<StoredIoc & { sortAt: Date }>> {
     const where: string[] = [];
     const params: unknown[] = [];
     const add = (sql: (p: string) => string, value: unknown) => {
@@ -256,13 +256,18 @@ export class IocRepository {
     params.push(first + 1);
     const columns = withSources ? IOC_COLUMNS : IOC_COLUMNS.replace('sources', `'{}'::jsonb AS sources`);
     const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
-    const { rows } = await this.pool.query<IocRow>(
+    const { rows } = await this.pool.query<IocRow & { sort_key: unknown }>(
       listStatement(
-        `SELECT ${columns} FROM iocs ${clause} ORDER BY ${key.sql} DESC, id DESC LIMIT $${params.length}`,
+        `SELECT ${columns}, ${key.sql} AS sort_key FROM iocs ${clause}
+         ORDER BY ${key.sql} DESC, id DESC LIMIT $${params.length}`,
         params,
       ),
     );
-    return pageOf(rows.map(toIoc), first, () => this.counter.count('iocs', countWhere, countParams));
+    return pageOf(
+      rows.map((r) => ({ ...toIoc(r), sortAt: key.toCursor(r.sort_key) })),
+      first,
+      () => this.counter.count('iocs', countWhere, countParams),
+    );
   }
 
   async history(iocId: string, first: number, after: Cursor | undefined): Promise<Page<EnrichmentRecord>> {
@@ -294,25 +299,41 @@ export class IocRepository {
   }
 }
 
+const asDate = (v: unknown): Date => v as Date;
+const asTime = (at: Date): Date => at;
+
+/**
+ * The newest sighting of an IOC (ioc-sighting-repository.ts): a threat event from the
+ * address, a CrowdSec alert or decision on the value; the epoch when there is none. Three
+ * index lookups per IOC the filter keeps, so this order costs more on a large store.
+ */
+const LAST_SIGHTED_SQL = `GREATEST(
+  (SELECT max(e.occurred_at) FROM threat_events e
+    WHERE iocs.type IN ('IPV4', 'IPV6') AND e.source_ip = (CASE WHEN iocs.type IN ('IPV4', 'IPV6') THEN iocs.value::inet END)),
+  (SELECT max(a.start_at) FROM crowdsec_alerts a WHERE a.source_value = iocs.value OR a.source_ip = iocs.value),
+  (SELECT max(d.created_at) FROM crowdsec_decisions d WHERE d.value = iocs.value),
+  'epoch'::timestamptz)`;
+
 /**
  * Sort keys of the iocs list, highest first. A cursor carries the key as its time: a
  * score s as the instant s ms after the epoch (-1 for unscored, which sort last), a
- * missing enrichment time as the epoch.
+ * missing enrichment or sighting time as the epoch.
  */
 export const ORDER_KEYS: Readonly<
-  Record<IocOrder, { sql: string; cursorValue: (at: Date) => unknown; of: (ioc: StoredIoc) => Date }>
+  Record<IocOrder, { sql: string; cursorValue: (at: Date) => unknown; toCursor: (key: unknown) => Date }>
 > = {
-  FIRST_SEEN: { sql: 'first_seen_at', cursorValue: (at) => at, of: (i) => i.firstSeenAt },
+  FIRST_SEEN: { sql: 'first_seen_at', cursorValue: asTime, toCursor: asDate },
   SCORE: {
     sql: 'COALESCE(risk_score, -1)',
     cursorValue: (at) => at.getTime(),
-    of: (i) => new Date(i.riskScore ?? -1),
+    toCursor: (key) => new Date(Number(key)),
   },
   LAST_ENRICHED: {
     sql: `COALESCE(last_enriched_at, 'epoch'::timestamptz)`,
-    cursorValue: (at) => at,
-    of: (i) => i.lastEnrichedAt ?? new Date(0),
+    cursorValue: asTime,
+    toCursor: asDate,
   },
+  LAST_SIGHTING: { sql: LAST_SIGHTED_SQL, cursorValue: asTime, toCursor: asDate },
 };
 
 const ENRICHMENT_COLUMNS = `id, ioc_id, source, status, score, categories, data, error, error_kind,

@@ -13,7 +13,7 @@ import type { EventBus } from '../platform/event-bus.js';
 import type { Logger } from '../platform/logger.js';
 import { bulkAnswers, planBulk, type IocLookupRecord } from './ioc-bulk.js';
 import { parseIoc, parseIocInput } from './ioc-parse.js';
-import { ORDER_KEYS, type IocRepository } from './ioc-repository.js';
+import type { IocRepository } from './ioc-repository.js';
 import {
   NO_SIGHTINGS,
   type IocSightingRepository,
@@ -187,10 +187,9 @@ export class IocService {
       valuePrefix: checkText('filter.valuePrefix', filter.valuePrefix),
     };
     const page = await this.deps.repo.list(checked, first, after, withSources, order);
-    const key = ORDER_KEYS[order];
     return {
       ...page,
-      rows: page.rows.map((r) => ({ ...toRecord(r), sortKey: { at: key.of(r), id: r.id } })),
+      rows: page.rows.map((r) => ({ ...toRecord(r), sortKey: { at: r.sortAt, id: r.id } })),
     };
   }
 

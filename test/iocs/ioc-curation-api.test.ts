@@ -383,7 +383,7 @@ describe('allowlist', () => {
 });
 
 describe('iocs orders', () => {
-  it('sorts by score (unscored last) and by last enrichment, with cursors that page in that order', async () => {
+  it('sorts by score (unscored last), last enrichment and last sighting, with cursors that page in that order', async () => {
     const net = freshNet();
     const bad = knownBad(`${net}.1`);
     const clean = `${net}.2`;
@@ -405,9 +405,33 @@ describe('iocs orders', () => {
           { p: `${net}.`, o: orderBy, a: after },
         )
       ).iocs;
+    // Sightings: a threat event from `clean` an hour ago, from `unscored` a minute ago;
+    // none from `bad`.
+    const now = Date.now();
+    const ingested = await ok<{ ingestThreatEvents: { accepted: number } }>(
+      `mutation($in: [ThreatEventInput!]!) { ingestThreatEvents(inputs: $in) { accepted } }`,
+      {
+        in: [
+          {
+            sourceIp: clean,
+            threatType: 'scan',
+            severity: 3,
+            occurredAt: new Date(now - 3_600_000).toISOString(),
+          },
+          {
+            sourceIp: unscored,
+            threatType: 'scan',
+            severity: 3,
+            occurredAt: new Date(now - 60_000).toISOString(),
+          },
+        ],
+      },
+    );
+    expect(ingested.ingestThreatEvents.accepted).toBe(2);
     for (const [order, expected] of [
       ['SCORE', [bad, clean, unscored]],
       ['LAST_ENRICHED', [bad, clean, unscored]],
+      ['LAST_SIGHTING', [unscored, clean, bad]],
       ['FIRST_SEEN', [unscored, bad, clean]],
     ] as const) {
       const first = await page(order);
