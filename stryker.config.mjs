@@ -12,6 +12,8 @@ const MODULES = {
     tests: [
       'test/iocs/scoring.test.ts',
       'test/iocs/scoring-breakdown.test.ts',
+      'test/iocs/scoring-lookalike.test.ts',
+      'test/iocs/scoring-curation.test.ts',
       'test/iocs/ioc-summary.test.ts',
     ],
   },
