@@ -3,6 +3,7 @@
  * allowlist changes, and each IOC's score history (written by IocRepository.updateSummary).
  */
 import type pg from 'pg';
+import { inTransaction } from '../platform/database.js';
 import { pageOf, RowCounter, type Cursor, type Page } from '../platform/page.js';
 import type {
   Actor,
@@ -33,14 +34,7 @@ const toEntry = (r: EntryRow): AllowlistEntry => ({
   createdBy: { id: r.created_by_id, name: r.created_by_name },
 });
 
-export interface CurationChangeInput {
-  kind: CurationKind;
-  action: CurationAction;
-  subject: string;
-  before: unknown;
-  after: unknown;
-  actor: Actor;
-}
+export type CurationChangeInput = Omit<CurationChangeRecord, 'id' | 'at'>;
 
 /** At most this many stored IOCs are re-scored after one allowlist change. */
 export const MAX_RESCORED_PER_CHANGE = 10_000;
@@ -189,19 +183,9 @@ export class CurationRepository {
   }
 
   private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      await client.query('COMMIT');
-      this.counter.invalidate();
-      return result;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+    const result = await inTransaction(this.pool, work);
+    this.counter.invalidate();
+    return result;
   }
 }
 

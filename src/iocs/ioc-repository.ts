@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { ParsedIoc } from './ioc-types.js';
+import { inTransaction } from '../platform/database.js';
 import { listStatement, pageOf, RowCounter, type Cursor, type Page } from '../platform/page.js';
 import { jsonOrNull } from './curation-repository.js';
 import type { ScoreSource, StoredAllowlistMatch, StoredVerdict } from './curation-types.js';
@@ -155,9 +156,7 @@ export class IocRepository {
     compute: (current: StoredIoc) => IocSummaryUpdate,
     also?: InTransaction,
   ): Promise<{ before: StoredIoc; after: StoredIoc }> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+    const result = await inTransaction(this.pool, async (client) => {
       const locked = await client.query<IocRow>(`SELECT ${IOC_COLUMNS} FROM iocs WHERE id = $1 FOR UPDATE`, [
         id,
       ]);
@@ -166,8 +165,8 @@ export class IocRepository {
       const u = compute(before);
       const { rows } = await client.query<IocRow>(
         `UPDATE iocs SET risk_score = $2, risk_level = $3, categories = $4, sources = $5,
-           last_enriched_at = $6, next_enrich_at = $7, verdict = $8, allowlisted_by = $9
-         WHERE id = $1 RETURNING ${IOC_COLUMNS}`,
+         last_enriched_at = $6, next_enrich_at = $7, verdict = $8, allowlisted_by = $9
+       WHERE id = $1 RETURNING ${IOC_COLUMNS}`,
         [
           id,
           u.riskScore,
@@ -184,20 +183,15 @@ export class IocRepository {
       if (after.riskScore !== before.riskScore || after.riskLevel !== before.riskLevel) {
         await client.query(
           `INSERT INTO ioc_score_history (ioc_id, at, score, level, sources)
-           VALUES ($1, clock_timestamp(), $2, $3, $4)`,
+         VALUES ($1, clock_timestamp(), $2, $3, $4)`,
           [id, after.riskScore, after.riskLevel, u.answered ?? []],
         );
       }
       if (also) await also(client, before, after);
-      await client.query('COMMIT');
-      this.counter.invalidate();
       return { before, after };
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+    });
+    this.counter.invalidate();
+    return result;
   }
 
   /**
