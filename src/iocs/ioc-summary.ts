@@ -203,7 +203,11 @@ export function rescore(
     riskLevel: fused.level,
     categories: fused.categories,
     allowlistedBy: allowlisted,
-    answered: fused.breakdown.filter((b) => b.status === 'OK' && b.subScore !== null).map((b) => b.source),
+    // An allowlist entry overridden by the IOC's own verdict did not count.
+    answered: fused.breakdown
+      .filter((b) => b.status === 'OK' && b.subScore !== null)
+      .filter((b) => b.source !== 'ALLOWLIST' || curation.verdict === undefined)
+      .map((b) => b.source),
   };
 }
 

@@ -348,6 +348,18 @@ describe('allowlist', () => {
     // An IOC's own verdict wins over the range.
     expect(await setVerdict(inside, 'MALICIOUS')).toMatchObject({ riskScore: 95, riskLevel: 'CRITICAL' });
     await ok(`mutation($v: String!) { clearIocVerdict(value: $v) { value } }`, { v: inside });
+    // 95 → 10 (entry added) → 95 (MALICIOUS over it) → 10 (cleared): the overridden entry did not count.
+    const history = await ok<{ ioc: { history: { edges: { node: unknown }[] } } }>(
+      `query($v: String!) { ioc(value: $v) { history { edges { node { score level sources } } } } }`,
+      { v: inside },
+    );
+    const vendors = ['ABUSEIPDB', 'OTX', 'VIRUSTOTAL'];
+    expect(history.ioc.history.edges.map((e) => e.node)).toEqual([
+      { score: 10, level: 'LOW', sources: [...vendors, 'ALLOWLIST'] },
+      { score: 95, level: 'CRITICAL', sources: [...vendors, 'ANALYST'] },
+      { score: 10, level: 'LOW', sources: [...vendors, 'ALLOWLIST'] },
+      { score: 95, level: 'CRITICAL', sources: vendors },
+    ]);
 
     const removed = await ok<{ removeAllowlistEntry: boolean }>(
       `mutation($v: String!) { removeAllowlistEntry(value: $v) }`,
