@@ -6,18 +6,7 @@ import {
   checkListLength,
   checkText,
 } from '../../src/platform/argument-checks.js';
-import { AppError } from '../../src/platform/errors.js';
-
-/** The AppError `fn` throws, as plain data, or 'no error'. */
-function refusal(fn: () => unknown) {
-  try {
-    fn();
-  } catch (err) {
-    if (!(err instanceof AppError)) throw err;
-    return { code: err.code, message: err.message, details: err.details };
-  }
-  return 'no error';
-}
+import { refusal } from '../helpers/refusal.js';
 
 describe('checkText', () => {
   it('passes null and absent through as undefined, and storable text unchanged', () => {

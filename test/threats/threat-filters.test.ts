@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../../src/platform/errors.js';
 import type { ThreatCategory } from '../../src/threats/classifier/index.js';
 import {
   FILTER_LIMITS,
@@ -12,17 +11,8 @@ import {
   normaliseFilter,
 } from '../../src/threats/threat-filters.js';
 import type { ThreatEventRecord } from '../../src/threats/threat-types.js';
+import { refusal } from '../helpers/refusal.js';
 
-/** The AppError `fn` throws, as plain data, or 'no error'. */
-function refusal(fn: () => unknown) {
-  try {
-    fn();
-  } catch (err) {
-    if (!(err instanceof AppError)) throw err;
-    return { code: err.code, message: err.message, details: err.details };
-  }
-  return 'no error';
-}
 const bad = (message: string, details: Record<string, unknown>) => ({
   code: 'BAD_USER_INPUT',
   message,
