@@ -457,3 +457,55 @@ describe('iocs orders', () => {
     }
   });
 });
+
+describe('a lapsed verdict with the collector running', () => {
+  it('the collector comes back at expiresAt and stores the vendors’ score again, with a history row', async () => {
+    const c = await startTestApp('ioc_curation_collector', {
+      ...fakes.env,
+      VIRUSTOTAL_RATE_LIMITS: '',
+      IOC_COLLECTOR_ENABLED: 'true',
+      IOC_COLLECTOR_INTERVAL_MS: '200',
+    });
+    try {
+      const gql = async <T>(query: string, variables: Record<string, unknown>): Promise<T> => {
+        const res = await c.gql<T>(query, variables);
+        expect(res.errors).toBeUndefined();
+        return res.data!;
+      };
+      const ip = `${freshNet()}.21`;
+      await gql(`query($v: String!) { lookupIoc(value: $v) { riskScore } }`, { v: ip });
+      const expiresAt = new Date(Date.now() + 2_000).toISOString();
+      await gql(
+        `mutation($v: String!, $e: DateTime) { setIocVerdict(value: $v, verdict: MALICIOUS, expiresAt: $e) { riskScore } }`,
+        { v: ip, e: expiresAt },
+      );
+      // minScore filters on the stored score: only the collector's re-scoring changes it.
+      const highCount = async () =>
+        (
+          await gql<{ iocs: { totalCount: number } }>(
+            `query($p: String!) { iocs(filter: { valuePrefix: $p, minScore: 50 }) { totalCount } }`,
+            { p: ip },
+          )
+        ).iocs.totalCount;
+      expect(await highCount()).toBe(1);
+      await eventually(
+        async () => ((await highCount()) === 0 ? true : undefined),
+        30_000,
+        'the stored score',
+      );
+      expect(Date.now()).toBeGreaterThanOrEqual(Date.parse(expiresAt));
+      const history = await gql<{ ioc: { history: { edges: { node: unknown }[] } } }>(
+        `query($v: String!) { ioc(value: $v) { history { edges { node { score level sources } } } } }`,
+        { v: ip },
+      );
+      const vendors = ['ABUSEIPDB', 'OTX', 'VIRUSTOTAL'];
+      expect(history.ioc.history.edges.map((e) => e.node)).toEqual([
+        { score: 0, level: 'LOW', sources: vendors },
+        { score: 90, level: 'CRITICAL', sources: [...vendors, 'ANALYST'] },
+        { score: 0, level: 'LOW', sources: vendors },
+      ]);
+    } finally {
+      await c.stop();
+    }
+  }, 60_000);
+});
