@@ -1,20 +1,7 @@
 /** The look-alike rule of fuseScores (docs/scoring.md §6), one case per clause. */
 import { describe, expect, it } from 'vitest';
 import { fuseScores } from '../../src/iocs/scoring.js';
-import type { SourceName, SourceResult } from '../../src/iocs/sources/source-adapter.js';
-
-const NOW = new Date('2026-06-15T12:00:00Z');
-
-const ok = (source: SourceName, score: number | null, extra: Partial<SourceResult> = {}): SourceResult => ({
-  source,
-  status: 'OK',
-  score,
-  categories: [],
-  data: {},
-  durationMs: 10,
-  fetchedAt: NOW,
-  ...extra,
-});
+import { NOW, ok } from '../helpers/source-results.js';
 
 const lookalike = { now: NOW, lookalikeOf: 'google.com' };
 

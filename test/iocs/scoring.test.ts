@@ -1,22 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_SCORING, decayFactor, fuseScores, riskLevel } from '../../src/iocs/scoring.js';
 import type { SourceName, SourceResult } from '../../src/iocs/sources/source-adapter.js';
+import { NOW, ok } from '../helpers/source-results.js';
 import { otxScore } from '../../src/iocs/sources/otx.js';
 import { virusTotalScore } from '../../src/iocs/sources/virustotal.js';
 
-const NOW = new Date('2026-06-15T12:00:00Z');
 const DAY = 24 * 60 * 60 * 1000;
 
-const ok = (source: SourceName, score: number | null, extra: Partial<SourceResult> = {}): SourceResult => ({
-  source,
-  status: 'OK',
-  score,
-  categories: [],
-  data: {},
-  durationMs: 10,
-  fetchedAt: NOW,
-  ...extra,
-});
 const failed = (source: SourceName, errorKind: SourceResult['errorKind'] = 'TIMEOUT'): SourceResult => ({
   source,
   status: 'ERROR',
