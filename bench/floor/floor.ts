@@ -17,16 +17,16 @@
  * them. Printed per round and as medians: requests/s, server CPU µs per request, and
  * threatwire's ratio to the baseline measured in the same round.
  */
-import { execSync, fork, spawn, type ChildProcess } from 'node:child_process';
+import { execSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { fromRoot } from '../../src/platform/paths.js';
 import { spawnServer } from '../../test/helpers/spawn-server.js';
 import { exitWithHelpIfAsked } from '../help.js';
-import type { LoadResult, LoadTarget } from './load.js';
+import { CPU_PROFILE_HOOK, measureLoad, median, spawnListening, uptime } from '../tools/http-load.js';
 
 exitWithHelpIfAsked(import.meta.url);
 
@@ -39,7 +39,6 @@ const databaseUrl = process.env.DATABASE_URL;
 if (!databaseUrl)
   throw new Error('set DATABASE_URL to a PostgreSQL server (a fresh database is created on it)');
 const here = fileURLToPath(new URL('.', import.meta.url));
-const HOOK = join(here, '..', 'tools', 'cpu-profile-hook.mjs');
 const BODY = JSON.stringify({ query: '{ __typename }' });
 
 interface Target {
@@ -51,16 +50,6 @@ interface Target {
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-const cpuSeconds = (pid: number) => {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
-};
-const uptime = () => execSync('uptime').toString().trim();
 
 /** Keeps only the tail of a server's output once it is up (a busy log must not fill memory here). */
 function keepTail(child: ChildProcess): () => string {
@@ -74,30 +63,13 @@ function keepTail(child: ChildProcess): () => string {
 }
 
 async function startBare(profileDir?: string): Promise<Target> {
-  const child = spawn(
-    process.execPath,
-    [...(profileDir ? ['--import', HOOK] : []), join(here, 'bare-server.mjs')],
-    {
-      cwd: fromRoot(),
-      env: {
-        PATH: process.env.PATH ?? '',
-        NODE_ENV: 'production',
-        ...(profileDir ? { CPU_PROFILE_DIR: profileDir } : {}),
-      },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
+  const bare = await spawnListening(
+    'bare Apollo+Fastify',
+    [join(here, 'bare-server.mjs')],
+    { PATH: process.env.PATH ?? '', NODE_ENV: 'production' },
+    profileDir,
   );
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening (\S+)/.exec(out);
-      if (m?.[1]) resolve(m[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`bare server exited (${code}): ${out}`)));
-  });
-  child.stdout.resume();
-  return { name: 'bare Apollo+Fastify', url, child, ...(profileDir ? { profileDir } : {}) };
+  return { ...bare, ...(profileDir ? { profileDir } : {}) };
 }
 
 async function startThreatwire(
@@ -109,7 +81,7 @@ async function startThreatwire(
   const app = await spawnServer(
     {
       ...env,
-      ...(profileDir ? { NODE_OPTIONS: `--import ${HOOK}`, CPU_PROFILE_DIR: profileDir } : {}),
+      ...(profileDir ? { NODE_OPTIONS: `--import ${CPU_PROFILE_HOOK}`, CPU_PROFILE_DIR: profileDir } : {}),
     },
     120_000,
     'build',
@@ -122,34 +94,8 @@ async function startThreatwire(
 }
 
 /** One measurement: a fresh load process against `t`, server CPU read around the measured window. */
-function measure(t: Target, profile: boolean) {
-  return new Promise<{ rps: number; cpuUs: number; errors: number }>((resolve, reject) => {
-    const load = fork(join(here, 'load.ts'), [], { execArgv: process.execArgv, stdio: 'inherit' });
-    const pid = t.child.pid!;
-    let cpu0 = 0;
-    load.on('message', (msg: { phase: 'measuring' } | LoadResult) => {
-      if (msg.phase === 'measuring') {
-        if (profile) t.child.kill('SIGHUP');
-        cpu0 = cpuSeconds(pid);
-        return;
-      }
-      const cpu = cpuSeconds(pid) - cpu0;
-      if (profile) t.child.kill('SIGUSR2');
-      if (msg.errors > 0) console.error(`${t.name}: ${msg.errors} failed requests, e.g.:\n${msg.sample}`);
-      resolve({ rps: msg.requests / msg.seconds, cpuUs: (cpu * 1e6) / msg.requests, errors: msg.errors });
-    });
-    load.once('exit', (code) => {
-      if (code !== 0) reject(new Error(`load generator exited with ${code}`));
-    });
-    const target: LoadTarget = {
-      url: t.url,
-      body: BODY,
-      connections: CONNECTIONS,
-      ...(t.key ? { key: t.key } : {}),
-    };
-    load.send({ target, warmupSeconds: WARMUP, seconds: SECONDS });
-  });
-}
+const measure = (t: Target, profile: boolean) =>
+  measureLoad(t, { body: BODY, connections: CONNECTIONS, warmupSeconds: WARMUP, seconds: SECONDS, profile });
 
 let stopping = false;
 const dbName = `tw_bench_floor_${randomBytes(4).toString('hex')}`;

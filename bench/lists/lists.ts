@@ -16,9 +16,9 @@
  * each server's CPU per request (/proc, all threads). Failed answers are counted per window
  * and left out of the rate. The load generator is bench/floor/load.ts.
  */
-import { execSync, fork, spawn, type ChildProcess } from 'node:child_process';
+import { execSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,7 +27,14 @@ import { pino } from 'pino';
 import { migrate } from '../../src/platform/db-migrator.js';
 import { fromRoot } from '../../src/platform/paths.js';
 import { spawnServer } from '../../test/helpers/spawn-server.js';
-import type { LoadResult, LoadTarget } from '../floor/load.js';
+import {
+  CPU_PROFILE_HOOK,
+  measureLoad,
+  median,
+  spawnListening,
+  uptime,
+  type MeasuredServer,
+} from '../tools/http-load.js';
 import { exitWithHelpIfAsked } from '../help.js';
 
 exitWithHelpIfAsked(import.meta.url);
@@ -50,17 +57,6 @@ const QUERIES = {
 };
 type Case = keyof typeof QUERIES;
 
-const uptime = () => execSync('uptime').toString().trim();
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
-const cpuSeconds = (pid: number) => {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
-};
-
 /** 31 columns like ingested events: ~180-byte descriptions and ~450-byte raw payloads. */
 const GENERATE = `
   INSERT INTO threat_events (id, external_id, source_ip, destination_ip, source_port, destination_port,
@@ -82,78 +78,26 @@ const GENERATE = `
          jsonb_build_object('payload', repeat('x', 400), 'seq', g)
     FROM generate_series(1, $1::int) g`;
 
-interface Server {
-  name: string;
-  url: string;
-  child: ChildProcess;
-  key?: string;
-}
+type Server = MeasuredServer;
 
 /** One measured window: a fresh load process against `s`, its CPU read around the window. */
-function measure(s: Server, query: string, profile: boolean) {
-  return new Promise<{ rps: number; cpuUs: number; requests: number; errors: number }>((resolve, reject) => {
-    const load = fork(join(here, '..', 'floor', 'load.ts'), [], {
-      execArgv: process.execArgv,
-      stdio: 'inherit',
-    });
-    let cpu0 = 0;
-    load.on('message', (msg: { phase: 'measuring' } | LoadResult) => {
-      if (msg.phase === 'measuring') {
-        if (profile) s.child.kill('SIGHUP');
-        cpu0 = cpuSeconds(s.child.pid!);
-        return;
-      }
-      const cpu = cpuSeconds(s.child.pid!) - cpu0;
-      if (profile) s.child.kill('SIGUSR2');
-      // Failed answers are counted, not served: the rate is of successful ones.
-      if (msg.errors > 0) console.error(`${s.name}: ${msg.errors} failed requests, e.g.:\n${msg.sample}`);
-      const ok = msg.requests - msg.errors;
-      resolve({
-        rps: ok / msg.seconds,
-        cpuUs: (cpu * 1e6) / msg.requests,
-        requests: msg.requests,
-        errors: msg.errors,
-      });
-    });
-    load.once('exit', (code) => code !== 0 && reject(new Error(`load generator exited with ${code}`)));
-    const target: LoadTarget = {
-      url: s.url,
-      body: JSON.stringify({ query }),
-      connections: CONNECTIONS,
-      ...(s.key ? { key: s.key } : {}),
-    };
-    load.send({ target, warmupSeconds: WARMUP, seconds: SECONDS });
+const measure = (s: Server, query: string, profile: boolean) =>
+  measureLoad(s, {
+    body: JSON.stringify({ query }),
+    connections: CONNECTIONS,
+    warmupSeconds: WARMUP,
+    seconds: SECONDS,
+    profile,
   });
-}
 
-const HOOK = fromRoot('bench', 'tools', 'cpu-profile-hook.mjs');
-
-async function startBaseline(pageFile: string, profileDir: string | undefined): Promise<Server> {
-  const child = spawn(
-    process.execPath,
-    [
-      ...(profileDir ? ['--import', HOOK] : []),
-      join(here, 'page-server.mjs'),
-      pageFile,
-      fromRoot('schema.graphql'),
-    ],
-    {
-      cwd: fromRoot(),
-      // Production mode as threatwire runs: graphql-js skips its development checks.
-      env: { ...process.env, NODE_ENV: 'production', ...(profileDir ? { CPU_PROFILE_DIR: profileDir } : {}) },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
+function startBaseline(pageFile: string, profileDir: string | undefined): Promise<Server> {
+  // Production mode as threatwire runs: graphql-js skips its development checks.
+  return spawnListening(
+    'Apollo+Fastify from memory',
+    [join(here, 'page-server.mjs'), pageFile, fromRoot('schema.graphql')],
+    { ...process.env, NODE_ENV: 'production' },
+    profileDir,
   );
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening (\S+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`baseline exited with ${code}`)));
-  });
-  return { name: 'Apollo+Fastify from memory', url, child };
 }
 
 async function post(s: Server, query: string): Promise<unknown> {
@@ -230,7 +174,8 @@ try {
         : {}),
       ...(profileDir
         ? {
-            NODE_OPTIONS: `${process.env.BENCH_SERVER_NODE_OPTIONS ?? ''} --import ${HOOK}`.trim(),
+            NODE_OPTIONS:
+              `${process.env.BENCH_SERVER_NODE_OPTIONS ?? ''} --import ${CPU_PROFILE_HOOK}`.trim(),
             CPU_PROFILE_DIR: join(profileDir, 'threatwire'),
           }
         : {}),
