@@ -71,6 +71,9 @@ describe('startup snapshot of 100,000 decisions', () => {
     repo.batches = [];
     repo.firstAt = undefined;
     fake.spec = { count: COUNT, deleted: 50 };
+    // The other test may have run first on the same fake: keep only this test's requests.
+    fake.requests.length = 0;
+    fake.finished.length = 0;
 
     const geo = await GeoService.open({}, logger);
     const client = new LapiClient({
