@@ -8,23 +8,9 @@ import { fromColumns, type GeoColumns } from './crowdsec-geo.js';
 import { listStatement, pageOf, RowCounter, type Cursor } from '../platform/page.js';
 import type { AlertFilter, AlertPage, AlertRecord } from './crowdsec-types.js';
 
-export interface AlertInput {
-  crowdsecId: number;
-  scenario: string;
-  scenarioVersion: string | null;
-  message: string;
-  eventsCount: number;
-  startAt: Date;
-  stopAt: Date;
-  createdAt: Date;
-  machineId: string | null;
-  simulated: boolean;
-  sourceScope: string;
-  sourceValue: string;
-  sourceIp: string | null;
-  sourceRange: string | null;
+/** An alert as the poller hands it over: the record's fields without our id, with GeoIP columns. */
+export interface AlertInput extends Omit<AlertRecord, 'id' | 'lapiUrl' | 'geo'> {
   geo: GeoColumns;
-  decisionIds: number[];
 }
 
 interface AlertRow extends GeoColumns {

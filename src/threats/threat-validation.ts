@@ -1,6 +1,6 @@
 import { parseIp, type IpRange } from '../geo/ip-address.js';
 import { unstorableJson, unstorableText } from '../platform/storable-text.js';
-import type { IngestError, ThreatEventInputData } from './threat-types.js';
+import type { IngestError, ThreatEventInputData, ThreatEventRecord } from './threat-types.js';
 
 /**
  * Per-item validation of ingested events. Every limit is documented on
@@ -27,23 +27,26 @@ export const LIMITS = {
 export const EARLIEST_OCCURRED_AT = Date.UTC(2000, 0, 1);
 
 /** A validated event, normalised (canonical IPs, trimmed strings, defaults applied). */
-export interface ValidEvent {
-  externalId: string | null;
-  sourceIp: string;
+/** An event's fields as stored, checked and normalised, before GeoIP and classification. */
+export interface ValidEvent extends Pick<
+  ThreatEventRecord,
+  | 'externalId'
+  | 'sourceIp'
+  | 'destinationIp'
+  | 'sourcePort'
+  | 'destinationPort'
+  | 'protocol'
+  | 'threatType'
+  | 'severity'
+  | 'confidence'
+  | 'description'
+  | 'sensor'
+  | 'tags'
+  | 'occurredAt'
+> {
   /** What GeoIP is keyed on: the IPv4 inside an IPv4-mapped address, else sourceIp. */
   geoKey: string;
   sourceRange: IpRange;
-  destinationIp: string | null;
-  sourcePort: number | null;
-  destinationPort: number | null;
-  protocol: string | null;
-  threatType: string;
-  severity: number;
-  confidence: number;
-  description: string | null;
-  sensor: string | null;
-  tags: string[];
-  occurredAt: Date;
   /** The raw payload as given (checked to be storable as jsonb), or null. */
   raw: unknown;
 }
