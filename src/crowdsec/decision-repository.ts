@@ -9,15 +9,11 @@ import { fromColumns, type GeoColumns } from './crowdsec-geo.js';
 import { listStatement, pageOf, RowCounter, type Cursor } from '../platform/page.js';
 import type { DecisionFilter, DecisionPage, DecisionRecord } from './crowdsec-types.js';
 
-export interface DecisionInput {
-  crowdsecId: number;
-  origin: string;
-  type: string;
-  scope: string;
-  value: string;
-  scenario: string;
-  simulated: boolean;
-  expiresAt: Date;
+/** A decision as the poller hands it over: the record's LAPI fields, with GeoIP columns. */
+export interface DecisionInput extends Omit<
+  DecisionRecord,
+  'id' | 'lapiUrl' | 'createdAt' | 'deletedAt' | 'geo'
+> {
   geo: GeoColumns;
 }
 
