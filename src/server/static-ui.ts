@@ -72,14 +72,7 @@ export async function registerStaticUi(app: FastifyInstance, opts: StaticUiOptio
   // An encapsulated child context: the hooks and reply.sendFile below apply to the
   // GraphiQL routes only, never to /graphql or other plugins' routes.
   await app.register(async (ui) => {
-    // Checked per request so a build made after start-up is picked up without a restart.
-    ui.addHook('onRequest', async (_request, reply) => {
-      if (!existsSync(indexFile)) return sendMissingBuild(reply, 'GraphiQL page');
-    });
-    ui.addHook('onSend', async (_request, reply, payload) => {
-      reply.headers(securityHeaders);
-      return payload;
-    });
+    guardBuild(ui, indexFile, 'GraphiQL page');
 
     await ui.register(fastifyStatic, {
       root: opts.distDir,
@@ -99,16 +92,25 @@ export async function registerStaticUi(app: FastifyInstance, opts: StaticUiOptio
   });
 }
 
+/**
+ * Hooks of a static UI's routes: a clear answer while its build is missing (checked per
+ * request, so a build made after start-up is picked up without a restart) and the
+ * security headers on everything it serves.
+ */
+function guardBuild(ui: FastifyInstance, indexFile: string, what: string): void {
+  ui.addHook('onRequest', async (_request, reply) => {
+    if (!existsSync(indexFile)) return sendMissingBuild(reply, what);
+  });
+  ui.addHook('onSend', async (_request, reply, payload) => {
+    reply.headers(securityHeaders);
+    return payload;
+  });
+}
+
 async function registerConsole(app: FastifyInstance, consoleDir: string): Promise<void> {
   const indexFile = join(consoleDir, 'index.html');
   await app.register(async (ui) => {
-    ui.addHook('onRequest', async (_request, reply) => {
-      if (!existsSync(indexFile)) return sendMissingBuild(reply, 'console');
-    });
-    ui.addHook('onSend', async (_request, reply, payload) => {
-      reply.headers(securityHeaders);
-      return payload;
-    });
+    guardBuild(ui, indexFile, 'console');
     await ui.register(fastifyStatic, {
       root: consoleDir,
       prefix: `${consoleAssetsPath}/`,
