@@ -100,17 +100,27 @@ export class IocRepository {
   /** Bulk, idempotent: one statement whatever the count; rows come back in input order. */
   async registerMany(iocs: readonly ParsedIoc[], watch: boolean): Promise<StoredIoc[]> {
     if (iocs.length === 0) return [];
-    const { rows } = await this.pool.query<IocRow>(
+    const { rows } = await this.pool.query<IocRow & { inserted: boolean }>(
       `INSERT INTO iocs (id, type, value, watched, next_enrich_at)
        SELECT gen_random_uuid(), t, v, $3, CASE WHEN $3 THEN now() END
        FROM unnest($1::"IocType"[], $2::text[]) AS u(t, v)
        ON CONFLICT (value) DO UPDATE SET last_seen_at = now(),
          watched = iocs.watched OR EXCLUDED.watched,
          next_enrich_at = CASE WHEN $3 THEN COALESCE(iocs.next_enrich_at, now()) ELSE iocs.next_enrich_at END
-       RETURNING ${IOC_COLUMNS}`,
+       RETURNING ${IOC_COLUMNS}, (xmax = 0) AS inserted`,
       [iocs.map((i) => i.type), iocs.map((i) => i.value), watch],
     );
     this.counter.invalidate();
+    // The triggers keep last_sighted_at from here on; sightings before the IOC existed
+    // are read once, for new IOCs only.
+    const fresh = rows.filter((r) => r.inserted).map((r) => r.id);
+    if (fresh.length > 0) {
+      await this.pool.query({
+        name: 'iocs_first_sighted',
+        text: `UPDATE iocs SET last_sighted_at = ${LAST_SIGHTED_SQL} WHERE id = ANY($1::uuid[])`,
+        values: [fresh],
+      });
+    }
     const byValue = new Map(rows.map((r) => [r.value, toIoc(r)]));
     return iocs.map((i) => byValue.get(i.value)!);
   }
@@ -243,20 +253,40 @@ export class IocRepository {
     const countWhere = [...where];
     const countParams = [...params];
     const key = ORDER_KEYS[order];
+    const columns = withSources ? IOC_COLUMNS : IOC_COLUMNS.replace('sources', `'{}'::jsonb AS sources`);
+    const and = (extra: string[]) => {
+      const all = [...where, ...extra];
+      return all.length > 0 ? `WHERE ${all.join(' AND ')}` : '';
+    };
+    // Keys at or past the cursor: (key, id) below the cursor's among keyed rows; once the
+    // cursor is among the rows without a key (which come last), only those with a lower id.
+    const keyed: string[] = [];
+    const unkeyed: string[] = [`${key.column} IS NULL`];
     if (after) {
-      params.push(key.cursorValue(after.at), after.id);
-      where.push(`(${key.sql}, id) < ($${params.length - 1}, $${params.length}::uuid)`);
+      const value = key.cursorValue(after.at);
+      params.push(after.id);
+      const id = `$${params.length}::uuid`;
+      if (value === null) {
+        keyed.push('false');
+        unkeyed.push(`id < ${id}`);
+      } else {
+        params.push(value);
+        keyed.push(`(${key.column}, id) < ($${params.length}, ${id})`);
+      }
     }
     params.push(first + 1);
-    const columns = withSources ? IOC_COLUMNS : IOC_COLUMNS.replace('sources', `'{}'::jsonb AS sources`);
-    const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
-    const { rows } = await this.pool.query<IocRow & { sort_key: unknown }>(
-      listStatement(
-        `SELECT ${columns}, ${key.sql} AS sort_key FROM iocs ${clause}
-         ORDER BY ${key.sql} DESC, id DESC LIMIT $${params.length}`,
-        params,
-      ),
-    );
+    const limit = `$${params.length}`;
+    // Each branch is one backward scan of the (key, id) index; the outer sort sees at most
+    // twice the page. A key that is never null needs only the first branch.
+    const branch = (extra: string[], sortKey: string) =>
+      `(SELECT ${columns}, ${sortKey} AS sort_key FROM iocs ${and(extra)}
+        ORDER BY ${key.column} DESC, id DESC LIMIT ${limit})`;
+    const text = key.nullable
+      ? `SELECT * FROM (${branch([`${key.column} IS NOT NULL`, ...keyed], key.column)}
+           UNION ALL ${branch(unkeyed, `NULL::${key.type}`)}) u
+         ORDER BY sort_key IS NULL, sort_key DESC, id DESC LIMIT ${limit}`
+      : branch(keyed, key.column);
+    const { rows } = await this.pool.query<IocRow & { sort_key: unknown }>(listStatement(text, params));
     return pageOf(
       rows.map((r) => ({ ...toIoc(r), sortAt: key.toCursor(r.sort_key) })),
       first,
@@ -293,41 +323,61 @@ export class IocRepository {
   }
 }
 
-const asDate = (v: unknown): Date => v as Date;
-const asTime = (at: Date): Date => at;
-
 /**
  * The newest sighting of an IOC (ioc-sighting-repository.ts): a threat event from the
- * address, a CrowdSec alert or decision on the value; the epoch when there is none. Three
- * index lookups per IOC the filter keeps, so this order costs more on a large store.
+ * address, a CrowdSec alert or decision on the value; null when there is none. Three
+ * index lookups: run once for a new IOC, the triggers keep it after that.
  */
 const LAST_SIGHTED_SQL = `GREATEST(
   (SELECT max(e.occurred_at) FROM threat_events e
     WHERE iocs.type IN ('IPV4', 'IPV6') AND e.source_ip = (CASE WHEN iocs.type IN ('IPV4', 'IPV6') THEN iocs.value::inet END)),
   (SELECT max(a.start_at) FROM crowdsec_alerts a WHERE a.source_value = iocs.value OR a.source_ip = iocs.value),
-  (SELECT max(d.created_at) FROM crowdsec_decisions d WHERE d.value = iocs.value),
-  'epoch'::timestamptz)`;
+  (SELECT max(d.created_at) FROM crowdsec_decisions d WHERE d.value = iocs.value))`;
+
+/** A time key's cursor; a missing time is carried as the epoch. */
+const timeKey = (column: string): OrderKey => ({
+  column,
+  nullable: true,
+  type: 'timestamptz',
+  cursorValue: (at) => (at.getTime() === 0 ? null : at),
+  toCursor: (key) => (key === null ? new Date(0) : (key as Date)),
+});
+
+interface OrderKey {
+  /** An iocs column with a (column, id) index. */
+  column: string;
+  /** Rows without a key sort after all others. */
+  nullable: boolean;
+  type: string;
+  /** The cursor's key as an SQL parameter; null: the cursor is among the rows without one. */
+  cursorValue: (at: Date) => unknown;
+  toCursor: (key: unknown) => Date;
+}
 
 /**
- * Sort keys of the iocs list, highest first. A cursor carries the key as its time: a
- * score s as the instant s ms after the epoch (-1 for unscored, which sort last), a
- * missing enrichment or sighting time as the epoch.
+ * Sort keys of the iocs list, highest first, each a column indexed with the id so every
+ * order is an index scan whatever the store's size. A cursor carries the key as its
+ * time: a score s as the instant s ms after the epoch (-1 for unscored, which sort last),
+ * a missing enrichment or sighting time as the epoch. last_sighted_at is kept by database
+ * triggers on the threat event and CrowdSec tables (migration 20261203110000_ioc_last_sighted).
  */
-export const ORDER_KEYS: Readonly<
-  Record<IocOrder, { sql: string; cursorValue: (at: Date) => unknown; toCursor: (key: unknown) => Date }>
-> = {
-  FIRST_SEEN: { sql: 'first_seen_at', cursorValue: asTime, toCursor: asDate },
+export const ORDER_KEYS: Readonly<Record<IocOrder, OrderKey>> = {
+  FIRST_SEEN: {
+    column: 'first_seen_at',
+    nullable: false,
+    type: 'timestamptz',
+    cursorValue: (at) => at,
+    toCursor: (key) => key as Date,
+  },
   SCORE: {
-    sql: 'COALESCE(risk_score, -1)',
-    cursorValue: (at) => at.getTime(),
-    toCursor: (key) => new Date(Number(key)),
+    column: 'risk_score',
+    nullable: true,
+    type: 'smallint',
+    cursorValue: (at) => (at.getTime() < 0 ? null : at.getTime()),
+    toCursor: (key) => new Date(key === null ? -1 : Number(key)),
   },
-  LAST_ENRICHED: {
-    sql: `COALESCE(last_enriched_at, 'epoch'::timestamptz)`,
-    cursorValue: asTime,
-    toCursor: asDate,
-  },
-  LAST_SIGHTING: { sql: LAST_SIGHTED_SQL, cursorValue: asTime, toCursor: asDate },
+  LAST_ENRICHED: timeKey('last_enriched_at'),
+  LAST_SIGHTING: timeKey('last_sighted_at'),
 };
 
 const ENRICHMENT_COLUMNS = `id, ioc_id, source, status, score, categories, data, error, error_kind,
