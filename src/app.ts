@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { createApiKeysModule } from './auth/api-keys-module.js';
 import type { Config } from './config.js';
 import { createCrowdsecModule } from './crowdsec/crowdsec-module.js';
+import { createFeedsModule } from './feeds/feeds-module.js';
 import { openGeoModule, type GeoModule } from './geo/geo-module.js';
 import type { Services } from './graphql/context.js';
 import { buildSchema } from './graphql/schema.js';
@@ -18,6 +19,7 @@ import { Metrics } from './server/metrics.js';
 import { OperationLog } from './server/operation-log.js';
 import { createOriginPolicy } from './server/origin.js';
 import { createQueryLimits } from './server/query-limits.js';
+import { exportSources } from './server/export-sources.js';
 import { createWsServer } from './server/ws-server.js';
 import { createStatsModule } from './stats/stats-module.js';
 import { createThreatModule } from './threats/threat-module.js';
@@ -64,6 +66,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
       ...domains.crowdsec.services,
       ...domains.iocs.services,
       ...domains.stats.services,
+      ...domains.feeds.services,
     };
     let shuttingDown = false;
     const { app, apollo, ws, operations } = await createTransport(config, logger, {
@@ -134,7 +137,17 @@ function createDomainModules(deps: ModuleDeps, geo: GeoModule, metrics: Metrics)
   const crowdsec = createCrowdsecModule({ ...deps, ...geo.services, onStored: noteWritten('crowdsec') });
   const iocs = createIocModule(deps);
   const stats = createStatsModule({ ...deps, from: [crowdsec, threats], topLists: crowdsec.topLists });
-  return { apiKeys, threats, crowdsec, iocs, stats };
+  // Feeds read the other domains' tables; exports page through their services.
+  const feeds = createFeedsModule({
+    ...deps,
+    exportSources: exportSources({
+      threats: threats.services.threats,
+      iocs: iocs.services.iocs,
+      crowdsec: crowdsec.services.crowdsec,
+    }),
+    keySecret: (keyId) => apiKeys.services.apiKeys.linkSecretOf(keyId),
+  });
+  return { apiKeys, threats, crowdsec, iocs, stats, feeds };
 }
 
 /** HTTP (Fastify + Apollo) and WebSocket (graphql-ws) over one schema, ready to listen. */

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { AppError, badInput, notFound, unauthenticated, upstreamUnavailable } from '../platform/errors.js';
 import type { EventBus } from '../platform/event-bus.js';
 import type { Logger } from '../platform/logger.js';
@@ -125,6 +125,19 @@ export class ApiKeyService {
     const principal: Principal = { keyId: record.id, name: record.name, role: record.role };
     this.cache.good(hash, principal);
     return this.admit(principal, 'ok');
+  }
+
+  /**
+   * A secret only this key's signed links (export downloads) are made with: derived from
+   * its stored hash, the same on every instance. Read from PostgreSQL each time, so a
+   * revoked key's links stop at once; undefined for an unknown or revoked key.
+   */
+  async linkSecretOf(keyId: string): Promise<{ role: Role; secret: Buffer } | undefined> {
+    if (!isUuid(keyId)) return undefined;
+    const record = await this.repo.findById(keyId);
+    if (!record || record.revokedAt) return undefined;
+    const secret = createHmac('sha256', Buffer.from(record.hash, 'hex')).update('threatwire link v1').digest();
+    return { role: record.role, secret };
   }
 
   /** Calls `fn` whenever a key is revoked or changed, here or on another instance. */

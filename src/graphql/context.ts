@@ -3,6 +3,8 @@ import type { Principal } from '../auth/api-key-types.js';
 import type { Config } from '../config.js';
 import type { CrowdsecService } from '../crowdsec/crowdsec-service.js';
 import type { GeoService } from '../geo/geo-service.js';
+import type { ExportService } from '../feeds/export-service.js';
+import type { FeedService } from '../feeds/feed-service.js';
 import type { CurationService } from '../iocs/curation-service.js';
 import type { IocService } from '../iocs/ioc-service.js';
 import type { EventBus } from '../platform/event-bus.js';
@@ -25,6 +27,8 @@ export interface Services {
   readonly stats: StatsService;
   readonly threats: ThreatService;
   readonly classifier: ClassifierService;
+  readonly feeds: FeedService;
+  readonly exports: ExportService;
 }
 
 export interface GraphQLContext {

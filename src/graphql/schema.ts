@@ -6,6 +6,7 @@ import { applyAuthDirective } from './auth-directive.js';
 import type { Resolvers } from './generated.js';
 import { authResolvers } from './resolvers/auth.js';
 import { crowdsecResolvers } from './resolvers/crowdsec.js';
+import { exportResolvers } from './resolvers/exports.js';
 import { geoResolvers } from './resolvers/geo.js';
 import { iocResolvers } from './resolvers/iocs.js';
 import { statsResolvers } from './resolvers/stats.js';
@@ -23,6 +24,7 @@ const resolverMaps: Resolvers[] = [
   crowdsecResolvers,
   statsResolvers,
   iocResolvers,
+  exportResolvers,
 ];
 
 export function buildSchema(): GraphQLSchema {

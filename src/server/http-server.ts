@@ -20,6 +20,7 @@ import type { RequestRateLimiter } from '../platform/rate-limiter.js';
 import { LazyLoggerContext, type GraphQLContext, type Services } from '../graphql/context.js';
 import type { HealthService } from '../platform/health-service.js';
 import type { Metrics } from './metrics.js';
+import { registerFeedRoutes } from './feed-routes.js';
 import { apiKeyFromHeaders, type OriginPolicy } from './origin.js';
 import { rejectDeepDocuments } from './request-guards.js';
 import { registerStaticUi } from './static-ui.js';
@@ -39,7 +40,7 @@ export function createFastify(config: Config, logger: Logger): FastifyInstance {
   }) as unknown as FastifyInstance;
 }
 
-/** Routes: /graphql (Apollo), /healthz, /readyz, /metrics, /graphiql. */
+/** Routes: /graphql (Apollo), /feeds/*, /exports/:token, /healthz, /readyz, /metrics, /graphiql. */
 export async function registerRoutes(
   app: FastifyInstance,
   deps: {
@@ -124,6 +125,7 @@ export async function registerRoutes(
       handler: fastifyApolloHandler(deps.apollo, { context }),
     });
     await registerStaticUi(app, { distDir: fromRoot('web', 'dist') });
+    registerFeedRoutes(app, { services, rateLimiter, metrics });
   }
 
   app.get('/healthz', () => ({ status: 'ok' }));

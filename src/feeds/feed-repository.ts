@@ -1,0 +1,186 @@
+/**
+ * Reads for feeds: a read-only REPEATABLE READ transaction per request, so a feed's
+ * fingerprint (its ETag) and its rows come from one snapshot, and a server-side cursor
+ * (pg-cursor) that hands rows over a batch at a time, so a feed of a million rows holds
+ * one batch in memory. Reads the CrowdSec decisions and alerts, threat events and IOCs,
+ * which their modules write.
+ */
+import type pg from 'pg';
+import Cursor from 'pg-cursor';
+import type { BlocklistQuery, FeedIocRow, IocFeedQuery } from './feed-types.js';
+
+/** Rows fetched per round trip. */
+export const FEED_BATCH_ROWS = 1_000;
+/**
+ * A client that stops reading holds a connection in an open transaction; PostgreSQL
+ * ends the session after this long idle, which ends the feed.
+ */
+const IDLE_IN_TRANSACTION_MS = 60_000;
+
+export interface SqlQuery {
+  text: string;
+  values: unknown[];
+}
+
+/** Active (not deleted, not expired, not simulated) decisions on an address or range. */
+function decisionValues(q: BlocklistQuery, values: unknown[]): string {
+  values.push(q.decisionType);
+  return `SELECT DISTINCT d.value FROM crowdsec_decisions d
+    WHERE d.deleted_at IS NULL AND d.expires_at > now() AND NOT d.simulated
+      AND lower(d.scope) IN ('ip', 'range') AND lower(d.type) = $${values.length}`;
+}
+
+function iocValues(minScore: number, values: unknown[]): string {
+  values.push(minScore);
+  return `SELECT i.value FROM iocs i
+    WHERE i.type IN ('IPV4', 'IPV6') AND i.risk_score >= $${values.length}`;
+}
+
+/** Distinct addresses and ranges, IPv4 before IPv6, each in byte order (collation "C"). */
+export function blocklistSql(q: BlocklistQuery): SqlQuery {
+  const values: unknown[] = [];
+  const parts: string[] = [];
+  if (q.source !== 'iocs') parts.push(decisionValues(q, values));
+  if (q.source !== 'decisions') parts.push(iocValues(q.minScore, values));
+  const family = q.family === undefined ? '' : `WHERE (strpos(b.value, ':') > 0) = ${q.family === 6}`;
+  return {
+    text: `SELECT b.value FROM (${parts.join(' UNION ')}) b ${family}
+      ORDER BY strpos(b.value, ':') > 0, b.value COLLATE "C"`,
+    values,
+  };
+}
+
+/** IOCs at or above a score, in id order (the primary key: no sort), with their OK sources and the verdict in force. */
+export function iocFeedSql(q: IocFeedQuery, withSightings: boolean): SqlQuery {
+  const values: unknown[] = [q.minScore];
+  const types = q.types.length > 0 ? `AND i.type::text = ANY($${values.push(q.types)}::text[])` : '';
+  const sightings = withSightings
+    ? `, s.n AS sighting_count, s.first_at AS sighting_first, s.last_at AS sighting_last`
+    : '';
+  const lateral = withSightings
+    ? `CROSS JOIN LATERAL (
+        SELECT count(*)::int AS n, min(x.at) AS first_at, max(x.at) AS last_at FROM (
+          SELECT t.occurred_at AS at FROM threat_events t
+            WHERE t.source_ip = CASE WHEN i.type IN ('IPV4', 'IPV6') THEN i.value::inet END
+          UNION ALL
+          SELECT a.start_at FROM crowdsec_alerts a WHERE a.source_value = i.value
+          UNION ALL
+          SELECT a.start_at FROM crowdsec_alerts a WHERE a.source_ip = i.value AND a.source_value <> i.value
+        ) x) s`
+    : '';
+  return {
+    text: `SELECT i.id, i.type::text AS type, i.value, i.risk_score, i.risk_level::text AS risk_level,
+        i.categories, i.first_seen_at, i.last_enriched_at,
+        ARRAY(SELECT e.k FROM jsonb_each(i.sources) e(k, v) WHERE e.v->>'status' = 'OK' ORDER BY e.k) AS sources,
+        CASE WHEN i.verdict->>'expiresAt' IS NULL OR (i.verdict->>'expiresAt')::timestamptz > now()
+          THEN i.verdict->>'verdict' END AS verdict
+        ${sightings}
+      FROM iocs i ${lateral}
+      WHERE i.risk_score >= $1 ${types}
+      ORDER BY i.id`,
+    values,
+  };
+}
+
+interface IocSqlRow {
+  id: string;
+  type: FeedIocRow['type'];
+  value: string;
+  risk_score: number | null;
+  risk_level: string | null;
+  categories: string[] | null;
+  first_seen_at: Date;
+  last_enriched_at: Date | null;
+  sources: string[];
+  verdict: string | null;
+  sighting_count?: number;
+  sighting_first?: Date | null;
+  sighting_last?: Date | null;
+}
+
+export function toIocRow(r: IocSqlRow): FeedIocRow {
+  return {
+    id: r.id,
+    type: r.type,
+    value: r.value,
+    riskScore: r.risk_score,
+    riskLevel: r.risk_level,
+    categories: r.categories ?? [],
+    firstSeenAt: r.first_seen_at,
+    lastEnrichedAt: r.last_enriched_at,
+    sources: r.sources,
+    verdict: r.verdict,
+    ...(r.sighting_count === undefined
+      ? {}
+      : {
+          sightings: {
+            count: r.sighting_count,
+            firstAt: r.sighting_first ?? null,
+            lastAt: r.sighting_last ?? null,
+          },
+        }),
+  };
+}
+
+/** One request's consistent view of the tables: fingerprint, then rows. Close it once. */
+export class FeedSnapshot {
+  private closed = false;
+
+  constructor(private readonly client: pg.PoolClient) {}
+
+  /**
+   * A fingerprint of the rows `q` returns (count and the sum of each row's hash), from
+   * one aggregate that ships no rows and builds no body: equal rows, equal fingerprint.
+   */
+  async fingerprint(q: SqlQuery): Promise<string> {
+    const { rows } = await this.client.query<{ n: string; h: string }>(
+      `SELECT count(*)::text AS n, COALESCE(sum(hashtextextended(q::text, 0)::numeric), 0)::text AS h
+         FROM (${q.text}) q`,
+      q.values,
+    );
+    return `${rows[0]!.n}:${rows[0]!.h}`;
+  }
+
+  /** The rows of `q` a batch at a time; stopping early (return) closes the cursor. */
+  async *batches<T>(q: SqlQuery, batchRows = FEED_BATCH_ROWS): AsyncGenerator<T[]> {
+    const cursor = this.client.query(new Cursor<T>(q.text, q.values));
+    try {
+      for (;;) {
+        const rows = await cursor.read(batchRows);
+        if (rows.length === 0) return;
+        yield rows;
+        if (rows.length < batchRows) return;
+      }
+    } finally {
+      await cursor.close().catch(() => undefined);
+    }
+  }
+
+  /** Ends the transaction and returns the connection (destroyed if it failed). */
+  async close(err?: unknown): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      await this.client.query('ROLLBACK');
+      this.client.release();
+    } catch (e) {
+      this.client.release(e instanceof Error ? e : new Error(String(err ?? e)));
+    }
+  }
+}
+
+export class FeedRepository {
+  constructor(private readonly pool: pg.Pool) {}
+
+  async openSnapshot(): Promise<FeedSnapshot> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      await client.query(`SET LOCAL idle_in_transaction_session_timeout = ${IDLE_IN_TRANSACTION_MS}`);
+    } catch (err) {
+      client.release(err as Error);
+      throw err;
+    }
+    return new FeedSnapshot(client);
+  }
+}
