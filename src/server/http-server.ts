@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ApolloServer } from '@apollo/server';
 import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
-import cors from '@fastify/cors';
 import Fastify, {
   LogController,
   type FastifyInstance,
@@ -20,6 +19,7 @@ import type { RequestRateLimiter } from '../platform/rate-limiter.js';
 import { LazyLoggerContext, type GraphQLContext, type Services } from '../graphql/context.js';
 import type { HealthService } from '../platform/health-service.js';
 import type { Metrics } from './metrics.js';
+import { registerCors } from './cors.js';
 import { registerFeedRoutes } from './feed-routes.js';
 import { apiKeyFromHeaders, type OriginPolicy } from './origin.js';
 import { rejectDeepDocuments } from './request-guards.js';
@@ -56,24 +56,7 @@ export async function registerRoutes(
 ): Promise<void> {
   const { services, metrics, rateLimiter } = deps;
 
-  // Two answers, built once: reflect the request's origin, or add no CORS headers (a
-  // request without an Origin header is not from a browser and needs none).
-  const corsFor = (origin: boolean) => ({
-    origin,
-    methods: ['GET', 'POST', 'OPTIONS'],
-    credentials: false,
-    maxAge: 600,
-  });
-  const [reflectOrigin, noCors] = [corsFor(true), corsFor(false)];
-  await app.register(cors, {
-    hook: 'onRequest',
-    delegator: (req, cb) => {
-      const origin = req.headers.origin;
-      const allowed =
-        origin !== undefined && deps.originPolicy.isAllowed(origin, req.headers, req.protocol === 'https');
-      cb(null, allowed ? reflectOrigin : noCors);
-    },
-  });
+  registerCors(app, deps.originPolicy);
 
   // While draining, tell keep-alive clients to go away so close() need not wait for them.
   // A callback hook, not an async one: no promise per request for a check that is false

@@ -60,3 +60,32 @@ it('a preflight from a listed origin gets the methods and a 600 s max-age; a req
   expect(fromBrowser.headers.get('access-control-allow-origin')).toBe('https://dash.example:8443');
   expect(fromBrowser.headers.get('vary')).toContain('Origin');
 });
+
+it('refuses a preflight without a requested method, answers one on any path, and always varies by Origin', async () => {
+  const noMethod = await fetch(t.url, { method: 'OPTIONS', headers: { origin: 'https://soc.example' } });
+  expect(noMethod.status).toBe(400);
+  expect(await noMethod.text()).toBe('Invalid Preflight Request');
+
+  const health = await fetch(new URL('/healthz', t.url), {
+    method: 'OPTIONS',
+    headers: { origin: 'https://soc.example', 'access-control-request-method': 'GET' },
+  });
+  expect(health.status).toBe(204);
+  expect(health.headers.get('access-control-allow-origin')).toBe('https://soc.example');
+  expect(health.headers.get('access-control-allow-headers')).toBeNull();
+  expect(health.headers.get('vary')).toBe('Origin, Access-Control-Request-Headers');
+
+  const foreign = await fetch(t.url, {
+    method: 'POST',
+    headers: {
+      origin: 'https://evil.example',
+      'content-type': 'application/json',
+      authorization: `Bearer ${t.adminKey}`,
+    },
+    body: JSON.stringify({ query: '{ __typename }' }),
+  });
+  expect(foreign.headers.get('access-control-allow-origin')).toBeNull();
+  expect(foreign.headers.get('vary')).toBe('Origin');
+  const plain = await t.gql('{ __typename }');
+  expect(plain.headers.get('vary')).toBe('Origin');
+});
