@@ -64,8 +64,7 @@ function operationObserver(
             outcome: errors && errors.length > 0 ? 'error' : 'success',
             transport: 'http',
           };
-          metrics.requests.inc(labels);
-          metrics.duration.observe(labels, ms / 1000);
+          metrics.observeOperation(labels, ms / 1000);
           operations.record({
             operation: labels.operation,
             type: labels.type,

@@ -1,5 +1,10 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
+type OperationLabels = Record<'operation' | 'type' | 'outcome' | 'transport', string>;
+
+/** Distinct operation names kept as labels; later ones are counted as `other`. */
+const MAX_OPERATION_NAMES = 200;
+
 /** Prometheus metrics for one process, exposed at /metrics. */
 export class Metrics {
   readonly registry = new Registry();
@@ -10,6 +15,12 @@ export class Metrics {
   readonly eventsDropped: Counter<'topic'>;
   readonly rejected: Counter<'reason'>;
   readonly authChecks: Counter<'outcome'>;
+  private readonly operationNames = new Set<string>();
+  /** Label children by their joined values: no label hashing per request. */
+  private readonly operationSeries = new Map<
+    string,
+    { count: Counter.Internal; duration: Histogram.Internal<string> }
+  >();
 
   constructor() {
     collectDefaultMetrics({
@@ -60,9 +71,30 @@ export class Metrics {
     });
   }
 
-  /** Operation names come from clients: bound the label set. */
+  /** Operation names come from clients: bound the label's text (see also `observeOperation`). */
   static operationLabel(name: string | null | undefined): string {
     if (!name) return 'anonymous';
     return /^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(name) ? name : 'invalid';
+  }
+
+  /**
+   * Counts one operation and, when given, its duration. At most MAX_OPERATION_NAMES
+   * distinct operation names become series (clients choose them); the rest are `other`.
+   */
+  observeOperation(labels: OperationLabels, seconds?: number): void {
+    let operation = labels.operation;
+    if (!this.operationNames.has(operation)) {
+      if (this.operationNames.size >= MAX_OPERATION_NAMES) operation = 'other';
+      else this.operationNames.add(operation);
+    }
+    const key = `${operation}\u0000${labels.type}\u0000${labels.outcome}\u0000${labels.transport}`;
+    let series = this.operationSeries.get(key);
+    if (!series) {
+      const values = { ...labels, operation };
+      series = { count: this.requests.labels(values), duration: this.duration.labels(values) };
+      this.operationSeries.set(key, series);
+    }
+    series.count.inc();
+    if (seconds !== undefined) series.duration.observe(seconds);
   }
 }

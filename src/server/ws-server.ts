@@ -186,7 +186,7 @@ export function createWsServer(opts: {
         const errors = validate(schema, document, [...specifiedRules, ...limits.validationRules]);
         if (errors.length > 0) return release(errors);
         sessions.started(state, id);
-        metrics.requests.inc({
+        metrics.observeOperation({
           operation: Metrics.operationLabel(payload.operationName),
           type: 'ws',
           outcome: 'accepted',

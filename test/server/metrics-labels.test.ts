@@ -1,0 +1,30 @@
+import { expect, it } from 'vitest';
+import { Metrics } from '../../src/server/metrics.js';
+
+it('keeps at most 200 operation names as series and counts the rest as `other`', async () => {
+  const metrics = new Metrics();
+  const labels = (operation: string) => ({ operation, type: 'query', outcome: 'success', transport: 'http' });
+  for (let i = 0; i < 205; i++) metrics.observeOperation(labels(`Op${i}`), 0.002);
+  metrics.observeOperation(labels('Op0'), 0.002); // a known name stays itself
+  metrics.observeOperation(labels('Op204'), 0.002); // a refused one stays refused
+  metrics.observeOperation({ ...labels('Op1'), outcome: 'error' }); // count only
+  const text = await metrics.registry.getSingleMetricAsString('threatwire_graphql_requests_total');
+  const series = text.split('\n').filter((l) => l.startsWith('threatwire_graphql_requests_total{'));
+  expect(series).toHaveLength(202);
+  expect(series).toContain(
+    'threatwire_graphql_requests_total{operation="Op0",type="query",outcome="success",transport="http"} 2',
+  );
+  expect(series).toContain(
+    'threatwire_graphql_requests_total{operation="other",type="query",outcome="success",transport="http"} 6',
+  );
+  expect(series).toContain(
+    'threatwire_graphql_requests_total{operation="Op1",type="query",outcome="error",transport="http"} 1',
+  );
+  const durations = await metrics.registry.getSingleMetricAsString(
+    'threatwire_graphql_request_duration_seconds',
+  );
+  expect(durations).toContain(
+    'threatwire_graphql_request_duration_seconds_count{operation="other",type="query",outcome="success",transport="http"} 6',
+  );
+  expect(durations).not.toContain('outcome="error"');
+});
