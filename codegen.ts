@@ -50,6 +50,8 @@ const config: CodegenConfig = {
           TopAttacker: '../stats/stats-types.js#AttackerRecord',
           ScenarioCount: '../stats/stats-types.js#ScenarioRecord',
           TimeBucket: '../stats/stats-types.js#BucketRecord',
+          ThreatStatsRow: '../stats/stats-types.js#ThreatStatsRecord',
+          ThreatTimeBucket: '../stats/stats-types.js#ThreatTimeBucketRecord',
           ThreatEvent: '../threats/threat-types.js#ThreatEventRecord',
           ThreatEventConnection: '../threats/threat-types.js#ThreatEventPage',
           ClassifierModel: '../threats/threat-types.js#ClassifierModelRecord',

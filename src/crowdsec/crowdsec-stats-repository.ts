@@ -1,25 +1,57 @@
 /**
- * CrowdSec's part of the statistics, in SQL over the alert and decision tables. The
- * bucketed counts read `(start_at, country_code)` / `(created_at …)` through indexes
- * that cover them (index-only scans on 1,000,000 alerts; see docs/benchmarks.md).
+ * CrowdSec's part of the statistics, read from the rollup tables that triggers keep in
+ * step with `crowdsec_alerts` and `crowdsec_decisions` (migration `stats_rollups`):
+ * per hour and day by country and scenario, and per day by (source, scenario) for the
+ * distinct counts and top lists, which stay exact. Only the partial buckets at a
+ * window's edges are counted from the rows (src/platform/rollup-window.ts).
  */
 import type pg from 'pg';
+import { windowQuery, type RollupFamily } from '../platform/rollup-window.js';
 import { fromColumns, type GeoColumns } from './crowdsec-geo.js';
 import type {
   AttackerRecord,
   BucketCount,
   BucketSize,
+  CountryCount,
   ScenarioRecord,
   StatsSource,
   TimeRange,
   TopListSource,
 } from '../stats/stats-types.js';
 
-const UNIT: Record<BucketSize, string> = { HOUR: 'hour', DAY: 'day' };
+const bucketDims = (time: string) => ({
+  hour: { rollup: `date_trunc('hour', bucket, 'UTC')`, raw: `date_trunc('hour', ${time}, 'UTC')` },
+  day: { rollup: `date_trunc('day', bucket, 'UTC')`, raw: `date_trunc('day', ${time}, 'UTC')` },
+});
+const country = { rollup: 'country_code', raw: `coalesce(country_code, '')` };
+
+export const ALERTS: RollupFamily = {
+  tables: { hour: 'stats_alert_hourly', day: 'stats_alert_daily' },
+  source: 'crowdsec_alerts',
+  time: 'start_at',
+  dims: { country, scenario: { rollup: 'scenario', raw: 'scenario' }, ...bucketDims('start_at') },
+};
+export const ALERT_SOURCES: RollupFamily = {
+  tables: { day: 'stats_alert_source_daily' },
+  source: 'crowdsec_alerts',
+  time: 'start_at',
+  dims: {
+    source: { rollup: 'source_value', raw: 'source_value' },
+    scenario: { rollup: 'scenario', raw: 'scenario' },
+  },
+};
+export const DECISIONS: RollupFamily = {
+  tables: { hour: 'stats_decision_hourly', day: 'stats_decision_daily' },
+  source: 'crowdsec_decisions',
+  time: 'created_at',
+  dims: { country, ...bucketDims('created_at') },
+};
+
+const DIM: Record<BucketSize, 'hour' | 'day'> = { HOUR: 'hour', DAY: 'day' };
 
 interface CountRow {
   bucket: Date;
-  country_code: string | null;
+  country: string;
   n: number;
 }
 
@@ -29,81 +61,79 @@ export class CrowdsecStatsRepository implements StatsSource, TopListSource {
   constructor(private readonly pool: pg.Pool) {}
 
   async countsByBucket(size: BucketSize, range: TimeRange): Promise<BucketCount[]> {
-    const params = [UNIT[size], range.since, range.until];
+    const dims = [DIM[size], 'country'];
+    const level = DIM[size];
     const [alerts, decisions] = await Promise.all([
-      this.pool.query<CountRow>(
-        `SELECT date_trunc($1, start_at, 'UTC') AS bucket, country_code, count(*)::int AS n
-         FROM crowdsec_alerts WHERE start_at >= $2 AND start_at < $3 GROUP BY 1, 2`,
-        params,
-      ),
-      this.pool.query<CountRow>(
-        `SELECT date_trunc($1, created_at, 'UTC') AS bucket, country_code, count(*)::int AS n
-         FROM crowdsec_decisions WHERE created_at >= $2 AND created_at < $3 GROUP BY 1, 2`,
-        params,
-      ),
+      this.query(ALERTS, range, dims, level),
+      this.query(DECISIONS, range, dims, level),
     ]);
-    return [
-      ...alerts.rows.map((r) => ({
-        bucket: r.bucket,
-        countryCode: r.country_code,
-        metrics: { alerts: r.n },
-      })),
-      ...decisions.rows.map((r) => ({
-        bucket: r.bucket,
-        countryCode: r.country_code,
-        metrics: { decisions: r.n },
-      })),
-    ];
+    const rows = (r: Record<string, unknown>[], metric: string) =>
+      r.map((x) => {
+        const row = x as unknown as Record<string, Date | string | number>;
+        return {
+          bucket: row[DIM[size]] as Date,
+          countryCode: (row.country as string) || null,
+          metrics: { [metric]: row.n as number },
+        };
+      });
+    return [...rows(alerts, 'alerts'), ...rows(decisions, 'decisions')];
   }
 
-  async current(): Promise<BucketCount[]> {
+  async countsByCountry(range: TimeRange): Promise<CountryCount[]> {
+    const [alerts, decisions] = await Promise.all([
+      this.query(ALERTS, range, ['country']),
+      this.query(DECISIONS, range, ['country']),
+    ]);
+    const toRows = (rows: Record<string, unknown>[], metric: string) =>
+      (rows as unknown as Omit<CountRow, 'bucket'>[]).map((r) => ({
+        countryCode: r.country || null,
+        metrics: { [metric]: r.n },
+      }));
+    return [...toRows(alerts, 'alerts'), ...toRows(decisions, 'decisions')];
+  }
+
+  async current(): Promise<CountryCount[]> {
     const { rows } = await this.pool.query<{ country_code: string | null; n: number }>(
       `SELECT country_code, count(*)::int AS n FROM crowdsec_decisions
        WHERE deleted_at IS NULL AND expires_at > now() GROUP BY 1`,
     );
-    const now = new Date();
-    return rows.map((r) => ({ bucket: now, countryCode: r.country_code, metrics: { activeDecisions: r.n } }));
+    return rows.map((r) => ({ countryCode: r.country_code, metrics: { activeDecisions: r.n } }));
   }
 
-  /**
-   * Distinct counts cannot be added up across buckets: computed over the whole window.
-   * Exact, but as GROUP BY subqueries rather than `count(DISTINCT …)`: PostgreSQL
-   * sorts every row for a DISTINCT aggregate, while a grouped subquery reads the
-   * `(start_at, source_value)` / `(start_at, scenario)` covering indexes into a hash
-   * aggregate (docs/benchmarks.md, 1M alerts: 2.1 s → 0.6 s).
-   */
-  async distinct(since: Date): Promise<{ attackers: number; scenarios: number }> {
+  /** Exact distinct sources and scenarios: the (day, source, scenario) rollup grouped once more. */
+  async distinct(range: TimeRange): Promise<{ attackers: number; scenarios: number }> {
+    const params: unknown[] = [];
+    const pairs = windowQuery(ALERT_SOURCES, range.since, range.until, ['source', 'scenario'], [], params);
     const { rows } = await this.pool.query<{ attackers: number; scenarios: number }>(
-      `SELECT (SELECT count(*)::int FROM (SELECT source_value FROM crowdsec_alerts WHERE start_at >= $1
-                                         GROUP BY source_value) a) AS attackers,
-              (SELECT count(*)::int FROM (SELECT scenario FROM crowdsec_alerts WHERE start_at >= $1
-                                         GROUP BY scenario) s) AS scenarios`,
-      [since],
+      `WITH p AS MATERIALIZED (${pairs})
+       SELECT (SELECT count(*)::int FROM (SELECT source FROM p GROUP BY 1) a) AS attackers,
+              (SELECT count(*)::int FROM (SELECT scenario FROM p GROUP BY 1) s) AS scenarios`,
+      params,
     );
     return rows[0] ?? { attackers: 0, scenarios: 0 };
   }
 
-  async topAttackers(since: Date, limit: number): Promise<AttackerRecord[]> {
-    // One pass over the window: hash-aggregate (attacker, scenario) pairs, then per
-    // attacker. Counting scenarios afterwards for the top rows only was slower: the top
-    // attackers own most rows, and reading their scenarios meant ~10^5 heap fetches
-    // (docs/benchmarks.md).
-    const { rows } = await this.pool.query<{ value: string; alerts: number; scenarios: number; last: Date }>(
-      `SELECT source_value AS value, sum(n)::int AS alerts, count(*)::int AS scenarios, max(last) AS last
-       FROM (SELECT source_value, scenario, count(*) AS n, max(start_at) AS last FROM crowdsec_alerts
-             WHERE start_at >= $1 GROUP BY source_value, scenario) pairs
-       GROUP BY source_value ORDER BY alerts DESC, last DESC LIMIT $2`,
-      [since, limit],
+  async topAttackers(range: TimeRange, limit: number): Promise<AttackerRecord[]> {
+    const params: unknown[] = [];
+    const pairs = windowQuery(ALERT_SOURCES, range.since, range.until, ['source', 'scenario'], [], params);
+    params.push(limit);
+    const { rows } = await this.pool.query<{ value: string; alerts: number; scenarios: number }>(
+      `SELECT source AS value, sum(n)::int AS alerts, count(*)::int AS scenarios FROM (${pairs}) p
+       GROUP BY source ORDER BY alerts DESC, value LIMIT $${params.length}`,
+      params,
     );
     if (rows.length === 0) return [];
-    // Where each attacker was last seen: one probe of (source_value, start_at) each.
-    const latest = await this.pool.query<GeoColumns & { source_value: string; source_scope: string }>(
-      `SELECT v.value AS source_value, a.source_scope, a.country_code, a.city, a.latitude, a.longitude,
-              a.geo_approximate, a.asn, a.as_org
+    // Where each attacker was last seen in the window: one probe of (source_value, start_at) each.
+    const latest = await this.pool.query<
+      GeoColumns & { source_value: string; source_scope: string; start_at: Date }
+    >(
+      `SELECT v.value AS source_value, a.source_scope, a.start_at, a.country_code, a.city, a.latitude,
+              a.longitude, a.geo_approximate, a.asn, a.as_org
        FROM unnest($1::text[]) AS v(value)
        CROSS JOIN LATERAL (SELECT * FROM crowdsec_alerts WHERE source_value = v.value
+                             AND start_at >= $2 AND start_at < $3
                            ORDER BY start_at DESC LIMIT 1) a`,
-      [rows.map((r) => r.value)],
+      [rows.map((r) => r.value), range.since, range.until],
     );
     const byValue = new Map(latest.rows.map((r) => [r.source_value, r]));
     return rows.map((r) => {
@@ -113,22 +143,32 @@ export class CrowdsecStatsRepository implements StatsSource, TopListSource {
         scope: l?.source_scope ?? 'Ip',
         alerts: r.alerts,
         scenarios: r.scenarios,
-        lastSeenAt: r.last,
+        lastSeenAt: l?.start_at ?? range.until,
         geo: l ? fromColumns(l) : null,
       };
     });
   }
 
-  async topScenarios(since: Date, limit: number): Promise<ScenarioRecord[]> {
-    // Two-level aggregate instead of count(DISTINCT source_value) per scenario, for the
-    // same reason as distinct(): hash aggregates instead of a sort of the whole window.
+  async topScenarios(range: TimeRange, limit: number): Promise<ScenarioRecord[]> {
+    const params: unknown[] = [];
+    const pairs = windowQuery(ALERT_SOURCES, range.since, range.until, ['scenario', 'source'], [], params);
+    params.push(limit);
     const { rows } = await this.pool.query<ScenarioRecord>(
-      `SELECT scenario, sum(n)::int AS alerts, count(*)::int AS attackers
-       FROM (SELECT scenario, source_value, count(*) AS n FROM crowdsec_alerts WHERE start_at >= $1
-             GROUP BY scenario, source_value) pairs
-       GROUP BY scenario ORDER BY alerts DESC, scenario LIMIT $2`,
-      [since, limit],
+      `SELECT scenario, sum(n)::int AS alerts, count(*)::int AS attackers FROM (${pairs}) p
+       GROUP BY scenario ORDER BY alerts DESC, scenario LIMIT $${params.length}`,
+      params,
     );
     return rows;
+  }
+
+  private async query(
+    family: RollupFamily,
+    range: TimeRange,
+    dims: string[],
+    maxLevel: 'hour' | 'day' = 'day',
+  ): Promise<Record<string, unknown>[]> {
+    const params: unknown[] = [];
+    const sql = windowQuery(family, range.since, range.until, dims, [], params, maxLevel);
+    return (await this.pool.query<Record<string, unknown>>(sql, params)).rows;
   }
 }

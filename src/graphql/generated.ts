@@ -6,7 +6,7 @@ import type { HealthReport } from '../platform/health-types.js';
 import type { GeoLocation, GeoLookupResult } from '../geo/geo-types.js';
 import type { DecisionRecord, DecisionPage, AlertRecord, AlertPage } from '../crowdsec/crowdsec-types.js';
 import type { CrowdsecHealthReport, SyncResult } from '../crowdsec/crowdsec-sync.js';
-import type { SummaryRecord, CountryRecord, AttackerRecord, ScenarioRecord, BucketRecord } from '../stats/stats-types.js';
+import type { SummaryRecord, CountryRecord, AttackerRecord, ScenarioRecord, BucketRecord, ThreatStatsRecord, ThreatTimeBucketRecord } from '../stats/stats-types.js';
 import type { ThreatEventRecord, ThreatEventPage, ClassifierModelRecord } from '../threats/threat-types.js';
 import type { IocRecord, IocPage, SourceResultRecord, EnrichmentRecord, EnrichmentPage } from '../iocs/ioc-record.js';
 import type { ScoreContribution as ScoreContributionRecord } from '../iocs/scoring.js';
@@ -402,23 +402,6 @@ export type ErrorCode =
    */
   | 'UPSTREAM_UNAVAILABLE';
 
-export type ExportFormat =
-  /** RFC 4180 CSV with a header line; text cells starting with = + - @ are prefixed with a quote. */
-  | 'CSV'
-  /** JSON Lines: one JSON object per row, the same field names as the CSV header. */
-  | 'JSONL';
-
-/** A short-lived link to download an export. It works for 15 minutes and only while the key that asked for it is not revoked. */
-export type ExportLink = {
-  __typename?: 'ExportLink';
-  expiresAt: Scalars['DateTime']['output'];
-  format: ExportFormat;
-  /** /exports/<signed token>; GET it (no API key header needed) to stream the rows. */
-  path: Scalars['String']['output'];
-  /** The download URL: PUBLIC_URL followed by path, or path alone when PUBLIC_URL is not set. */
-  url: Scalars['String']['output'];
-};
-
 /** Where an address is, as far as the configured GeoIP databases know. */
 export type Geo = {
   __typename?: 'Geo';
@@ -689,17 +672,6 @@ export type Mutation = {
   deleteDecision: Scalars['Boolean']['output'];
   /** Fetch every source again now (forced refresh). */
   enrichIoc: Ioc;
-  /** CrowdSec alerts matching filter (the alerts filter), newest first. */
-  exportAlerts: ExportLink;
-  /** CrowdSec decisions matching filter (the decisions filter), newest first. */
-  exportDecisions: ExportLink;
-  /** IOCs matching filter (the iocs filter), newest first. */
-  exportIocs: ExportLink;
-  /**
-   * Threat events matching filter (the threatEvents filter, with its bounds), newest first.
-   * Bad filter values: BAD_USER_INPUT naming the field, as for threatEvents.
-   */
-  exportThreatEvents: ExportLink;
   /** Ingest one event. Idempotent by externalId: a re-send returns the stored event. */
   ingestThreatEvent: ThreatEvent;
   /** Ingest up to THREAT_INGEST_MAX_BATCH events (default 1,000) in one transaction; invalid ones are reported by index. */
@@ -763,30 +735,6 @@ export type MutationEnrichIocArgs = {
 };
 
 
-export type MutationExportAlertsArgs = {
-  filter?: InputMaybe<AlertFilter>;
-  format: ExportFormat;
-};
-
-
-export type MutationExportDecisionsArgs = {
-  filter?: InputMaybe<DecisionFilter>;
-  format: ExportFormat;
-};
-
-
-export type MutationExportIocsArgs = {
-  filter?: InputMaybe<IocFilter>;
-  format: ExportFormat;
-};
-
-
-export type MutationExportThreatEventsArgs = {
-  filter?: InputMaybe<ThreatEventFilter>;
-  format: ExportFormat;
-};
-
-
 export type MutationIngestThreatEventArgs = {
   input: ThreatEventInput;
 };
@@ -843,7 +791,7 @@ export type Query = {
   apiKeys: ApiKeyConnection;
   /** Classifier models, newest first; first is 1–100 (default 20), beyond it BAD_USER_INPUT. */
   classifierModels: Array<ClassifierModel>;
-  /** Per-country counts since the given time (default 24 h, at most 400 days ago), most alerts first (limit default 50, 1–250). */
+  /** Per-country counts over [since, until) (window as statsSummary), most alerts first (limit default 50, 1–250). */
   countryStats: Array<CountryStat>;
   /** Audited verdict and allowlist changes, newest first; subject narrows to one IOC value or entry. */
   curationChanges: CurationChangeConnection;
@@ -873,22 +821,43 @@ export type Query = {
    * collector finishes them. refresh and debug need the ANALYST role.
    */
   lookupIocs: Array<IocLookupResult>;
-  /** Totals since the given time (default: 24 hours ago; at most 400 days ago, else BAD_USER_INPUT with extensions.limit 400). */
+  /**
+   * Totals over [since, until) (default: the 24 hours before until; until defaults to now). since at
+   * most 400 days ago, until not in the future and after since: else BAD_USER_INPUT with
+   * extensions.argument "since" or "until" (and extensions.limit 400 for since). Exact, read from
+   * per-hour and per-day rollups.
+   */
   statsSummary: StatsSummary;
   threatEvent?: Maybe<ThreatEvent>;
   /** Threat events, newest first (by occurredAt). */
   threatEvents: ThreatEventConnection;
   /**
-   * Events since the given time (default: 24 hours ago, at most 90 days back: an earlier since is
-   * BAD_USER_INPUT with extensions.argument "since" and extensions.limit 90) aggregated by
-   * location, most events first (at most 5,000 points). minSeverity 1–10.
+   * Events over [since, until) (default: the 24 hours before until, until defaulting to now; since at
+   * most 90 days back: else BAD_USER_INPUT with extensions.argument "since" and extensions.limit 90;
+   * until not in the future and after since, else BAD_USER_INPUT with extensions.argument "until")
+   * aggregated by location, most events first (at most 5,000 points). minSeverity 1–10;
+   * categories: only these (at most 11).
    */
   threatMap: Array<ThreatMapPoint>;
+  /**
+   * Threat events over [since, until) (window as statsSummary) counted by the listed dimensions
+   * (0–6, each at most once; none gives one total row), most events first, ties by the key;
+   * limit 1–1,000 (default 50). previous: true also counts each row's key in the preceding
+   * window of the same length ([since − (until − since), since)) as previousCount.
+   */
+  threatStats: Array<ThreatStatsRow>;
+  /**
+   * Zero-filled threat-event counts per hour or day (window and bounds as timeSeries). With
+   * groupBy, each bucket also counts the limit (1–50, default 10) largest groups of the whole
+   * window; SOURCE_IP and DESTINATION_PORT take bucket DAY. previous: true adds each bucket's
+   * counterpart in the preceding window, shifted by the series' length.
+   */
+  threatTimeSeries: Array<ThreatTimeBucket>;
   /** Zero-filled counts per hour or day (default: the last 24 hours / 30 days; at most 2,000 buckets, else BAD_USER_INPUT with extensions.limit 2000). */
   timeSeries: Array<TimeBucket>;
-  /** Alert sources with the most alerts since the given time (default 24 h, at most 400 days ago; limit default 10, 1–100). */
+  /** Alert sources with the most alerts over [since, until) (window as statsSummary; limit default 10, 1–100); ties by value. */
   topAttackers: Array<TopAttacker>;
-  /** Scenarios with the most alerts since the given time (default 24 h, at most 400 days ago; limit default 10, 1–100). */
+  /** Scenarios with the most alerts over [since, until) (window as statsSummary; limit default 10, 1–100); ties by name. */
   topScenarios: Array<ScenarioCount>;
   /** The API key making this request. */
   viewer: ApiKey;
@@ -923,6 +892,7 @@ export type QueryClassifierModelsArgs = {
 export type QueryCountryStatsArgs = {
   limit?: InputMaybe<Scalars['Int']['input']>;
   since?: InputMaybe<Scalars['DateTime']['input']>;
+  until?: InputMaybe<Scalars['DateTime']['input']>;
 };
 
 
@@ -974,6 +944,7 @@ export type QueryLookupIocsArgs = {
 
 export type QueryStatsSummaryArgs = {
   since?: InputMaybe<Scalars['DateTime']['input']>;
+  until?: InputMaybe<Scalars['DateTime']['input']>;
 };
 
 
@@ -990,8 +961,29 @@ export type QueryThreatEventsArgs = {
 
 
 export type QueryThreatMapArgs = {
+  categories?: InputMaybe<Array<ThreatCategory>>;
   minSeverity?: InputMaybe<Scalars['Int']['input']>;
   since?: InputMaybe<Scalars['DateTime']['input']>;
+  until?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
+
+export type QueryThreatStatsArgs = {
+  groupBy: Array<ThreatStatsGroup>;
+  limit?: InputMaybe<Scalars['Int']['input']>;
+  previous?: InputMaybe<Scalars['Boolean']['input']>;
+  since?: InputMaybe<Scalars['DateTime']['input']>;
+  until?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
+
+export type QueryThreatTimeSeriesArgs = {
+  bucket: TimeBucketSize;
+  groupBy?: InputMaybe<ThreatStatsGroup>;
+  limit?: InputMaybe<Scalars['Int']['input']>;
+  previous?: InputMaybe<Scalars['Boolean']['input']>;
+  since?: InputMaybe<Scalars['DateTime']['input']>;
+  until?: InputMaybe<Scalars['DateTime']['input']>;
 };
 
 
@@ -1005,12 +997,14 @@ export type QueryTimeSeriesArgs = {
 export type QueryTopAttackersArgs = {
   limit?: InputMaybe<Scalars['Int']['input']>;
   since?: InputMaybe<Scalars['DateTime']['input']>;
+  until?: InputMaybe<Scalars['DateTime']['input']>;
 };
 
 
 export type QueryTopScenariosArgs = {
   limit?: InputMaybe<Scalars['Int']['input']>;
   since?: InputMaybe<Scalars['DateTime']['input']>;
+  until?: InputMaybe<Scalars['DateTime']['input']>;
 };
 
 /** Risk level from the fused score: LOW < 25, MEDIUM 25–49, HIGH 50–74, CRITICAL >= 75. */
@@ -1363,6 +1357,45 @@ export type ThreatMapPoint = {
   maxSeverity: Scalars['Int']['output'];
 };
 
+/** A dimension threatStats and threatTimeSeries group threat events by. */
+export type ThreatStatsGroup =
+  | 'CATEGORY'
+  /** The source IP's country (countryCode null: unknown). */
+  | 'COUNTRY'
+  /** destinationPort null: the event has none. */
+  | 'DESTINATION_PORT'
+  | 'SEVERITY'
+  | 'SOURCE_IP'
+  | 'THREAT_TYPE';
+
+/**
+ * Threat events of one key: the fields of the groupBy dimensions are set, the others null.
+ * previousCount is the key's count in the preceding window (null unless previous: true).
+ */
+export type ThreatStatsRow = {
+  __typename?: 'ThreatStatsRow';
+  category?: Maybe<ThreatCategory>;
+  count: Scalars['Int']['output'];
+  countryCode?: Maybe<Scalars['String']['output']>;
+  countryName?: Maybe<Scalars['String']['output']>;
+  destinationPort?: Maybe<Scalars['Int']['output']>;
+  previousCount?: Maybe<Scalars['Int']['output']>;
+  severity?: Maybe<Scalars['Int']['output']>;
+  sourceIp?: Maybe<Scalars['String']['output']>;
+  threatType?: Maybe<Scalars['String']['output']>;
+};
+
+/** One zero-filled bucket of threatTimeSeries; previous* are null unless previous: true. */
+export type ThreatTimeBucket = {
+  __typename?: 'ThreatTimeBucket';
+  count: Scalars['Int']['output'];
+  /** The window's largest groups (same order in every bucket), their counts in this bucket. */
+  groups: Array<ThreatStatsRow>;
+  previousCount?: Maybe<Scalars['Int']['output']>;
+  previousStart?: Maybe<Scalars['DateTime']['output']>;
+  start: Scalars['DateTime']['output'];
+};
+
 /** One zero-filled bucket of timeSeries. */
 export type TimeBucket = {
   __typename?: 'TimeBucket';
@@ -1505,8 +1538,6 @@ export type ResolversTypes = ResolversObject<{
   EnrichmentConnection: ResolverTypeWrapper<EnrichmentPage>;
   EnrichmentEdge: ResolverTypeWrapper<Omit<EnrichmentEdge, 'node'> & { node: ResolversTypes['Enrichment'] }>;
   ErrorCode: ErrorCode;
-  ExportFormat: ExportFormat;
-  ExportLink: ResolverTypeWrapper<ExportLink>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   Geo: ResolverTypeWrapper<GeoLocation>;
   GeoDatabase: ResolverTypeWrapper<GeoDatabase>;
@@ -1555,6 +1586,9 @@ export type ResolversTypes = ResolversObject<{
   ThreatEventFilter: ThreatEventFilter;
   ThreatEventInput: ThreatEventInput;
   ThreatMapPoint: ResolverTypeWrapper<ThreatMapPoint>;
+  ThreatStatsGroup: ThreatStatsGroup;
+  ThreatStatsRow: ResolverTypeWrapper<ThreatStatsRecord>;
+  ThreatTimeBucket: ResolverTypeWrapper<ThreatTimeBucketRecord>;
   TimeBucket: ResolverTypeWrapper<BucketRecord>;
   TimeBucketSize: TimeBucketSize;
   TopAttacker: ResolverTypeWrapper<AttackerRecord>;
@@ -1591,7 +1625,6 @@ export type ResolversParentTypes = ResolversObject<{
   Enrichment: EnrichmentRecord;
   EnrichmentConnection: EnrichmentPage;
   EnrichmentEdge: Omit<EnrichmentEdge, 'node'> & { node: ResolversParentTypes['Enrichment'] };
-  ExportLink: ExportLink;
   Float: Scalars['Float']['output'];
   Geo: GeoLocation;
   GeoDatabase: GeoDatabase;
@@ -1631,6 +1664,8 @@ export type ResolversParentTypes = ResolversObject<{
   ThreatEventFilter: ThreatEventFilter;
   ThreatEventInput: ThreatEventInput;
   ThreatMapPoint: ThreatMapPoint;
+  ThreatStatsRow: ThreatStatsRecord;
+  ThreatTimeBucket: ThreatTimeBucketRecord;
   TimeBucket: BucketRecord;
   TopAttacker: AttackerRecord;
 }>;
@@ -1851,13 +1886,6 @@ export type EnrichmentEdgeResolvers<ContextType = GraphQLContext, ParentType ext
   node?: Resolver<ResolversTypes['Enrichment'], ParentType, ContextType>;
 }>;
 
-export type ExportLinkResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ExportLink'] = ResolversParentTypes['ExportLink']> = ResolversObject<{
-  expiresAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
-  format?: Resolver<ResolversTypes['ExportFormat'], ParentType, ContextType>;
-  path?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-  url?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-}>;
-
 export type GeoResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Geo'] = ResolversParentTypes['Geo']> = ResolversObject<{
   approximate?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   asOrg?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -1988,10 +2016,6 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   createApiKey?: Resolver<ResolversTypes['CreatedApiKey'], ParentType, ContextType, RequireFields<MutationCreateApiKeyArgs, 'name' | 'role'>>;
   deleteDecision?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeleteDecisionArgs, 'id'>>;
   enrichIoc?: Resolver<ResolversTypes['Ioc'], ParentType, ContextType, RequireFields<MutationEnrichIocArgs, 'debug' | 'value'>>;
-  exportAlerts?: Resolver<ResolversTypes['ExportLink'], ParentType, ContextType, RequireFields<MutationExportAlertsArgs, 'format'>>;
-  exportDecisions?: Resolver<ResolversTypes['ExportLink'], ParentType, ContextType, RequireFields<MutationExportDecisionsArgs, 'format'>>;
-  exportIocs?: Resolver<ResolversTypes['ExportLink'], ParentType, ContextType, RequireFields<MutationExportIocsArgs, 'format'>>;
-  exportThreatEvents?: Resolver<ResolversTypes['ExportLink'], ParentType, ContextType, RequireFields<MutationExportThreatEventsArgs, 'format'>>;
   ingestThreatEvent?: Resolver<ResolversTypes['ThreatEvent'], ParentType, ContextType, RequireFields<MutationIngestThreatEventArgs, 'input'>>;
   ingestThreatEvents?: Resolver<ResolversTypes['IngestResult'], ParentType, ContextType, RequireFields<MutationIngestThreatEventsArgs, 'inputs'>>;
   labelThreatEvent?: Resolver<ResolversTypes['ThreatEvent'], ParentType, ContextType, RequireFields<MutationLabelThreatEventArgs, 'category' | 'id'>>;
@@ -2028,6 +2052,8 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
   threatEvent?: Resolver<Maybe<ResolversTypes['ThreatEvent']>, ParentType, ContextType, RequireFields<QueryThreatEventArgs, 'id'>>;
   threatEvents?: Resolver<ResolversTypes['ThreatEventConnection'], ParentType, ContextType, Partial<QueryThreatEventsArgs>>;
   threatMap?: Resolver<Array<ResolversTypes['ThreatMapPoint']>, ParentType, ContextType, Partial<QueryThreatMapArgs>>;
+  threatStats?: Resolver<Array<ResolversTypes['ThreatStatsRow']>, ParentType, ContextType, RequireFields<QueryThreatStatsArgs, 'groupBy' | 'previous'>>;
+  threatTimeSeries?: Resolver<Array<ResolversTypes['ThreatTimeBucket']>, ParentType, ContextType, RequireFields<QueryThreatTimeSeriesArgs, 'bucket' | 'previous'>>;
   timeSeries?: Resolver<Array<ResolversTypes['TimeBucket']>, ParentType, ContextType, RequireFields<QueryTimeSeriesArgs, 'bucket'>>;
   topAttackers?: Resolver<Array<ResolversTypes['TopAttacker']>, ParentType, ContextType, Partial<QueryTopAttackersArgs>>;
   topScenarios?: Resolver<Array<ResolversTypes['ScenarioCount']>, ParentType, ContextType, Partial<QueryTopScenariosArgs>>;
@@ -2184,6 +2210,26 @@ export type ThreatMapPointResolvers<ContextType = GraphQLContext, ParentType ext
   maxSeverity?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 }>;
 
+export type ThreatStatsRowResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ThreatStatsRow'] = ResolversParentTypes['ThreatStatsRow']> = ResolversObject<{
+  category?: Resolver<Maybe<ResolversTypes['ThreatCategory']>, ParentType, ContextType>;
+  count?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  countryCode?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  countryName?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  destinationPort?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  previousCount?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  severity?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  sourceIp?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  threatType?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+}>;
+
+export type ThreatTimeBucketResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ThreatTimeBucket'] = ResolversParentTypes['ThreatTimeBucket']> = ResolversObject<{
+  count?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  groups?: Resolver<Array<ResolversTypes['ThreatStatsRow']>, ParentType, ContextType>;
+  previousCount?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  previousStart?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  start?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+}>;
+
 export type TimeBucketResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['TimeBucket'] = ResolversParentTypes['TimeBucket']> = ResolversObject<{
   alerts?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   decisions?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
@@ -2226,7 +2272,6 @@ export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
   Enrichment?: EnrichmentResolvers<ContextType>;
   EnrichmentConnection?: EnrichmentConnectionResolvers<ContextType>;
   EnrichmentEdge?: EnrichmentEdgeResolvers<ContextType>;
-  ExportLink?: ExportLinkResolvers<ContextType>;
   Geo?: GeoResolvers<ContextType>;
   GeoDatabase?: GeoDatabaseResolvers<ContextType>;
   GeoLookup?: GeoLookupResolvers<ContextType>;
@@ -2259,6 +2304,8 @@ export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
   ThreatEventConnection?: ThreatEventConnectionResolvers<ContextType>;
   ThreatEventEdge?: ThreatEventEdgeResolvers<ContextType>;
   ThreatMapPoint?: ThreatMapPointResolvers<ContextType>;
+  ThreatStatsRow?: ThreatStatsRowResolvers<ContextType>;
+  ThreatTimeBucket?: ThreatTimeBucketResolvers<ContextType>;
   TimeBucket?: TimeBucketResolvers<ContextType>;
   TopAttacker?: TopAttackerResolvers<ContextType>;
 }>;

@@ -1,44 +1,51 @@
 /**
- * Statistics across domains: sums the registered sources' bucketed counts (through
- * BucketCache, exact and mostly cached), adds present-tense counts (active
- * decisions), and serves CrowdSec's top lists. Answers that cannot be built from
- * buckets — distinct counts and top-N rankings — are cached whole for SHORT_TTL_S,
- * keyed by the window start rounded to the minute: a dashboard polling every few
- * seconds costs one query per TTL, and the answer is never older than that.
+ * Statistics across domains: sums the registered sources' counts, which the sources
+ * read from rollup tables (per-hour and per-day buckets kept by the database in the
+ * writing transaction; docs/architecture.md, "Statistics"), adds present-tense counts
+ * (active decisions), and serves the top lists and the threat-event analytics.
+ *
+ * Every answer is exact for its window. Answers over a window that ends now (no
+ * `until`) that are costlier than a bucket sum — distinct counts and top lists — are
+ * cached for SHORT_TTL_S, keyed by the window rounded to the minute: a dashboard
+ * polling every few seconds costs one query per TTL.
  */
 import { countryInfo } from '../geo/countries.js';
 import type { Cache } from '../platform/cache.js';
 import { checkInt } from '../platform/argument-checks.js';
 import { badInput } from '../platform/errors.js';
-import { BucketCache, merge, type CountryMetrics } from './bucket-cache.js';
 import {
   bucketMs,
   DAY_MS,
-  floorTo,
-  MAX_BUCKETS,
   MAX_WINDOW_DAYS,
   type AttackerRecord,
   type BucketRecord,
   type BucketSize,
   type CountryRecord,
+  type Metrics,
   type ScenarioRecord,
   type StatsSource,
   type SummaryRecord,
+  type TimeRange,
   type TopListSource,
 } from './stats-types.js';
+import { ThreatAnalytics } from './threat-analytics.js';
+import { seriesWindow } from './stats-window.js';
+import type { ThreatStatsArgs, ThreatTimeSeriesArgs } from './threat-analytics.js';
 
 const SHORT_TTL_S = 10;
 const DEFAULT_WINDOW_MS = DAY_MS;
-/** A client that computes "now − 400 days" a moment before the server does is still inside. */
-const WINDOW_SLACK_MS = 60_000;
+/** A client whose clock is a little ahead or behind the server's is still inside the bounds. */
+export const WINDOW_SLACK_MS = 60_000;
+
+type PerCountry = Record<string, Metrics>;
 
 export class StatsService {
-  private readonly buckets: BucketCache;
   private readonly sources: readonly StatsSource[];
   private readonly topLists: TopListSource;
+  private readonly threats: ThreatAnalytics;
 
   /**
-   * Each domain owns its statistics source (bucketed counts) and hands it in here; the
+   * Each domain owns its statistics source (rollup reads) and hands it in here; the
    * top lists come from the domain that has attackers and scenarios.
    */
   constructor(
@@ -46,22 +53,29 @@ export class StatsService {
     parts: { sources: readonly StatsSource[]; topLists: TopListSource },
     private readonly now: () => number = Date.now,
   ) {
-    this.buckets = new BucketCache(cache, now);
     this.sources = parts.sources;
     this.topLists = parts.topLists;
+    this.threats = new ThreatAnalytics(
+      parts.sources.find((s) => s.threatGroups !== undefined),
+      (since, until) => this.window(since, until),
+      now,
+    );
   }
 
-  /** Writers report the times of stored rows so that closed buckets they touch are recounted. */
-  noteWritten(sourceName: string, times: readonly Date[]): Promise<void> {
-    return this.buckets.noteWritten(sourceName, times);
+  /**
+   * Writers report the times of stored rows. Nothing to do: the rollups are kept by the
+   * database in the writing transaction, so no cache can go stale.
+   */
+  noteWritten(_sourceName: string, _times: readonly Date[]): Promise<void> {
+    return Promise.resolve();
   }
 
-  async summary(since: Date | null | undefined): Promise<SummaryRecord> {
-    const range = this.window(since);
+  async summary(since: Date | null | undefined, until?: Date | null): Promise<SummaryRecord> {
+    const range = this.window(since, until);
     const [perCountry, current, distinct] = await Promise.all([
-      this.countryTotals(range.since, range.until),
+      this.countryTotals(range),
       this.current(),
-      this.shortLived(`distinct:${minute(range.since)}`, () => this.topLists.distinct(range.since)),
+      this.shortLived(range, until, 'distinct', () => this.topLists.distinct(range)),
     ]);
     const total = sumAll(perCountry);
     const countries = Object.entries(perCountry).filter(
@@ -83,17 +97,15 @@ export class StatsService {
   async countryStats(
     since: Date | null | undefined,
     limit: number | null | undefined,
+    until?: Date | null,
   ): Promise<CountryRecord[]> {
     const n = checkInt('limit', limit, 1, 250, 50);
-    const range = this.window(since);
-    const [perCountry, current] = await Promise.all([
-      this.countryTotals(range.since, range.until),
-      this.current(),
-    ]);
-    const all = new Map<number, CountryMetrics>();
-    merge(all, 0, perCountry);
-    merge(all, 0, current);
-    return Object.entries(all.get(0) ?? {})
+    const range = this.window(since, until);
+    const [perCountry, current] = await Promise.all([this.countryTotals(range), this.current()]);
+    const all: PerCountry = {};
+    addInto(all, perCountry);
+    addInto(all, current);
+    return Object.entries(all)
       .filter(([cc]) => cc !== '')
       .map(([cc, m]) => ({
         countryCode: cc,
@@ -118,23 +130,20 @@ export class StatsService {
     since: Date | null | undefined,
     until: Date | null | undefined,
   ): Promise<BucketRecord[]> {
-    const end = until ? until.getTime() : this.now();
-    const defaultSpan = size === 'HOUR' ? DAY_MS : 30 * DAY_MS;
-    const start = floorTo(since ? since.getTime() : end - defaultSpan, size);
-    if (!(start < end)) throw badInput('since must be before until', { argument: 'since' });
+    const { start, end } = seriesWindow(size, since, until, this.now());
     const step = bucketMs(size);
-    if ((end - start) / step > MAX_BUCKETS)
-      throw badInput(`at most ${MAX_BUCKETS} buckets per series; narrow the window`, {
-        argument: 'since',
-        limit: MAX_BUCKETS,
-      });
-    const totals = new Map<number, CountryMetrics>();
-    for (const source of this.sources) {
-      for (const [t, m] of await this.buckets.counts(source, size, start, end)) merge(totals, t, m);
+    const range = { since: new Date(start), until: new Date(end) };
+    const totals = new Map<number, Metrics>();
+    const rows = await Promise.all(this.sources.map((s) => s.countsByBucket(size, range)));
+    for (const r of rows.flat()) {
+      const t = r.bucket.getTime();
+      const m = totals.get(t) ?? {};
+      for (const [k, v] of Object.entries(r.metrics)) m[k] = (m[k] ?? 0) + v;
+      totals.set(t, m);
     }
     const out: BucketRecord[] = [];
     for (let t = start; t < end; t += step) {
-      const m = sumAll(totals.get(t) ?? {});
+      const m = totals.get(t) ?? {};
       out.push({
         start: new Date(t),
         alerts: m.alerts ?? 0,
@@ -145,55 +154,87 @@ export class StatsService {
     return out;
   }
 
-  topAttackers(since: Date | null | undefined, limit: number | null | undefined): Promise<AttackerRecord[]> {
+  topAttackers(
+    since: Date | null | undefined,
+    limit: number | null | undefined,
+    until?: Date | null,
+  ): Promise<AttackerRecord[]> {
     const n = checkInt('limit', limit, 1, 100, 10);
-    const { since: from } = this.window(since);
-    return this.shortLived(`attackers:${minute(from)}:${n}`, () => this.topLists.topAttackers(from, n));
+    const range = this.window(since, until);
+    return this.shortLived(range, until, `attackers:${n}`, () => this.topLists.topAttackers(range, n));
   }
 
-  topScenarios(since: Date | null | undefined, limit: number | null | undefined): Promise<ScenarioRecord[]> {
+  topScenarios(
+    since: Date | null | undefined,
+    limit: number | null | undefined,
+    until?: Date | null,
+  ): Promise<ScenarioRecord[]> {
     const n = checkInt('limit', limit, 1, 100, 10);
-    const { since: from } = this.window(since);
-    return this.shortLived(`scenarios:${minute(from)}:${n}`, () => this.topLists.topScenarios(from, n));
+    const range = this.window(since, until);
+    return this.shortLived(range, until, `scenarios:${n}`, () => this.topLists.topScenarios(range, n));
   }
 
-  private window(since: Date | null | undefined): { since: Date; until: Date } {
-    const until = this.now();
-    const from = since ? since.getTime() : until - DEFAULT_WINDOW_MS;
-    if (Number.isNaN(from) || from > until)
+  threatStats(args: ThreatStatsArgs) {
+    return this.threats.stats(args);
+  }
+
+  threatTimeSeries(args: ThreatTimeSeriesArgs) {
+    return this.threats.timeSeries(args);
+  }
+
+  /**
+   * The window of statsSummary, countryStats and the top lists: `until` defaults to
+   * now and may not lie in the future; `since` defaults to 24 hours before `until`,
+   * must be before it, and at most MAX_WINDOW_DAYS before now.
+   */
+  window(since: Date | null | undefined, until: Date | null | undefined): TimeRange {
+    const now = this.now();
+    const to = until ? until.getTime() : now;
+    if (Number.isNaN(to) || to > now + WINDOW_SLACK_MS)
+      throw badInput('until must not be in the future', { argument: 'until' });
+    const from = since ? since.getTime() : to - DEFAULT_WINDOW_MS;
+    if (Number.isNaN(from) || from > now)
       throw badInput('since must be a time in the past', { argument: 'since' });
-    if (from < until - MAX_WINDOW_DAYS * DAY_MS - WINDOW_SLACK_MS)
+    if (from < now - MAX_WINDOW_DAYS * DAY_MS - WINDOW_SLACK_MS)
       throw badInput(`since must be at most ${MAX_WINDOW_DAYS} days ago`, {
         argument: 'since',
         limit: MAX_WINDOW_DAYS,
       });
-    return { since: new Date(from), until: new Date(until) };
+    if (!(from < to)) throw badInput('since must be before until', { argument: 'until' });
+    return { since: new Date(from), until: new Date(Math.min(to, now)) };
   }
 
-  /** Per-country metrics over the window, all sources; days as buckets for long windows. */
-  private async countryTotals(since: Date, until: Date): Promise<CountryMetrics> {
-    const size: BucketSize = until.getTime() - since.getTime() > 3 * DAY_MS ? 'DAY' : 'HOUR';
-    const all = new Map<number, CountryMetrics>();
-    for (const source of this.sources) {
-      for (const m of (await this.buckets.counts(source, size, since.getTime(), until.getTime())).values())
-        merge(all, 0, m);
-    }
-    return all.get(0) ?? {};
+  private async countryTotals(range: TimeRange): Promise<PerCountry> {
+    const rows = await Promise.all(this.sources.map((s) => s.countsByCountry(range)));
+    const out: PerCountry = {};
+    for (const r of rows.flat()) addInto(out, { [r.countryCode ?? '']: r.metrics });
+    return out;
   }
 
-  private async current(): Promise<CountryMetrics> {
-    const all = new Map<number, CountryMetrics>();
+  private async current(): Promise<PerCountry> {
+    const out: PerCountry = {};
     for (const source of this.sources) {
       if (!source.current) continue;
-      const rows = await this.shortLived(`current:${source.name}`, async () =>
+      const rows = await this.shortLivedKey(`current:${source.name}`, async () =>
         (await source.current!()).map((r) => [r.countryCode ?? '', r.metrics] as const),
       );
-      for (const [cc, m] of rows) merge(all, 0, { [cc]: m });
+      for (const [cc, m] of rows) addInto(out, { [cc]: m });
     }
-    return all.get(0) ?? {};
+    return out;
   }
 
-  private async shortLived<T>(key: string, compute: () => Promise<T>): Promise<T> {
+  /** Cached briefly only when the window ends now (no `until`): a fixed window is asked rarely. */
+  private shortLived<T>(
+    range: TimeRange,
+    until: Date | null | undefined,
+    key: string,
+    compute: () => Promise<T>,
+  ) {
+    if (until) return compute();
+    return this.shortLivedKey(`${key}:${minute(range.since)}`, compute);
+  }
+
+  private async shortLivedKey<T>(key: string, compute: () => Promise<T>): Promise<T> {
     const hit = await this.cache.get<T>(`stats:short:${key}`);
     if (hit !== undefined) return hit;
     const value = await compute();
@@ -204,8 +245,15 @@ export class StatsService {
 
 const minute = (d: Date) => Math.floor(d.getTime() / 60_000);
 
-function sumAll(perCountry: CountryMetrics): Record<string, number> {
-  const out: Record<string, number> = {};
+function addInto(out: PerCountry, add: PerCountry): void {
+  for (const [cc, metrics] of Object.entries(add)) {
+    const m = (out[cc] ??= {});
+    for (const [k, v] of Object.entries(metrics)) m[k] = (m[k] ?? 0) + v;
+  }
+}
+
+function sumAll(perCountry: PerCountry): Metrics {
+  const out: Metrics = {};
   for (const m of Object.values(perCountry))
     for (const [k, v] of Object.entries(m)) out[k] = (out[k] ?? 0) + v;
   return out;

@@ -23,26 +23,96 @@ export interface BucketCount {
   metrics: Metrics;
 }
 
+/** One row of a source's per-country counts; `countryCode` null = unknown location. */
+export interface CountryCount {
+  countryCode: string | null;
+  metrics: Metrics;
+}
+
 export interface StatsSource {
   /** Stable name, part of cache keys. */
   readonly name: string;
   /**
-   * Additive counts of rows whose time lies in [since, until), grouped by the
-   * bucket (UTC hour or day) and country. These are cached per closed bucket.
+   * Counts of rows whose time lies in [since, until), grouped by the bucket (UTC hour
+   * or day) and country, read from the domain's rollup tables.
    */
   countsByBucket(size: BucketSize, range: TimeRange): Promise<BucketCount[]>;
+  /** Counts of rows whose time lies in [since, until) per country. */
+  countsByCountry(range: TimeRange): Promise<CountryCount[]>;
   /** Counts of the present (e.g. decisions standing now) per country; cached for seconds only. */
-  current?(): Promise<BucketCount[]>;
+  current?(): Promise<CountryCount[]>;
+  /** Threat events by any of their dimensions (the source that has threat events). */
+  threatGroups?(query: ThreatGroupQuery): Promise<ThreatGroupCount[]>;
 }
 
 /**
- * Answers that cannot be summed from buckets (distinct counts, rankings), from the one
- * domain that has attackers and scenarios (CrowdSec alerts).
+ * Distinct counts and rankings, from the one domain that has attackers and scenarios
+ * (CrowdSec alerts). Exact over any window.
  */
 export interface TopListSource {
-  distinct(since: Date): Promise<{ attackers: number; scenarios: number }>;
-  topAttackers(since: Date, limit: number): Promise<AttackerRecord[]>;
-  topScenarios(since: Date, limit: number): Promise<ScenarioRecord[]>;
+  distinct(range: TimeRange): Promise<{ attackers: number; scenarios: number }>;
+  topAttackers(range: TimeRange, limit: number): Promise<AttackerRecord[]>;
+  topScenarios(range: TimeRange, limit: number): Promise<ScenarioRecord[]>;
+}
+
+export const THREAT_GROUPS = [
+  'CATEGORY',
+  'SEVERITY',
+  'THREAT_TYPE',
+  'COUNTRY',
+  'SOURCE_IP',
+  'DESTINATION_PORT',
+] as const;
+export type ThreatGroup = (typeof THREAT_GROUPS)[number];
+
+/** The values of the dimensions a row is grouped by; the others are absent. */
+export interface ThreatGroupKey {
+  category?: string;
+  severity?: number;
+  threatType?: string;
+  /** '' = unknown location. */
+  countryCode?: string;
+  sourceIp?: string;
+  /** -1 = none. */
+  destinationPort?: number;
+}
+
+export interface ThreatGroupQuery {
+  range: TimeRange;
+  groups: readonly ThreatGroup[];
+  /** Also group by this bucket size (a series). */
+  bucket?: BucketSize;
+  /** The `limit` largest groups only, largest first (ties by key). */
+  limit?: number;
+  /** Only these keys (of `groups`), e.g. the top groups of the window in its previous window. */
+  only?: readonly ThreatGroupKey[];
+}
+
+export interface ThreatGroupCount {
+  bucket?: Date;
+  key: ThreatGroupKey;
+  count: number;
+}
+
+/** One row of threatStats, as the API shows it: unknown country and missing port as null. */
+export interface ThreatStatsRecord {
+  category: string | null;
+  severity: number | null;
+  threatType: string | null;
+  countryCode: string | null;
+  countryName: string | null;
+  sourceIp: string | null;
+  destinationPort: number | null;
+  count: number;
+  previousCount: number | null;
+}
+
+export interface ThreatTimeBucketRecord {
+  start: Date;
+  count: number;
+  previousStart: Date | null;
+  previousCount: number | null;
+  groups: ThreatStatsRecord[];
 }
 
 export interface SummaryRecord {

@@ -130,20 +130,31 @@ function clampDate(value: Date | null | undefined): Date | null {
 }
 
 /**
- * threatMap's `since`: default 24 hours ago, at most FILTER_LIMITS.mapDays back (the
- * aggregate reads every event in the window).
+ * threatMap's window [since, until): until defaults to now and may not lie in the
+ * future; since defaults to 24 hours before until, at most FILTER_LIMITS.mapDays back,
+ * and before until.
  */
-export function mapSince(since: Date | null | undefined, now: number): Date {
-  if (since === null || since === undefined) return new Date(now - DAY_MS);
-  const ms = since.getTime();
-  if (Number.isNaN(ms) || ms < now - FILTER_LIMITS.mapDays * DAY_MS) {
+export function mapWindow(
+  since: Date | null | undefined,
+  until: Date | null | undefined,
+  now: number,
+): { since: Date; until: Date } {
+  const to = until ? until.getTime() : now;
+  if (Number.isNaN(to) || to > now + MAP_SLACK_MS)
+    throw badInput('until must not be in the future', { argument: 'until' });
+  const from = since ? since.getTime() : to - DAY_MS;
+  if (Number.isNaN(from) || from < now - FILTER_LIMITS.mapDays * DAY_MS) {
     throw badInput(`since must be within the last ${FILTER_LIMITS.mapDays} days`, {
       argument: 'since',
       limit: FILTER_LIMITS.mapDays,
     });
   }
-  return since;
+  if (!(from < to)) throw badInput('since must be before until', { argument: 'until' });
+  return { since: new Date(from), until: new Date(Math.min(to, now)) };
 }
+
+/** A client whose clock is a little ahead of the server's may send until = its now. */
+const MAP_SLACK_MS = 60_000;
 
 export interface ThreatSubscriptionArgs {
   minSeverity?: number | null;

@@ -36,8 +36,10 @@ export function createThreatModule(
     { anomalySample: config.threats.anomalySample },
     new ClassifierTrainer(),
   );
+  const statsRepository = new ThreatStatsRepository(infra.db.pool);
   const threats = new ThreatService({
     events,
+    maps: statsRepository,
     geo,
     classifier,
     bus: infra.bus,
@@ -50,7 +52,7 @@ export function createThreatModule(
     workers: threatWorkers(config.threats, classifier, events, logger),
     instanceWorkers: [],
     healthChecks: [],
-    statsSources: [new ThreatStatsRepository(infra.db.pool)],
+    statsSources: [statsRepository],
     start: () => classifier.start(),
     stop: () => classifier.stop(),
   };

@@ -9,12 +9,14 @@ import { pageOf, type Cursor } from '../platform/page.js';
 import { WriteCoalescer } from '../platform/write-coalescer.js';
 import type { Classifier, ThreatCategory } from './classifier/index.js';
 import type { ThreatEventRepository } from './threat-event-repository.js';
+import type { ThreatStatsRepository } from './threat-stats-repository.js';
 import { buildRecord } from './threat-record.js';
 import {
   checkSeverity,
   checkDate,
   compileSubscriptionFilter,
-  mapSince,
+  mapWindow,
+  checkCategories,
   normaliseFilter,
   type ThreatSubscriptionArgs,
 } from './threat-filters.js';
@@ -40,6 +42,8 @@ export interface ThreatServiceDeps {
   logger: Logger;
   /** Most events one ingestThreatEvents call may carry. */
   maxBatch: number;
+  /** threatMap's points, from the rollups. */
+  maps: Pick<ThreatStatsRepository, 'map'>;
   /** After each commit, with the earliest occurredAt stored (stats cache freshness). */
   onStored?: (earliest: Date) => Promise<void>;
 }
@@ -202,10 +206,13 @@ export class ThreatService {
 
   async map(
     since: Date | null | undefined,
+    until: Date | null | undefined,
     minSeverity: number | null | undefined,
+    categories: readonly ThreatCategory[] | null | undefined,
   ): Promise<ThreatMapPoint[]> {
     const min = checkSeverity(minSeverity, 'minSeverity') ?? 1;
-    const rows = await this.deps.events.map(mapSince(since, Date.now()), min, MAP_MAX_POINTS);
+    const only = checkCategories(categories, 'categories');
+    const rows = await this.deps.maps.map(mapWindow(since, until, Date.now()), min, only, MAP_MAX_POINTS);
     return rows.map((r) => ({ ...r, countryName: r.countryCode ? countryInfo(r.countryCode).name : null }));
   }
 

@@ -1,28 +1,203 @@
-import type pg from 'pg';
-import type { BucketCount, BucketSize, StatsSource, TimeRange } from '../stats/stats-types.js';
-
-const UNIT: Record<BucketSize, string> = { HOUR: 'hour', DAY: 'day' };
-
 /**
- * Threat events' part of `statsSummary`, `countryStats` and `timeSeries` (metric
- * `threatEvents`), by occurredAt and the source IP's country. The range scan uses the
- * (occurred_at, id) index; closed buckets are cached by the stats service.
+ * Threat events' statistics, read from the rollup tables that triggers keep in step
+ * with `threat_events` (migration `stats_rollups`): per hour and day by country,
+ * category, threat type and severity; per day with the source IP and destination port
+ * as well; per hour and day by map location. Only the partial buckets at a window's
+ * edges are counted from the rows (src/platform/rollup-window.ts).
  */
+import type pg from 'pg';
+import {
+  windowQuery,
+  type RollupDim,
+  type RollupFamily,
+  type RollupFilter,
+} from '../platform/rollup-window.js';
+import type {
+  BucketCount,
+  BucketSize,
+  CountryCount,
+  StatsSource,
+  ThreatGroup,
+  ThreatGroupCount,
+  ThreatGroupKey,
+  ThreatGroupQuery,
+  TimeRange,
+} from '../stats/stats-types.js';
+import type { ThreatCategory } from './classifier/index.js';
+
+const same = (sql: string): RollupDim => ({ rollup: sql, raw: sql });
+const common = {
+  country: { rollup: 'country_code', raw: `coalesce(country_code, '')` },
+  category: same('category::text'),
+  severity: same('severity::int'),
+  hour: { rollup: `date_trunc('hour', bucket, 'UTC')`, raw: `date_trunc('hour', occurred_at, 'UTC')` },
+  day: { rollup: `date_trunc('day', bucket, 'UTC')`, raw: `date_trunc('day', occurred_at, 'UTC')` },
+};
+
+export const THREATS: RollupFamily = {
+  tables: { hour: 'stats_threat_hourly', day: 'stats_threat_daily' },
+  source: 'threat_events',
+  time: 'occurred_at',
+  dims: { ...common, threatType: same('threat_type') },
+};
+export const THREAT_ENDPOINTS: RollupFamily = {
+  tables: { day: 'stats_threat_endpoint_daily' },
+  source: 'threat_events',
+  time: 'occurred_at',
+  dims: {
+    ...common,
+    threatType: same('threat_type'),
+    sourceIp: same('host(source_ip)'),
+    destinationPort: { rollup: 'destination_port', raw: 'coalesce(destination_port, -1)' },
+  },
+};
+export const THREAT_MAP: RollupFamily = {
+  tables: { hour: 'stats_threat_map_hourly', day: 'stats_threat_map_daily' },
+  source: 'threat_events',
+  time: 'occurred_at',
+  sourceWhere: 'latitude IS NOT NULL AND longitude IS NOT NULL',
+  dims: {
+    ...common,
+    city: { rollup: 'city', raw: `coalesce(city, '')` },
+    latitude: same('latitude'),
+    longitude: same('longitude'),
+    approximate: { rollup: 'approximate', raw: 'geo_approximate' },
+  },
+};
+
+/** Dimension name of each group, and the SQL array type its values filter with. */
+const GROUP_DIM: Record<ThreatGroup, { dim: keyof ThreatGroupKey; array: string }> = {
+  CATEGORY: { dim: 'category', array: 'text[]' },
+  SEVERITY: { dim: 'severity', array: 'int[]' },
+  THREAT_TYPE: { dim: 'threatType', array: 'text[]' },
+  COUNTRY: { dim: 'countryCode', array: 'text[]' },
+  SOURCE_IP: { dim: 'sourceIp', array: 'text[]' },
+  DESTINATION_PORT: { dim: 'destinationPort', array: 'int[]' },
+};
+const familyDim = (d: keyof ThreatGroupKey) => (d === 'countryCode' ? 'country' : d);
+
+/** Groups that only the daily endpoint rollup has. */
+export const ENDPOINT_GROUPS: readonly ThreatGroup[] = ['SOURCE_IP', 'DESTINATION_PORT'];
+
+export interface MapRow {
+  countryCode: string | null;
+  city: string | null;
+  latitude: number;
+  longitude: number;
+  approximate: boolean;
+  count: number;
+  maxSeverity: number;
+}
+
 export class ThreatStatsRepository implements StatsSource {
   readonly name = 'threats';
 
   constructor(private readonly pool: pg.Pool) {}
 
   async countsByBucket(size: BucketSize, range: TimeRange): Promise<BucketCount[]> {
-    const { rows } = await this.pool.query<{ bucket: Date; country_code: string | null; n: number }>(
-      `SELECT date_trunc($1, occurred_at, 'UTC') AS bucket, country_code, count(*)::int AS n
-         FROM threat_events WHERE occurred_at >= $2 AND occurred_at < $3 GROUP BY 1, 2`,
-      [UNIT[size], range.since, range.until],
+    const dim = size === 'HOUR' ? 'hour' : 'day';
+    const rows = await this.query<{ b: Date; country: string; n: number }>(
+      THREATS,
+      range,
+      [dim, 'country'],
+      [],
+      dim,
     );
     return rows.map((r) => ({
-      bucket: r.bucket,
-      countryCode: r.country_code,
+      bucket: (r as unknown as Record<string, Date>)[dim]!,
+      countryCode: r.country || null,
       metrics: { threatEvents: r.n },
     }));
+  }
+
+  async countsByCountry(range: TimeRange): Promise<CountryCount[]> {
+    const rows = await this.query<{ country: string; n: number }>(THREATS, range, ['country'], []);
+    return rows.map((r) => ({ countryCode: r.country || null, metrics: { threatEvents: r.n } }));
+  }
+
+  async threatGroups(q: ThreatGroupQuery): Promise<ThreatGroupCount[]> {
+    const family = q.groups.some((g) => ENDPOINT_GROUPS.includes(g)) ? THREAT_ENDPOINTS : THREATS;
+    const keyDims = q.groups.map((g) => GROUP_DIM[g].dim);
+    const bucketDim = q.bucket === 'HOUR' ? 'hour' : q.bucket === 'DAY' ? 'day' : undefined;
+    const dims = [...(bucketDim ? [bucketDim] : []), ...keyDims.map(familyDim)];
+    const filters: RollupFilter[] = [];
+    if (q.only) {
+      // Each dimension limited to the values the keys have (a superset of the keys,
+      // matched exactly below).
+      for (const g of q.groups) {
+        const { dim, array } = GROUP_DIM[g];
+        const values = [...new Set(q.only.map((k) => k[dim]))];
+        filters.push({ dim: familyDim(dim), sql: (e, p) => `${e} = ANY(${p}::${array})`, value: values });
+      }
+    }
+    const params: unknown[] = [];
+    let sql = windowQuery(
+      family,
+      q.range.since,
+      q.range.until,
+      dims,
+      filters,
+      params,
+      bucketDim === 'hour' ? 'hour' : 'day',
+    );
+    if (q.limit !== undefined) {
+      params.push(q.limit);
+      const order = ['n DESC', ...dims.map((d) => `"${d}"`)].join(', ');
+      sql = `SELECT * FROM (${sql}) g ORDER BY ${order} LIMIT $${params.length}`;
+    }
+    const rows = (await this.pool.query<Record<string, string | number | Date>>(sql, params)).rows;
+    const wanted = q.only ? new Set(q.only.map((k) => JSON.stringify(k))) : null;
+    const out: ThreatGroupCount[] = [];
+    for (const r of rows) {
+      const key: ThreatGroupKey = {};
+      for (const d of keyDims) (key as Record<string, unknown>)[d] = r[familyDim(d)];
+      if (wanted && !wanted.has(JSON.stringify(key))) continue;
+      out.push({ ...(bucketDim ? { bucket: r[bucketDim] as Date } : {}), key, count: r.n as number });
+    }
+    return out;
+  }
+
+  /** Events by map location with their highest severity, most events first. */
+  async map(
+    range: TimeRange,
+    minSeverity: number,
+    categories: readonly ThreatCategory[] | null,
+    limit: number,
+  ): Promise<MapRow[]> {
+    const params: unknown[] = [];
+    const filters: RollupFilter[] = [{ dim: 'severity', sql: (e, p) => `${e} >= ${p}`, value: minSeverity }];
+    if (categories)
+      filters.push({ dim: 'category', sql: (e, p) => `${e} = ANY(${p}::text[])`, value: categories });
+    const inner = windowQuery(
+      THREAT_MAP,
+      range.since,
+      range.until,
+      ['country', 'city', 'latitude', 'longitude', 'approximate', 'severity'],
+      filters,
+      params,
+    );
+    params.push(limit);
+    const { rows } = await this.pool.query<MapRow>(
+      `SELECT nullif(country, '') AS "countryCode", nullif(city, '') AS city, latitude, longitude, approximate,
+              sum(n)::int AS count, max(severity)::int AS "maxSeverity"
+         FROM (${inner}) m
+        GROUP BY country, city, latitude, longitude, approximate
+        ORDER BY count DESC, "maxSeverity" DESC, country, city, latitude, longitude
+        LIMIT $${params.length}`,
+      params,
+    );
+    return rows;
+  }
+
+  private async query<T>(
+    family: RollupFamily,
+    range: TimeRange,
+    dims: string[],
+    filters: RollupFilter[],
+    maxLevel: 'hour' | 'day' = 'day',
+  ): Promise<(T & { n: number })[]> {
+    const params: unknown[] = [];
+    const sql = windowQuery(family, range.since, range.until, dims, filters, params, maxLevel);
+    return (await this.pool.query<T & { n: number }>(sql, params)).rows;
   }
 }

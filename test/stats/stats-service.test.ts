@@ -56,12 +56,12 @@ function alert(at: number, cc: string, scenario = 'crowdsecurity/ssh-bf', ip = '
   };
 }
 
-describe('statistics cache under a constant flow of data', () => {
-  it('counts new alerts in the open bucket at once, and late alerts in closed buckets after noteWritten', async () => {
-    // Exact counts: start from no alerts, whichever of this file's tests ran before.
+describe('statistics from rollups under a constant flow of data', () => {
+  it('counts new alerts, late alerts in closed hours and deleted alerts at once', async () => {
+    // Exact counts: start from no alerts, whichever of this file's tests ran before
+    // (TRUNCATE empties the rollups too).
     await pool.query('TRUNCATE crowdsec_alerts CASCADE');
-    const cache = new MemoryCache();
-    const stats = new StatsService(cache, crowdsecParts(pool), () => NOW);
+    const stats = new StatsService(new MemoryCache(), crowdsecParts(pool), () => NOW);
     const since = new Date(NOW - 6 * HOUR_MS);
     await repo.upsertBatch(LAPI, [
       alert(NOW - 5 * HOUR_MS, 'DE'),
@@ -73,54 +73,21 @@ describe('statistics cache under a constant flow of data', () => {
     expect(first).toHaveLength(7); // 06:00 … 12:00, zero-filled
     expect(first.map((b) => b.alerts)).toEqual([0, 1, 0, 1, 0, 0, 1]);
 
-    // A new alert in the open hour shows up immediately: that bucket is never cached.
+    // A new alert in the open hour shows up immediately.
     await repo.upsertBatch(LAPI, [alert(NOW - 30_000, 'US')]);
     expect((await stats.timeSeries('HOUR', since, null)).at(-1)?.alerts).toBe(2);
     const countries = await stats.countryStats(since, null);
     expect(countries.find((c) => c.countryCode === 'US')?.alerts).toBe(1);
 
-    // A late alert in a closed hour is not seen until a writer reports it…
-    const late = [alert(NOW - 5 * HOUR_MS + 60_000, 'DE')];
-    await repo.upsertBatch(LAPI, late);
-    expect((await stats.timeSeries('HOUR', since, null))[1]?.alerts).toBe(1);
-    // …and then it is, without dropping the whole cache on every write.
-    await stats.noteWritten(
-      'crowdsec',
-      late.map((a) => a.startAt),
-    );
+    // A late alert in a closed hour too: the rollup is written with it.
+    await repo.upsertBatch(LAPI, [alert(NOW - 5 * HOUR_MS + 60_000, 'DE')]);
     expect((await stats.timeSeries('HOUR', since, null))[1]?.alerts).toBe(2);
-    const summary = await stats.summary(since);
-    expect(summary).toMatchObject({ alerts: 5, countries: 3 });
-  });
+    expect(await stats.summary(since)).toMatchObject({ alerts: 5, countries: 3 });
 
-  it('sees every late write, even two within one millisecond, and bumps once for concurrent writers', async () => {
-    const cache = new MemoryCache();
-    let sets = 0;
-    const counting = Object.assign(Object.create(cache) as MemoryCache, {
-      set: (key: string, value: unknown, ttl: number) => {
-        if (key.startsWith('stats:gen:')) sets++;
-        return cache.set(key, value, ttl);
-      },
-    });
-    // The clock stands still: generations must still move on.
-    const stats = new StatsService(counting, crowdsecParts(pool), () => NOW);
-    const since = new Date(NOW - 6 * HOUR_MS);
-    const bucket = async () => (await stats.timeSeries('HOUR', since, null))[2]?.alerts ?? 0;
-    const base = await bucket();
-    for (let round = 1; round <= 2; round++) {
-      const late = [alert(NOW - 4 * HOUR_MS + round * 60_000, 'NL')];
-      await repo.upsertBatch(LAPI, late);
-      await stats.noteWritten(
-        'crowdsec',
-        late.map((a) => a.startAt),
-      );
-      expect(await bucket()).toBe(base + round);
-    }
-    sets = 0;
-    const times = [new Date(NOW - 4 * HOUR_MS)];
-    await Promise.all(Array.from({ length: 20 }, () => stats.noteWritten('crowdsec', times)));
-    expect(sets).toBeGreaterThanOrEqual(1);
-    expect(sets).toBeLessThanOrEqual(2); // the first alone, the other 19 together
+    // A deleted alert leaves every statistic at once: 5 − 1 = 4, FR gone (2 countries).
+    await pool.query(`DELETE FROM crowdsec_alerts WHERE country_code = 'FR'`);
+    expect((await stats.timeSeries('HOUR', since, null))[3]?.alerts).toBe(0);
+    expect(await stats.summary(since)).toMatchObject({ alerts: 4, countries: 2 });
   });
 
   it('answers the same over a long window (day buckets) as the rows say', async () => {

@@ -129,7 +129,7 @@ describe.runIf(redisUrl)('statistics windows', () => {
     },
   );
 
-  it('answers a window of exactly the maximum with exact counts, in a bounded number of cache keys', async () => {
+  it('answers a window of exactly the maximum with exact counts, caching only a few whole answers', async () => {
     const since = new Date(Date.now() - MAX_DAYS * DAY).toISOString();
     const res = await t.gql<{
       statsSummary: Record<string, number>;
@@ -164,24 +164,16 @@ describe.runIf(redisUrl)('statistics windows', () => {
       { scenario: 'crowdsecurity/http-probing', alerts: 2, attackers: 2 },
       { scenario: 'crowdsecurity/ssh-bf', alerts: 2, attackers: 2 },
     ]);
+    // Ties (one alert each) by value.
     expect(res.data?.topAttackers.map((a) => [a.value, a.alerts])).toEqual([
       ['192.0.2.1', 2],
-      ['192.0.2.3', 1],
       ['192.0.2.2', 1],
+      ['192.0.2.3', 1],
     ]);
-    // Day buckets: at most one key per closed day of the window per source (crowdsec,
-    // threats), plus a few short-lived whole answers.
-    const afterFirst = await statsKeys();
-    expect(afterFirst).toBeGreaterThan(0);
-    expect(afterFirst).toBeLessThanOrEqual(2 * (MAX_DAYS + 1) + 8);
-    // The same window again reuses the buckets: no new bucket keys.
-    const buckets = await bucketKeys();
-    await t.gql(
-      SINCE_QUERIES.statsSummary!,
-      { since: new Date(Date.now() - MAX_DAYS * DAY).toISOString() },
-      reader,
-    );
-    expect(await bucketKeys()).toBe(buckets);
+    // Buckets are rollup rows in PostgreSQL: the cache holds only the few short-lived
+    // whole answers (distinct counts, two top lists, active decisions per source).
+    expect(await bucketKeys()).toBe(0);
+    expect(await statsKeys()).toBeLessThanOrEqual(8);
   });
 
   it('timeSeries far in the past is counted, but not cached key by key', async () => {

@@ -46,6 +46,7 @@ function service(repo: Pick<ThreatEventRepository, 'insertMany' | 'findByExterna
     bus: new MemoryEventBus(),
     logger: createLogger({ log: { level: 'silent', pretty: false } }),
     maxBatch: 1000,
+    maps: { map: () => Promise.resolve([]) },
   });
 }
 

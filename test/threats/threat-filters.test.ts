@@ -6,7 +6,7 @@ import {
   checkDate,
   checkSeverity,
   compileSubscriptionFilter,
-  mapSince,
+  mapWindow,
   normaliseCountries,
   normaliseFilter,
 } from '../../src/threats/threat-filters.js';
@@ -229,19 +229,32 @@ describe('normaliseFilter', () => {
   });
 });
 
-describe('mapSince', () => {
+describe('mapWindow', () => {
   const now = Date.UTC(2026, 5, 1);
 
-  it('defaults to 24 hours before now', () => {
-    expect(mapSince(null, now)).toEqual(new Date(now - DAY));
-    expect(mapSince(undefined, now)).toEqual(new Date(now - DAY));
+  it('defaults to the 24 hours before until, until to now', () => {
+    expect(mapWindow(null, null, now)).toEqual({ since: new Date(now - DAY), until: new Date(now) });
+    expect(mapWindow(undefined, new Date(now - DAY), now)).toEqual({
+      since: new Date(now - 2 * DAY),
+      until: new Date(now - DAY),
+    });
   });
 
   it('accepts exactly 90 days back and refuses one ms more', () => {
-    expect(mapSince(new Date(now - 90 * DAY), now)).toEqual(new Date(now - 90 * DAY));
+    expect(mapWindow(new Date(now - 90 * DAY), null, now).since).toEqual(new Date(now - 90 * DAY));
     const refused = bad('since must be within the last 90 days', { argument: 'since', limit: 90 });
-    expect(refusal(() => mapSince(new Date(now - 90 * DAY - 1), now))).toEqual(refused);
-    expect(refusal(() => mapSince(new Date(Number.NaN), now))).toEqual(refused);
+    expect(refusal(() => mapWindow(new Date(now - 90 * DAY - 1), null, now))).toEqual(refused);
+    expect(refusal(() => mapWindow(new Date(Number.NaN), null, now))).toEqual(refused);
+  });
+
+  it('refuses until in the future (beyond a minute of clock skew) and until not after since', () => {
+    expect(mapWindow(null, new Date(now + 60_000), now).until).toEqual(new Date(now));
+    expect(refusal(() => mapWindow(null, new Date(now + 60_001), now))).toEqual(
+      bad('until must not be in the future', { argument: 'until' }),
+    );
+    expect(refusal(() => mapWindow(new Date(now - DAY), new Date(now - DAY), now))).toEqual(
+      bad('since must be before until', { argument: 'until' }),
+    );
   });
 });
 

@@ -43,7 +43,8 @@ export const threatResolvers: Resolvers = {
         fieldsAsked(info),
       ),
     threatEvent: (_p, { id }, { services }) => services.threats.get(id),
-    threatMap: (_p, { since, minSeverity }, { services }) => services.threats.map(toDate(since), minSeverity),
+    threatMap: (_p, { since, until, minSeverity, categories }, { services }) =>
+      services.threats.map(toDate(since), toDate(until), minSeverity, categories),
     classifierModels: (_p, { kind, first }, { services }) =>
       services.classifier.list(kind ?? null, checkInt('first', first, 1, MAX_MODELS, 20)),
   },

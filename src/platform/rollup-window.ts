@@ -1,0 +1,125 @@
+/**
+ * Reading a time window from rollup tables (per-hour and per-day counts that triggers
+ * keep equal to a recount of the rows; see the migration `stats_rollups` and
+ * docs/architecture.md, "Statistics").
+ *
+ * A window [since, until) is split into the coarsest buckets that fit inside it: whole
+ * UTC days from the daily table, whole hours at its edges from the hourly table, and
+ * the partial hours at the very edges (at most two, under two hours of rows) counted
+ * from the rows themselves, so any window is exact to the millisecond while reading at
+ * most ~ (days + 46) buckets' rollup rows.
+ */
+
+export type RollupLevel = 'day' | 'hour' | 'raw';
+
+export const HOUR_MS = 3_600_000;
+export const DAY_MS = 86_400_000;
+
+export interface Segment {
+  level: RollupLevel;
+  from: number;
+  to: number;
+}
+
+/**
+ * Splits [since, until) into segments of the given levels, coarsest first; `levels`
+ * ends with 'raw', the only level that fits any edge.
+ */
+export function planWindow(since: number, until: number, levels: readonly RollupLevel[]): Segment[] {
+  const out: Segment[] = [];
+  const split = (from: number, to: number, i: number): void => {
+    if (from >= to) return;
+    const level = levels[i]!;
+    if (level === 'raw') {
+      out.push({ level, from, to });
+      return;
+    }
+    const step = level === 'day' ? DAY_MS : HOUR_MS;
+    const a = Math.ceil(from / step) * step;
+    const b = Math.floor(to / step) * step;
+    if (a >= b) {
+      split(from, to, i + 1);
+      return;
+    }
+    split(from, a, i + 1);
+    out.push({ level, from: a, to: b });
+    split(b, to, i + 1);
+  };
+  split(since, until, 0);
+  return out;
+}
+
+/** One dimension: its expression over the rollup table and over the source rows. */
+export interface RollupDim {
+  rollup: string;
+  raw: string;
+}
+
+/** A family of rollup tables over one source table. */
+export interface RollupFamily {
+  /** Rollup tables by level; the levels present are used, coarsest first. */
+  tables: Partial<Record<'day' | 'hour', string>>;
+  /** Source table and its time column, for the partial buckets. */
+  source: string;
+  time: string;
+  /** Condition a source row must meet to be counted (the rollup's own WHERE). */
+  sourceWhere?: string;
+  dims: Record<string, RollupDim>;
+}
+
+/** A filter on one dimension; `value` is bound once as a parameter. */
+export interface RollupFilter {
+  dim: string;
+  /** The condition, given the dimension's expression and the parameter's placeholder. */
+  sql: (expr: string, param: string) => string;
+  value: unknown;
+}
+
+/**
+ * SQL yielding `(…dims, n)` with one row per distinct combination of `dims` in the
+ * window, `n` the number of source rows (> 0). `maxLevel` 'hour' keeps daily tables
+ * out (a series of hours).
+ */
+export function windowQuery(
+  family: RollupFamily,
+  since: Date,
+  until: Date,
+  dims: readonly string[],
+  filters: readonly RollupFilter[],
+  params: unknown[],
+  maxLevel: 'day' | 'hour' = 'day',
+): string {
+  const levels: RollupLevel[] = [];
+  if (maxLevel === 'day' && family.tables.day) levels.push('day');
+  if (family.tables.hour) levels.push('hour');
+  levels.push('raw');
+  const segments = planWindow(since.getTime(), until.getTime(), levels);
+  if (segments.length === 0) segments.push({ level: 'raw', from: since.getTime(), to: since.getTime() });
+  const filterParams = filters.map((f) => {
+    params.push(f.value);
+    return `$${params.length}`;
+  });
+  const expr = (name: string, level: RollupLevel) => {
+    const d = family.dims[name];
+    if (!d) throw new Error(`unknown rollup dimension ${name}`);
+    return level === 'raw' ? d.raw : d.rollup;
+  };
+  const parts = segments.map((s) => {
+    params.push(new Date(s.from), new Date(s.to));
+    const from = `$${params.length - 1}`;
+    const to = `$${params.length}`;
+    const cols = dims.map((d, i) => `${expr(d, s.level)} AS d${i}`);
+    const conds = filters.map((f, i) => f.sql(expr(f.dim, s.level), filterParams[i]!));
+    if (s.level === 'raw') {
+      const where = [`${family.time} >= ${from}`, `${family.time} < ${to}`, ...conds];
+      if (family.sourceWhere) where.push(family.sourceWhere);
+      const group = dims.length > 0 ? ` GROUP BY ${dims.map((_, i) => i + 1).join(', ')}` : '';
+      return `SELECT ${[...cols, 'count(*) AS n'].join(', ')} FROM ${family.source} WHERE ${where.join(' AND ')}${group}`;
+    }
+    const where = [`bucket >= ${from}`, `bucket < ${to}`, 'n > 0', ...conds];
+    return `SELECT ${[...cols, 'n'].join(', ')} FROM ${family.tables[s.level]} WHERE ${where.join(' AND ')}`;
+  });
+  const outer = dims.map((d, i) => `d${i} AS "${d}"`);
+  const group = dims.length > 0 ? ` GROUP BY ${dims.map((_, i) => `d${i}`).join(', ')}` : '';
+  return `SELECT ${[...outer, 'sum(n)::int AS n'].join(', ')} FROM (${parts.join(' UNION ALL ')}) w${group} HAVING sum(n) > 0`;
+}

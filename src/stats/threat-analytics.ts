@@ -1,0 +1,168 @@
+/**
+ * threatStats and threatTimeSeries: threat events counted by any of their dimensions
+ * from the threat source's rollups, optionally beside the preceding window of the same
+ * length (`previous`), so a dashboard shows "this week against last week" in one query.
+ */
+import { countryInfo } from '../geo/countries.js';
+import { checkInt, checkListLength } from '../platform/argument-checks.js';
+import { badInput } from '../platform/errors.js';
+import { seriesWindow } from './stats-window.js';
+import {
+  bucketMs,
+  THREAT_GROUPS,
+  type BucketSize,
+  type StatsSource,
+  type ThreatGroup,
+  type ThreatGroupCount,
+  type ThreatGroupKey,
+  type ThreatStatsRecord,
+  type ThreatTimeBucketRecord,
+  type TimeRange,
+} from './stats-types.js';
+
+/** Most rows of one threatStats answer. */
+export const MAX_THREAT_STATS_ROWS = 1_000;
+/** Most groups one threatTimeSeries follows (the top ones over its window). */
+export const MAX_SERIES_GROUPS = 50;
+/** Groups read from the per-day endpoint rollup: series of them take DAY buckets only. */
+const DAILY_ONLY: readonly ThreatGroup[] = ['SOURCE_IP', 'DESTINATION_PORT'];
+
+export interface ThreatStatsArgs {
+  since?: Date | null;
+  until?: Date | null;
+  groupBy: readonly ThreatGroup[];
+  limit?: number | null;
+  previous?: boolean | null;
+}
+
+export interface ThreatTimeSeriesArgs {
+  bucket: BucketSize;
+  since?: Date | null;
+  until?: Date | null;
+  groupBy?: ThreatGroup | null;
+  limit?: number | null;
+  previous?: boolean | null;
+}
+
+type ThreatStatsRow = ThreatStatsRecord;
+
+export class ThreatAnalytics {
+  constructor(
+    private readonly source: StatsSource | undefined,
+    private readonly window: (since: Date | null | undefined, until: Date | null | undefined) => TimeRange,
+    private readonly now: () => number,
+  ) {}
+
+  async stats(args: ThreatStatsArgs): Promise<ThreatStatsRow[]> {
+    const groups = checkGroups(args.groupBy);
+    const limit = checkInt('limit', args.limit, 1, MAX_THREAT_STATS_ROWS, 50);
+    const range = this.window(args.since, args.until);
+    const current = await this.groups({ range, groups, limit });
+    if (!args.previous) return current.map((r) => toRow(r.key, r.count, null));
+    const len = range.until.getTime() - range.since.getTime();
+    const before = { since: new Date(range.since.getTime() - len), until: range.since };
+    const previous = current.length > 0 ? await this.groups({ range: before, groups, only: current }) : [];
+    const prev = new Map(previous.map((r) => [keyOf(r.key), r.count]));
+    return current.map((r) => toRow(r.key, r.count, prev.get(keyOf(r.key)) ?? 0));
+  }
+
+  async timeSeries(args: ThreatTimeSeriesArgs): Promise<ThreatTimeBucketRecord[]> {
+    const size = args.bucket;
+    const group = args.groupBy ?? null;
+    if (group !== null && !THREAT_GROUPS.includes(group))
+      throw badInput('groupBy is not a ThreatStatsGroup', { argument: 'groupBy' });
+    if (group !== null && size === 'HOUR' && DAILY_ONLY.includes(group))
+      throw badInput(`groupBy ${group} takes bucket DAY`, { argument: 'groupBy' });
+    const n = checkInt('limit', args.limit, 1, MAX_SERIES_GROUPS, 10);
+    const { start, end } = seriesWindow(size, args.since, args.until, this.now());
+    const step = bucketMs(size);
+    const buckets = Math.ceil((end - start) / step);
+    const range = { since: new Date(start), until: new Date(end) };
+    // The previous window is shifted by a whole number of buckets, so its buckets align.
+    const shift = buckets * step;
+    const before = { since: new Date(start - shift), until: new Date(end - shift) };
+
+    const series = async (r: TimeRange) => {
+      const totals = await this.groups({ range: r, groups: [], bucket: size });
+      const byGroup =
+        top.length > 0 ? await this.groups({ range: r, groups: [group!], bucket: size, only: top }) : [];
+      return { totals: bucketMap(totals), byGroup };
+    };
+    const top = group === null ? [] : await this.groups({ range, groups: [group], limit: n });
+    const [now, prev] = await Promise.all([series(range), args.previous ? series(before) : null]);
+    const cell = (rows: ThreatGroupCount[]) =>
+      new Map(rows.map((r) => [`${r.bucket!.getTime()}|${keyOf(r.key)}`, r.count]));
+    const nowCells = cell(now.byGroup);
+    const prevCells = prev ? cell(prev.byGroup) : null;
+
+    const out: ThreatTimeBucketRecord[] = [];
+    for (let t = start; t < end; t += step) {
+      const p = t - shift;
+      out.push({
+        start: new Date(t),
+        count: now.totals.get(t) ?? 0,
+        previousStart: prev ? new Date(p) : null,
+        previousCount: prev ? (prev.totals.get(p) ?? 0) : null,
+        groups: top.map((g) =>
+          toRow(
+            g.key,
+            nowCells.get(`${t}|${keyOf(g.key)}`) ?? 0,
+            prevCells ? (prevCells.get(`${p}|${keyOf(g.key)}`) ?? 0) : null,
+          ),
+        ),
+      });
+    }
+    return out;
+  }
+
+  private groups(q: {
+    range: TimeRange;
+    groups: readonly ThreatGroup[];
+    bucket?: BucketSize;
+    limit?: number;
+    only?: readonly ThreatGroupCount[];
+  }): Promise<ThreatGroupCount[]> {
+    if (!this.source?.threatGroups) return Promise.resolve([]);
+    return this.source.threatGroups({
+      range: q.range,
+      groups: q.groups,
+      ...(q.bucket ? { bucket: q.bucket } : {}),
+      ...(q.limit ? { limit: q.limit } : {}),
+      ...(q.only ? { only: q.only.map((r) => r.key) } : {}),
+    });
+  }
+}
+
+function checkGroups(groupBy: readonly ThreatGroup[]): ThreatGroup[] {
+  checkListLength('groupBy', groupBy, THREAT_GROUPS.length);
+  if (new Set(groupBy).size !== groupBy.length)
+    throw badInput('groupBy lists a group twice', { argument: 'groupBy' });
+  for (const g of groupBy)
+    if (!THREAT_GROUPS.includes(g))
+      throw badInput('groupBy is not a ThreatStatsGroup', { argument: 'groupBy' });
+  return [...groupBy];
+}
+
+const keyOf = (k: ThreatGroupKey) => JSON.stringify(k);
+
+function bucketMap(rows: readonly ThreatGroupCount[]): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const r of rows) out.set(r.bucket!.getTime(), (out.get(r.bucket!.getTime()) ?? 0) + r.count);
+  return out;
+}
+
+function toRow(key: ThreatGroupKey, count: number, previousCount: number | null): ThreatStatsRow {
+  const cc = key.countryCode ? key.countryCode : null;
+  return {
+    category: key.category ?? null,
+    severity: key.severity ?? null,
+    threatType: key.threatType ?? null,
+    countryCode: cc,
+    countryName: cc ? countryInfo(cc).name : null,
+    sourceIp: key.sourceIp ?? null,
+    destinationPort:
+      key.destinationPort === undefined || key.destinationPort < 0 ? null : key.destinationPort,
+    count,
+    previousCount,
+  };
+}

@@ -1,0 +1,331 @@
+/**
+ * The rollups stay equal to a full recount of the rows after any mix of writes: threat
+ * events ingested through the API (many late, occurredAt days in the past), CrowdSec
+ * alerts and decisions as the pollers write them, alerts re-geolocated (UPDATE),
+ * retention deletes (the retention worker's own repository call), decisions deleted
+ * (the LAPI's deletion, and rows removed outright). The recount is plain SQL written
+ * here, independently of the migration; the statistics are then checked through the
+ * GraphQL API against the same kind of plain SQL over the rows.
+ */
+import fc from 'fast-check';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AlertRepository, type AlertInput } from '../../src/crowdsec/alert-repository.js';
+import { NO_GEO } from '../../src/crowdsec/crowdsec-geo.js';
+import { DecisionRepository } from '../../src/crowdsec/decision-repository.js';
+import { PgThreatEventRepository } from '../../src/threats/threat-event-repository.js';
+import { startTestApp, type TestApp } from '../helpers/test-app.js';
+import { event, INGEST_MANY, IPS, type IngestResultView } from '../threats/threat-fixtures.js';
+
+const HOUR = 3_600_000;
+const LAPI = 'http://lapi.rollups.test';
+
+/** Each rollup: its table, key columns, and the same keys computed from the rows. */
+const hour = (c: string) => `date_trunc('hour', ${c}, 'UTC')`;
+const day = (c: string) => `date_trunc('day', ${c}, 'UTC')`;
+const cc = `coalesce(country_code, '')`;
+const THREAT_KEYS = ['country_code', 'category', 'threat_type', 'severity'];
+const THREAT_EXPRS = [cc, 'category', 'threat_type', 'severity'];
+const MAP_KEYS = ['country_code', 'city', 'latitude', 'longitude', 'approximate', 'category', 'severity'];
+const MAP_EXPRS = [
+  cc,
+  `coalesce(city, '')`,
+  'latitude',
+  'longitude',
+  'geo_approximate',
+  'category',
+  'severity',
+];
+const ROLLUPS: { table: string; source: string; keys: string[]; exprs: string[]; where?: string }[] = [
+  {
+    table: 'stats_alert_hourly',
+    source: 'crowdsec_alerts',
+    keys: ['country_code', 'scenario'],
+    exprs: [hour('start_at'), cc, 'scenario'],
+  },
+  {
+    table: 'stats_alert_daily',
+    source: 'crowdsec_alerts',
+    keys: ['country_code', 'scenario'],
+    exprs: [day('start_at'), cc, 'scenario'],
+  },
+  {
+    table: 'stats_alert_source_daily',
+    source: 'crowdsec_alerts',
+    keys: ['source_value', 'scenario'],
+    exprs: [day('start_at'), 'source_value', 'scenario'],
+  },
+  {
+    table: 'stats_decision_hourly',
+    source: 'crowdsec_decisions',
+    keys: ['country_code'],
+    exprs: [hour('created_at'), cc],
+  },
+  {
+    table: 'stats_decision_daily',
+    source: 'crowdsec_decisions',
+    keys: ['country_code'],
+    exprs: [day('created_at'), cc],
+  },
+  {
+    table: 'stats_threat_hourly',
+    source: 'threat_events',
+    keys: THREAT_KEYS,
+    exprs: [hour('occurred_at'), ...THREAT_EXPRS],
+  },
+  {
+    table: 'stats_threat_daily',
+    source: 'threat_events',
+    keys: THREAT_KEYS,
+    exprs: [day('occurred_at'), ...THREAT_EXPRS],
+  },
+  {
+    table: 'stats_threat_endpoint_daily',
+    source: 'threat_events',
+    keys: [...THREAT_KEYS, 'source_ip', 'destination_port'],
+    exprs: [day('occurred_at'), ...THREAT_EXPRS, 'source_ip', 'coalesce(destination_port, -1)'],
+  },
+  ...(['hourly', 'daily'] as const).map((k) => ({
+    table: `stats_threat_map_${k}`,
+    source: 'threat_events',
+    keys: MAP_KEYS,
+    exprs: [(k === 'hourly' ? hour : day)('occurred_at'), ...MAP_EXPRS],
+    where: 'latitude IS NOT NULL AND longitude IS NOT NULL',
+  })),
+];
+
+/** A write, as fast-check generates it. */
+type Op =
+  | { kind: 'ingest'; events: { ageH: number; ip: number; sev: number; type: number; port: number }[] }
+  | { kind: 'alerts'; alerts: { ageH: number; cc: number; src: number; scenario: number }[] }
+  | { kind: 'decisions'; decisions: { ageH: number; cc: number; value: number }[] }
+  | { kind: 'regeo'; mod: number }
+  | { kind: 'retention'; ageH: number }
+  | { kind: 'deleteDecisions'; mod: number; hard: boolean };
+
+const small = (max: number) => fc.integer({ min: 0, max });
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  fc.record({
+    kind: fc.constant('ingest' as const),
+    events: fc.array(
+      fc.record({
+        ageH: small(96),
+        ip: small(3),
+        sev: fc.integer({ min: 1, max: 10 }),
+        type: small(2),
+        port: small(2),
+      }),
+      { minLength: 1, maxLength: 15 },
+    ),
+  }),
+  fc.record({
+    kind: fc.constant('alerts' as const),
+    alerts: fc.array(fc.record({ ageH: small(96), cc: small(3), src: small(4), scenario: small(2) }), {
+      minLength: 1,
+      maxLength: 15,
+    }),
+  }),
+  fc.record({
+    kind: fc.constant('decisions' as const),
+    decisions: fc.array(fc.record({ ageH: small(96), cc: small(3), value: small(5) }), {
+      minLength: 1,
+      maxLength: 8,
+    }),
+  }),
+  fc.record({ kind: fc.constant('regeo' as const), mod: fc.integer({ min: 2, max: 4 }) }),
+  fc.record({ kind: fc.constant('retention' as const), ageH: fc.integer({ min: 24, max: 96 }) }),
+  fc.record({
+    kind: fc.constant('deleteDecisions' as const),
+    mod: fc.integer({ min: 2, max: 4 }),
+    hard: fc.boolean(),
+  }),
+);
+
+const COUNTRIES = ['DE', 'FR', 'JP', null];
+const SOURCE_IPS = [IPS.US, IPS.DE, IPS.JP, '10.1.2.3'];
+const TYPES = ['ssh_bruteforce', 'port_scan', 'sql_injection'];
+const PORTS = [22, 443, null];
+
+describe('rollups under a random mix of writes', () => {
+  let t: TestApp;
+  let pool: pg.Pool;
+  let alerts: AlertRepository;
+  let decisions: DecisionRepository;
+  let events: PgThreatEventRepository;
+  let nextId = 1;
+
+  beforeAll(async () => {
+    t = await startTestApp('stats_rollups', { RATE_LIMIT_POINTS: '1000000' });
+    pool = new pg.Pool({ connectionString: t.databaseUrl, max: 2 });
+    alerts = new AlertRepository(pool);
+    decisions = new DecisionRepository(pool);
+    events = new PgThreatEventRepository(pool);
+  });
+  afterAll(async () => {
+    await pool?.end();
+    await t?.stop();
+  });
+
+  const alertInput = (a: { ageH: number; cc: number; src: number; scenario: number }): AlertInput => {
+    const at = new Date(Date.now() - a.ageH * HOUR - 1000);
+    const ip = `198.51.100.${a.src + 1}`;
+    return {
+      crowdsecId: nextId++,
+      scenario: `crowdsecurity/s${a.scenario}`,
+      scenarioVersion: null,
+      message: 'm',
+      eventsCount: 1,
+      startAt: at,
+      stopAt: at,
+      createdAt: at,
+      machineId: null,
+      simulated: false,
+      sourceScope: 'Ip',
+      sourceValue: ip,
+      sourceIp: ip,
+      sourceRange: null,
+      geo: { ...NO_GEO, country_code: COUNTRIES[a.cc] ?? null },
+      decisionIds: [],
+    };
+  };
+
+  async function apply(op: Op): Promise<void> {
+    switch (op.kind) {
+      case 'ingest': {
+        const inputs = op.events.map((e) =>
+          event({
+            sourceIp: SOURCE_IPS[e.ip],
+            severity: e.sev,
+            threatType: TYPES[e.type],
+            destinationPort: PORTS[e.port],
+            occurredAt: new Date(Date.now() - e.ageH * HOUR - 1000).toISOString(),
+          }),
+        );
+        const res = await t.gql<{ ingestThreatEvents: IngestResultView }>(INGEST_MANY, { inputs });
+        expect(res.data?.ingestThreatEvents.accepted).toBe(inputs.length);
+        return;
+      }
+      case 'alerts':
+        await alerts.upsertBatch(LAPI, op.alerts.map(alertInput));
+        return;
+      case 'decisions': {
+        const stored = await decisions.upsertBatch(
+          LAPI,
+          op.decisions.map((d) => ({
+            crowdsecId: nextId++,
+            origin: 'crowdsec',
+            type: 'ban',
+            scope: 'Ip',
+            value: `203.0.113.${d.value}`,
+            scenario: 'crowdsecurity/ssh-bf',
+            simulated: false,
+            expiresAt: new Date(Date.now() + HOUR),
+            geo: { ...NO_GEO, country_code: COUNTRIES[d.cc] ?? null },
+          })),
+        );
+        // Stored "now"; spread them over the past as a long-running instance would have.
+        await pool.query(
+          `UPDATE crowdsec_decisions d SET created_at = now() - make_interval(hours => x.h)
+             FROM unnest($1::bigint[], $2::int[]) AS x(id, h) WHERE d.id = x.id`,
+          [stored.map((s) => s.id), op.decisions.map((d) => d.ageH)],
+        );
+        return;
+      }
+      case 'regeo':
+        await pool.query(
+          `UPDATE crowdsec_alerts SET country_code = CASE WHEN country_code = 'DE' THEN 'FR' ELSE 'DE' END
+            WHERE id % $1 = 0`,
+          [op.mod],
+        );
+        return;
+      case 'retention':
+        while ((await events.deleteOlderThan(new Date(Date.now() - op.ageH * HOUR), 7)) === 7);
+        return;
+      case 'deleteDecisions': {
+        const { rows } = await pool.query<{ crowdsec_id: string }>(
+          'SELECT crowdsec_id FROM crowdsec_decisions WHERE id % $1 = 0',
+          [op.mod],
+        );
+        if (op.hard) await pool.query('DELETE FROM crowdsec_decisions WHERE id % $1 = 0', [op.mod]);
+        else
+          await decisions.markDeleted(
+            LAPI,
+            rows.map((r) => Number(r.crowdsec_id)),
+          );
+        return;
+      }
+    }
+  }
+
+  async function expectRecount(): Promise<void> {
+    for (const r of ROLLUPS) {
+      const cols = ['bucket', ...r.keys];
+      const order = cols.map((_, i) => i + 1).join(', ');
+      const stored = await pool.query(
+        `SELECT ${cols.join(', ')}, n FROM ${r.table} WHERE n <> 0 ORDER BY ${order}`,
+      );
+      const recount = await pool.query(
+        `SELECT ${r.exprs.map((e, i) => `${e} AS ${cols[i]}`).join(', ')}, count(*)::int AS n
+           FROM ${r.source} ${r.where ? `WHERE ${r.where}` : ''} GROUP BY ${order} ORDER BY ${order}`,
+      );
+      expect(stored.rows, r.table).toEqual(recount.rows);
+    }
+  }
+
+  it('equal a full recount after every run, and the statistics equal counts of the rows', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 8 }), async (ops) => {
+        for (const op of ops) await apply(op);
+        await expectRecount();
+      }),
+      { numRuns: 12 },
+    );
+
+    // Through the API, over a window with partial hours at both edges.
+    const since = new Date(Date.now() - 50 * HOUR - 17 * 60_000);
+    const until = new Date(Date.now() - 3 * HOUR - 5 * 60_000);
+    const res = await t.gql<{
+      statsSummary: Record<string, number>;
+      threatStats: { category: string; severity: number; count: number }[];
+      topScenarios: { scenario: string; alerts: number; attackers: number }[];
+    }>(
+      `query($since: DateTime, $until: DateTime) {
+        statsSummary(since: $since, until: $until) { alerts decisions attackers scenarios threatEvents }
+        threatStats(since: $since, until: $until, groupBy: [CATEGORY, SEVERITY], limit: 1000) { category severity count }
+        topScenarios(since: $since, until: $until, limit: 100) { scenario alerts attackers }
+      }`,
+      { since: since.toISOString(), until: until.toISOString() },
+    );
+    expect(res.errors).toBeUndefined();
+    const one = async (sql: string) => (await pool.query<Record<string, unknown>>(sql, [since, until])).rows;
+    const [totals] = await one(
+      `SELECT (SELECT count(*)::int FROM crowdsec_alerts WHERE start_at >= $1 AND start_at < $2) AS alerts,
+              (SELECT count(*)::int FROM crowdsec_decisions WHERE created_at >= $1 AND created_at < $2) AS decisions,
+              (SELECT count(DISTINCT source_value)::int FROM crowdsec_alerts WHERE start_at >= $1 AND start_at < $2) AS attackers,
+              (SELECT count(DISTINCT scenario)::int FROM crowdsec_alerts WHERE start_at >= $1 AND start_at < $2) AS scenarios,
+              (SELECT count(*)::int FROM threat_events WHERE occurred_at >= $1 AND occurred_at < $2) AS "threatEvents"`,
+    );
+    expect(res.data?.statsSummary).toEqual(totals);
+    const byKey = await one(
+      `SELECT category::text AS category, severity::int AS severity, count(*)::int AS count FROM threat_events
+        WHERE occurred_at >= $1 AND occurred_at < $2 GROUP BY 1, 2 ORDER BY count DESC, category, severity`,
+    );
+    expect(res.data?.threatStats).toEqual(byKey);
+    const scenarios = await one(
+      `SELECT scenario, count(*)::int AS alerts, count(DISTINCT source_value)::int AS attackers FROM crowdsec_alerts
+        WHERE start_at >= $1 AND start_at < $2 GROUP BY 1 ORDER BY alerts DESC, scenario`,
+    );
+    expect(res.data?.topScenarios).toEqual(scenarios);
+  });
+
+  it('TRUNCATE empties the rollups of the table too', async () => {
+    await alerts.upsertBatch(LAPI, [alertInput({ ageH: 2, cc: 0, src: 0, scenario: 0 })]);
+    await pool.query('TRUNCATE crowdsec_alerts');
+    const { rows } = await pool.query<{ n: number }>(
+      `SELECT (SELECT count(*) FROM stats_alert_hourly) + (SELECT count(*) FROM stats_alert_daily)
+            + (SELECT count(*) FROM stats_alert_source_daily) AS n`,
+    );
+    expect(Number(rows[0]!.n)).toBe(0);
+    await expectRecount();
+  });
+});
