@@ -28,6 +28,11 @@ export function csvLines(rows: readonly (readonly CsvCell[])[]): string {
   if (rows.length === 0) return '';
   return stringify(
     rows.map((r) => r.map(csvCellText)),
-    { record_delimiter: '\r\n', cast: { boolean: (b) => (b ? 'true' : 'false') } },
+    {
+      record_delimiter: '\r\n',
+      // csv-stringify quotes the record delimiter only; a bare LF or CR needs quotes too.
+      quoted_match: /[\r\n]/,
+      cast: { boolean: (b) => (b ? 'true' : 'false') },
+    },
   );
 }

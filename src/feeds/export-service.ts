@@ -53,7 +53,7 @@ export class ExportService {
         argument: 'filter',
         limit: MAX_EXPORT_TOKEN,
       });
-    const path = `/exports/${token}`;
+    const path = `/exports/download?token=${token}`;
     return {
       path,
       url: this.publicUrl ? `${this.publicUrl.replace(/\/$/, '')}${path}` : path,

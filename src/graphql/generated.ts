@@ -402,6 +402,23 @@ export type ErrorCode =
    */
   | 'UPSTREAM_UNAVAILABLE';
 
+export type ExportFormat =
+  /** RFC 4180 CSV with a header line; text cells starting with = + - @ are prefixed with a quote. */
+  | 'CSV'
+  /** JSON Lines: one JSON object per row, the same field names as the CSV header. */
+  | 'JSONL';
+
+/** A short-lived link to download an export. It works for 15 minutes and only while the key that asked for it is not revoked. */
+export type ExportLink = {
+  __typename?: 'ExportLink';
+  expiresAt: Scalars['DateTime']['output'];
+  format: ExportFormat;
+  /** /exports/download?token=<signed token>; GET it (no API key header needed) to stream the rows. */
+  path: Scalars['String']['output'];
+  /** The download URL: PUBLIC_URL followed by path, or path alone when PUBLIC_URL is not set. */
+  url: Scalars['String']['output'];
+};
+
 /** Where an address is, as far as the configured GeoIP databases know. */
 export type Geo = {
   __typename?: 'Geo';
@@ -672,6 +689,17 @@ export type Mutation = {
   deleteDecision: Scalars['Boolean']['output'];
   /** Fetch every source again now (forced refresh). */
   enrichIoc: Ioc;
+  /** CrowdSec alerts matching filter (the alerts filter), newest first. */
+  exportAlerts: ExportLink;
+  /** CrowdSec decisions matching filter (the decisions filter), newest first. */
+  exportDecisions: ExportLink;
+  /** IOCs matching filter (the iocs filter), newest first. */
+  exportIocs: ExportLink;
+  /**
+   * Threat events matching filter (the threatEvents filter, with its bounds), newest first.
+   * Bad filter values: BAD_USER_INPUT naming the field, as for threatEvents.
+   */
+  exportThreatEvents: ExportLink;
   /** Ingest one event. Idempotent by externalId: a re-send returns the stored event. */
   ingestThreatEvent: ThreatEvent;
   /** Ingest up to THREAT_INGEST_MAX_BATCH events (default 1,000) in one transaction; invalid ones are reported by index. */
@@ -732,6 +760,30 @@ export type MutationDeleteDecisionArgs = {
 export type MutationEnrichIocArgs = {
   debug?: InputMaybe<Scalars['Boolean']['input']>;
   value: Scalars['String']['input'];
+};
+
+
+export type MutationExportAlertsArgs = {
+  filter?: InputMaybe<AlertFilter>;
+  format: ExportFormat;
+};
+
+
+export type MutationExportDecisionsArgs = {
+  filter?: InputMaybe<DecisionFilter>;
+  format: ExportFormat;
+};
+
+
+export type MutationExportIocsArgs = {
+  filter?: InputMaybe<IocFilter>;
+  format: ExportFormat;
+};
+
+
+export type MutationExportThreatEventsArgs = {
+  filter?: InputMaybe<ThreatEventFilter>;
+  format: ExportFormat;
 };
 
 
@@ -1538,6 +1590,8 @@ export type ResolversTypes = ResolversObject<{
   EnrichmentConnection: ResolverTypeWrapper<EnrichmentPage>;
   EnrichmentEdge: ResolverTypeWrapper<Omit<EnrichmentEdge, 'node'> & { node: ResolversTypes['Enrichment'] }>;
   ErrorCode: ErrorCode;
+  ExportFormat: ExportFormat;
+  ExportLink: ResolverTypeWrapper<ExportLink>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   Geo: ResolverTypeWrapper<GeoLocation>;
   GeoDatabase: ResolverTypeWrapper<GeoDatabase>;
@@ -1625,6 +1679,7 @@ export type ResolversParentTypes = ResolversObject<{
   Enrichment: EnrichmentRecord;
   EnrichmentConnection: EnrichmentPage;
   EnrichmentEdge: Omit<EnrichmentEdge, 'node'> & { node: ResolversParentTypes['Enrichment'] };
+  ExportLink: ExportLink;
   Float: Scalars['Float']['output'];
   Geo: GeoLocation;
   GeoDatabase: GeoDatabase;
@@ -1886,6 +1941,13 @@ export type EnrichmentEdgeResolvers<ContextType = GraphQLContext, ParentType ext
   node?: Resolver<ResolversTypes['Enrichment'], ParentType, ContextType>;
 }>;
 
+export type ExportLinkResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ExportLink'] = ResolversParentTypes['ExportLink']> = ResolversObject<{
+  expiresAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  format?: Resolver<ResolversTypes['ExportFormat'], ParentType, ContextType>;
+  path?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  url?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
 export type GeoResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Geo'] = ResolversParentTypes['Geo']> = ResolversObject<{
   approximate?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   asOrg?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -2016,6 +2078,10 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   createApiKey?: Resolver<ResolversTypes['CreatedApiKey'], ParentType, ContextType, RequireFields<MutationCreateApiKeyArgs, 'name' | 'role'>>;
   deleteDecision?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeleteDecisionArgs, 'id'>>;
   enrichIoc?: Resolver<ResolversTypes['Ioc'], ParentType, ContextType, RequireFields<MutationEnrichIocArgs, 'debug' | 'value'>>;
+  exportAlerts?: Resolver<ResolversTypes['ExportLink'], ParentType, ContextType, RequireFields<MutationExportAlertsArgs, 'format'>>;
+  exportDecisions?: Resolver<ResolversTypes['ExportLink'], ParentType, ContextType, RequireFields<MutationExportDecisionsArgs, 'format'>>;
+  exportIocs?: Resolver<ResolversTypes['ExportLink'], ParentType, ContextType, RequireFields<MutationExportIocsArgs, 'format'>>;
+  exportThreatEvents?: Resolver<ResolversTypes['ExportLink'], ParentType, ContextType, RequireFields<MutationExportThreatEventsArgs, 'format'>>;
   ingestThreatEvent?: Resolver<ResolversTypes['ThreatEvent'], ParentType, ContextType, RequireFields<MutationIngestThreatEventArgs, 'input'>>;
   ingestThreatEvents?: Resolver<ResolversTypes['IngestResult'], ParentType, ContextType, RequireFields<MutationIngestThreatEventsArgs, 'inputs'>>;
   labelThreatEvent?: Resolver<ResolversTypes['ThreatEvent'], ParentType, ContextType, RequireFields<MutationLabelThreatEventArgs, 'category' | 'id'>>;
@@ -2272,6 +2338,7 @@ export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
   Enrichment?: EnrichmentResolvers<ContextType>;
   EnrichmentConnection?: EnrichmentConnectionResolvers<ContextType>;
   EnrichmentEdge?: EnrichmentEdgeResolvers<ContextType>;
+  ExportLink?: ExportLinkResolvers<ContextType>;
   Geo?: GeoResolvers<ContextType>;
   GeoDatabase?: GeoDatabaseResolvers<ContextType>;
   GeoLookup?: GeoLookupResolvers<ContextType>;

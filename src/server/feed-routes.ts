@@ -1,8 +1,8 @@
 /**
  * Feeds and export downloads over plain HTTP, for firewalls, SIEMs and scripts:
  * `GET /feeds/blocklist.txt`, `/feeds/iocs.csv`, `/feeds/stix` (an API key in
- * `Authorization: Bearer` or `X-API-Key`, any role) and `GET /exports/:token` (the
- * signed link is the credential). Errors are JSON: `{ "error": { code, message,
+ * `Authorization: Bearer` or `X-API-Key`, any role) and `GET /exports/download?token=…`
+ * (the signed link is the credential). Errors are JSON: `{ "error": { code, message,
  * parameter? } }` with the status GraphQL requests get for the same code.
  */
 import { Readable } from 'node:stream';
@@ -53,9 +53,10 @@ export function registerFeedRoutes(app: FastifyInstance, deps: Deps): void {
     feed((s) => s.feeds.stix.bind(s.feeds)),
   );
 
-  app.get<{ Params: { token: string } }>('/exports/:token', async (req, reply) => {
+  app.get<{ Querystring: { token?: unknown } }>('/exports/download', async (req, reply) => {
     try {
-      const grant = await services.exports.open(req.params.token);
+      const token = req.query.token;
+      const grant = await services.exports.open(typeof token === 'string' ? token : '');
       await deps.rateLimiter.consume(grant.keyId);
       const ext = grant.format === 'CSV' ? 'csv' : 'jsonl';
       return await reply

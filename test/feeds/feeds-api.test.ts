@@ -84,10 +84,14 @@ beforeAll(async () => {
   scenario(values.badV6, 'known-bad', 'known-bad');
   scenario(values.domain, 'known-bad', 'known-bad');
   for (const k of Object.keys(values) as (keyof typeof values)[]) ioc[k] = await lookup(values[k]);
-  const ingest = await t.gql(
-    `mutation($in: ThreatEventInput!) { ingestThreatEvent(input: $in) { id } }`,
-    { in: { sourceIp: values.badV4, threatType: 'ssh-bruteforce', severity: 7, occurredAt: SIGHTED_AT.toISOString() } },
-  );
+  const ingest = await t.gql(`mutation($in: ThreatEventInput!) { ingestThreatEvent(input: $in) { id } }`, {
+    in: {
+      sourceIp: values.badV4,
+      threatType: 'ssh-bruteforce',
+      severity: 7,
+      occurredAt: SIGHTED_AT.toISOString(),
+    },
+  });
   expect(ingest.errors).toBeUndefined();
 }, 90_000);
 
@@ -107,7 +111,9 @@ it('scored the fixture IOCs as docs/scoring.md says', () => {
 const lines = (text: string) => text.split('\n').slice(0, -1);
 /** Byte order, IPv4 first: the order the blocklist documents. */
 const blockOrder = (values: string[]) =>
-  [...values].sort((a, b) => Number(a.includes(':')) - Number(b.includes(':')) || (a < b ? -1 : a > b ? 1 : 0));
+  [...values].sort(
+    (a, b) => Number(a.includes(':')) - Number(b.includes(':')) || (a < b ? -1 : a > b ? 1 : 0),
+  );
 
 describe('GET /feeds/blocklist.txt', () => {
   const decisions = ['192.0.2.44', '198.51.100.0/24', '203.0.113.7', '2001:db8::5'];
@@ -281,7 +287,8 @@ describe('GET /feeds/iocs.csv', () => {
   it('has a header and one RFC 4180 line (CRLF) per IOC at or above minScore, in id order', async () => {
     const res = await get(t, '/feeds/iocs.csv?types=ipv4,IPV6');
     expect(res.headers.get('content-type')).toBe('text/csv; charset=utf-8; header=present');
-    const header = 'value,type,risk_score,risk_level,categories,sources,verdict,first_seen_at,last_enriched_at';
+    const header =
+      'value,type,risk_score,risk_level,categories,sources,verdict,first_seen_at,last_enriched_at';
     expect(res.text).toBe([header, ...byId([ioc.badV4, ioc.badV6]).map(row), ''].join('\r\n'));
   });
 });

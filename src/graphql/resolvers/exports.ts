@@ -1,6 +1,6 @@
 import type { Resolvers } from '../generated.js';
 
-/** Export links (the download itself is GET /exports/:token, src/server/feed-routes.ts). */
+/** Export links (the download itself is GET /exports/download?token=…, src/server/feed-routes.ts). */
 export const exportResolvers: Resolvers = {
   Mutation: {
     exportThreatEvents: (_p, { filter, format }, { services, principal }) =>
