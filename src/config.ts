@@ -76,6 +76,8 @@ const EnvSchema = z.object({
   IOC_COLLECTOR_ENABLED: bool(true),
   IOC_COLLECTOR_INTERVAL_MS: int(30_000, 100, 86_400_000),
   IOC_COLLECTOR_BATCH_SIZE: int(25, 1, 1_000),
+  IOC_COLLECTOR_MAX_PER_RUN: int(100, 1, 100_000),
+  IOC_REENRICH_RECENT_SECONDS: int(604_800, 0, 31_536_000),
   IOC_WATCH_MAX: int(1_000, 1, 10_000),
   IOC_LOOKUP_MAX: int(100, 1, 1_000),
   THREAT_INGEST_MAX_BATCH: int(1000, 1, 10_000),
@@ -168,6 +170,10 @@ export interface Config {
       readonly enabled: boolean;
       readonly intervalMs: number;
       readonly batchSize: number;
+      /** At most this many IOCs per run. */
+      readonly maxPerRun: number;
+      /** Unwatched IOCs are refreshed only if looked up or sighted this recently (0: never). */
+      readonly recentSeconds: number;
     };
     /** Most values one watchIocs call may carry. */
     readonly watchMax: number;
@@ -319,6 +325,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         enabled: e.IOC_COLLECTOR_ENABLED,
         intervalMs: e.IOC_COLLECTOR_INTERVAL_MS,
         batchSize: e.IOC_COLLECTOR_BATCH_SIZE,
+        maxPerRun: e.IOC_COLLECTOR_MAX_PER_RUN,
+        recentSeconds: e.IOC_REENRICH_RECENT_SECONDS,
       },
       watchMax: e.IOC_WATCH_MAX,
       lookupMax: e.IOC_LOOKUP_MAX,

@@ -722,6 +722,12 @@ export type Mutation = {
   syncCrowdsec: CrowdsecSyncResult;
   /** Train a FOREST model from the labelled events now; it is promoted only when it beats the rules. */
   trainClassifier: ClassifierModel;
+  /**
+   * Stop keeping these values fresh (at most IOC_WATCH_MAX, parsed like watchIocs; a value
+   * that does not parse is BAD_USER_INPUT). They are still re-enriched while looked up or
+   * sighted recently. Returns how many of them were watched.
+   */
+  unwatchIocs: Scalars['Int']['output'];
   /** Register values for the collector (bulk, idempotent, at most IOC_WATCH_MAX); returns them in input order. */
   watchIocs: Array<Ioc>;
 };
@@ -818,6 +824,11 @@ export type MutationSetIocVerdictArgs = {
   note?: InputMaybe<Scalars['String']['input']>;
   value: Scalars['String']['input'];
   verdict: Verdict;
+};
+
+
+export type MutationUnwatchIocsArgs = {
+  values: Array<Scalars['String']['input']>;
 };
 
 
@@ -2091,6 +2102,7 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   setIocVerdict?: Resolver<ResolversTypes['Ioc'], ParentType, ContextType, RequireFields<MutationSetIocVerdictArgs, 'value' | 'verdict'>>;
   syncCrowdsec?: Resolver<ResolversTypes['CrowdsecSyncResult'], ParentType, ContextType>;
   trainClassifier?: Resolver<ResolversTypes['ClassifierModel'], ParentType, ContextType>;
+  unwatchIocs?: Resolver<ResolversTypes['Int'], ParentType, ContextType, RequireFields<MutationUnwatchIocsArgs, 'values'>>;
   watchIocs?: Resolver<Array<ResolversTypes['Ioc']>, ParentType, ContextType, RequireFields<MutationWatchIocsArgs, 'values'>>;
 }>;
 

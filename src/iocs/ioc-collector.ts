@@ -1,7 +1,8 @@
 /**
- * The enrichment collector, a declared worker run by the WorkerRunner. Each run claims a batch
- * of due IOCs — riskiest and most recently seen first, so scarce quota goes where it
- * matters — and enriches them through the same pass as lookups. Every instance may
+ * The enrichment collector, a declared worker run by the WorkerRunner. Each run claims
+ * due IOCs — stale and watched, or looked up or sighted recently; riskiest and most
+ * recently used first, so scarce quota goes where it matters; at most maxPerRun — and
+ * enriches them through the same pass as lookups. Every instance may
  * run it: claims use FOR UPDATE SKIP LOCKED plus a lease, so no IOC is done twice.
  * Source limits hold because every upstream call goes through the shared rate gate;
  * what it holds back is deferred to its retryAt, not retried in a loop.
@@ -20,6 +21,10 @@ export interface CollectorOptions {
   leaseSeconds: number;
   /** IOCs of one batch enriched at once (sources cap their own concurrency too). */
   parallel: number;
+  /** At most this many IOCs per run, however many are due. */
+  maxPerRun: number;
+  /** Unwatched IOCs are re-enriched only if looked up or sighted this recently. */
+  recentSeconds: number;
 }
 
 export function createIocCollector(
@@ -35,10 +40,14 @@ export function createIocCollector(
     intervalMs: options.intervalMs,
     enabled: options.enabled,
     async run(signal) {
-      // Keep going while full batches come back, so a backlog drains between intervals.
-      for (;;) {
+      // Keep going while full batches come back, up to maxPerRun: a backlog drains over
+      // the following intervals, never in one burst.
+      let left = options.maxPerRun;
+      while (left > 0) {
         if (signal.aborted) return;
-        const claimed = await repo.claimDue(options.batchSize, options.leaseSeconds);
+        const batch = Math.min(options.batchSize, left);
+        const claimed = await repo.claimDue(batch, options.leaseSeconds, options.recentSeconds);
+        left -= claimed.length;
         if (claimed.length === 0) return;
         const outcomes = await Promise.allSettled(
           claimed.map((ioc) =>
@@ -53,7 +62,7 @@ export function createIocCollector(
           );
         }
         log.debug({ claimed: claimed.length }, 'collector batch done');
-        if (claimed.length < options.batchSize) return;
+        if (claimed.length < batch) return;
       }
     },
   };

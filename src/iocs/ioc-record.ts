@@ -41,6 +41,10 @@ export interface StoredIoc {
   lastSeenAt: Date;
   lastEnrichedAt: Date | null;
   nextEnrichAt: Date | null;
+  /** When the first result goes stale (null: never); next_enrich_at is cleared while resting. */
+  staleAt?: Date | null;
+  /** Newest threat event, CrowdSec alert or decision naming it. */
+  lastSightedAt?: Date | null;
   /** The analyst verdict, active or lapsed (curation-types.ts); absent or null: none. */
   verdict?: StoredVerdict | null;
   /** The allowlist entry that covered the IOC when it was last scored. */

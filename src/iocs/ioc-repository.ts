@@ -14,7 +14,7 @@ import type { EnrichmentRecord, IocFilter, IocOrder, StoredIoc, StoredSources } 
 import type { SourceResult } from './sources/source-adapter.js';
 
 const IOC_COLUMNS = `id, type, value, risk_score, risk_level, categories, sources, watched, first_seen_at,
-  last_seen_at, last_enriched_at, next_enrich_at, verdict, allowlisted_by`;
+  last_seen_at, last_enriched_at, next_enrich_at, stale_at, last_sighted_at, verdict, allowlisted_by`;
 
 interface IocRow {
   id: string;
@@ -29,6 +29,8 @@ interface IocRow {
   last_seen_at: Date;
   last_enriched_at: Date | null;
   next_enrich_at: Date | null;
+  stale_at: Date | null;
+  last_sighted_at: Date | null;
   verdict: StoredVerdict | null;
   allowlisted_by: StoredAllowlistMatch | null;
 }
@@ -46,6 +48,8 @@ const toIoc = (r: IocRow): StoredIoc => ({
   lastSeenAt: r.last_seen_at,
   lastEnrichedAt: r.last_enriched_at,
   nextEnrichAt: r.next_enrich_at,
+  staleAt: r.stale_at,
+  lastSightedAt: r.last_sighted_at,
   verdict: r.verdict,
   allowlistedBy: r.allowlisted_by,
 });
@@ -59,6 +63,8 @@ export type IocSummaryUpdate = Pick<
   StoredIoc,
   'riskScore' | 'riskLevel' | 'categories' | 'sources' | 'lastEnrichedAt' | 'nextEnrichAt'
 > & {
+  /** When the first result goes stale; kept unless given. */
+  staleAt?: Date | null;
   verdict?: StoredVerdict | null;
   allowlistedBy?: StoredAllowlistMatch | null;
   answered?: ScoreSource[];
@@ -106,7 +112,8 @@ export class IocRepository {
        FROM unnest($1::"IocType"[], $2::text[]) AS u(t, v)
        ON CONFLICT (value) DO UPDATE SET last_seen_at = now(),
          watched = iocs.watched OR EXCLUDED.watched,
-         next_enrich_at = CASE WHEN $3 THEN COALESCE(iocs.next_enrich_at, now()) ELSE iocs.next_enrich_at END
+         next_enrich_at = CASE WHEN $3 THEN COALESCE(iocs.next_enrich_at, now())
+           ELSE COALESCE(iocs.next_enrich_at, iocs.stale_at) END
        RETURNING ${IOC_COLUMNS}, (xmax = 0) AS inserted`,
       [iocs.map((i) => i.type), iocs.map((i) => i.value), watch],
     );
@@ -175,7 +182,7 @@ export class IocRepository {
       const u = compute(before);
       const { rows } = await client.query<IocRow>(
         `UPDATE iocs SET risk_score = $2, risk_level = $3, categories = $4, sources = $5,
-         last_enriched_at = $6, next_enrich_at = $7, verdict = $8, allowlisted_by = $9
+         last_enriched_at = $6, next_enrich_at = $7, verdict = $8, allowlisted_by = $9, stale_at = $10
        WHERE id = $1 RETURNING ${IOC_COLUMNS}`,
         [
           id,
@@ -187,6 +194,7 @@ export class IocRepository {
           u.nextEnrichAt,
           jsonOrNull(u.verdict !== undefined ? u.verdict : before.verdict),
           jsonOrNull(u.allowlistedBy !== undefined ? u.allowlistedBy : before.allowlistedBy),
+          u.staleAt !== undefined ? u.staleAt : before.staleAt,
         ],
       );
       const after = toIoc(rows[0]!);
@@ -205,25 +213,66 @@ export class IocRepository {
   }
 
   /**
-   * Claims due IOCs for one collector pass: riskiest, then most recently seen, first.
-   * SKIP LOCKED lets instances share the queue; the lease (next_enrich_at pushed
-   * ahead) keeps a claimed IOC away from others while its pass runs outside this
-   * transaction, and brings it back if this instance dies mid-pass.
+   * Claims due IOCs for one collector pass: those watched or looked up or sighted within
+   * `recentSeconds`, riskiest (unscored counting as 50), then most recently looked up or
+   * sighted, first; returned in that order. SKIP LOCKED lets instances share the queue;
+   * the lease (next_enrich_at pushed ahead) keeps a claimed IOC away from others while its
+   * pass runs outside this transaction, and brings it back if this instance dies mid-pass.
+   * A due IOC nobody asked about lately, and whose lapsing verdict is not what is due, is
+   * put to rest instead (next_enrich_at cleared; `stale_at` keeps when it went stale): a
+   * lookup, watch or sighting wakes it.
    */
-  async claimDue(limit: number, leaseSeconds: number): Promise<StoredIoc[]> {
-    const { rows } = await this.pool.query<IocRow>(
-      `WITH due AS (
+  async claimDue(limit: number, leaseSeconds: number, recentSeconds: number): Promise<StoredIoc[]> {
+    await this.pool.query({
+      name: 'iocs_rest',
+      text: `UPDATE iocs SET next_enrich_at = NULL WHERE id IN (
+         SELECT id FROM iocs WHERE next_enrich_at <= now() AND NOT watched
+           AND ${RECENCY_SQL} < now() - make_interval(secs => $1)
+           AND next_enrich_at IS DISTINCT FROM (verdict->>'expiresAt')::timestamptz
+         LIMIT 1000 FOR UPDATE SKIP LOCKED)`,
+      values: [recentSeconds],
+    });
+    const { rows } = await this.pool.query<IocRow>({
+      name: 'iocs_claim_due',
+      text: `WITH due AS (
          SELECT id FROM iocs WHERE next_enrich_at <= now()
-         ORDER BY COALESCE(risk_score, 50) DESC, last_seen_at DESC
+           AND (watched OR ${RECENCY_SQL} >= now() - make_interval(secs => $3)
+             OR next_enrich_at = (verdict->>'expiresAt')::timestamptz)
+         ORDER BY COALESCE(risk_score, 50) DESC, ${RECENCY_SQL} DESC, id
          LIMIT $1 FOR UPDATE SKIP LOCKED)
        UPDATE iocs SET next_enrich_at = now() + make_interval(secs => $2)
        FROM due WHERE iocs.id = due.id
        RETURNING ${IOC_COLUMNS.split(',')
          .map((c) => `iocs.${c.trim()}`)
          .join(', ')}`,
-      [limit, leaseSeconds],
-    );
-    return rows.map(toIoc).sort((a, b) => (b.riskScore ?? 50) - (a.riskScore ?? 50));
+      values: [limit, leaseSeconds, recentSeconds],
+    });
+    return rows.map(toIoc).sort(byPriority);
+  }
+
+  /**
+   * A lookup served from the store: the IOC was asked about now, which keeps it among the
+   * recently used ones, and wakes it if it was resting.
+   */
+  async touch(id: string): Promise<void> {
+    await this.pool.query({
+      name: 'iocs_touch',
+      text: `UPDATE iocs SET last_seen_at = now(), next_enrich_at = COALESCE(next_enrich_at, stale_at)
+       WHERE id = $1`,
+      values: [id],
+    });
+  }
+
+  /** Stops the collector's keeping these fresh; returns how many were watched. */
+  async unwatch(values: readonly string[]): Promise<number> {
+    if (values.length === 0) return 0;
+    const { rowCount } = await this.pool.query({
+      name: 'iocs_unwatch',
+      text: 'UPDATE iocs SET watched = false WHERE value = ANY($1::text[]) AND watched',
+      values: [[...new Set(values)]],
+    });
+    this.counter.invalidate();
+    return rowCount ?? 0;
   }
 
   /**
@@ -328,6 +377,16 @@ export class IocRepository {
  * address, a CrowdSec alert or decision on the value; null when there is none. Three
  * index lookups: run once for a new IOC, the triggers keep it after that.
  */
+/** When the IOC was last looked up, watched or sighted. */
+const RECENCY_SQL = `GREATEST(last_seen_at, COALESCE(last_sighted_at, '-infinity'))`;
+
+const recency = (i: StoredIoc): number =>
+  Math.max(i.lastSeenAt.getTime(), i.lastSightedAt?.getTime() ?? Number.NEGATIVE_INFINITY);
+
+/** The collector's order: riskiest (unscored as 50), then most recently used, then id. */
+export const byPriority = (a: StoredIoc, b: StoredIoc): number =>
+  (b.riskScore ?? 50) - (a.riskScore ?? 50) || recency(b) - recency(a) || (a.id < b.id ? -1 : 1);
+
 const LAST_SIGHTED_SQL = `GREATEST(
   (SELECT max(e.occurred_at) FROM threat_events e
     WHERE iocs.type IN ('IPV4', 'IPV6') AND e.source_ip = (CASE WHEN iocs.type IN ('IPV4', 'IPV6') THEN iocs.value::inet END)),

@@ -77,6 +77,8 @@ export interface LookupOptions {
 
 /** Bulk lookups enrich this many IOCs at once; the sources' own caps and budgets still apply. */
 const BULK_PARALLEL = 8;
+/** A lookup served from the store records the use at most this often per IOC. */
+const TOUCH_EVERY_MS = 60_000;
 
 interface PassResult {
   ioc: StoredIoc;
@@ -119,7 +121,11 @@ export class IocService {
     let result: PassResult | undefined;
     if (!refresh) {
       const stored = await this.deps.repo.findByValue(parsed.value);
-      if (stored && this.stale(stored).length === 0) result = { ioc: stored, raws: new Map() };
+      if (stored && this.stale(stored).length === 0) {
+        result = { ioc: stored, raws: new Map() };
+        // Asked about now: keeps it among the recently used IOCs the collector refreshes.
+        if (Date.now() - stored.lastSeenAt.getTime() >= TOUCH_EVERY_MS) await this.deps.repo.touch(stored.id);
+      }
     }
     result ??= await this.flights.run(`${refresh ? 'refresh' : 'lookup'}:${parsed.value}`, () =>
       this.pass(parsed, refresh),
@@ -170,6 +176,22 @@ export class IocService {
     const stored = await this.deps.repo.registerMany(unique, true);
     const byValue = new Map(stored.map((s) => [s.value, s]));
     return parsed.map(({ ioc, ...submitted }) => ({ ...toRecord(byValue.get(ioc.value)!), submitted }));
+  }
+
+  /**
+   * Stops keeping these IOCs fresh (they are still re-enriched while looked up or sighted
+   * recently); returns how many of them were watched. Bounded like watch.
+   */
+  async unwatch(values: readonly string[]): Promise<number> {
+    checkListLength('values', values, this.deps.watchMax);
+    const parsed = values.map((v, index) => {
+      try {
+        return parseIocInput(v).ioc.value;
+      } catch (err) {
+        throw badInput(`values[${index}]: ${(err as Error).message}`, { index });
+      }
+    });
+    return this.deps.repo.unwatch(parsed);
   }
 
   /** Without `withSources`, rows carry no per-source results and an empty score breakdown. */
@@ -273,11 +295,13 @@ export class IocService {
     const now = new Date();
     const { before, after } = await repo.updateSummary(ioc.id, (cur) => {
       const sources = mergeSources(cur.sources, fresh);
+      const staleAt = nextEnrichAt(sources, ttl, configured);
       return {
         sources,
         ...rescore(cur, sources, allowlisted, now),
         lastEnrichedAt: results.length > 0 ? now : cur.lastEnrichedAt,
-        nextEnrichAt: revisitAtExpiry(nextEnrichAt(sources, cur.watched, ttl, configured), cur.verdict),
+        staleAt,
+        nextEnrichAt: revisitAtExpiry(staleAt, cur.verdict),
       };
     });
     if (scoreChanged(before, after)) {

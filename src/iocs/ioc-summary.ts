@@ -21,15 +21,6 @@ export interface TtlSeconds {
   readonly skipped: number;
 }
 
-/** Failures worth a later attempt by the collector even for IOCs nobody watches. */
-const TRANSIENT = new Set([
-  'QUOTA_DEFERRED',
-  'RATE_LIMITED',
-  'TIMEOUT',
-  'UPSTREAM',
-  'TOO_LARGE',
-  'MALFORMED',
-]);
 const MIN_REVISIT_MS = 1_000;
 /** Skips that only a restart with new config can change. */
 const PERMANENT_SKIPS = new Set(['UNSUPPORTED', 'NOT_ROUTABLE']);
@@ -116,21 +107,19 @@ function keepAnswer(old: StoredSource, heldBack: StoredSource): StoredSource {
 }
 
 /**
- * Watched IOCs come back when their first source goes stale; others only to finish
- * deferred or transiently failed sources (quota is too scarce to refresh everything).
+ * When the IOC's first result goes stale (its TTL, a deferred source's retryAt). The
+ * collector re-enriches it then if it is watched or was looked up or sighted recently
+ * (IocRepository.claimDue); otherwise it rests until the next lookup or sighting.
  */
 export function nextEnrichAt(
   sources: StoredSources,
-  watched: boolean,
   ttl: TtlSeconds,
   configured: ReadonlySet<SourceName>,
 ): Date | null {
   let next = Number.POSITIVE_INFINITY;
   for (const name of SOURCE_NAMES) {
     const s = sources[name];
-    if (s === undefined) continue;
-    const relevant = watched || (s.errorKind !== undefined && TRANSIENT.has(s.errorKind));
-    if (relevant) next = Math.min(next, expiresAt(s, ttl, configured.has(name)));
+    if (s !== undefined) next = Math.min(next, expiresAt(s, ttl, configured.has(name)));
   }
   // Never "due right now": a window that resets this millisecond must not spin the collector.
   return Number.isFinite(next) ? new Date(Math.max(next, Date.now() + MIN_REVISIT_MS)) : null;

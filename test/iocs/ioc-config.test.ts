@@ -10,7 +10,13 @@ describe('IOC configuration', () => {
     ]);
     expect(defaults.sources.abuseipdb.rateLimits).toEqual([{ points: 1000, durationSeconds: 86_400 }]);
     expect(defaults.sources.otx.rateLimits).toEqual([]);
-    expect(defaults.iocs.collector).toEqual({ enabled: true, intervalMs: 30_000, batchSize: 25 });
+    expect(defaults.iocs.collector).toEqual({
+      enabled: true,
+      intervalMs: 30_000,
+      batchSize: 25,
+      maxPerRun: 100,
+      recentSeconds: 604_800,
+    });
     const paid = loadConfig({ VIRUSTOTAL_RATE_LIMITS: ' 1000/60 , 50000/86400', OTX_RATE_LIMITS: '' });
     expect(paid.sources.virustotal.rateLimits).toEqual([
       { points: 1000, durationSeconds: 60 },

@@ -219,15 +219,15 @@ describe('nextEnrichAt (fake clock)', () => {
   const now = T + 10_000;
   const setNow = () => vi.useFakeTimers({ toFake: ['Date'], now });
 
-  it('a watched IOC comes back when its first source expires', () => {
+  it('an IOC comes back when its first source expires', () => {
     setNow();
     const sources = { ABUSEIPDB: stored(), OTX: stored({ status: 'ERROR', errorKind: 'AUTH' }) };
-    expect(nextEnrichAt(sources, true, TTL, ALL)).toEqual(new Date(T + 60_000));
-    expect(nextEnrichAt({ ABUSEIPDB: stored() }, true, TTL, ALL)).toEqual(new Date(T + 3_600_000));
+    expect(nextEnrichAt(sources, TTL, ALL)).toEqual(new Date(T + 60_000));
+    expect(nextEnrichAt({ ABUSEIPDB: stored() }, TTL, ALL)).toEqual(new Date(T + 3_600_000));
   });
 
   it.each(['QUOTA_DEFERRED', 'RATE_LIMITED', 'TIMEOUT', 'UPSTREAM', 'TOO_LARGE', 'MALFORMED'] as const)(
-    'an unwatched IOC comes back for a %s source only',
+    'a %s source brings it back at its retryAt or error TTL, before the answered one expires',
     (kind) => {
       setNow();
       const sources = {
@@ -235,28 +235,23 @@ describe('nextEnrichAt (fake clock)', () => {
         OTX: stored({ status: 'ERROR', errorKind: kind, retryAt: iso(T + 20_000) }),
       };
       const expected = kind === 'QUOTA_DEFERRED' || kind === 'RATE_LIMITED' ? T + 20_000 : T + 60_000;
-      expect(nextEnrichAt(sources, false, TTL, ALL)).toEqual(new Date(expected));
+      expect(nextEnrichAt(sources, TTL, ALL)).toEqual(new Date(expected));
     },
   );
 
-  it('an unwatched IOC with answers or permanent failures only is not revisited', () => {
+  it('permanent skips never bring it back; nothing stored, nothing to revisit', () => {
     setNow();
-    const sources = {
-      ABUSEIPDB: stored(),
-      OTX: stored({ status: 'ERROR', errorKind: 'AUTH' }),
-      VIRUSTOTAL: stored({ status: 'SKIPPED', errorKind: 'UNSUPPORTED' }),
-    };
-    expect(nextEnrichAt(sources, false, TTL, ALL)).toBeNull();
-    expect(nextEnrichAt({ VIRUSTOTAL: sources.VIRUSTOTAL }, true, TTL, ALL)).toBeNull();
-    expect(nextEnrichAt({}, true, TTL, ALL)).toBeNull();
+    const skipped = { VIRUSTOTAL: stored({ status: 'SKIPPED', errorKind: 'UNSUPPORTED' }) };
+    expect(nextEnrichAt(skipped, TTL, ALL)).toBeNull();
+    expect(nextEnrichAt({}, TTL, ALL)).toBeNull();
   });
 
   it('is never less than one second away', () => {
     setNow();
     const at = (ms: number) => ({ OTX: heldBack('QUOTA_DEFERRED', ms) });
-    expect(nextEnrichAt(at(now + 999), false, TTL, ALL)).toEqual(new Date(now + 1_000));
-    expect(nextEnrichAt(at(now - 5_000), false, TTL, ALL)).toEqual(new Date(now + 1_000));
-    expect(nextEnrichAt(at(now + 1_001), false, TTL, ALL)).toEqual(new Date(now + 1_001));
+    expect(nextEnrichAt(at(now + 999), TTL, ALL)).toEqual(new Date(now + 1_000));
+    expect(nextEnrichAt(at(now - 5_000), TTL, ALL)).toEqual(new Date(now + 1_000));
+    expect(nextEnrichAt(at(now + 1_001), TTL, ALL)).toEqual(new Date(now + 1_001));
   });
 });
 

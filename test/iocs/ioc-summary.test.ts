@@ -54,18 +54,13 @@ describe('IOC summary rules', () => {
     expect(mergeSources({ OTX: newer }, { OTX: ok(5_000, 99) }).OTX).toBe(newer);
   });
 
-  it('brings watched IOCs back when stale, others only for deferred or transient failures', () => {
+  it('brings every IOC back when its first result goes stale, a deferred source at its retryAt', () => {
     const sources = { ABUSEIPDB: ok(0), VIRUSTOTAL: deferred(20_000) };
-    const unwatched = nextEnrichAt(sources, false, TTL, ALL)!.getTime();
-    expect(unwatched).toBeGreaterThan(Date.now() + 15_000);
-    expect(unwatched).toBeLessThanOrEqual(Date.now() + 20_000);
-    expect(nextEnrichAt({ ABUSEIPDB: ok(0) }, false, TTL, ALL)).toBeNull();
-    expect(nextEnrichAt({ ABUSEIPDB: ok(0) }, true, TTL, ALL)!.getTime()).toBeGreaterThan(
-      Date.now() + 3_500_000,
-    );
+    const next = nextEnrichAt(sources, TTL, ALL)!.getTime();
+    expect(next).toBeGreaterThan(Date.now() + 15_000);
+    expect(next).toBeLessThanOrEqual(Date.now() + 20_000);
+    expect(nextEnrichAt({ ABUSEIPDB: ok(0) }, TTL, ALL)!.getTime()).toBeGreaterThan(Date.now() + 3_500_000);
     // A window that resets now must not make the IOC due this very instant.
-    expect(nextEnrichAt({ VIRUSTOTAL: deferred(0) }, false, TTL, ALL)!.getTime()).toBeGreaterThan(
-      Date.now() + 500,
-    );
+    expect(nextEnrichAt({ VIRUSTOTAL: deferred(0) }, TTL, ALL)!.getTime()).toBeGreaterThan(Date.now() + 500);
   });
 });

@@ -40,6 +40,7 @@ export const iocResolvers: Resolvers = {
     enrichIoc: (_p, { value, debug }, { services }) =>
       services.iocs.lookup(value, { refresh: true, debug: debug === true }),
     watchIocs: (_p, { values }, { services }) => services.iocs.watch(values),
+    unwatchIocs: (_p, { values }, { services }) => services.iocs.unwatch(values),
     setIocVerdict: (_p, { value, verdict, note, expiresAt }, context) =>
       context.services.curation.setVerdict(actorOf(context), value, verdict, note, expiresAt),
     clearIocVerdict: (_p, { value }, context) =>
