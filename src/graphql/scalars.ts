@@ -11,6 +11,8 @@ import type { Resolvers } from './generated.js';
 const DateTime = new GraphQLScalarType({
   ...DateTimeResolver.toConfig(),
   serialize(value: unknown): string {
+    // The common case, a valid Date from a row, without the resolver's checks.
+    if (value instanceof Date && !Number.isNaN(value.getTime())) return value.toISOString();
     const date: unknown = DateTimeResolver.serialize(value);
     return date instanceof Date ? date.toISOString() : String(date);
   },

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
+import { poolTypes } from './pg-timestamps.js';
 import type { Config } from '../config.js';
 import { migrate } from './db-migrator.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres.js';
@@ -70,6 +71,7 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
     statement_timeout: statementTimeoutMs,
     query_timeout: statementTimeoutMs + 5_000,
     application_name: 'threatwire',
+    types: poolTypes,
   });
   // An idle client dying (server restart, network blip) must not crash the process;
   // the pool replaces it on the next checkout.
