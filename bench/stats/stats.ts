@@ -1,114 +1,267 @@
 /**
- * Statistics on 1,000,000 CrowdSec alerts: `DATABASE_URL=postgresql://… npx tsx bench/stats/stats.ts`
- * (optional ALERTS=…, ROUNDS=…; needs an external PostgreSQL, creates and drops its own
- * database).
+ * Statistics from rollups on millions of alerts and threat events: `DATABASE_URL=postgresql://… npx tsx bench/stats/stats.ts`
+ * (optional ALERTS=… THREATS=… DAYS=… ROUNDS=…; defaults 1,000,000 each over 365 days;
+ * needs an external PostgreSQL, creates and drops its own database).
  *
- * Generates alerts spread over 30 days (2,000 sources with a skewed distribution, 40
- * scenarios, 60 countries) and 100,000 decisions, then times each statistic three ways
- * in one process: "sql" = the whole-window SQL run directly with `pg` (the uncached
- * baseline), "cold" = StatsService with an empty cache, "cached" = the same service
- * once its closed buckets are cached (the open edges are still counted live). Prints
- * p50/p95 per case and EXPLAIN (ANALYZE, BUFFERS) of the baseline queries.
+ * Generates the rows IN THE DATABASE (generate_series, 1,000,000 rows per statement,
+ * through the same triggers that keep the rollups on every write): alerts from 2,000
+ * sources with a skewed distribution, three scenarios per source out of 40, 10
+ * countries; 100,000 decisions; threat events from 20,000 skewed sources, 12 ports,
+ * 8 threat types, 11 categories, severities 1–10, 10 countries with map points. Then
+ * times every statistic over the last 30 days three ways: "direct" = a hand-written
+ * query over the same rollup tables run with `pg` (whole days; no edge handling),
+ * "cold" = a fresh StatsService (empty application cache) per call, "warm" = one
+ * service called again (its short-lived answers may be cached). PostgreSQL's own
+ * buffers are as the previous rounds left them in all three. Prints p50/p95 per case.
  */
+import { statfsSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { MemoryCache } from '../../src/platform/cache.js';
 import { migrate } from '../../src/platform/db-migrator.js';
 import { createLogger } from '../../src/platform/logger.js';
 import { CrowdsecStatsRepository } from '../../src/crowdsec/crowdsec-stats-repository.js';
+import { ThreatStatsRepository } from '../../src/threats/threat-stats-repository.js';
 import { StatsService } from '../../src/stats/stats-service.js';
 import { exitWithHelpIfAsked } from '../help.js';
 
 exitWithHelpIfAsked(import.meta.url);
 
 const ALERTS = Number(process.env.ALERTS ?? 1_000_000);
+const THREATS = Number(process.env.THREATS ?? ALERTS);
+const DAYS = Number(process.env.DAYS ?? 365);
 const DECISIONS = 100_000;
-const ROUNDS = Number(process.env.ROUNDS ?? 15);
+const ROUNDS = Number(process.env.ROUNDS ?? 20);
+const CHUNK = 1_000_000;
+/** Rough bytes per row with its indexes and WAL, for the free-space check. */
+const BYTES_PER_ROW = 1_500;
 const serverUrl = process.env.DATABASE_URL;
 if (!serverUrl)
   throw new Error('set DATABASE_URL to a PostgreSQL server (a database is created and dropped)');
 
 const dbName = `tw_bench_stats_${process.pid}`;
 const admin = new pg.Pool({ connectionString: serverUrl, max: 1 });
+// The server's data directory, when it is on this machine: refuse to fill its disk.
+try {
+  const { rows } = await admin.query<{ data_directory: string }>('SHOW data_directory');
+  const fs = statfsSync(rows[0]!.data_directory);
+  const free = fs.bavail * fs.bsize;
+  const need = (ALERTS + THREATS) * BYTES_PER_ROW;
+  console.log(`free space ${(free / 1e9).toFixed(1)} GB; this run needs about ${(need / 1e9).toFixed(1)} GB`);
+  if (free < need * 1.5) throw new Error('not enough free disk space for this run');
+} catch (err) {
+  if (err instanceof Error && err.message.startsWith('not enough')) throw err;
+  console.log('data directory not readable from here: free space not checked');
+}
 await admin.query(`CREATE DATABASE ${dbName}`);
 const url = new URL(serverUrl);
 url.pathname = `/${dbName}`;
 const pool = new pg.Pool({ connectionString: url.toString(), max: 4 });
 
-try {
-  await migrate(pool, { logger: createLogger({ log: { level: 'silent', pretty: false } }) });
-  const t0 = performance.now();
-  // Skew: source i appears with weight ~ 1/(i+1) via power of a uniform number.
-  await pool.query(
+const COUNTRIES = `(ARRAY['US','CN','RU','DE','FR','NL','BR','IN','VN','KR'])`;
+const LATS = `(ARRAY[39.8,35.0,61.5,51.2,46.2,52.1,-14.2,20.6,14.1,35.9])`;
+const LONS = `(ARRAY[-98.6,103.8,105.3,10.5,2.2,5.3,-51.9,79.0,108.3,127.8])`;
+const CATEGORIES = `(ARRAY['BRUTEFORCE','SCAN','EXPLOIT','MALWARE','PHISHING','DDOS','BOTNET','SPAM','PROXY','CRAWLER','OTHER'])`;
+
+async function generate(): Promise<void> {
+  const chunks = async (total: number, label: string, sql: string) => {
+    for (let from = 1; from <= total; from += CHUNK) {
+      const t = performance.now();
+      await pool.query(sql, [from, Math.min(total, from + CHUNK - 1), DAYS]);
+      console.log(
+        `${label} ${Math.min(total, from + CHUNK - 1)}/${total}: ${((performance.now() - t) / 1000).toFixed(1)} s`,
+      );
+    }
+  };
+  // Skew: source k with weight ~ power of a uniform number. Referencing g keeps each
+  // LATERAL subquery per row (uncorrelated, PostgreSQL would run it once).
+  await chunks(
+    ALERTS,
+    'alerts',
     `INSERT INTO crowdsec_alerts (lapi_url, crowdsec_id, scenario, message, events_count, start_at, stop_at,
        lapi_created_at, source_scope, source_value, source_ip, country_code, decision_ids)
-     SELECT 'http://lapi', g, 'crowdsecurity/scenario-' || (g % 40), 'bench', 5,
-            now() - (random() * interval '30 days'), now(), now(), 'Ip',
-            ip, ip, (ARRAY['US','CN','RU','DE','FR','NL','BR','IN','VN','KR'])[1 + (g % 10)] || '', '{}'
-     FROM generate_series(1, $1::int) g,
-          -- Referencing g keeps the subquery per row: uncorrelated, PostgreSQL ran it once
-          -- and every alert had the same source (the figures before this fix).
-          LATERAL (SELECT floor(power(random(), 3) * 2000)::int + 0 * g AS k) r,
+     SELECT 'http://lapi', g, 'crowdsecurity/scenario-' || ((r.k * 7 + g % 3) % 40), 'bench', 5, r.t, r.t, r.t,
+            'Ip', s.ip, s.ip, ${COUNTRIES}[1 + r.k % 10], '{}'
+     FROM generate_series($1::int, $2::int) g,
+          LATERAL (SELECT floor(power(random(), 3) * 2000)::int + 0 * g AS k,
+                          now() - random() * make_interval(days => $3::int) + 0 * g * interval '1 s' AS t) r,
           LATERAL (SELECT '10.' || (r.k / 250) || '.' || (r.k % 250) || '.1' AS ip) s`,
-    [ALERTS],
-  );
-  await pool.query(
-    `UPDATE crowdsec_alerts SET country_code = chr(65 + (id % 6)::int) || chr(65 + (id % 10)::int) WHERE id % 3 = 0`,
   );
   await pool.query(
     `INSERT INTO crowdsec_decisions (lapi_url, crowdsec_id, origin, type, scope, value, scenario, expires_at,
        created_at, country_code, deleted_at)
      SELECT 'http://lapi', g, 'crowdsec', 'ban', 'Ip', '10.0.' || (g % 250) || '.' || (g / 250 % 250), 's',
-            now() + (random() * interval '8 hours') - interval '2 hours', now() - (random() * interval '30 days'),
-            (ARRAY['US','CN','RU','DE','FR'])[1 + (g % 5)], CASE WHEN g % 7 = 0 THEN now() END
+            now() + (random() * interval '8 hours') - interval '2 hours',
+            now() - random() * make_interval(days => $2::int), ${COUNTRIES}[1 + (g % 10)], CASE WHEN g % 7 = 0 THEN now() END
      FROM generate_series(1, $1::int) g`,
-    [DECISIONS],
+    [DECISIONS, DAYS],
   );
-  await pool.query('VACUUM ANALYZE crowdsec_alerts');
-  await pool.query('VACUUM ANALYZE crowdsec_decisions');
-  console.log(
-    `generated ${ALERTS} alerts and ${DECISIONS} decisions in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  await chunks(
+    THREATS,
+    'threat events',
+    `INSERT INTO threat_events (source_ip, destination_ip, destination_port, protocol, threat_type, severity,
+       confidence, occurred_at, country_code, latitude, longitude, geo_approximate, category,
+       category_confidence, classification_method)
+     SELECT ('100.' || (r.k / 250 % 250) || '.' || (r.k % 250) || '.1')::inet, '10.0.0.1'::inet,
+            (ARRAY[22,23,80,443,445,3389,8080,5900,25,53,3306,6379])[1 + (r.k + g % 2) % 12], 'tcp',
+            'type-' || (r.k % 8), 1 + r.k % 10, 0.9, r.t, ${COUNTRIES}[1 + r.k % 10],
+            ${LATS}[1 + r.k % 10], ${LONS}[1 + r.k % 10], true, ${CATEGORIES}[1 + r.k % 11]::"ThreatCategory",
+            0.8, 'RULES'
+     FROM generate_series($1::int, $2::int) g,
+          LATERAL (SELECT floor(power(random(), 3) * 20000)::int + 0 * g AS k,
+                          now() - random() * make_interval(days => $3::int) + 0 * g * interval '1 s' AS t) r`,
   );
+  for (const table of ['crowdsec_alerts', 'crowdsec_decisions', 'threat_events'])
+    await pool.query(`VACUUM ANALYZE ${table}`);
+  const { rows } = await pool.query<{ relname: string }>(
+    `SELECT relname FROM pg_class WHERE relname LIKE 'stats\\_%' AND relkind = 'r'`,
+  );
+  for (const r of rows) await pool.query(`VACUUM ANALYZE ${r.relname}`);
+}
 
-  const source = new CrowdsecStatsRepository(pool);
-  const day = new Date(Date.now() - 86_400_000);
-  const month = new Date(Date.now() - 30 * 86_400_000);
-  const baseline: Record<string, [string, unknown[]]> = {
-    'statsSummary 30d': [
-      `SELECT (SELECT count(*) FROM crowdsec_alerts WHERE start_at >= $1),
-              (SELECT count(*) FROM (SELECT source_value FROM crowdsec_alerts WHERE start_at >= $1 GROUP BY 1) a),
-              (SELECT count(*) FROM crowdsec_decisions WHERE created_at >= $1),
-              (SELECT count(*) FROM crowdsec_decisions WHERE deleted_at IS NULL AND expires_at > now())`,
-      [month],
-    ],
-    'topAttackers 30d': [
-      `SELECT source_value, count(*) AS n FROM crowdsec_alerts WHERE start_at >= $1 GROUP BY 1 ORDER BY n DESC LIMIT 10`,
-      [month],
-    ],
-    'topScenarios 30d': [
-      `SELECT scenario, count(*) AS n FROM crowdsec_alerts WHERE start_at >= $1 GROUP BY 1 ORDER BY n DESC LIMIT 10`,
-      [month],
-    ],
-    'countryStats 30d': [
-      `SELECT country_code, count(*) FROM crowdsec_alerts WHERE start_at >= $1 GROUP BY 1`,
-      [month],
-    ],
-    'timeSeries HOUR 24h': [
-      `SELECT date_trunc('hour', start_at, 'UTC'), count(*) FROM crowdsec_alerts WHERE start_at >= $1 GROUP BY 1`,
-      [day],
-    ],
-    'timeSeries DAY 30d': [
-      `SELECT date_trunc('day', start_at, 'UTC'), count(*) FROM crowdsec_alerts WHERE start_at >= $1 GROUP BY 1`,
-      [month],
-    ],
-  };
-  const viaService: Record<string, (s: StatsService) => Promise<unknown>> = {
-    'statsSummary 30d': (s) => s.summary(month),
-    'topAttackers 30d': (s) => s.topAttackers(month, 10),
-    'topScenarios 30d': (s) => s.topScenarios(month, 10),
-    'countryStats 30d': (s) => s.countryStats(month, 50),
-    'timeSeries HOUR 24h': (s) => s.timeSeries('HOUR', day, null),
-    'timeSeries DAY 30d': (s) => s.timeSeries('DAY', month, null),
+try {
+  await migrate(pool, { logger: createLogger({ log: { level: 'silent', pretty: false } }) });
+  const t0 = performance.now();
+  await generate();
+  console.log(
+    `generated ${ALERTS} alerts, ${DECISIONS} decisions and ${THREATS} threat events over ${DAYS} days in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  );
+  const sizes = await pool.query<{ relname: string; rows: string; size: string }>(
+    `SELECT relname, reltuples::bigint::text AS rows, pg_size_pretty(pg_total_relation_size(oid)) AS size
+       FROM pg_class WHERE relkind = 'r' AND (relname LIKE 'stats\\_%' OR relname IN
+         ('crowdsec_alerts', 'crowdsec_decisions', 'threat_events')) ORDER BY relname`,
+  );
+  console.log('\n| table | rows | size |\n|---|---|---|');
+  for (const r of sizes.rows) console.log(`| ${r.relname} | ${r.rows} | ${r.size} |`);
+
+  const crowdsec = new CrowdsecStatsRepository(pool);
+  const threats = new ThreatStatsRepository(pool);
+  const service = () =>
+    new StatsService(new MemoryCache(), { sources: [crowdsec, threats], topLists: crowdsec });
+  const now = Date.now();
+  const month = new Date(now - 30 * 86_400_000);
+  const day = new Date(now - 86_400_000);
+  // Whole days (hours) of the same window, for the direct queries.
+  const d0 = new Date(Math.ceil(month.getTime() / 86_400_000) * 86_400_000);
+  const d1 = new Date(Math.floor(now / 86_400_000) * 86_400_000);
+  const h0 = new Date(Math.ceil(day.getTime() / 3_600_000) * 3_600_000);
+  const h1 = new Date(Math.floor(now / 3_600_000) * 3_600_000);
+  const prev0 = new Date(d0.getTime() - (d1.getTime() - d0.getTime()));
+  const w = `bucket >= $1 AND bucket < $2`;
+  const cases: Record<
+    string,
+    { direct: [string, unknown[]][]; service: (s: StatsService) => Promise<unknown> }
+  > = {
+    statsSummary: {
+      direct: [
+        [
+          `SELECT (SELECT sum(n) FROM stats_alert_daily WHERE ${w}), (SELECT sum(n) FROM stats_decision_daily WHERE ${w}),
+                  (SELECT sum(n) FROM stats_threat_daily WHERE ${w}),
+                  (SELECT count(*) FROM (SELECT source_value FROM stats_alert_source_daily WHERE ${w} GROUP BY 1) a),
+                  (SELECT count(*) FROM (SELECT scenario FROM stats_alert_source_daily WHERE ${w} GROUP BY 1) s),
+                  (SELECT count(*) FROM crowdsec_decisions WHERE deleted_at IS NULL AND expires_at > now())`,
+          [d0, d1],
+        ],
+      ],
+      service: (s) => s.summary(month),
+    },
+    countryStats: {
+      direct: [
+        [
+          `SELECT country_code, sum(n) FROM (SELECT country_code, n FROM stats_alert_daily WHERE ${w}
+             UNION ALL SELECT country_code, n FROM stats_decision_daily WHERE ${w}
+             UNION ALL SELECT country_code, n FROM stats_threat_daily WHERE ${w}) c GROUP BY 1`,
+          [d0, d1],
+        ],
+      ],
+      service: (s) => s.countryStats(month, 50),
+    },
+    topAttackers: {
+      direct: [
+        [
+          `SELECT source_value, sum(n) AS n, count(*) FROM (SELECT source_value, scenario, sum(n) AS n
+             FROM stats_alert_source_daily WHERE ${w} GROUP BY 1, 2) p GROUP BY 1 ORDER BY n DESC LIMIT 10`,
+          [d0, d1],
+        ],
+      ],
+      service: (s) => s.topAttackers(month, 10),
+    },
+    topScenarios: {
+      direct: [
+        [
+          `SELECT scenario, sum(n) AS n, count(*) FROM (SELECT scenario, source_value, sum(n) AS n
+             FROM stats_alert_source_daily WHERE ${w} GROUP BY 1, 2) p GROUP BY 1 ORDER BY n DESC LIMIT 10`,
+          [d0, d1],
+        ],
+      ],
+      service: (s) => s.topScenarios(month, 10),
+    },
+    'timeSeries HOUR 24h': {
+      direct: [
+        [
+          `SELECT bucket, sum(n) FROM (SELECT bucket, n FROM stats_alert_hourly WHERE ${w}
+             UNION ALL SELECT bucket, n FROM stats_decision_hourly WHERE ${w}
+             UNION ALL SELECT bucket, n FROM stats_threat_hourly WHERE ${w}) c GROUP BY 1`,
+          [h0, h1],
+        ],
+      ],
+      service: (s) => s.timeSeries('HOUR', day, null),
+    },
+    'timeSeries DAY 30d': {
+      direct: [
+        [
+          `SELECT bucket, sum(n) FROM (SELECT bucket, n FROM stats_alert_daily WHERE ${w}
+             UNION ALL SELECT bucket, n FROM stats_decision_daily WHERE ${w}
+             UNION ALL SELECT bucket, n FROM stats_threat_daily WHERE ${w}) c GROUP BY 1`,
+          [d0, d1],
+        ],
+      ],
+      service: (s) => s.timeSeries('DAY', month, null),
+    },
+    threatMap: {
+      direct: [
+        [
+          `SELECT country_code, city, latitude, longitude, approximate, sum(n) AS n, max(severity)
+             FROM stats_threat_map_daily WHERE ${w} GROUP BY 1, 2, 3, 4, 5 ORDER BY n DESC LIMIT 5000`,
+          [d0, d1],
+        ],
+      ],
+      service: () => threats.map({ since: month, until: new Date() }, 1, null, 5000),
+    },
+    'threatStats CATEGORY, previous': {
+      direct: [
+        [
+          `SELECT category, sum(n) AS n FROM stats_threat_daily WHERE ${w} GROUP BY 1 ORDER BY n DESC LIMIT 50`,
+          [d0, d1],
+        ],
+        [`SELECT category, sum(n) AS n FROM stats_threat_daily WHERE ${w} GROUP BY 1`, [prev0, d0]],
+      ],
+      service: (s) => s.threatStats({ since: month, groupBy: ['CATEGORY'], previous: true }),
+    },
+    'threatStats COUNTRY+SEVERITY': {
+      direct: [
+        [
+          `SELECT country_code, severity, sum(n) AS n FROM stats_threat_daily WHERE ${w} GROUP BY 1, 2 ORDER BY n DESC LIMIT 50`,
+          [d0, d1],
+        ],
+      ],
+      service: (s) => s.threatStats({ since: month, groupBy: ['COUNTRY', 'SEVERITY'] }),
+    },
+    'threatStats SOURCE_IP': {
+      direct: [
+        [
+          `SELECT source_ip, sum(n) AS n FROM stats_threat_endpoint_daily WHERE ${w} GROUP BY 1 ORDER BY n DESC LIMIT 50`,
+          [d0, d1],
+        ],
+      ],
+      service: (s) => s.threatStats({ since: month, groupBy: ['SOURCE_IP'] }),
+    },
+    'threatTimeSeries DAY by CATEGORY': {
+      direct: [
+        [`SELECT bucket, category, sum(n) FROM stats_threat_daily WHERE ${w} GROUP BY 1, 2`, [d0, d1]],
+      ],
+      service: (s) => s.threatTimeSeries({ bucket: 'DAY', since: month, groupBy: 'CATEGORY' }),
+    },
   };
 
   const pct = (xs: number[], p: number) =>
@@ -118,79 +271,24 @@ try {
     await fn();
     return performance.now() - s;
   };
-  const warm = new StatsService(new MemoryCache(), { sources: [source], topLists: source });
-  console.log('\n| query | sql p50 | sql p95 | cold p50 | cold p95 | cached p50 | cached p95 |');
-  console.log('|---|---|---|---|---|---|---|');
-  for (const name of Object.keys(baseline)) {
-    const [sql, params] = baseline[name]!;
-    const fn = viaService[name]!;
-    await fn(warm);
-    const r = { sql: [] as number[], cold: [] as number[], cached: [] as number[] };
+  const warm = service();
+  console.log(
+    `\n| statistic (30 days unless named) | direct p50 | direct p95 | cold p50 | cold p95 | warm p50 | warm p95 | cold p95 / direct p95 |`,
+  );
+  console.log('|---|---|---|---|---|---|---|---|');
+  for (const [name, c] of Object.entries(cases)) {
+    const direct = () => Promise.all(c.direct.map(([sql, params]) => pool.query(sql, params)));
+    await direct();
+    await c.service(warm);
+    const r = { direct: [] as number[], cold: [] as number[], warm: [] as number[] };
     for (let i = 0; i < ROUNDS; i++) {
-      r.sql.push(await time(() => pool.query(sql, params)));
-      r.cold.push(
-        await time(() => fn(new StatsService(new MemoryCache(), { sources: [source], topLists: source }))),
-      );
-      r.cached.push(await time(() => fn(warm)));
+      r.direct.push(await time(direct));
+      r.cold.push(await time(() => c.service(service())));
+      r.warm.push(await time(() => c.service(warm)));
     }
     const f = (xs: number[]) => `${pct(xs, 0.5).toFixed(1)} ms | ${pct(xs, 0.95).toFixed(1)} ms`;
-    console.log(`| ${name} | ${f(r.sql)} | ${f(r.cold)} | ${f(r.cached)} |`);
-  }
-
-  // The distinct counts of statsSummary, as they were (count(DISTINCT): a sort of the
-  // window) and as they are (GROUP BY subqueries: hash aggregates over covering indexes).
-  const distinctForms: Record<string, string> = {
-    'distinct attackers+scenarios, count(DISTINCT) (before)': `SELECT count(DISTINCT source_value),
-       count(DISTINCT scenario) FROM crowdsec_alerts WHERE start_at >= $1`,
-    'distinct attackers+scenarios, GROUP BY (now)': `SELECT
-       (SELECT count(*) FROM (SELECT source_value FROM crowdsec_alerts WHERE start_at >= $1 GROUP BY 1) a),
-       (SELECT count(*) FROM (SELECT scenario FROM crowdsec_alerts WHERE start_at >= $1 GROUP BY 1) s)`,
-  };
-  console.log('\n| sql 30d | p50 | p95 |\n|---|---|---|');
-  for (const [name, sql] of Object.entries(distinctForms)) {
-    const xs: number[] = [];
-    for (let i = 0; i < Math.min(ROUNDS, 7); i++) xs.push(await time(() => pool.query(sql, [month])));
-    console.log(`| ${name} | ${pct(xs, 0.5).toFixed(1)} ms | ${pct(xs, 0.95).toFixed(1)} ms |`);
-  }
-
-  // Plans of the queries StatsService runs (crowdsec-stats-repository.ts), uncached.
-  const plans: Record<string, [string, unknown[]]> = {
-    ...Object.fromEntries(Object.entries(distinctForms).map(([k, sql]) => [k, [sql, [month]]])),
-    'topAttackers 30d': [
-      `SELECT source_value AS value, sum(n)::int AS alerts, count(*)::int AS scenarios, max(last) AS last
-       FROM (SELECT source_value, scenario, count(*) AS n, max(start_at) AS last FROM crowdsec_alerts
-             WHERE start_at >= $1 GROUP BY source_value, scenario) pairs
-       GROUP BY source_value ORDER BY alerts DESC, last DESC LIMIT 10`,
-      [month],
-    ],
-    'topScenarios 30d': [
-      `SELECT scenario, sum(n)::int AS alerts, count(*)::int AS attackers
-       FROM (SELECT scenario, source_value, count(*) AS n FROM crowdsec_alerts WHERE start_at >= $1
-             GROUP BY scenario, source_value) pairs GROUP BY scenario ORDER BY alerts DESC, scenario LIMIT 10`,
-      [month],
-    ],
-    'countsByBucket alerts DAY 30d (countryStats, timeSeries DAY)': [
-      `SELECT date_trunc('day', start_at, 'UTC') AS bucket, country_code, count(*)::int AS n
-       FROM crowdsec_alerts WHERE start_at >= $1 AND start_at < now() GROUP BY 1, 2`,
-      [month],
-    ],
-    'countsByBucket alerts HOUR 24h (timeSeries HOUR)': [
-      `SELECT date_trunc('hour', start_at, 'UTC') AS bucket, country_code, count(*)::int AS n
-       FROM crowdsec_alerts WHERE start_at >= $1 AND start_at < now() GROUP BY 1, 2`,
-      [day],
-    ],
-    'active decisions per country': [
-      `SELECT country_code, count(*)::int AS n FROM crowdsec_decisions
-       WHERE deleted_at IS NULL AND expires_at > now() GROUP BY 1`,
-      [],
-    ],
-  };
-  for (const [name, [sql, params]] of Object.entries(plans)) {
-    const { rows } = await pool.query<{ 'QUERY PLAN': string }>(
-      `EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) ${sql}`,
-      params,
-    );
-    console.log(`\nEXPLAIN ${name}:\n${rows.map((r) => r['QUERY PLAN']).join('\n')}`);
+    const ratio = (pct(r.cold, 0.95) / pct(r.direct, 0.95)).toFixed(2);
+    console.log(`| ${name} | ${f(r.direct)} | ${f(r.cold)} | ${f(r.warm)} | ${ratio} |`);
   }
 } finally {
   await pool.end();
