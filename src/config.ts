@@ -35,6 +35,7 @@ const EnvSchema = z.object({
   WS_CONNECTION_INIT_TIMEOUT_MS: int(10_000, 100, 600_000),
   WS_MAX_SUBSCRIPTIONS_PER_KEY: int(200, 1, 1_000_000),
   WS_MAX_SUBSCRIPTIONS_PER_PROCESS: int(10_000, 1, 10_000_000),
+  WS_RESUME_WINDOW_SECONDS: int(3_600, 1, 86_400),
   AUTH_KEY_CACHE_TTL_MS: int(10_000, 100, 600_000),
   AUTH_STALE_IF_ERROR_SECONDS: int(600, 0, 86_400),
   AUTH_REVOCATION_POLL_MS: int(1_000, 100, 600_000),
@@ -126,6 +127,8 @@ export interface Config {
     readonly wsMaxSubscriptionsPerKey: number;
     /** In-flight WebSocket operations on one instance, all keys together. */
     readonly wsMaxSubscriptionsPerProcess: number;
+    /** How far back a subscription's `after` cursor may reach (replay from PostgreSQL). */
+    readonly subscriptionResumeWindowMs: number;
     readonly maxDepth: number;
     readonly maxAliases: number;
     readonly maxTokens: number;
@@ -269,6 +272,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       wsConnectionInitTimeoutMs: e.WS_CONNECTION_INIT_TIMEOUT_MS,
       wsMaxSubscriptionsPerKey: e.WS_MAX_SUBSCRIPTIONS_PER_KEY,
       wsMaxSubscriptionsPerProcess: e.WS_MAX_SUBSCRIPTIONS_PER_PROCESS,
+      subscriptionResumeWindowMs: e.WS_RESUME_WINDOW_SECONDS * 1000,
       maxDepth: e.QUERY_MAX_DEPTH,
       maxAliases: e.QUERY_MAX_ALIASES,
       maxTokens: e.QUERY_MAX_TOKENS,

@@ -9,7 +9,7 @@ import { listStatement, pageOf, RowCounter, type Cursor } from '../platform/page
 import type { AlertFilter, AlertPage, AlertRecord } from './crowdsec-types.js';
 
 /** An alert as the poller hands it over: the record's fields without our id, with GeoIP columns. */
-export interface AlertInput extends Omit<AlertRecord, 'id' | 'lapiUrl' | 'geo'> {
+export interface AlertInput extends Omit<AlertRecord, 'id' | 'lapiUrl' | 'geo' | 'streamPosition'> {
   geo: GeoColumns;
 }
 
@@ -31,13 +31,14 @@ interface AlertRow extends GeoColumns {
   source_ip: string | null;
   source_range: string | null;
   decision_ids: string[] | null;
+  stream_position: string;
   inserted?: boolean;
 }
 
 const COLUMNS = `a.id, a.lapi_url, a.crowdsec_id, a.scenario, a.scenario_version, a.message, a.events_count,
   a.start_at, a.stop_at, a.lapi_created_at, a.machine_id, a.simulated, a.source_scope, a.source_value,
   a.source_ip, a.source_range, a.country_code, a.city, a.latitude, a.longitude, a.geo_approximate, a.asn,
-  a.as_org, a.decision_ids`;
+  a.as_org, a.decision_ids, a.stream_position::text AS stream_position`;
 
 function toAlert(row: AlertRow): AlertRecord {
   return {
@@ -59,6 +60,7 @@ function toAlert(row: AlertRow): AlertRecord {
     sourceRange: row.source_range,
     geo: fromColumns(row),
     decisionIds: (row.decision_ids ?? []).map(Number),
+    streamPosition: row.stream_position,
   };
 }
 
@@ -130,6 +132,32 @@ export class AlertRepository {
     );
     this.counter.invalidate();
     return rows.filter((r) => r.inserted).map(toAlert);
+  }
+
+  /** Alerts with a stream position above `after`, in position order, at most `limit`. */
+  async readAfterPosition(after: bigint, limit: number): Promise<AlertRecord[]> {
+    const { rows } = await this.pool.query<AlertRow>(
+      `SELECT ${COLUMNS} FROM crowdsec_alerts a WHERE a.stream_position > $1 ORDER BY a.stream_position LIMIT $2`,
+      [after.toString(), limit],
+    );
+    return rows.map(toAlert);
+  }
+
+  /** The highest committed stream position (0 when none). */
+  async headPosition(): Promise<bigint> {
+    const { rows } = await this.pool.query<{ head: string | null }>(
+      'SELECT max(stream_position)::text AS head FROM crowdsec_alerts',
+    );
+    return BigInt(rows[0]?.head ?? '0');
+  }
+
+  /** When the first alert after stream position `after` was received; null when none. */
+  async firstReceivedAfter(after: bigint): Promise<Date | null> {
+    const { rows } = await this.pool.query<{ at: Date }>(
+      'SELECT received_at AS at FROM crowdsec_alerts WHERE stream_position > $1 ORDER BY stream_position LIMIT 1',
+      [after.toString()],
+    );
+    return rows[0]?.at ?? null;
   }
 
   async get(id: string): Promise<AlertRecord | undefined> {

@@ -34,13 +34,16 @@ export function createCrowdsecModule(
 ): CrowdsecModule {
   const { config, infra, geo, logger, onStored } = deps;
   const cs = config.crowdsec;
+  const resumeWindowMs = config.limits.subscriptionResumeWindowMs;
   const decisions = new DecisionRepository(infra.db.pool);
   const alerts = new AlertRepository(infra.db.pool);
   const stats = new CrowdsecStatsRepository(infra.db.pool);
   const lapiUrl = cs.lapiUrl?.replace(/\/+$/, '');
   if (!lapiUrl) {
     return {
-      services: { crowdsec: new CrowdsecService({ decisions, alerts, geo, bus: infra.bus }) },
+      services: {
+        crowdsec: new CrowdsecService({ decisions, alerts, geo, bus: infra.bus, logger, resumeWindowMs }),
+      },
       workers: [],
       instanceWorkers: [],
       healthChecks: [],
@@ -108,7 +111,15 @@ export function createCrowdsecModule(
       : {}),
   });
   const lapi: CrowdsecLapi = { url: lapiUrl, client, machineConfigured, sync };
-  const service = new CrowdsecService({ decisions, alerts, geo, bus: infra.bus, lapi });
+  const service = new CrowdsecService({
+    decisions,
+    alerts,
+    geo,
+    bus: infra.bus,
+    logger,
+    lapi,
+    resumeWindowMs,
+  });
   if (!cs.bouncerKey) log.warn('CROWDSEC_BOUNCER_KEY is not set: decisions are not polled');
   if (!machineConfigured)
     log.warn('CROWDSEC_MACHINE_ID/PASSWORD are not set: alerts are not polled; bans and deletes are refused');

@@ -7,10 +7,13 @@ import type { GeoService } from '../geo/geo-service.js';
 import { checkCountryCode, checkText } from '../platform/argument-checks.js';
 import { AppError, badInput, notFound, upstreamUnavailable } from '../platform/errors.js';
 import type { EventBus } from '../platform/event-bus.js';
+import type { Logger } from '../platform/logger.js';
 import type { Cursor } from '../platform/page.js';
+import { OrderedFeed, subscribeResumable, type StreamStore } from '../platform/resumable-stream.js';
 import type { AlertRepository } from './alert-repository.js';
 import { validateBan, type BanInput } from './ban-input.js';
 import { locateColumns } from './crowdsec-geo.js';
+import { alertStream, decisionStream } from './crowdsec-streams.js';
 import type { CrowdsecHealthReport, CrowdsecSync, SyncResult } from './crowdsec-sync.js';
 import {
   matchesDecision,
@@ -39,16 +42,39 @@ const NOT_CONFIGURED =
 const NO_MACHINE =
   'CrowdSec machine credentials are not configured: set CROWDSEC_MACHINE_ID and CROWDSEC_MACHINE_PASSWORD (cscli machines add)';
 
+/** Default of WS_RESUME_WINDOW_SECONDS. */
+const RESUME_WINDOW_MS = 3_600_000;
+
+interface Stream<T> {
+  store: StreamStore<T>;
+  feed: OrderedFeed<T>;
+}
+
 export class CrowdsecService {
+  private readonly added: Stream<DecisionRecord>;
+  private readonly deleted: Stream<DecisionRecord>;
+  private readonly created: Stream<AlertRecord>;
+
   constructor(
     private readonly deps: {
       decisions: DecisionRepository;
       alerts: AlertRepository;
       geo: GeoService;
       bus: EventBus;
+      logger: Logger;
       lapi?: CrowdsecLapi;
+      /** How far back an `after` cursor may reach, in milliseconds. */
+      resumeWindowMs?: number;
     },
-  ) {}
+  ) {
+    const stream = <T>(store: StreamStore<T>): Stream<T> => ({
+      store,
+      feed: new OrderedFeed(deps.bus, store, deps.logger),
+    });
+    this.added = stream(decisionStream(deps.decisions, 'added'));
+    this.deleted = stream(decisionStream(deps.decisions, 'deleted'));
+    this.created = stream(alertStream(deps.alerts));
+  }
 
   listDecisions(filter: DecisionFilter, first: number, after: Cursor | undefined): Promise<DecisionPage> {
     return this.deps.decisions.list(checkDecisionFilter(filter), first, after);
@@ -66,14 +92,28 @@ export class CrowdsecService {
     return this.deps.decisions.byCrowdsecIds(alert.lapiUrl, alert.decisionIds);
   }
 
-  subscribeDecisions(kind: 'added' | 'deleted', filter: DecisionFilter | null | undefined) {
-    const topic = kind === 'added' ? TOPICS.decisionAdded : TOPICS.decisionDeleted;
+  /**
+   * Decisions as they are stored or deleted, from every instance, in stream-position
+   * order; with `after` (a cursor of that stream), first the stored ones after it.
+   */
+  subscribeDecisions(
+    kind: 'added' | 'deleted',
+    filter: DecisionFilter | null | undefined,
+    after?: string | null,
+  ): Promise<AsyncIterableIterator<DecisionRecord>> {
     const checked = filter ? checkDecisionFilter(filter) : filter;
-    return this.deps.bus.subscribe<DecisionRecord>(topic, (d) => matchesDecision(d, checked));
+    const { feed, store } = kind === 'added' ? this.added : this.deleted;
+    return subscribeResumable(feed, store, (d) => matchesDecision(d, checked), after, this.resume());
   }
 
-  subscribeAlerts() {
-    return this.deps.bus.subscribe<AlertRecord>(TOPICS.alertCreated);
+  /** Alerts as they are stored; with `after`, first the stored ones after it. */
+  subscribeAlerts(after?: string | null): Promise<AsyncIterableIterator<AlertRecord>> {
+    const { feed, store } = this.created;
+    return subscribeResumable(feed, store, () => true, after, this.resume());
+  }
+
+  private resume() {
+    return { windowMs: this.deps.resumeWindowMs ?? RESUME_WINDOW_MS };
   }
 
   syncNow(): Promise<SyncResult> {

@@ -22,6 +22,12 @@ export interface DecisionRecord {
   createdAt: Date;
   deletedAt: Date | null;
   geo: GeoLocation | null;
+  /**
+   * Positions in the decisionAdded and decisionDeleted streams (bigints as decimal text,
+   * commit-ordered, set by the database; deletedPosition null while it stands).
+   */
+  addedPosition: string;
+  deletedPosition: string | null;
 }
 
 export interface AlertRecord {
@@ -44,6 +50,8 @@ export interface AlertRecord {
   geo: GeoLocation | null;
   /** LAPI ids of the decisions the alert carried. */
   decisionIds: number[];
+  /** Position in the alertCreated stream (a bigint as decimal text, set by the database). */
+  streamPosition: string;
 }
 
 export interface DecisionFilter {

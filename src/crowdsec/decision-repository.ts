@@ -12,7 +12,7 @@ import type { DecisionFilter, DecisionPage, DecisionRecord } from './crowdsec-ty
 /** A decision as the poller hands it over: the record's LAPI fields, with GeoIP columns. */
 export interface DecisionInput extends Omit<
   DecisionRecord,
-  'id' | 'lapiUrl' | 'createdAt' | 'deletedAt' | 'geo'
+  'id' | 'lapiUrl' | 'createdAt' | 'deletedAt' | 'geo' | 'addedPosition' | 'deletedPosition'
 > {
   geo: GeoColumns;
 }
@@ -30,11 +30,14 @@ interface DecisionRow extends GeoColumns {
   expires_at: Date;
   created_at: Date;
   deleted_at: Date | null;
+  added_position: string;
+  deleted_position: string | null;
   inserted?: boolean;
 }
 
 const COLUMNS = `id, lapi_url, crowdsec_id, origin, type, scope, value, scenario, simulated, expires_at,
-  created_at, deleted_at, country_code, city, latitude, longitude, geo_approximate, asn, as_org`;
+  created_at, deleted_at, country_code, city, latitude, longitude, geo_approximate, asn, as_org,
+  added_position::text AS added_position, deleted_position::text AS deleted_position`;
 
 /** Deleted-at for a decision that disappears: now, or its expiry if that came first. */
 const GONE_AT = 'LEAST(now(), expires_at)';
@@ -54,6 +57,8 @@ export function toDecision(row: DecisionRow): DecisionRecord {
     createdAt: row.created_at,
     deletedAt: row.deleted_at,
     geo: fromColumns(row),
+    addedPosition: row.added_position,
+    deletedPosition: row.deleted_position,
   };
 }
 
@@ -148,6 +153,47 @@ export class DecisionRepository {
       if (rows.length > 0) await onChunk(rows.map(toDecision));
       if (rows.length < chunk) return total;
     }
+  }
+
+  /**
+   * Decisions whose position in the `kind` stream is above `after`, in that order, at
+   * most `limit` (the replay of decisionAdded / decisionDeleted).
+   */
+  async readAfterPosition(
+    kind: 'added' | 'deleted',
+    after: bigint,
+    limit: number,
+  ): Promise<DecisionRecord[]> {
+    const column = kind === 'added' ? 'added_position' : 'deleted_position';
+    const { rows } = await this.pool.query<DecisionRow>(
+      // Qualified: the bare name would sort by the text column of the same name in COLUMNS.
+      `SELECT ${COLUMNS} FROM crowdsec_decisions d WHERE d.${column} > $1 ORDER BY d.${column} LIMIT $2`,
+      [after.toString(), limit],
+    );
+    return rows.map(toDecision);
+  }
+
+  /** The highest committed position of the `kind` stream (0 when none). */
+  async headPosition(kind: 'added' | 'deleted'): Promise<bigint> {
+    const column = kind === 'added' ? 'added_position' : 'deleted_position';
+    const { rows } = await this.pool.query<{ head: string | null }>(
+      `SELECT max(${column})::text AS head FROM crowdsec_decisions`,
+    );
+    return BigInt(rows[0]?.head ?? '0');
+  }
+
+  /**
+   * When the first decision after `after` in the `kind` stream was stored (added) or
+   * deleted; null when there is none.
+   */
+  async firstWrittenAfter(kind: 'added' | 'deleted', after: bigint): Promise<Date | null> {
+    const [column, at] =
+      kind === 'added' ? ['added_position', 'created_at'] : ['deleted_position', 'deleted_at'];
+    const { rows } = await this.pool.query<{ at: Date }>(
+      `SELECT ${at} AS at FROM crowdsec_decisions WHERE ${column} > $1 ORDER BY ${column} LIMIT 1`,
+      [after.toString()],
+    );
+    return rows[0]?.at ?? null;
   }
 
   async get(id: string): Promise<DecisionRecord | undefined> {

@@ -44,6 +44,8 @@ export type Alert = {
   /** The LAPI's creation time. */
   createdAt: Scalars['DateTime']['output'];
   crowdsecId: Scalars['Int']['output'];
+  /** Its position in the alertCreated stream: pass it as alertCreated(after:) to resume. */
+  cursor: Scalars['String']['output'];
   decisions: Array<Decision>;
   eventsCount: Scalars['Int']['output'];
   /** The alert's own enrichment (country, AS, coordinates) when it had one, else threatwire's GeoIP. */
@@ -292,6 +294,11 @@ export type Decision = {
   createdAt: Scalars['DateTime']['output'];
   /** The decision's id on its Local API. */
   crowdsecId: Scalars['Int']['output'];
+  /**
+   * Its position in the decisionAdded stream (in a decisionDeleted event: in the
+   * decisionDeleted stream): pass it as after: to resume that subscription.
+   */
+  cursor: Scalars['String']['output'];
   /** When it was deleted (or found expired); null while it stands. */
   deletedAt?: Maybe<Scalars['DateTime']['output']>;
   /** Computed at receipt from the remaining duration the LAPI reported. */
@@ -1232,10 +1239,22 @@ export type StatsSummary = {
 
 export type Subscription = {
   __typename?: 'Subscription';
+  /** Alerts as they are stored. Resumes with after as decisionAdded does. */
   alertCreated: Alert;
-  /** Decisions as they are stored, matching the filter. */
+  /**
+   * Decisions as they are stored, matching the filter.
+   * With after (the cursor of the last event received, at most 200 characters), the
+   * subscription first replays, in order, the stored events after it that match, then
+   * continues live, none twice (docs/api.md "Resuming a subscription"). A cursor that is not
+   * one of this field's is refused with BAD_USER_INPUT (extensions.argument "after",
+   * extensions.reason "INVALID_CURSOR"); one older than WS_RESUME_WINDOW_SECONDS
+   * (one hour by default) with BAD_USER_INPUT, extensions.reason "CURSOR_TOO_OLD".
+   */
   decisionAdded: Decision;
-  /** Decisions as they are deleted or found expired, matching the filter. */
+  /**
+   * Decisions as they are deleted or found expired, matching the filter. Resumes with after
+   * as decisionAdded does.
+   */
   decisionDeleted: Decision;
   /** Server time every intervalSeconds (1–3600): lets a dashboard notice a stale socket. */
   heartbeat: Scalars['DateTime']['output'];
@@ -1246,17 +1265,30 @@ export type Subscription = {
    * 11 entries, countries (ISO 3166-1 alpha-2) at most 250 entries. Beyond a limit the subscription
    * is refused with BAD_USER_INPUT, extensions.argument naming the argument and extensions.limit the
    * maximum.
+   * With after (the cursor of the last event received, at most 200 characters), the
+   * subscription first replays, in order, the stored events after it that match, then
+   * continues live, none twice (docs/api.md "Resuming a subscription"). A cursor that is not
+   * one of this field's is refused with BAD_USER_INPUT (extensions.argument "after",
+   * extensions.reason "INVALID_CURSOR"); one older than WS_RESUME_WINDOW_SECONDS
+   * (one hour by default) with BAD_USER_INPUT, extensions.reason "CURSOR_TOO_OLD".
    */
   threatDetected: ThreatEvent;
 };
 
 
+export type SubscriptionAlertCreatedArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+};
+
+
 export type SubscriptionDecisionAddedArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
   filter?: InputMaybe<DecisionFilter>;
 };
 
 
 export type SubscriptionDecisionDeletedArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
   filter?: InputMaybe<DecisionFilter>;
 };
 
@@ -1272,6 +1304,7 @@ export type SubscriptionIocEnrichedArgs = {
 
 
 export type SubscriptionThreatDetectedArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
   categories?: InputMaybe<Array<ThreatCategory>>;
   countries?: InputMaybe<Array<Scalars['String']['input']>>;
   minSeverity?: InputMaybe<Scalars['Int']['input']>;
@@ -1311,6 +1344,8 @@ export type ThreatEvent = {
   classification: ThreatClassification;
   /** 0–1: the sensor's confidence in the detection. */
   confidence: Scalars['Float']['output'];
+  /** The event's position in the threatDetected stream: pass it as threatDetected(after:) to resume. */
+  cursor: Scalars['String']['output'];
   description?: Maybe<Scalars['String']['output']>;
   destinationIp?: Maybe<Scalars['String']['output']>;
   destinationPort?: Maybe<Scalars['Int']['output']>;
@@ -1750,6 +1785,7 @@ export type ActorResolvers<ContextType = GraphQLContext, ParentType extends Reso
 export type AlertResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Alert'] = ResolversParentTypes['Alert']> = ResolversObject<{
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   crowdsecId?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   decisions?: Resolver<Array<ResolversTypes['Decision']>, ParentType, ContextType>;
   eventsCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   geo?: Resolver<Maybe<ResolversTypes['Geo']>, ParentType, ContextType>;
@@ -1902,6 +1938,7 @@ export type DecisionResolvers<ContextType = GraphQLContext, ParentType extends R
   active?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   crowdsecId?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   deletedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   expiresAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   geo?: Resolver<Maybe<ResolversTypes['Geo']>, ParentType, ContextType>;
@@ -2223,7 +2260,7 @@ export type StatsSummaryResolvers<ContextType = GraphQLContext, ParentType exten
 }>;
 
 export type SubscriptionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = ResolversObject<{
-  alertCreated?: SubscriptionResolver<ResolversTypes['Alert'], "alertCreated", ParentType, ContextType>;
+  alertCreated?: SubscriptionResolver<ResolversTypes['Alert'], "alertCreated", ParentType, ContextType, Partial<SubscriptionAlertCreatedArgs>>;
   decisionAdded?: SubscriptionResolver<ResolversTypes['Decision'], "decisionAdded", ParentType, ContextType, Partial<SubscriptionDecisionAddedArgs>>;
   decisionDeleted?: SubscriptionResolver<ResolversTypes['Decision'], "decisionDeleted", ParentType, ContextType, Partial<SubscriptionDecisionDeletedArgs>>;
   heartbeat?: SubscriptionResolver<ResolversTypes['DateTime'], "heartbeat", ParentType, ContextType, RequireFields<SubscriptionHeartbeatArgs, 'intervalSeconds'>>;
@@ -2244,6 +2281,7 @@ export type ThreatEventResolvers<ContextType = GraphQLContext, ParentType extend
   banned?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   classification?: Resolver<ResolversTypes['ThreatClassification'], ParentType, ContextType>;
   confidence?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   description?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   destinationIp?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   destinationPort?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;

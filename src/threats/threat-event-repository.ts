@@ -17,6 +17,8 @@ export type MapRow = Omit<ThreatMapPoint, 'countryName'>;
 export interface StoredFlags {
   knownIoc: boolean;
   banned: boolean;
+  /** The stream position the INSERT gave the event (decimal text). */
+  streamPosition: string;
 }
 
 /** An IOC counts as "known" from this fused risk score on (RiskLevel HIGH and CRITICAL). */
@@ -53,6 +55,12 @@ export interface ThreatEventRepository {
   recent(limit: number): Promise<ClassifierInput[]>;
   /** Deletes up to `batch` events older than `cutoff`; returns how many. */
   deleteOlderThan(cutoff: Date, batch: number): Promise<number>;
+  /** Events with a stream position above `after`, in position order, at most `limit`. */
+  readAfterPosition(after: bigint, limit: number): Promise<ThreatEventRecord[]>;
+  /** The highest stream position committed (0 when none). */
+  headPosition(): Promise<bigint>;
+  /** When the first event after stream position `after` was ingested; null when none. */
+  firstIngestedAfter(after: bigint): Promise<Date | null>;
 }
 
 const INSERT = `
@@ -79,7 +87,7 @@ const INSERT = `
            longitude, geo_approximate, asn, as_org, category, category_confidence,
            anomaly_score, is_anomaly, classification_method, model_version, raw)
   ON CONFLICT (external_id) DO NOTHING
-  RETURNING id, known_ioc AS "knownIoc", banned`;
+  RETURNING id, known_ioc AS "knownIoc", banned, stream_position::text AS "streamPosition"`;
 
 export class PgThreatEventRepository implements ThreatEventRepository {
   private readonly counter: RowCounter;
@@ -98,7 +106,33 @@ export class PgThreatEventRepository implements ThreatEventRepository {
       values: params,
     });
     if (rows.length > 0) this.counter.invalidate();
-    return new Map(rows.map((r) => [r.id, { knownIoc: r.knownIoc, banned: r.banned }]));
+    return new Map(
+      rows.map((r) => [r.id, { knownIoc: r.knownIoc, banned: r.banned, streamPosition: r.streamPosition }]),
+    );
+  }
+
+  async readAfterPosition(after: bigint, limit: number): Promise<ThreatEventRecord[]> {
+    const { rows } = await this.pool.query<ThreatEventRecord>({
+      name: 'threat_events_after_position',
+      text: `${SELECT_EVENT} WHERE e.stream_position > $1 ORDER BY e.stream_position LIMIT $2`,
+      values: [after.toString(), limit],
+    });
+    return rows.map(toRecord);
+  }
+
+  async headPosition(): Promise<bigint> {
+    const { rows } = await this.pool.query<{ head: string | null }>(
+      'SELECT max(stream_position)::text AS head FROM threat_events',
+    );
+    return BigInt(rows[0]?.head ?? '0');
+  }
+
+  async firstIngestedAfter(after: bigint): Promise<Date | null> {
+    const { rows } = await this.pool.query<{ at: Date }>(
+      `SELECT ingested_at AS at FROM threat_events WHERE stream_position > $1 ORDER BY stream_position LIMIT 1`,
+      [after.toString()],
+    );
+    return rows[0]?.at ?? null;
   }
 
   async findById(id: string): Promise<ThreatEventRecord | null> {

@@ -45,6 +45,7 @@ export function createThreatModule(
     bus: infra.bus,
     logger,
     maxBatch: config.threats.maxBatch,
+    resumeWindowMs: config.limits.subscriptionResumeWindowMs,
     ...(onStored ? { onStored: (earliest: Date) => onStored([earliest]) } : {}),
   });
   return {

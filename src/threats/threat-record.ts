@@ -61,5 +61,6 @@ export function buildRecord(
     modelVersion: c.modelVersion,
     label: null,
     raw: event.raw,
+    streamPosition: '0', // set by the INSERT
   };
 }

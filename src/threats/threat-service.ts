@@ -20,7 +20,8 @@ import {
   normaliseFilter,
   type ThreatSubscriptionArgs,
 } from './threat-filters.js';
-import { subscribeThreats } from './threat-subscription.js';
+import { OrderedFeed, subscribeResumable, type StreamStore } from '../platform/resumable-stream.js';
+import { threatStream } from './threat-subscription.js';
 import {
   THREATS_TOPIC,
   type IngestError,
@@ -46,7 +47,12 @@ export interface ThreatServiceDeps {
   maps: Pick<ThreatStatsRepository, 'map'>;
   /** After each commit, with the earliest occurredAt stored (stats cache freshness). */
   onStored?: (earliest: Date) => Promise<void>;
+  /** How far back a threatDetected `after` cursor may reach, in milliseconds. */
+  resumeWindowMs?: number;
 }
+
+/** Default of WS_RESUME_WINDOW_SECONDS. */
+const RESUME_WINDOW_MS = 3_600_000;
 
 const MAP_MAX_POINTS = 5000;
 /** Single-event INSERTs running at once; events arriving meanwhile share the next one. */
@@ -56,9 +62,13 @@ const SINGLE_WRITES_IN_FLIGHT = 2;
 export class ThreatService {
   private readonly log: Logger;
   private readonly singles: WriteCoalescer<ValidEvent, ThreatEventRecord>;
+  private readonly stream: StreamStore<ThreatEventRecord>;
+  private readonly feed: OrderedFeed<ThreatEventRecord>;
 
   constructor(private readonly deps: ThreatServiceDeps) {
     this.log = deps.logger.child({ component: 'threats' });
+    this.stream = threatStream(deps.events);
+    this.feed = new OrderedFeed(deps.bus, this.stream, deps.logger);
     this.singles = new WriteCoalescer((events) => this.storeSingles(events), {
       maxBatch: deps.maxBatch,
       maxConcurrent: SINGLE_WRITES_IN_FLIGHT,
@@ -225,8 +235,16 @@ export class ThreatService {
     return event;
   }
 
-  /** Newly stored events matching the filter, from every instance (event bus). */
-  subscribe(args: ThreatSubscriptionArgs): AsyncIterableIterator<ThreatEventRecord> {
-    return subscribeThreats(this.deps.bus, compileSubscriptionFilter(args));
+  /**
+   * Newly stored events matching the filter, from every instance, in stream-position
+   * order; with `after` (a cursor of this stream), first the stored ones after it.
+   */
+  subscribe(
+    args: ThreatSubscriptionArgs & { after?: string | null },
+  ): Promise<AsyncIterableIterator<ThreatEventRecord>> {
+    const matches = compileSubscriptionFilter(args);
+    return subscribeResumable(this.feed, this.stream, matches, args.after, {
+      windowMs: this.deps.resumeWindowMs ?? RESUME_WINDOW_MS,
+    });
   }
 }

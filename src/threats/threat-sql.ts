@@ -36,6 +36,7 @@ const EVENT_COLUMNS: Record<keyof ThreatEventRecord, string> = {
   modelVersion: 'e.model_version AS "modelVersion"',
   label: 'l.category AS label',
   raw: 'e.raw',
+  streamPosition: 'e.stream_position::text AS "streamPosition"',
 };
 
 const LABEL_JOIN = 'LEFT JOIN threat_labels l ON l.event_id = e.id';

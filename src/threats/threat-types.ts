@@ -41,6 +41,12 @@ export interface ThreatEventRecord {
   modelVersion: string | null;
   label: ThreatCategory | null;
   raw: unknown;
+  /**
+   * The event's position in the threatDetected stream (a bigint as decimal text), set
+   * by the INSERT (commit-ordered, src/platform/resumable-stream.ts); subscription
+   * cursors are made of it.
+   */
+  streamPosition: string;
 }
 
 /** What a sender may give for one event (GraphQL `ThreatEventInput`), before validation. */

@@ -25,7 +25,7 @@ function refusingRepository(error: () => Error) {
       for (const e of events) {
         if (e.externalId !== null && [...rows.values()].some((r) => r.externalId === e.externalId)) continue;
         rows.set(e.id, e);
-        inserted.set(e.id, { knownIoc: false, banned: false });
+        inserted.set(e.id, { knownIoc: false, banned: false, streamPosition: String(rows.size) });
       }
       return Promise.resolve(inserted);
     },

@@ -114,6 +114,7 @@ describe('bulk INSERT literals', () => {
         modelVersion: null,
         label: null,
         raw: null,
+        streamPosition: '0',
       },
     ];
     const params = insertParams([record]);

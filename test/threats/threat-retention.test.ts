@@ -47,6 +47,7 @@ function record(occurredAt: Date, externalId: string | null): ThreatEventRecord 
     modelVersion: null,
     label: null,
     raw: { nested: [1, 'two'] },
+    streamPosition: '0',
   };
 }
 
@@ -68,7 +69,9 @@ describe('PgThreatEventRepository', () => {
   it('round-trips awkward text, arrays and JSON through the unnest insert', async () => {
     // Recent, so the retention case below (which may run first or after) never counts it.
     const r = record(new Date(Math.floor(Date.now() / 1000) * 1000 - 3_600_000 + 678), 'round-trip');
-    expect([...(await repo.insertMany([r]))]).toEqual([[r.id, { knownIoc: false, banned: false }]]);
+    const inserted = [...(await repo.insertMany([r]))];
+    expect(inserted.map(([id, flags]) => [id, flags.knownIoc, flags.banned])).toEqual([[r.id, false, false]]);
+    expect(inserted[0]?.[1].streamPosition).toMatch(/^[1-9]\d*$/);
     const [stored] = await repo.findByExternalIds(['round-trip']);
     expect(stored).toMatchObject({
       id: r.id,

@@ -1,6 +1,7 @@
 import type { CrowdsecHealthReport } from '../../crowdsec/crowdsec-sync.js';
 import type { AlertRecord, DecisionRecord } from '../../crowdsec/crowdsec-types.js';
 import { isActive, toDate } from '../../crowdsec/crowdsec-types.js';
+import { encodeCursor } from '../../platform/resumable-stream.js';
 import { loaders } from '../loaders.js';
 import { connectionResolvers, decodeCursor, pageSize } from '../pagination.js';
 import type { Resolvers } from '../generated.js';
@@ -26,15 +27,18 @@ export const crowdsecResolvers: Resolvers = {
   },
   Subscription: {
     decisionAdded: {
-      subscribe: (_p, { filter }, { services }) => services.crowdsec.subscribeDecisions('added', filter),
+      subscribe: (_p, { filter, after }, { services }) =>
+        services.crowdsec.subscribeDecisions('added', filter, after),
       resolve: (d: DecisionRecord) => d,
     },
     decisionDeleted: {
-      subscribe: (_p, { filter }, { services }) => services.crowdsec.subscribeDecisions('deleted', filter),
-      resolve: (d: DecisionRecord) => d,
+      subscribe: (_p, { filter, after }, { services }) =>
+        services.crowdsec.subscribeDecisions('deleted', filter, after),
+      // The Decision's cursor is then its position in the decisionDeleted stream.
+      resolve: (d: DecisionRecord): DecisionRecord & { deletedEvent: true } => ({ ...d, deletedEvent: true }),
     },
     alertCreated: {
-      subscribe: (_p, _a, { services }) => services.crowdsec.subscribeAlerts(),
+      subscribe: (_p, { after }, { services }) => services.crowdsec.subscribeAlerts(after),
       resolve: (a: AlertRecord) => a,
     },
   },
@@ -42,8 +46,13 @@ export const crowdsecResolvers: Resolvers = {
   AlertConnection: connectionResolvers((a: AlertRecord) => ({ at: toDate(a.startAt), id: a.id })),
   Decision: {
     active: (d) => isActive(d),
+    cursor: (d) =>
+      'deletedEvent' in d && d.deletedPosition !== null
+        ? encodeCursor('decisionDeleted', d.deletedPosition)
+        : encodeCursor('decisionAdded', d.addedPosition),
   },
   Alert: {
+    cursor: (a) => encodeCursor('alertCreated', a.streamPosition),
     decisions: (a, _args, { services }) => services.crowdsec.decisionsOf(a),
     ioc: (a, _args, context) => loaders(context).iocByValue.load(a.sourceIp ?? a.sourceValue),
   },

@@ -2,6 +2,7 @@ import type { GraphQLResolveInfo } from 'graphql';
 import { countryInfo } from '../../geo/countries.js';
 import type { ThreatEventField, ThreatEventRecord } from '../../threats/threat-types.js';
 import { checkInt } from '../../platform/argument-checks.js';
+import { encodeCursor } from '../../platform/resumable-stream.js';
 import type { Resolvers } from '../generated.js';
 import { loaders } from '../loaders.js';
 import { connectionResolvers, decodeCursor, pageSize } from '../pagination.js';
@@ -13,6 +14,7 @@ const toDate = (v: Date | string | null | undefined) => (v === null || v === und
 
 /** Record fields behind the ThreatEvent fields that are not record fields of the same name. */
 const RECORD_FIELDS: Partial<Record<string, ThreatEventField[]>> = {
+  cursor: ['streamPosition'],
   geo: ['countryCode', 'city', 'latitude', 'longitude', 'geoApproximate', 'asn', 'asOrg'],
   ioc: ['sourceIp'],
   classification: [
@@ -70,6 +72,7 @@ export const threatResolvers: Resolvers = {
     id: e.id,
   })),
   ThreatEvent: {
+    cursor: (e) => encodeCursor('threatDetected', e.streamPosition),
     ioc: (e, _a, context) => loaders(context).iocByValue.load(e.sourceIp),
     geo: (e) =>
       e.countryCode === null && e.latitude === null
