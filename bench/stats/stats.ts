@@ -290,6 +290,29 @@ try {
     const ratio = (pct(r.cold, 0.95) / pct(r.direct, 0.95)).toFixed(2);
     console.log(`| ${name} | ${f(r.direct)} | ${f(r.cold)} | ${f(r.warm)} | ${ratio} |`);
   }
+
+  // What the rollup triggers cost a write: 1,000-event INSERTs (one group commit's batch,
+  // late rows over the last 30 days) with the statistics triggers on and off.
+  const batch = `INSERT INTO threat_events (source_ip, destination_port, threat_type, severity, confidence,
+       occurred_at, country_code, latitude, longitude, category, category_confidence, classification_method)
+     SELECT ('100.1.' || (g % 250) || '.1')::inet, 22, 'type-' || (g % 8), 1 + g % 10, 0.9,
+            now() - random() * interval '30 days', ${COUNTRIES}[1 + g % 10], ${LATS}[1 + g % 10],
+            ${LONS}[1 + g % 10], ${CATEGORIES}[1 + g % 11]::"ThreatCategory", 0.8, 'RULES'
+     FROM generate_series(1, 1000) g`;
+  const writes: Record<string, number[]> = { on: [], off: [] };
+  for (let i = 0; i < ROUNDS; i++) {
+    for (const mode of ['on', 'off'] as const) {
+      const toggle = mode === 'on' ? 'ENABLE' : 'DISABLE';
+      await pool.query(`ALTER TABLE threat_events ${toggle} TRIGGER threat_events_stats_insert`);
+      writes[mode]!.push(await time(() => pool.query(batch)));
+    }
+  }
+  await pool.query('ALTER TABLE threat_events ENABLE TRIGGER threat_events_stats_insert');
+  console.log('\n| 1,000-event INSERT | p50 | p95 |\n|---|---|---|');
+  for (const [mode, xs] of Object.entries(writes))
+    console.log(
+      `| statistics triggers ${mode} | ${pct(xs, 0.5).toFixed(1)} ms | ${pct(xs, 0.95).toFixed(1)} ms |`,
+    );
 } finally {
   await pool.end();
   await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);

@@ -57,11 +57,16 @@ export class ThreatAnalytics {
     const groups = checkGroups(args.groupBy);
     const limit = checkInt('limit', args.limit, 1, MAX_THREAT_STATS_ROWS, 50);
     const range = this.window(args.since, args.until);
-    const current = await this.groups({ range, groups, limit });
-    if (!args.previous) return current.map((r) => toRow(r.key, r.count, null));
+    if (!args.previous)
+      return (await this.groups({ range, groups, limit })).map((r) => toRow(r.key, r.count, null));
+    // Both windows at once: the previous one counts every key (rollup rows of one window,
+    // as many as the current window reads) and keeps those of the current top rows.
     const len = range.until.getTime() - range.since.getTime();
     const before = { since: new Date(range.since.getTime() - len), until: range.since };
-    const previous = current.length > 0 ? await this.groups({ range: before, groups, only: current }) : [];
+    const [current, previous] = await Promise.all([
+      this.groups({ range, groups, limit }),
+      this.groups({ range: before, groups }),
+    ]);
     const prev = new Map(previous.map((r) => [keyOf(r.key), r.count]));
     return current.map((r) => toRow(r.key, r.count, prev.get(keyOf(r.key)) ?? 0));
   }
@@ -82,14 +87,19 @@ export class ThreatAnalytics {
     const shift = buckets * step;
     const before = { since: new Date(start - shift), until: new Date(end - shift) };
 
-    const series = async (r: TimeRange) => {
-      const totals = await this.groups({ range: r, groups: [], bucket: size });
-      const byGroup =
-        top.length > 0 ? await this.groups({ range: r, groups: [group!], bucket: size, only: top }) : [];
-      return { totals: bucketMap(totals), byGroup };
-    };
-    const top = group === null ? [] : await this.groups({ range, groups: [group], limit: n });
-    const [now, prev] = await Promise.all([series(range), args.previous ? series(before) : null]);
+    // Round trips: the top groups and the totals at once, then the groups' cells.
+    const [top, totals, prevTotals] = await Promise.all([
+      group === null ? Promise.resolve([]) : this.groups({ range, groups: [group], limit: n }),
+      this.groups({ range, groups: [], bucket: size }).then(bucketMap),
+      args.previous ? this.groups({ range: before, groups: [], bucket: size }).then(bucketMap) : null,
+    ]);
+    const cells = (r: TimeRange) =>
+      top.length > 0
+        ? this.groups({ range: r, groups: [group!], bucket: size, only: top })
+        : Promise.resolve([]);
+    const [nowGroups, prevGroups] = await Promise.all([cells(range), args.previous ? cells(before) : null]);
+    const now = { totals, byGroup: nowGroups };
+    const prev = prevTotals && prevGroups ? { totals: prevTotals, byGroup: prevGroups } : null;
     const cell = (rows: ThreatGroupCount[]) =>
       new Map(rows.map((r) => [`${r.bucket!.getTime()}|${keyOf(r.key)}`, r.count]));
     const nowCells = cell(now.byGroup);
