@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
-const DOMAINS = ['auth', 'crowdsec', 'iocs', 'threats', 'geo', 'stats', 'feeds'];
+const DOMAINS = ['auth', 'crowdsec', 'iocs', 'threats', 'geo', 'stats', 'webhooks', 'feeds'];
 
 /** A `no-restricted-imports` rule for `files`: no import of the named folders (or app.ts). */
 function layer(files, forbidden, why, extra = []) {

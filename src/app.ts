@@ -23,6 +23,7 @@ import { exportSources } from './server/export-sources.js';
 import { createWsServer } from './server/ws-server.js';
 import { createStatsModule } from './stats/stats-module.js';
 import { createThreatModule } from './threats/threat-module.js';
+import { createWebhooksModule } from './webhooks/webhooks-module.js';
 
 export interface RunningApp {
   readonly url: string;
@@ -66,6 +67,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
       ...domains.crowdsec.services,
       ...domains.iocs.services,
       ...domains.stats.services,
+      ...domains.webhooks.services,
       ...domains.feeds.services,
     };
     let shuttingDown = false;
@@ -133,9 +135,17 @@ function createDomainModules(deps: ModuleDeps, geo: GeoModule, metrics: Metrics)
     ...deps,
     onOutcome: (outcome) => metrics.authChecks.inc({ outcome }),
   });
-  const threats = createThreatModule({ ...deps, ...geo.services, onStored: noteWritten('threats') });
-  const crowdsec = createCrowdsecModule({ ...deps, ...geo.services, onStored: noteWritten('crowdsec') });
-  const iocs = createIocModule(deps);
+  // Before the writers: they add webhook outbox rows as they store data.
+  const webhooks = createWebhooksModule(deps);
+  const { outbox } = webhooks;
+  const threats = createThreatModule({ ...deps, ...geo.services, outbox, onStored: noteWritten('threats') });
+  const crowdsec = createCrowdsecModule({
+    ...deps,
+    ...geo.services,
+    outbox,
+    onStored: noteWritten('crowdsec'),
+  });
+  const iocs = createIocModule({ ...deps, outbox });
   const stats = createStatsModule({ ...deps, from: [crowdsec, threats], topLists: crowdsec.topLists });
   // Feeds read the other domains' tables; exports page through their services.
   const feeds = createFeedsModule({
@@ -147,7 +157,7 @@ function createDomainModules(deps: ModuleDeps, geo: GeoModule, metrics: Metrics)
     }),
     keySecret: (keyId) => apiKeys.services.apiKeys.linkSecretOf(keyId),
   });
-  return { apiKeys, threats, crowdsec, iocs, stats, feeds };
+  return { apiKeys, webhooks, threats, crowdsec, iocs, stats, feeds };
 }
 
 /** HTTP (Fastify + Apollo) and WebSocket (graphql-ws) over one schema, ready to listen. */

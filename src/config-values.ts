@@ -1,3 +1,4 @@
+import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 
 /** zod parsers for environment values: empty means unset, errors say what is expected. */
@@ -62,3 +63,24 @@ export const rateWindows = (fallback: string) =>
       }
       return windows;
     });
+
+/** A comma-separated list of CIDRs (`10.0.0.0/8,::1/128`); empty = none. */
+export const cidrList = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    const parts = (v ?? '')
+      .split(',')
+      .map((p) => p.trim())
+      .filter((p) => p !== '');
+    for (const p of parts) {
+      if (!ipaddr.isValidCIDR(p)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `must be CIDRs such as 10.0.0.0/8,127.0.0.1/32 (${p} is not one)`,
+        });
+        return z.NEVER;
+      }
+    }
+    return parts;
+  });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { bool, int, optionalString, rateWindows, url } from './config-values.js';
+import { bool, cidrList, int, optionalString, rateWindows, url } from './config-values.js';
 
 /**
  * The only reader of process.env, so every setting is parsed and checked once, at start-up. A bad value stops start-up with a
@@ -87,6 +87,18 @@ const EnvSchema = z.object({
   THREAT_ANOMALY_SAMPLE: int(10_000, 256, 200_000),
   THREAT_TRAIN_INTERVAL_MINUTES: int(360, 1, 10_080),
   THREAT_MODEL_RELOAD_SECONDS: int(60, 1, 3600),
+  WEBHOOK_DELIVERY_ENABLED: bool(true),
+  WEBHOOK_POLL_INTERVAL_MS: int(500, 10, 60_000),
+  WEBHOOK_BATCH_MAX_EVENTS: int(500, 1, 10_000),
+  WEBHOOK_BATCH_WINDOW_MS: int(1_000, 0, 3_600_000),
+  WEBHOOK_TIMEOUT_MS: int(10_000, 100, 120_000),
+  WEBHOOK_BACKOFF_BASE_MS: int(1_000, 10, 3_600_000),
+  WEBHOOK_BACKOFF_MAX_MS: int(300_000, 10, 86_400_000),
+  WEBHOOK_RETRY_FOR_SECONDS: int(86_400, 1, 604_800),
+  WEBHOOK_PAUSE_AFTER_FAILURES: int(3, 1, 1_000),
+  WEBHOOK_DELIVERY_RETENTION_DAYS: int(7, 0, 3_650),
+  WEBHOOK_MAX: int(100, 1, 10_000),
+  WEBHOOK_ALLOW_PRIVATE_CIDRS: cidrList,
 });
 
 export interface Config {
@@ -194,6 +206,28 @@ export interface Config {
     readonly trainIntervalMinutes: number;
     /** How often an instance checks PostgreSQL for models stored by others (besides the event bus). */
     readonly modelReloadSeconds: number;
+  };
+  readonly webhooks: {
+    /** Whether this instance's workers send deliveries (outbox rows are written regardless). */
+    readonly deliveryEnabled: boolean;
+    readonly pollIntervalMs: number;
+    /** Most events in one request. */
+    readonly batchMaxEvents: number;
+    /** How long a batch that is not full waits for more events. */
+    readonly batchWindowMs: number;
+    /** One request, connection to end of the answer's head. */
+    readonly timeoutMs: number;
+    readonly backoffBaseMs: number;
+    readonly backoffMaxMs: number;
+    /** How long a delivery is retried before it fails. */
+    readonly retryForSeconds: number;
+    /** Failed deliveries in a row that pause a webhook. */
+    readonly pauseAfterFailures: number;
+    /** Finished deliveries are kept this long for `webhookDeliveries`; 0 keeps them. */
+    readonly deliveryRetentionDays: number;
+    readonly max: number;
+    /** CIDRs of private, loopback or other non-public ranges webhooks may still reach. */
+    readonly allowPrivateCidrs: readonly string[];
   };
 }
 
@@ -342,6 +376,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       anomalySample: e.THREAT_ANOMALY_SAMPLE,
       trainIntervalMinutes: e.THREAT_TRAIN_INTERVAL_MINUTES,
       modelReloadSeconds: e.THREAT_MODEL_RELOAD_SECONDS,
+    },
+    webhooks: {
+      deliveryEnabled: e.WEBHOOK_DELIVERY_ENABLED,
+      pollIntervalMs: e.WEBHOOK_POLL_INTERVAL_MS,
+      batchMaxEvents: e.WEBHOOK_BATCH_MAX_EVENTS,
+      batchWindowMs: e.WEBHOOK_BATCH_WINDOW_MS,
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      backoffBaseMs: e.WEBHOOK_BACKOFF_BASE_MS,
+      backoffMaxMs: e.WEBHOOK_BACKOFF_MAX_MS,
+      retryForSeconds: e.WEBHOOK_RETRY_FOR_SECONDS,
+      pauseAfterFailures: e.WEBHOOK_PAUSE_AFTER_FAILURES,
+      deliveryRetentionDays: e.WEBHOOK_DELIVERY_RETENTION_DAYS,
+      max: e.WEBHOOK_MAX,
+      allowPrivateCidrs: e.WEBHOOK_ALLOW_PRIVATE_CIDRS,
     },
   };
   return deepFreeze(config);

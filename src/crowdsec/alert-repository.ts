@@ -5,6 +5,7 @@
  */
 import type pg from 'pg';
 import { fromColumns, type GeoColumns } from './crowdsec-geo.js';
+import { NO_OUTBOX, type Outbox } from '../platform/outbox.js';
 import { listStatement, pageOf, RowCounter, type Cursor } from '../platform/page.js';
 import type { AlertFilter, AlertPage, AlertRecord } from './crowdsec-types.js';
 
@@ -40,6 +41,14 @@ const COLUMNS = `a.id, a.lapi_url, a.crowdsec_id, a.scenario, a.scenario_version
   a.source_ip, a.source_range, a.country_code, a.city, a.latitude, a.longitude, a.geo_approximate, a.asn,
   a.as_org, a.decision_ids, a.stream_position::text AS stream_position`;
 
+/** A new alert as a webhook sees it (ALERT_CREATED). */
+const ALERT_PAYLOAD = `jsonb_build_object('id', up.id::text, 'crowdsecId', up.crowdsec_id, 'scenario', up.scenario,
+  'scenarioVersion', up.scenario_version, 'message', up.message, 'eventsCount', up.events_count,
+  'startAt', up.start_at, 'stopAt', up.stop_at, 'createdAt', up.lapi_created_at, 'machineId', up.machine_id,
+  'simulated', up.simulated, 'sourceScope', up.source_scope, 'sourceValue', up.source_value,
+  'sourceIp', up.source_ip, 'sourceRange', up.source_range, 'countryCode', up.country_code, 'city', up.city,
+  'asn', up.asn, 'asOrg', up.as_org, 'decisionIds', up.decision_ids)`;
+
 function toAlert(row: AlertRow): AlertRecord {
   return {
     id: String(row.id),
@@ -67,7 +76,10 @@ function toAlert(row: AlertRow): AlertRecord {
 export class AlertRepository {
   private readonly counter: RowCounter;
 
-  constructor(private readonly pool: pg.Pool) {
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly outbox: Outbox = NO_OUTBOX,
+  ) {
     this.counter = new RowCounter(pool);
   }
 
@@ -88,8 +100,15 @@ export class AlertRepository {
   async upsertBatch(lapiUrl: string, batch: readonly AlertInput[]): Promise<AlertRecord[]> {
     if (batch.length === 0) return [];
     const col = <T>(fn: (a: AlertInput) => T) => batch.map(fn);
+    // New alerts' webhook outbox rows go in the same statement (ALERT_CREATED).
+    const cte = this.outbox.cte('ALERT_CREATED', {
+      from: 'up',
+      where: 'up.inserted',
+      payload: ALERT_PAYLOAD,
+      scenario: 'up.scenario',
+    });
     const { rows } = await this.pool.query<AlertRow>(
-      `INSERT INTO crowdsec_alerts AS a (lapi_url, crowdsec_id, scenario, scenario_version, message, events_count,
+      `${cte ? 'WITH up AS (' : ''}INSERT INTO crowdsec_alerts AS a (lapi_url, crowdsec_id, scenario, scenario_version, message, events_count, (lapi_url, crowdsec_id, scenario, scenario_version, message, events_count,
          start_at, stop_at, lapi_created_at, machine_id, simulated, source_scope, source_value, source_ip,
          source_range, country_code, city, latitude, longitude, geo_approximate, asn, as_org, decision_ids)
        SELECT $1, u.id, u.scenario, u.version, u.message, u.events, u.start_at, u.stop_at, u.created_at,
@@ -103,7 +122,7 @@ export class AlertRepository {
          AS u(id, scenario, version, message, events, start_at, stop_at, created_at, machine, simulated, scope,
               value, ip, range, cc, city, lat, lon, approx, asn, as_org, decisions)
        ON CONFLICT (lapi_url, crowdsec_id) DO UPDATE SET decision_ids = EXCLUDED.decision_ids
-       RETURNING ${COLUMNS}, (xmax = 0) AS inserted`,
+       RETURNING ${COLUMNS}, (xmax = 0) AS inserted${cte ? `) ${cte} SELECT * FROM up` : ''}`,
       [
         lapiUrl,
         col((a) => a.crowdsecId),

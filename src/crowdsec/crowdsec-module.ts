@@ -8,6 +8,7 @@
 import type { GeoService } from '../geo/geo-service.js';
 import { PgAdvisoryLock } from '../platform/advisory-lock.js';
 import type { AppModule, ModuleDeps } from '../platform/app-module.js';
+import { NO_OUTBOX, type Outbox } from '../platform/outbox.js';
 import type { StatsSource, TopListSource } from '../stats/stats-types.js';
 import { AlertRepository } from './alert-repository.js';
 import { AlertsPoller } from './alerts-poller.js';
@@ -30,13 +31,15 @@ export function createCrowdsecModule(
     geo: GeoService;
     /** Called with the start times of newly stored alerts (statistics caches). */
     onStored?: (times: readonly Date[]) => Promise<void>;
+    /** Webhook outbox rows written with new alerts and added or deleted decisions. */
+    outbox?: Outbox;
   },
 ): CrowdsecModule {
   const { config, infra, geo, logger, onStored } = deps;
   const cs = config.crowdsec;
   const resumeWindowMs = config.limits.subscriptionResumeWindowMs;
-  const decisions = new DecisionRepository(infra.db.pool);
-  const alerts = new AlertRepository(infra.db.pool);
+  const decisions = new DecisionRepository(infra.db.pool, deps.outbox ?? NO_OUTBOX);
+  const alerts = new AlertRepository(infra.db.pool, deps.outbox ?? NO_OUTBOX);
   const stats = new CrowdsecStatsRepository(infra.db.pool);
   const lapiUrl = cs.lapiUrl?.replace(/\/+$/, '');
   if (!lapiUrl) {

@@ -6,6 +6,7 @@
  */
 import type pg from 'pg';
 import { fromColumns, type GeoColumns } from './crowdsec-geo.js';
+import { NO_OUTBOX, type Outbox, type OutboxEvent } from '../platform/outbox.js';
 import { listStatement, pageOf, RowCounter, type Cursor } from '../platform/page.js';
 import type { DecisionFilter, DecisionPage, DecisionRecord } from './crowdsec-types.js';
 
@@ -42,6 +43,12 @@ const COLUMNS = `id, lapi_url, crowdsec_id, origin, type, scope, value, scenario
 /** Deleted-at for a decision that disappears: now, or its expiry if that came first. */
 const GONE_AT = 'LEAST(now(), expires_at)';
 
+/** A decision as a webhook sees it (DECISION_ADDED, DECISION_DELETED). */
+const DECISION_PAYLOAD = `jsonb_build_object('id', up.id::text, 'crowdsecId', up.crowdsec_id, 'origin', up.origin,
+  'type', up.type, 'scope', up.scope, 'value', up.value, 'scenario', up.scenario, 'simulated', up.simulated,
+  'expiresAt', up.expires_at, 'createdAt', up.created_at, 'deletedAt', up.deleted_at,
+  'countryCode', up.country_code, 'city', up.city, 'asn', up.asn, 'asOrg', up.as_org)`;
+
 export function toDecision(row: DecisionRow): DecisionRecord {
   return {
     id: String(row.id),
@@ -65,8 +72,24 @@ export function toDecision(row: DecisionRow): DecisionRecord {
 export class DecisionRepository {
   private readonly counter: RowCounter;
 
-  constructor(private readonly pool: pg.Pool) {
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly outbox: Outbox = NO_OUTBOX,
+  ) {
     this.counter = new RowCounter(pool);
+  }
+
+  /**
+   * `statement` (an INSERT or UPDATE … RETURNING) with the webhook outbox rows of its
+   * rows in the same statement, when an active webhook wants `event`.
+   */
+  private withOutbox(event: OutboxEvent, statement: string, where?: string): string {
+    const cte = this.outbox.cte(event, {
+      from: 'up',
+      payload: DECISION_PAYLOAD,
+      ...(where ? { where } : {}),
+    });
+    return cte ? `WITH up AS (${statement}) ${cte} SELECT * FROM up` : statement;
   }
 
   /** Database time: the reconciliation mark must use the same clock as `seen_at`. */
@@ -84,7 +107,9 @@ export class DecisionRepository {
     if (batch.length === 0) return [];
     const col = <T>(fn: (d: DecisionInput) => T) => batch.map(fn);
     const { rows } = await this.pool.query<DecisionRow>(
-      `INSERT INTO crowdsec_decisions (lapi_url, crowdsec_id, origin, type, scope, value, scenario, simulated,
+      this.withOutbox(
+        'DECISION_ADDED',
+        `INSERT INTO crowdsec_decisions (lapi_url, crowdsec_id, origin, type, scope, value, scenario, simulated,
          expires_at, country_code, city, latitude, longitude, geo_approximate, asn, as_org)
        SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
          $8::boolean[], $9::timestamptz[], $10::text[], $11::text[], $12::float8[], $13::float8[],
@@ -92,6 +117,8 @@ export class DecisionRepository {
        ON CONFLICT (lapi_url, crowdsec_id) DO UPDATE
          SET expires_at = EXCLUDED.expires_at, seen_at = now()
        RETURNING ${COLUMNS}, (xmax = 0) AS inserted`,
+        'up.inserted',
+      ),
       [
         lapiUrl,
         col((d) => d.crowdsecId),
@@ -119,9 +146,12 @@ export class DecisionRepository {
   async markDeleted(lapiUrl: string, crowdsecIds: readonly number[]): Promise<DecisionRecord[]> {
     if (crowdsecIds.length === 0) return [];
     const { rows } = await this.pool.query<DecisionRow>(
-      `UPDATE crowdsec_decisions SET deleted_at = ${GONE_AT}, seen_at = now()
+      this.withOutbox(
+        'DECISION_DELETED',
+        `UPDATE crowdsec_decisions SET deleted_at = ${GONE_AT}, seen_at = now()
        WHERE lapi_url = $1 AND crowdsec_id = ANY($2::bigint[]) AND deleted_at IS NULL
        RETURNING ${COLUMNS}`,
+      ),
       [lapiUrl, crowdsecIds],
     );
     if (rows.length > 0) this.counter.invalidate();
@@ -142,10 +172,13 @@ export class DecisionRepository {
     let total = 0;
     for (;;) {
       const { rows } = await this.pool.query<DecisionRow>(
-        `UPDATE crowdsec_decisions SET deleted_at = ${GONE_AT}
+        this.withOutbox(
+          'DECISION_DELETED',
+          `UPDATE crowdsec_decisions SET deleted_at = ${GONE_AT}
          WHERE id IN (SELECT id FROM crowdsec_decisions
                       WHERE lapi_url = $1 AND deleted_at IS NULL AND seen_at < $2 LIMIT $3)
          RETURNING ${COLUMNS}`,
+        ),
         [lapiUrl, snapshotStartedAt, chunk],
       );
       total += rows.length;

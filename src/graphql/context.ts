@@ -13,6 +13,7 @@ import type { StatsService } from '../stats/stats-service.js';
 import type { ClassifierService } from '../threats/classifier-service.js';
 import type { ThreatService } from '../threats/threat-service.js';
 import type { HealthService } from '../platform/health-service.js';
+import type { WebhookService } from '../webhooks/webhook-service.js';
 
 /** Everything resolvers may call. Domains add their services here. */
 export interface Services {
@@ -29,6 +30,7 @@ export interface Services {
   readonly classifier: ClassifierService;
   readonly feeds: FeedService;
   readonly exports: ExportService;
+  readonly webhooks: WebhookService;
 }
 
 export interface GraphQLContext {

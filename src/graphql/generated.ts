@@ -13,6 +13,8 @@ import type { ScoreContribution as ScoreContributionRecord } from '../iocs/scori
 import type { VerdictRecord, AllowlistEntry as AllowlistEntryRecord, ScoreHistoryRecord, ScoreHistoryPage, CurationChangeRecord, CurationChangePage } from '../iocs/curation-types.js';
 import type { IocSightingsRecord, SightingCountRecord } from '../iocs/ioc-sighting-repository.js';
 import type { SourceHealthRecord } from '../iocs/source-health.js';
+import type { WebhookRecord, WebhookFilterRecord, DeliveryRecord, DeliveryAttemptRecord, DeliveryPage } from '../webhooks/webhook-types.js';
+import type { PostResult } from '../webhooks/webhook-sender.js';
 import type { GraphQLContext } from './context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -692,8 +694,16 @@ export type Mutation = {
   clearIocVerdict?: Maybe<Ioc>;
   /** Create an API key. The secret is in the response only. */
   createApiKey: CreatedApiKey;
+  /**
+   * Creates a webhook. url: http(s), at most 2,048 characters, no credentials, and a public
+   * address unless WEBHOOK_ALLOW_PRIVATE_CIDRS allows it; secret: 16–256 characters;
+   * events: at least one. description: at most 500 characters.
+   */
+  createWebhook: Webhook;
   /** Delete a decision on its LAPI; false when there was nothing to delete. */
   deleteDecision: Scalars['Boolean']['output'];
+  /** Deletes the webhook with its waiting events and delivery history; false when it did not exist. */
+  deleteWebhook: Scalars['Boolean']['output'];
   /** Fetch every source again now (forced refresh). */
   enrichIoc: Ioc;
   /** CrowdSec alerts matching filter (the alerts filter), newest first. */
@@ -725,8 +735,15 @@ export type Mutation = {
    * ahead. Audited in curationChanges.
    */
   setIocVerdict: Ioc;
+  /**
+   * Pauses (events are no longer collected) or resumes a webhook. Resuming clears the
+   * failure count and sends what is waiting at once, with a fresh retry window.
+   */
+  setWebhookPaused: Webhook;
   /** Pull decisions and alerts from the LAPI now. */
   syncCrowdsec: CrowdsecSyncResult;
+  /** Sends one signed test request now (outside the outbox) and reports the answer. */
+  testWebhook: WebhookTestResult;
   /** Train a FOREST model from the labelled events now; it is promoted only when it beats the rules. */
   trainClassifier: ClassifierModel;
   /**
@@ -735,6 +752,8 @@ export type Mutation = {
    * sighted recently. Returns how many of them were watched.
    */
   unwatchIocs: Scalars['Int']['output'];
+  /** Changes the given fields (the same bounds as createWebhook); a filter replaces the whole filter. */
+  updateWebhook: Webhook;
   /** Register values for the collector (bulk, idempotent, at most IOC_WATCH_MAX); returns them in input order. */
   watchIocs: Array<Ioc>;
 };
@@ -765,7 +784,22 @@ export type MutationCreateApiKeyArgs = {
 };
 
 
+export type MutationCreateWebhookArgs = {
+  description?: InputMaybe<Scalars['String']['input']>;
+  events: Array<WebhookEvent>;
+  filter?: InputMaybe<WebhookFilter>;
+  format?: InputMaybe<WebhookFormat>;
+  secret: Scalars['String']['input'];
+  url: Scalars['String']['input'];
+};
+
+
 export type MutationDeleteDecisionArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type MutationDeleteWebhookArgs = {
   id: Scalars['ID']['input'];
 };
 
@@ -834,8 +868,30 @@ export type MutationSetIocVerdictArgs = {
 };
 
 
+export type MutationSetWebhookPausedArgs = {
+  id: Scalars['ID']['input'];
+  paused: Scalars['Boolean']['input'];
+};
+
+
+export type MutationTestWebhookArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
 export type MutationUnwatchIocsArgs = {
   values: Array<Scalars['String']['input']>;
+};
+
+
+export type MutationUpdateWebhookArgs = {
+  description?: InputMaybe<Scalars['String']['input']>;
+  events?: InputMaybe<Array<WebhookEvent>>;
+  filter?: InputMaybe<WebhookFilter>;
+  format?: InputMaybe<WebhookFormat>;
+  id: Scalars['ID']['input'];
+  secret?: InputMaybe<Scalars['String']['input']>;
+  url?: InputMaybe<Scalars['String']['input']>;
 };
 
 
@@ -931,6 +987,11 @@ export type Query = {
   topScenarios: Array<ScenarioCount>;
   /** The API key making this request. */
   viewer: ApiKey;
+  webhook?: Maybe<Webhook>;
+  /** Deliveries of one webhook, newest first. `first`: 1–500 (default 50). */
+  webhookDeliveries: WebhookDeliveryConnection;
+  /** Every webhook, oldest first (at most WEBHOOK_MAX exist). */
+  webhooks: Array<Webhook>;
 };
 
 
@@ -1075,6 +1136,18 @@ export type QueryTopScenariosArgs = {
   limit?: InputMaybe<Scalars['Int']['input']>;
   since?: InputMaybe<Scalars['DateTime']['input']>;
   until?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
+
+export type QueryWebhookArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type QueryWebhookDeliveriesArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  webhookId: Scalars['ID']['input'];
 };
 
 /** Risk level from the fused score: LOW < 25, MEDIUM 25–49, HIGH 50–74, CRITICAL >= 75. */
@@ -1527,6 +1600,139 @@ export type Verdict =
   | 'MALICIOUS'
   | 'SUSPICIOUS';
 
+/**
+ * An alert rule: events that match are sent to `url`, signed with the webhook's secret
+ * (header X-Threatwire-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">) and
+ * identified by X-Threatwire-Delivery for de-duplication. The secret is never returned.
+ */
+export type Webhook = {
+  __typename?: 'Webhook';
+  createdAt: Scalars['DateTime']['output'];
+  description?: Maybe<Scalars['String']['output']>;
+  events: Array<WebhookEvent>;
+  /** Deliveries that failed in a row (reset by a delivered one). */
+  failedDeliveries: Scalars['Int']['output'];
+  filter: WebhookFilterRules;
+  format: WebhookFormat;
+  id: Scalars['ID']['output'];
+  /** True while paused (by an administrator, or after WEBHOOK_PAUSE_AFTER_FAILURES failed deliveries). */
+  paused: Scalars['Boolean']['output'];
+  pausedAt?: Maybe<Scalars['DateTime']['output']>;
+  pausedReason?: Maybe<Scalars['String']['output']>;
+  updatedAt: Scalars['DateTime']['output'];
+  /** The full URL for ADMIN keys; for other roles only scheme, host and port (paths often hold tokens). */
+  url: Scalars['String']['output'];
+};
+
+export type WebhookAttempt = {
+  __typename?: 'WebhookAttempt';
+  at: Scalars['DateTime']['output'];
+  error?: Maybe<Scalars['String']['output']>;
+  latencyMs: Scalars['Int']['output'];
+  /** The receiver's HTTP status; null when no answer came (see error). */
+  statusCode?: Maybe<Scalars['Int']['output']>;
+};
+
+/** One request's worth of events: every attempt sends the same id and body. */
+export type WebhookDelivery = {
+  __typename?: 'WebhookDelivery';
+  /** The latest attempts (at most 20), oldest first. */
+  attemptHistory: Array<WebhookAttempt>;
+  /** Attempts made so far. */
+  attempts: Scalars['Int']['output'];
+  completedAt?: Maybe<Scalars['DateTime']['output']>;
+  createdAt: Scalars['DateTime']['output'];
+  eventCount: Scalars['Int']['output'];
+  firstAttemptAt?: Maybe<Scalars['DateTime']['output']>;
+  /** The X-Threatwire-Delivery header: receivers de-duplicate on it. */
+  id: Scalars['ID']['output'];
+  lastError?: Maybe<Scalars['String']['output']>;
+  lastLatencyMs?: Maybe<Scalars['Int']['output']>;
+  lastStatusCode?: Maybe<Scalars['Int']['output']>;
+  /** When a PENDING delivery is tried next. */
+  nextAttemptAt: Scalars['DateTime']['output'];
+  status: WebhookDeliveryStatus;
+};
+
+export type WebhookDeliveryConnection = {
+  __typename?: 'WebhookDeliveryConnection';
+  edges: Array<WebhookDeliveryEdge>;
+  pageInfo: PageInfo;
+  /** Deliveries of the webhook, counted up to 10,000. */
+  totalCount: Scalars['Int']['output'];
+  totalCountCapped: Scalars['Boolean']['output'];
+};
+
+export type WebhookDeliveryEdge = {
+  __typename?: 'WebhookDeliveryEdge';
+  cursor: Scalars['String']['output'];
+  node: WebhookDelivery;
+};
+
+export type WebhookDeliveryStatus =
+  /** A receiver answered 2xx. */
+  | 'DELIVERED'
+  /** Every attempt within the retry window failed (WEBHOOK_RETRY_FOR_SECONDS). */
+  | 'FAILED'
+  /** Waiting for its first or next attempt. */
+  | 'PENDING';
+
+/** What a webhook is told about. */
+export type WebhookEvent =
+  /** A CrowdSec alert new to threatwire (filter: scenarios). */
+  | 'ALERT_CREATED'
+  /** A CrowdSec decision new to threatwire. */
+  | 'DECISION_ADDED'
+  /** A CrowdSec decision deleted or gone from the LAPI. */
+  | 'DECISION_DELETED'
+  /** An IOC enrichment finished and its summary was stored (filter: minRiskLevel). */
+  | 'IOC_ENRICHED'
+  /** A stored threat event (filters: minSeverity, categories, countries). */
+  | 'THREAT_DETECTED';
+
+/**
+ * What a webhook's events must match; a missing or empty field matches everything. Each
+ * field applies to the events that carry it: minSeverity, categories and countries to
+ * THREAT_DETECTED, scenarios to ALERT_CREATED, minRiskLevel to IOC_ENRICHED.
+ */
+export type WebhookFilter = {
+  /** At most 11 (every category). */
+  categories?: InputMaybe<Array<ThreatCategory>>;
+  /** ISO 3166-1 alpha-2 codes of the source address; at most 250. */
+  countries?: InputMaybe<Array<Scalars['String']['input']>>;
+  minRiskLevel?: InputMaybe<RiskLevel>;
+  /** 1–10. */
+  minSeverity?: InputMaybe<Scalars['Int']['input']>;
+  /** CrowdSec scenario names, e.g. crowdsecurity/ssh-bf; at most 100 of at most 200 characters. */
+  scenarios?: InputMaybe<Array<Scalars['String']['input']>>;
+};
+
+/** A webhook's filter as stored (empty lists match everything). */
+export type WebhookFilterRules = {
+  __typename?: 'WebhookFilterRules';
+  categories: Array<ThreatCategory>;
+  countries: Array<Scalars['String']['output']>;
+  minRiskLevel?: Maybe<RiskLevel>;
+  minSeverity?: Maybe<Scalars['Int']['output']>;
+  scenarios: Array<Scalars['String']['output']>;
+};
+
+/** The body of a delivery. */
+export type WebhookFormat =
+  /** A Slack-compatible incoming-webhook message: { text } with one line per event. */
+  | 'SLACK'
+  /** threatwire JSON: { deliveryId, webhookId, events: [{ id, type, createdAt, data }] }. */
+  | 'THREATWIRE';
+
+/** The outcome of testWebhook's signed request (no event, body { test: true }). */
+export type WebhookTestResult = {
+  __typename?: 'WebhookTestResult';
+  error?: Maybe<Scalars['String']['output']>;
+  latencyMs: Scalars['Int']['output'];
+  ok: Scalars['Boolean']['output'];
+  statusCode?: Maybe<Scalars['Int']['output']>;
+};
+
 export type WithIndex<TObject> = TObject & Record<string, any>;
 export type ResolversObject<TObject> = WithIndex<TObject>;
 
@@ -1693,6 +1899,17 @@ export type ResolversTypes = ResolversObject<{
   TimeBucketSize: TimeBucketSize;
   TopAttacker: ResolverTypeWrapper<AttackerRecord>;
   Verdict: Verdict;
+  Webhook: ResolverTypeWrapper<WebhookRecord>;
+  WebhookAttempt: ResolverTypeWrapper<DeliveryAttemptRecord>;
+  WebhookDelivery: ResolverTypeWrapper<DeliveryRecord>;
+  WebhookDeliveryConnection: ResolverTypeWrapper<DeliveryPage>;
+  WebhookDeliveryEdge: ResolverTypeWrapper<Omit<WebhookDeliveryEdge, 'node'> & { node: ResolversTypes['WebhookDelivery'] }>;
+  WebhookDeliveryStatus: WebhookDeliveryStatus;
+  WebhookEvent: WebhookEvent;
+  WebhookFilter: WebhookFilter;
+  WebhookFilterRules: ResolverTypeWrapper<WebhookFilterRecord>;
+  WebhookFormat: WebhookFormat;
+  WebhookTestResult: ResolverTypeWrapper<PostResult>;
 }>;
 
 /** Mapping between all available schema types and the resolvers parents */
@@ -1769,6 +1986,14 @@ export type ResolversParentTypes = ResolversObject<{
   ThreatTimeBucket: ThreatTimeBucketRecord;
   TimeBucket: BucketRecord;
   TopAttacker: AttackerRecord;
+  Webhook: WebhookRecord;
+  WebhookAttempt: DeliveryAttemptRecord;
+  WebhookDelivery: DeliveryRecord;
+  WebhookDeliveryConnection: DeliveryPage;
+  WebhookDeliveryEdge: Omit<WebhookDeliveryEdge, 'node'> & { node: ResolversParentTypes['WebhookDelivery'] };
+  WebhookFilter: WebhookFilter;
+  WebhookFilterRules: WebhookFilterRecord;
+  WebhookTestResult: PostResult;
 }>;
 
 export type AuthDirectiveArgs = {
@@ -2124,7 +2349,9 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   banIp?: Resolver<ResolversTypes['Decision'], ParentType, ContextType, RequireFields<MutationBanIpArgs, 'duration' | 'reason' | 'scope' | 'value'>>;
   clearIocVerdict?: Resolver<Maybe<ResolversTypes['Ioc']>, ParentType, ContextType, RequireFields<MutationClearIocVerdictArgs, 'value'>>;
   createApiKey?: Resolver<ResolversTypes['CreatedApiKey'], ParentType, ContextType, RequireFields<MutationCreateApiKeyArgs, 'name' | 'role'>>;
+  createWebhook?: Resolver<ResolversTypes['Webhook'], ParentType, ContextType, RequireFields<MutationCreateWebhookArgs, 'events' | 'format' | 'secret' | 'url'>>;
   deleteDecision?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeleteDecisionArgs, 'id'>>;
+  deleteWebhook?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeleteWebhookArgs, 'id'>>;
   enrichIoc?: Resolver<ResolversTypes['Ioc'], ParentType, ContextType, RequireFields<MutationEnrichIocArgs, 'debug' | 'value'>>;
   exportAlerts?: Resolver<ResolversTypes['ExportLink'], ParentType, ContextType, RequireFields<MutationExportAlertsArgs, 'format'>>;
   exportDecisions?: Resolver<ResolversTypes['ExportLink'], ParentType, ContextType, RequireFields<MutationExportDecisionsArgs, 'format'>>;
@@ -2137,9 +2364,12 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   removeAllowlistEntry?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRemoveAllowlistEntryArgs, 'value'>>;
   revokeApiKey?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRevokeApiKeyArgs, 'id'>>;
   setIocVerdict?: Resolver<ResolversTypes['Ioc'], ParentType, ContextType, RequireFields<MutationSetIocVerdictArgs, 'value' | 'verdict'>>;
+  setWebhookPaused?: Resolver<ResolversTypes['Webhook'], ParentType, ContextType, RequireFields<MutationSetWebhookPausedArgs, 'id' | 'paused'>>;
   syncCrowdsec?: Resolver<ResolversTypes['CrowdsecSyncResult'], ParentType, ContextType>;
+  testWebhook?: Resolver<ResolversTypes['WebhookTestResult'], ParentType, ContextType, RequireFields<MutationTestWebhookArgs, 'id'>>;
   trainClassifier?: Resolver<ResolversTypes['ClassifierModel'], ParentType, ContextType>;
   unwatchIocs?: Resolver<ResolversTypes['Int'], ParentType, ContextType, RequireFields<MutationUnwatchIocsArgs, 'values'>>;
+  updateWebhook?: Resolver<ResolversTypes['Webhook'], ParentType, ContextType, RequireFields<MutationUpdateWebhookArgs, 'id'>>;
   watchIocs?: Resolver<Array<ResolversTypes['Ioc']>, ParentType, ContextType, RequireFields<MutationWatchIocsArgs, 'values'>>;
 }>;
 
@@ -2173,6 +2403,9 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
   topAttackers?: Resolver<Array<ResolversTypes['TopAttacker']>, ParentType, ContextType, Partial<QueryTopAttackersArgs>>;
   topScenarios?: Resolver<Array<ResolversTypes['ScenarioCount']>, ParentType, ContextType, Partial<QueryTopScenariosArgs>>;
   viewer?: Resolver<ResolversTypes['ApiKey'], ParentType, ContextType>;
+  webhook?: Resolver<Maybe<ResolversTypes['Webhook']>, ParentType, ContextType, RequireFields<QueryWebhookArgs, 'id'>>;
+  webhookDeliveries?: Resolver<ResolversTypes['WebhookDeliveryConnection'], ParentType, ContextType, RequireFields<QueryWebhookDeliveriesArgs, 'webhookId'>>;
+  webhooks?: Resolver<Array<ResolversTypes['Webhook']>, ParentType, ContextType>;
 }>;
 
 export type ScenarioCountResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ScenarioCount'] = ResolversParentTypes['ScenarioCount']> = ResolversObject<{
@@ -2362,6 +2595,70 @@ export type TopAttackerResolvers<ContextType = GraphQLContext, ParentType extend
   value?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 }>;
 
+export type WebhookResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Webhook'] = ResolversParentTypes['Webhook']> = ResolversObject<{
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  description?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  events?: Resolver<Array<ResolversTypes['WebhookEvent']>, ParentType, ContextType>;
+  failedDeliveries?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  filter?: Resolver<ResolversTypes['WebhookFilterRules'], ParentType, ContextType>;
+  format?: Resolver<ResolversTypes['WebhookFormat'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  paused?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  pausedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  pausedReason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  url?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
+export type WebhookAttemptResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['WebhookAttempt'] = ResolversParentTypes['WebhookAttempt']> = ResolversObject<{
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  error?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  latencyMs?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  statusCode?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+}>;
+
+export type WebhookDeliveryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['WebhookDelivery'] = ResolversParentTypes['WebhookDelivery']> = ResolversObject<{
+  attemptHistory?: Resolver<Array<ResolversTypes['WebhookAttempt']>, ParentType, ContextType>;
+  attempts?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  completedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  eventCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  firstAttemptAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  lastError?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  lastLatencyMs?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  lastStatusCode?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  nextAttemptAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['WebhookDeliveryStatus'], ParentType, ContextType>;
+}>;
+
+export type WebhookDeliveryConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['WebhookDeliveryConnection'] = ResolversParentTypes['WebhookDeliveryConnection']> = ResolversObject<{
+  edges?: Resolver<Array<ResolversTypes['WebhookDeliveryEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  totalCountCapped?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+}>;
+
+export type WebhookDeliveryEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['WebhookDeliveryEdge'] = ResolversParentTypes['WebhookDeliveryEdge']> = ResolversObject<{
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['WebhookDelivery'], ParentType, ContextType>;
+}>;
+
+export type WebhookFilterRulesResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['WebhookFilterRules'] = ResolversParentTypes['WebhookFilterRules']> = ResolversObject<{
+  categories?: Resolver<Array<ResolversTypes['ThreatCategory']>, ParentType, ContextType>;
+  countries?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  minRiskLevel?: Resolver<Maybe<ResolversTypes['RiskLevel']>, ParentType, ContextType>;
+  minSeverity?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  scenarios?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+}>;
+
+export type WebhookTestResultResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['WebhookTestResult'] = ResolversParentTypes['WebhookTestResult']> = ResolversObject<{
+  error?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  latencyMs?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  ok?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  statusCode?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+}>;
+
 export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
   Actor?: ActorResolvers<ContextType>;
   Alert?: AlertResolvers<ContextType>;
@@ -2425,6 +2722,13 @@ export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
   ThreatTimeBucket?: ThreatTimeBucketResolvers<ContextType>;
   TimeBucket?: TimeBucketResolvers<ContextType>;
   TopAttacker?: TopAttackerResolvers<ContextType>;
+  Webhook?: WebhookResolvers<ContextType>;
+  WebhookAttempt?: WebhookAttemptResolvers<ContextType>;
+  WebhookDelivery?: WebhookDeliveryResolvers<ContextType>;
+  WebhookDeliveryConnection?: WebhookDeliveryConnectionResolvers<ContextType>;
+  WebhookDeliveryEdge?: WebhookDeliveryEdgeResolvers<ContextType>;
+  WebhookFilterRules?: WebhookFilterRulesResolvers<ContextType>;
+  WebhookTestResult?: WebhookTestResultResolvers<ContextType>;
 }>;
 
 export type DirectiveResolvers<ContextType = GraphQLContext> = ResolversObject<{

@@ -12,6 +12,7 @@ import { iocResolvers } from './resolvers/iocs.js';
 import { statsResolvers } from './resolvers/stats.js';
 import { systemResolvers } from './resolvers/system.js';
 import { threatResolvers } from './resolvers/threats.js';
+import { webhookResolvers } from './resolvers/webhooks.js';
 import { scalarResolvers } from './scalars.js';
 
 /** Resolver maps per domain; each later domain adds its own entry. */
@@ -25,6 +26,7 @@ const resolverMaps: Resolvers[] = [
   statsResolvers,
   iocResolvers,
   exportResolvers,
+  webhookResolvers,
 ];
 
 export function buildSchema(): GraphQLSchema {

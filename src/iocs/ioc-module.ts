@@ -6,6 +6,7 @@
  */
 import type { Config, SourceConfig } from '../config.js';
 import type { AppModule, ModuleDeps } from '../platform/app-module.js';
+import { NO_OUTBOX, type Outbox } from '../platform/outbox.js';
 import { CurationRepository } from './curation-repository.js';
 import { CurationService } from './curation-service.js';
 import { createIocCollector } from './ioc-collector.js';
@@ -26,7 +27,7 @@ const configOf = (config: Config, name: SourceName): SourceConfig =>
     name
   ];
 
-export function createIocModule(deps: ModuleDeps): IocModule {
+export function createIocModule(deps: ModuleDeps & { outbox?: Outbox }): IocModule {
   const { config, infra, logger } = deps;
   const { redis, bus } = infra;
   const limits: Partial<Record<SourceName, readonly RateWindow[]>> = {};
@@ -47,7 +48,7 @@ export function createIocModule(deps: ModuleDeps): IocModule {
     ? createRedisRateGate(redis.command, config.redis.keyPrefix, limits)
     : createMemoryRateGate(limits);
   const longestTimeout = Math.max(...SOURCE_NAMES.map((n) => configOf(config, n).timeoutMs));
-  const repo = new IocRepository(infra.db.pool);
+  const repo = new IocRepository(infra.db.pool, deps.outbox ?? NO_OUTBOX);
   const curation = new CurationService({
     iocs: repo,
     repo: new CurationRepository(infra.db.pool),

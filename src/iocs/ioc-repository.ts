@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { ParsedIoc } from './ioc-types.js';
 import { inTransaction } from '../platform/database.js';
+import { NO_OUTBOX, type Outbox } from '../platform/outbox.js';
 import { listStatement, pageOf, RowCounter, type Cursor, type Page } from '../platform/page.js';
 import { jsonOrNull } from './curation-repository.js';
 import type { ScoreSource, StoredAllowlistMatch, StoredVerdict } from './curation-types.js';
@@ -15,6 +16,11 @@ import type { SourceResult } from './sources/source-adapter.js';
 
 const IOC_COLUMNS = `id, type, value, risk_score, risk_level, categories, sources, watched, first_seen_at,
   last_seen_at, last_enriched_at, next_enrich_at, stale_at, last_sighted_at, verdict, allowlisted_by`;
+
+/** An enriched IOC as a webhook sees it (IOC_ENRICHED). */
+const IOC_PAYLOAD = `jsonb_build_object('id', up.id, 'type', up.type, 'value', up.value, 'riskScore', up.risk_score,
+  'riskLevel', up.risk_level, 'categories', up.categories, 'watched', up.watched,
+  'lastEnrichedAt', up.last_enriched_at, 'verdict', up.verdict -> 'verdict')`;
 
 interface IocRow {
   id: string;
@@ -76,7 +82,10 @@ export type InTransaction = (client: pg.PoolClient, before: StoredIoc, after: St
 export class IocRepository {
   private readonly counter: RowCounter;
 
-  constructor(private readonly pool: pg.Pool) {
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly outbox: Outbox = NO_OUTBOX,
+  ) {
     this.counter = new RowCounter(pool);
   }
 
@@ -204,6 +213,15 @@ export class IocRepository {
          VALUES ($1, clock_timestamp(), $2, $3, $4)`,
           [id, after.riskScore, after.riskLevel, u.answered ?? []],
         );
+      }
+      if (after.lastEnrichedAt && after.lastEnrichedAt.getTime() !== before.lastEnrichedAt?.getTime()) {
+        // An enrichment finished: its webhook outbox rows commit with the summary (IOC_ENRICHED).
+        const cte = this.outbox.cte('IOC_ENRICHED', {
+          from: 'up',
+          payload: IOC_PAYLOAD,
+          riskLevel: 'up.risk_level',
+        });
+        if (cte) await client.query(`WITH up AS (SELECT * FROM iocs WHERE id = $1) ${cte} SELECT 1`, [id]);
       }
       if (also) await also(client, before, after);
       return { before, after };

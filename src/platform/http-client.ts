@@ -14,6 +14,7 @@
  * that says "bad input", a snapshot that may only be retried before its first batch.
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import type { LookupFunction } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import got, { type Method } from 'got';
 import { USER_AGENT } from './version.js';
@@ -64,6 +65,10 @@ export interface UpstreamRequest {
   /** Added to (and may override) the user agent. */
   headers?: Record<string, string>;
   json?: unknown;
+  /** A body sent as is (with `json`, got serialises instead): for bodies that are signed. */
+  body?: string;
+  /** Resolves host names instead of `dns.lookup` (webhook targets refuse private addresses). */
+  lookup?: LookupFunction;
   timeouts: UpstreamTimeouts;
   /** Bytes of body accepted; a longer (or longer-declared) body fails as TOO_LARGE. */
   maxBytes: number;
@@ -104,6 +109,8 @@ export async function openStream(req: UpstreamRequest): Promise<UpstreamStream> 
     headers: { 'user-agent': USER_AGENT, 'accept-encoding': 'identity', ...req.headers },
     ...(req.searchParams ? { searchParams: req.searchParams } : {}),
     ...(req.json !== undefined ? { json: req.json } : {}),
+    ...(req.body !== undefined ? { body: req.body } : {}),
+    ...(req.lookup ? { dnsLookup: req.lookup } : {}),
     ...(req.signal ? { signal: req.signal } : {}),
     timeout,
     retry: { limit: 0 },
@@ -112,7 +119,7 @@ export async function openStream(req: UpstreamRequest): Promise<UpstreamStream> 
     decompress: false,
   });
   // A got stream with a method that may carry a body waits for one unless it is ended.
-  if (req.json === undefined && method !== 'GET' && method !== 'HEAD') stream.end();
+  if (req.json === undefined && req.body === undefined && method !== 'GET' && method !== 'HEAD') stream.end();
   const close = (): void => {
     if (!stream.readableEnded) stream.destroy();
   };

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { parseIp } from '../geo/ip-address.js';
 import type { ClassifierInput, LabelledEvent, ThreatCategory } from './classifier/index.js';
 import { insertParams } from './threat-insert-params.js';
+import { NO_OUTBOX, type Outbox } from '../platform/outbox.js';
 import { listStatement, RowCounter, type Cursor, type RowCount } from '../platform/page.js';
 import { CLASSIFIER_COLUMNS, SELECT_EVENT, selectEvents, toRecord, whereOf } from './threat-sql.js';
 import type {
@@ -89,10 +90,43 @@ const INSERT = `
   ON CONFLICT (external_id) DO NOTHING
   RETURNING id, known_ioc AS "knownIoc", banned, stream_position::text AS "streamPosition"`;
 
+/** The stored event as a webhook sees it (THREAT_DETECTED). */
+const WEBHOOK_PAYLOAD = `jsonb_build_object('id', ins.id, 'externalId', ins.external_id, 'occurredAt', ins.occurred_at,
+  'sourceIp', host(ins.source_ip), 'destinationIp', host(ins.destination_ip), 'sourcePort', ins.source_port,
+  'destinationPort', ins.destination_port, 'protocol', ins.protocol, 'threatType', ins.threat_type,
+  'severity', ins.severity, 'confidence', ins.confidence, 'description', ins.description, 'sensor', ins.sensor,
+  'tags', ins.tags, 'countryCode', ins.country_code, 'city', ins.city, 'asn', ins.asn, 'asOrg', ins.as_org,
+  'category', ins.category, 'categoryConfidence', ins.category_confidence, 'anomalyScore', ins.anomaly_score,
+  'isAnomaly', ins.is_anomaly, 'knownIoc', ins.known_ioc, 'banned', ins.banned)`;
+
+/**
+ * The INSERT, with the webhook outbox rows of the stored events in the same statement
+ * when an active webhook wants THREAT_DETECTED (src/platform/outbox.ts): the INSERT
+ * becomes a CTE returning whole rows, and the outer SELECT returns what it returned.
+ */
+function insertStatement(outbox: Outbox): { name: string; text: string } {
+  const cte = outbox.cte('THREAT_DETECTED', {
+    from: 'ins',
+    payload: WEBHOOK_PAYLOAD,
+    severity: 'ins.severity',
+    category: 'ins.category',
+    country: 'ins.country_code',
+  });
+  if (cte === '') return { name: 'threat_events_insert', text: INSERT };
+  const [insert, returning] = INSERT.split(/\n\s*RETURNING /);
+  return {
+    name: 'threat_events_insert_outbox',
+    text: `WITH ins AS (${insert} RETURNING *) ${cte} SELECT ${returning} FROM ins`,
+  };
+}
+
 export class PgThreatEventRepository implements ThreatEventRepository {
   private readonly counter: RowCounter;
 
-  constructor(private readonly pool: pg.Pool) {
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly outbox: Outbox = NO_OUTBOX,
+  ) {
     this.counter = new RowCounter(pool);
   }
 
@@ -101,8 +135,7 @@ export class PgThreatEventRepository implements ThreatEventRepository {
     const params = insertParams(events);
     // Named: each pooled connection parses and plans the statement once, not per call.
     const { rows } = await this.pool.query<{ id: string } & StoredFlags>({
-      name: 'threat_events_insert',
-      text: INSERT,
+      ...insertStatement(this.outbox),
       values: params,
     });
     if (rows.length > 0) this.counter.invalidate();

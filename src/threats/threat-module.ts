@@ -1,5 +1,6 @@
 import type { GeoLocation } from '../geo/geo-types.js';
 import type { AppModule, ModuleDeps } from '../platform/app-module.js';
+import { NO_OUTBOX, type Outbox } from '../platform/outbox.js';
 import type { StatsSource } from '../stats/stats-types.js';
 import { PgClassifierModelRepository } from './classifier-model-repository.js';
 import { ClassifierService } from './classifier-service.js';
@@ -24,10 +25,12 @@ export function createThreatModule(
     geo: { locate(ip: string): GeoLocation | null };
     /** Called after each commit with the times of the stored events (statistics caches). */
     onStored?: (times: readonly Date[]) => Promise<void>;
+    /** Webhook outbox rows written in the statement that stores the events. */
+    outbox?: Outbox;
   },
 ): ThreatModule {
   const { config, infra, geo, logger, onStored } = deps;
-  const events = new PgThreatEventRepository(infra.db.pool);
+  const events = new PgThreatEventRepository(infra.db.pool, deps.outbox ?? NO_OUTBOX);
   const classifier = new ClassifierService(
     new PgClassifierModelRepository(infra.db.prisma),
     events,
