@@ -1,3 +1,4 @@
+import proxyAddr from '@fastify/proxy-addr';
 import { z } from 'zod';
 import { bool, cidrList, int, optionalString, rateWindows, url } from './config-values.js';
 
@@ -27,6 +28,7 @@ const EnvSchema = z.object({
     message: 'must be at least 24 characters',
   }),
   CORS_ORIGINS: optionalString,
+  TRUST_PROXY: optionalString,
   RATE_LIMIT_POINTS: int(600, 0, 1_000_000),
   RATE_LIMIT_WINDOW_SECONDS: int(60, 1, 86_400),
   MAX_BODY_BYTES: int(1_048_576, 1024, 104_857_600),
@@ -36,6 +38,7 @@ const EnvSchema = z.object({
   WS_MAX_SUBSCRIPTIONS_PER_KEY: int(200, 1, 1_000_000),
   WS_MAX_SUBSCRIPTIONS_PER_PROCESS: int(10_000, 1, 10_000_000),
   WS_RESUME_WINDOW_SECONDS: int(3_600, 1, 86_400),
+  WS_KEEPALIVE_SECONDS: int(12, 1, 3_600),
   AUTH_KEY_CACHE_TTL_MS: int(10_000, 100, 600_000),
   AUTH_STALE_IF_ERROR_SECONDS: int(600, 0, 86_400),
   AUTH_REVOCATION_POLL_MS: int(1_000, 100, 600_000),
@@ -129,6 +132,11 @@ export interface Config {
   readonly adminApiKey: string | undefined;
   /** Explicit allow-list; empty means "only the server's own origin". */
   readonly corsOrigins: readonly string[];
+  /**
+   * Reverse proxies whose X-Forwarded-For is believed (addresses, CIDRs, or `loopback`,
+   * `linklocal`, `uniquelocal`); empty: the client is the TCP peer.
+   */
+  readonly trustProxy: readonly string[];
   readonly rateLimit: { readonly points: number; readonly windowSeconds: number };
   readonly limits: {
     readonly maxBodyBytes: number;
@@ -141,6 +149,8 @@ export interface Config {
     readonly wsMaxSubscriptionsPerProcess: number;
     /** How far back a subscription's `after` cursor may reach (replay from PostgreSQL). */
     readonly subscriptionResumeWindowMs: number;
+    /** A socket that answers no ping within this is closed. */
+    readonly wsKeepAliveMs: number;
     readonly maxDepth: number;
     readonly maxAliases: number;
     readonly maxTokens: number;
@@ -262,6 +272,22 @@ function parseOrigins(raw: string | undefined): string[] {
     });
 }
 
+/** TRUST_PROXY: a comma-separated list, each entry checked by the same library that applies it. */
+function parseTrustProxy(value: string | undefined): string[] {
+  const list = (value ?? '')
+    .split(',')
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
+  try {
+    proxyAddr.compile(list);
+  } catch {
+    throw new ConfigError([
+      'TRUST_PROXY: must be a comma-separated list of addresses or CIDRs (e.g. 10.0.0.0/8) or loopback, linklocal, uniquelocal',
+    ]);
+  }
+  return list;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = EnvSchema.safeParse(env);
   if (!parsed.success) {
@@ -276,6 +302,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       'CORS_ORIGINS: must be a comma-separated list of origins such as https://soc.example',
     ]);
   }
+  const trustProxy = parseTrustProxy(e.TRUST_PROXY);
   const config: Config = {
     env: e.NODE_ENV,
     host: e.HOST,
@@ -298,6 +325,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redis: { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX },
     adminApiKey: e.ADMIN_API_KEY,
     corsOrigins,
+    trustProxy,
     rateLimit: { points: e.RATE_LIMIT_POINTS, windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS },
     limits: {
       maxBodyBytes: e.MAX_BODY_BYTES,
@@ -307,6 +335,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       wsMaxSubscriptionsPerKey: e.WS_MAX_SUBSCRIPTIONS_PER_KEY,
       wsMaxSubscriptionsPerProcess: e.WS_MAX_SUBSCRIPTIONS_PER_PROCESS,
       subscriptionResumeWindowMs: e.WS_RESUME_WINDOW_SECONDS * 1000,
+      wsKeepAliveMs: e.WS_KEEPALIVE_SECONDS * 1000,
       maxDepth: e.QUERY_MAX_DEPTH,
       maxAliases: e.QUERY_MAX_ALIASES,
       maxTokens: e.QUERY_MAX_TOKENS,

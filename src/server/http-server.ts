@@ -37,6 +37,8 @@ export function createFastify(config: Config, logger: Logger): FastifyInstance {
     genReqId: () => randomUUID(),
     forceCloseConnections: 'idle',
     return503OnClosing: true,
+    // Behind reverse proxies (TRUST_PROXY) req.ip is the client from X-Forwarded-For.
+    trustProxy: config.trustProxy.length > 0 ? [...config.trustProxy] : false,
   }) as unknown as FastifyInstance;
 }
 

@@ -13,6 +13,7 @@ import type { Context, OperationResult } from 'graphql-ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { hashKey } from '../auth/api-key-service.js';
 import { clientBucket } from '../auth/client-address.js';
+import { clientAddressOf } from './client-ip.js';
 import type { Config } from '../config.js';
 import { formatGraphQLError, toGraphQLError } from '../graphql/error-mapping.js';
 import { AppError } from '../platform/errors.js';
@@ -94,6 +95,7 @@ export function createWsServer(opts: {
   /** What the fan-out needs of an accepted subscription, by its execution context. */
   const joining = new WeakMap<object, { key: string; id: string; socket: WebSocket }>();
 
+  const clientAddress = clientAddressOf(config.trustProxy);
   const transport = createWsTransport<Record<string, unknown> | undefined, WsExtra>(
     {
       schema,
@@ -110,10 +112,7 @@ export function createWsServer(opts: {
         const state = stateOf(ctx);
         let principal;
         try {
-          principal = await services.apiKeys.verify(
-            key,
-            clientBucket(ctx.extra.request.socket.remoteAddress),
-          );
+          principal = await services.apiKeys.verify(key, clientBucket(clientAddress(ctx.extra.request)));
         } catch (err) {
           if (!(err instanceof AppError)) throw err;
           if (err.code === 'RATE_LIMITED') {
@@ -223,7 +222,7 @@ export function createWsServer(opts: {
         result.errors ? { ...result, errors: format(result.errors) } : undefined,
     },
     wss,
-    { logger: log, isProd: config.env === 'production' },
+    { logger: log, isProd: config.env === 'production', keepAliveMs: config.limits.wsKeepAliveMs },
   );
 
   return {

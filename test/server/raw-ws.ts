@@ -11,12 +11,15 @@ export interface WsMessage {
  * A graphql-ws socket driven frame by frame (the client library hides close codes and
  * refuses to send once closing): what the server sent, how it closed, and raw sends.
  */
-export async function rawWs(url: string, key: string, opts: { localAddress?: string } = {}) {
-  const ws = new WebSocket(
-    url,
-    'graphql-transport-ws',
-    opts.localAddress ? { localAddress: opts.localAddress } : {},
-  );
+export async function rawWs(
+  url: string,
+  key: string,
+  opts: { localAddress?: string; headers?: Record<string, string> } = {},
+) {
+  const ws = new WebSocket(url, 'graphql-transport-ws', {
+    ...(opts.localAddress ? { localAddress: opts.localAddress } : {}),
+    ...(opts.headers ? { headers: opts.headers } : {}),
+  });
   const messages: WsMessage[] = [];
   const state: { close?: { code: number; reason: string } } = {};
   const closed = new Promise<{ code: number; reason: string }>((resolve) =>
