@@ -25,6 +25,7 @@ import { parseIoc, parseIocInput } from './ioc-parse.js';
 import { IOC_ENRICHED_TOPIC, type IocRecord, type StoredIoc } from './ioc-record.js';
 import type { IocRepository, IocSummaryUpdate } from './ioc-repository.js';
 import { rescore, scoreChanged, toRecord } from './ioc-summary.js';
+import { addTags, checkIocNote, checkTags } from './ioc-tags.js';
 import type { IocType } from './ioc-types.js';
 
 /** Longest note on a verdict or allowlist entry. */
@@ -112,6 +113,61 @@ export class CurationService {
     this.entries.clear();
     await this.rescoreCovered(removed);
     return true;
+  }
+
+  /** Adds tags (set union; existing ones stay); registers the IOC. Audited when it changes. */
+  async tagIoc(actor: Actor, value: string, tags: readonly string[]): Promise<IocRecord> {
+    const parsed = parseIocInput(value).ioc;
+    const added = checkTags('tags', tags);
+    const ioc = await this.deps.iocs.register(parsed);
+    return this.annotate(ioc, actor, 'TAGS', 'ADD', (cur) => ({
+      tags: addTags(cur.tags ?? [], added),
+      note: cur.note ?? null,
+    }));
+  }
+
+  /** Removes tags (absent ones are ignored); null when the IOC is not stored. */
+  async untagIoc(actor: Actor, value: string, tags: readonly string[]): Promise<IocRecord | null> {
+    const parsedValue = parseIocInput(value).ioc.value;
+    const removed = checkTags('tags', tags);
+    const ioc = await this.deps.iocs.findByValue(parsedValue);
+    if (ioc === null) return null;
+    return this.annotate(ioc, actor, 'TAGS', 'REMOVE', (cur) => ({
+      tags: (cur.tags ?? []).filter((t) => !removed.includes(t)),
+      note: cur.note ?? null,
+    }));
+  }
+
+  /** Replaces the IOC's note; null or blank clears it. Registers the IOC. */
+  async setIocNote(actor: Actor, value: string, note: string | null | undefined): Promise<IocRecord> {
+    const parsed = parseIocInput(value).ioc;
+    const checked = checkIocNote(note);
+    const ioc = await this.deps.iocs.register(parsed);
+    return this.annotate(ioc, actor, 'NOTE', checked === null ? 'CLEAR' : 'SET', (cur) => ({
+      tags: cur.tags ?? [],
+      note: checked,
+    }));
+  }
+
+  private async annotate(
+    ioc: StoredIoc,
+    actor: Actor,
+    kind: 'TAGS' | 'NOTE',
+    action: 'ADD' | 'REMOVE' | 'SET' | 'CLEAR',
+    compute: (cur: StoredIoc) => { tags: string[]; note: string | null },
+  ): Promise<IocRecord> {
+    const after = await this.deps.iocs.updateAnnotations(ioc.id, compute, (client, b, a) =>
+      recordChange(client, {
+        kind,
+        action,
+        subject: ioc.value,
+        before: kind === 'TAGS' ? (b.tags ?? []) : (b.note ?? null),
+        after: kind === 'TAGS' ? (a.tags ?? []) : (a.note ?? null),
+        actor,
+      }),
+    );
+    this.deps.repo.invalidate();
+    return toRecord(after);
   }
 
   changes(

@@ -78,7 +78,7 @@ export const toVerdictRecord = (v: StoredVerdict, now: number): VerdictRecord =>
   active: verdictActive(v, now),
 });
 
-export type CurationKind = 'VERDICT' | 'ALLOWLIST';
+export type CurationKind = 'VERDICT' | 'ALLOWLIST' | 'TAGS' | 'NOTE';
 export type CurationAction = 'SET' | 'CLEAR' | 'ADD' | 'REMOVE';
 
 export interface CurationChangeRecord {

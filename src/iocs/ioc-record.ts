@@ -45,6 +45,9 @@ export interface StoredIoc {
   staleAt?: Date | null;
   /** Newest threat event, CrowdSec alert or decision naming it. */
   lastSightedAt?: Date | null;
+  /** Analyst tags (lower-case, ioc-tags.ts) and free-text note; absent: none. */
+  tags?: string[];
+  note?: string | null;
   /** The analyst verdict, active or lapsed (curation-types.ts); absent or null: none. */
   verdict?: StoredVerdict | null;
   /** The allowlist entry that covered the IOC when it was last scored. */
@@ -90,6 +93,8 @@ export interface IocRecord {
   /** How the submitted text became this IOC; only on the answer to a lookup. */
   submitted?: Omit<SubmittedIoc, 'ioc'>;
   verdict: VerdictRecord | null;
+  tags: string[];
+  note: string | null;
   allowlistedBy: (Omit<AllowlistEntry, 'createdAt'> & { createdAt: Date | string }) | null;
   /** The row's position in a list sorted by something other than firstSeenAt. */
   sortKey?: Cursor;
@@ -115,6 +120,11 @@ export interface IocFilter {
   minScore?: number | null;
   valuePrefix?: string | null;
   watched?: boolean | null;
+  /** Any of these tags / all of them (normalised, ioc-tags.ts). */
+  tagsAny?: string[] | null;
+  tagsAll?: string[] | null;
+  /** Case-insensitive substring of the note. */
+  noteContains?: string | null;
 }
 
 /** Orders of the iocs list; each pages newest / highest first with the id as tie-break. */

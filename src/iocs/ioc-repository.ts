@@ -15,7 +15,7 @@ import type { EnrichmentRecord, IocFilter, IocOrder, StoredIoc, StoredSources } 
 import type { SourceResult } from './sources/source-adapter.js';
 
 const IOC_COLUMNS = `id, type, value, risk_score, risk_level, categories, sources, watched, first_seen_at,
-  last_seen_at, last_enriched_at, next_enrich_at, stale_at, last_sighted_at, verdict, allowlisted_by`;
+  last_seen_at, last_enriched_at, next_enrich_at, stale_at, last_sighted_at, verdict, allowlisted_by, tags, note`;
 
 /** An enriched IOC as a webhook sees it (IOC_ENRICHED). */
 const IOC_PAYLOAD = `jsonb_build_object('id', up.id, 'type', up.type, 'value', up.value, 'riskScore', up.risk_score,
@@ -37,6 +37,8 @@ interface IocRow {
   next_enrich_at: Date | null;
   stale_at: Date | null;
   last_sighted_at: Date | null;
+  tags: string[] | null;
+  note: string | null;
   verdict: StoredVerdict | null;
   allowlisted_by: StoredAllowlistMatch | null;
 }
@@ -56,6 +58,8 @@ const toIoc = (r: IocRow): StoredIoc => ({
   nextEnrichAt: r.next_enrich_at,
   staleAt: r.stale_at,
   lastSightedAt: r.last_sighted_at,
+  tags: r.tags ?? [],
+  note: r.note,
   verdict: r.verdict,
   allowlistedBy: r.allowlisted_by,
 });
@@ -231,6 +235,36 @@ export class IocRepository {
   }
 
   /**
+   * Read-modify-write of the IOC's tags and note under a row lock; `also` (an audit row)
+   * runs in the same transaction, only when something changed.
+   */
+  async updateAnnotations(
+    id: string,
+    compute: (current: StoredIoc) => { tags: string[]; note: string | null },
+    also: InTransaction,
+  ): Promise<StoredIoc> {
+    const result = await inTransaction(this.pool, async (client) => {
+      const locked = await client.query<IocRow>(`SELECT ${IOC_COLUMNS} FROM iocs WHERE id = $1 FOR UPDATE`, [
+        id,
+      ]);
+      if (!locked.rows[0]) throw new Error(`IOC ${id} disappeared`);
+      const before = toIoc(locked.rows[0]);
+      const u = compute(before);
+      if (JSON.stringify(u.tags) === JSON.stringify(before.tags ?? []) && u.note === (before.note ?? null))
+        return before;
+      const { rows } = await client.query<IocRow>(
+        `UPDATE iocs SET tags = $2, note = $3 WHERE id = $1 RETURNING ${IOC_COLUMNS}`,
+        [id, u.tags, u.note],
+      );
+      const after = toIoc(rows[0]!);
+      await also(client, before, after);
+      return after;
+    });
+    this.counter.invalidate();
+    return result;
+  }
+
+  /**
    * Claims due IOCs for one collector pass: those watched or looked up or sighted within
    * `recentSeconds`, riskiest (unscored counting as 50), then most recently looked up or
    * sighted, first; returned in that order. SKIP LOCKED lets instances share the queue;
@@ -317,6 +351,9 @@ export class IocRepository {
       add((p) => `risk_score >= ${p}`, filter.minScore);
     if (filter.valuePrefix) add((p) => `starts_with(value, ${p})`, filter.valuePrefix);
     if (filter.watched !== null && filter.watched !== undefined) add((p) => `watched = ${p}`, filter.watched);
+    if (filter.tagsAny?.length) add((p) => `tags && ${p}::text[]`, filter.tagsAny);
+    if (filter.tagsAll?.length) add((p) => `tags @> ${p}::text[]`, filter.tagsAll);
+    if (filter.noteContains) add((p) => `strpos(lower(note), lower(${p})) > 0`, filter.noteContains);
     const countWhere = [...where];
     const countParams = [...params];
     const key = ORDER_KEYS[order];

@@ -13,6 +13,7 @@ import type { EventBus } from '../platform/event-bus.js';
 import type { Logger } from '../platform/logger.js';
 import { bulkAnswers, planBulk, type IocLookupRecord } from './ioc-bulk.js';
 import { parseIoc, parseIocInput } from './ioc-parse.js';
+import { checkTags } from './ioc-tags.js';
 import type { IocRepository } from './ioc-repository.js';
 import {
   NO_SIGHTINGS,
@@ -207,6 +208,9 @@ export class IocService {
       ...filter,
       minScore: checkInt('filter.minScore', filter.minScore, 0, 100, undefined),
       valuePrefix: checkText('filter.valuePrefix', filter.valuePrefix),
+      tagsAny: filter.tagsAny ? checkTags('filter.tagsAny', filter.tagsAny) : null,
+      tagsAll: filter.tagsAll ? checkTags('filter.tagsAll', filter.tagsAll) : null,
+      noteContains: checkText('filter.noteContains', filter.noteContains),
     };
     const page = await this.deps.repo.list(checked, first, after, withSources, order);
     return {

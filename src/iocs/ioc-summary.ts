@@ -240,6 +240,8 @@ export function toRecord(ioc: StoredIoc, raws?: ReadonlyMap<string, unknown>): I
     riskLevel: lapsed ? fused.level : ioc.riskLevel,
     categories: lapsed ? fused.categories : ioc.categories,
     verdict: ioc.verdict ? toVerdictRecord(ioc.verdict, now) : null,
+    tags: ioc.tags ?? [],
+    note: ioc.note ?? null,
     allowlistedBy: allowlisted && { ...allowlisted, createdAt: new Date(allowlisted.createdAt) },
     watched: ioc.watched,
     firstSeenAt: ioc.firstSeenAt,

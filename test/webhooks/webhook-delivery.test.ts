@@ -64,7 +64,11 @@ describe('webhook deliveries', () => {
         sourceIp: inputs[0]!.sourceIp,
         severity: 5,
       });
-      const ds = await deliveries(t, hook.id);
+      // The last outcome is stored just after the receiver answered.
+      const ds = await waitFor(async () => {
+        const list = await deliveries(t, hook.id);
+        return list.every((d) => d.status === 'DELIVERED') ? list : undefined;
+      }, 'every delivery recorded');
       expect(ds.reduce((n, d) => n + d.eventCount, 0)).toBe(30);
       expect(new Set(ds.map((d) => d.id))).toEqual(new Set(receiver.requests.map((r) => r.json.deliveryId)));
       for (const d of ds) {

@@ -45,6 +45,11 @@ export const iocResolvers: Resolvers = {
       context.services.curation.setVerdict(actorOf(context), value, verdict, note, expiresAt),
     clearIocVerdict: (_p, { value }, context) =>
       context.services.curation.clearVerdict(actorOf(context), value),
+    tagIoc: (_p, { value, tags }, context) => context.services.curation.tagIoc(actorOf(context), value, tags),
+    untagIoc: (_p, { value, tags }, context) =>
+      context.services.curation.untagIoc(actorOf(context), value, tags),
+    setIocNote: (_p, { value, note }, context) =>
+      context.services.curation.setIocNote(actorOf(context), value, note),
     addAllowlistEntry: (_p, { value, note }, context) =>
       context.services.curation.addAllowlistEntry(actorOf(context), value, note),
     removeAllowlistEntry: (_p, { value }, context) =>
