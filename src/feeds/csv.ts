@@ -1,38 +1,42 @@
 /**
- * CSV as RFC 4180 has it (csv-stringify: CRLF line ends, fields with a comma, quote or
- * line break quoted, quotes doubled), made safe to open in a spreadsheet: a text cell
- * starting with `=`, `+`, `-`, `@`, a tab or a carriage return is prefixed with a single
- * quote so it is never read as a formula (OWASP "CSV injection").
+ * CSV as RFC 4180 has it: CRLF line ends; a field holding a comma, a quote, CR or LF is
+ * quoted, its quotes doubled. Made safe to open in a spreadsheet: a text cell starting
+ * with `=`, `+`, `-`, `@`, a tab or a carriage return is prefixed with a single quote so
+ * it is never read as a formula (OWASP "CSV injection"). Written by hand rather than
+ * with a CSV library: these two rules are all a feed needs, and a general writer cost
+ * about 23 µs per row (23 s for a million-row feed, ten times the database's own COPY).
  */
-import { stringify } from 'csv-stringify/sync';
 
 const FORMULA_START = /^[=+\-@\t\r]/;
+const NEEDS_QUOTES = /[",\r\n]/;
 
 export type CsvCell = string | number | boolean | Date | null | undefined | readonly string[];
-
-/** A cell as text: dates in ISO 8601, lists joined with `;`, null and undefined empty. */
-export function csvCellText(cell: CsvCell): string | number | boolean {
-  if (cell === null || cell === undefined) return '';
-  if (cell instanceof Date) return cell.toISOString();
-  if (Array.isArray(cell)) return neutralise((cell as readonly string[]).join(';'));
-  if (typeof cell === 'string') return neutralise(cell);
-  return cell as number | boolean;
-}
 
 export function neutralise(text: string): string {
   return FORMULA_START.test(text) ? `'${text}` : text;
 }
 
+function quote(text: string): string {
+  return NEEDS_QUOTES.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+/** A cell as CSV text: dates in ISO 8601, lists joined with `;`, null and undefined empty. */
+export function csvCell(cell: CsvCell): string {
+  if (cell === null || cell === undefined) return '';
+  if (typeof cell === 'string') return quote(neutralise(cell));
+  if (typeof cell === 'number') return String(cell);
+  if (typeof cell === 'boolean') return cell ? 'true' : 'false';
+  if (cell instanceof Date) return cell.toISOString();
+  return quote(neutralise(cell.join(';')));
+}
+
 /** Lines of CSV for `rows` (each ending in CRLF). */
 export function csvLines(rows: readonly (readonly CsvCell[])[]): string {
-  if (rows.length === 0) return '';
-  return stringify(
-    rows.map((r) => r.map(csvCellText)),
-    {
-      record_delimiter: '\r\n',
-      // csv-stringify quotes the record delimiter only; a bare LF or CR needs quotes too.
-      quoted_match: /[\r\n]/,
-      cast: { boolean: (b) => (b ? 'true' : 'false') },
-    },
-  );
+  let out = '';
+  for (const row of rows) {
+    let line = '';
+    for (let i = 0; i < row.length; i++) line += (i === 0 ? '' : ',') + csvCell(row[i]);
+    out += line + '\r\n';
+  }
+  return out;
 }

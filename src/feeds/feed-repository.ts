@@ -50,7 +50,10 @@ export function blocklistSql(q: BlocklistQuery): SqlQuery {
   };
 }
 
-/** IOCs at or above a score, in id order (the primary key: no sort), with their OK sources and the verdict in force. */
+/**
+ * IOCs at or above a score, newest first (the first-seen index: no sort, and a heap read
+ * mostly in the order rows were written), with their OK sources and the verdict in force.
+ */
 export function iocFeedSql(q: IocFeedQuery, withSightings: boolean): SqlQuery {
   const values: unknown[] = [q.minScore];
   const types = q.types.length > 0 ? `AND i.type::text = ANY($${values.push(q.types)}::text[])` : '';
@@ -71,13 +74,13 @@ export function iocFeedSql(q: IocFeedQuery, withSightings: boolean): SqlQuery {
   return {
     text: `SELECT i.id, i.type::text AS type, i.value, i.risk_score, i.risk_level::text AS risk_level,
         i.categories, i.first_seen_at, i.last_enriched_at,
-        ARRAY(SELECT e.k FROM jsonb_each(i.sources) e(k, v) WHERE e.v->>'status' = 'OK' ORDER BY e.k) AS sources,
+        jsonb_path_query_array(i.sources, '$.keyvalue() ? (@.value.status == "OK").key') AS sources,
         CASE WHEN i.verdict->>'expiresAt' IS NULL OR (i.verdict->>'expiresAt')::timestamptz > now()
           THEN i.verdict->>'verdict' END AS verdict
         ${sightings}
       FROM iocs i ${lateral}
       WHERE i.risk_score >= $1 ${types}
-      ORDER BY i.id`,
+      ORDER BY i.first_seen_at DESC, i.id DESC`,
     values,
   };
 }
@@ -108,7 +111,7 @@ export function toIocRow(r: IocSqlRow): FeedIocRow {
     categories: r.categories ?? [],
     firstSeenAt: r.first_seen_at,
     lastEnrichedAt: r.last_enriched_at,
-    sources: r.sources,
+    sources: [...r.sources].sort(),
     verdict: r.verdict,
     ...(r.sighting_count === undefined
       ? {}

@@ -270,7 +270,9 @@ describe('bounded parameters', () => {
 });
 
 describe('GET /feeds/iocs.csv', () => {
-  const byId = (list: StoredIoc[]) => [...list].sort((a, b) => (a.id < b.id ? -1 : 1));
+  /** Newest first, the id breaking ties (as the feed documents). */
+  const newestFirst = (list: StoredIoc[]) =>
+    [...list].sort((a, b) => b.firstSeenAt.localeCompare(a.firstSeenAt) || (a.id < b.id ? 1 : -1));
   const row = (i: StoredIoc) =>
     [
       i.value,
@@ -284,12 +286,12 @@ describe('GET /feeds/iocs.csv', () => {
       i.lastEnrichedAt,
     ].join(',');
 
-  it('has a header and one RFC 4180 line (CRLF) per IOC at or above minScore, in id order', async () => {
+  it('has a header and one RFC 4180 line (CRLF) per IOC at or above minScore, newest first', async () => {
     const res = await get(t, '/feeds/iocs.csv?types=ipv4,IPV6');
     expect(res.headers.get('content-type')).toBe('text/csv; charset=utf-8; header=present');
     const header =
       'value,type,risk_score,risk_level,categories,sources,verdict,first_seen_at,last_enriched_at';
-    expect(res.text).toBe([header, ...byId([ioc.badV4, ioc.badV6]).map(row), ''].join('\r\n'));
+    expect(res.text).toBe([header, ...newestFirst([ioc.badV4, ioc.badV6]).map(row), ''].join('\r\n'));
   });
 });
 

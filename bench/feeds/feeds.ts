@@ -1,0 +1,182 @@
+/**
+ * Feeds of 1,000,000 IOCs streamed, beside a plain COPY of the same rows:
+ *   DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test npm run bench -- feeds
+ * Options (env): IOCS (1000000).
+ *
+ * Creates a database of its own, generates IOCS IOCs with SQL (INSERT … SELECT FROM
+ * generate_series: nine in ten IPv4, one in ten a domain; scores 0–100; three OK sources
+ * each), then runs each measurement in a fresh child process so each has its own peak
+ * RSS (process.resourceUsage().maxRSS): a plain `COPY (SELECT …) TO STDOUT` of the
+ * columns the CSV feed reads, through pg-copy-streams into a discarding stream; the
+ * ETag fingerprint alone (what a 304 costs); and the blocklist, CSV and STIX feeds
+ * through FeedService into a discarding stream that honours backpressure (as a socket
+ * does). Prints rows, bytes, wall time and peak RSS per run, and `uptime` before and
+ * after. The database is dropped at the end.
+ */
+import { execSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
+import { pino } from 'pino';
+import { FeedRepository, iocFeedSql } from '../../src/feeds/feed-repository.js';
+import { FeedService } from '../../src/feeds/feed-service.js';
+import { migrate } from '../../src/platform/db-migrator.js';
+import { exitWithHelpIfAsked } from '../help.js';
+
+exitWithHelpIfAsked(import.meta.url);
+
+const IOCS = Number(process.env.IOCS ?? 1_000_000);
+const MODES = ['copy', 'fingerprint', 'blocklist', 'csv', 'stix'] as const;
+type Mode = (typeof MODES)[number];
+
+interface Result {
+  mode: Mode;
+  rows: number;
+  bytes: number;
+  ms: number;
+  maxRssMb: number;
+}
+
+/** A sink that counts bytes and lines, and takes its time like a slow-ish socket would not. */
+function sink(counter: { bytes: number; lines: number }): Writable {
+  return new Writable({
+    highWaterMark: 64 * 1024,
+    write(chunk: Buffer, _enc, done) {
+      counter.bytes += chunk.length;
+      for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) counter.lines++;
+      done();
+    },
+  });
+}
+
+async function child(mode: Mode, url: string): Promise<Result> {
+  const pool = new pg.Pool({ connectionString: url, max: 2 });
+  const counter = { bytes: 0, lines: 0 };
+  const started = performance.now();
+  try {
+    if (mode === 'copy') {
+      const q = iocFeedSql({ minScore: 0, types: [] }, false);
+      const text = q.text.replace('$1', '0');
+      const client = await pool.connect();
+      try {
+        await pipeline(
+          client.query(copyTo(`COPY (${text}) TO STDOUT WITH (FORMAT csv, HEADER)`)),
+          sink(counter),
+        );
+      } finally {
+        client.release();
+      }
+    } else if (mode === 'fingerprint') {
+      const snap = await new FeedRepository(pool).openSnapshot();
+      try {
+        const fp = await snap.fingerprint(iocFeedSql({ minScore: 0, types: [] }, false));
+        counter.lines = Number(fp.split(':')[0]);
+      } finally {
+        await snap.close();
+      }
+    } else {
+      const feeds = new FeedService(new FeedRepository(pool), pino({ level: 'silent' }));
+      const answer =
+        mode === 'blocklist'
+          ? await feeds.blocklist({ source: 'iocs', minScore: '0' }, undefined)
+          : mode === 'csv'
+            ? await feeds.iocsCsv({ minScore: '0' }, undefined)
+            : await feeds.stix({ minScore: '0' }, undefined);
+      await pipeline(
+        Readable.from(
+          (async function* () {
+            for await (const c of answer.body!) yield Buffer.from(c, 'utf8');
+          })(),
+          { objectMode: false },
+        ),
+        sink(counter),
+      );
+    }
+  } finally {
+    await pool.end();
+  }
+  return {
+    mode,
+    rows: counter.lines,
+    bytes: counter.bytes,
+    ms: performance.now() - started,
+    maxRssMb: process.resourceUsage().maxRSS / 1024,
+  };
+}
+
+function runChild(mode: Mode, url: string): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(
+      process.execPath,
+      [...process.execArgv, fileURLToPath(import.meta.url), '--child', mode, url],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    let out = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    p.on('exit', (code) =>
+      code === 0 ? resolve(JSON.parse(out) as Result) : reject(new Error(`${mode}: exit ${code}`)),
+    );
+  });
+}
+
+if (process.argv[2] === '--child') {
+  const result = await child(process.argv[3] as Mode, process.argv[4]!);
+  process.stdout.write(JSON.stringify(result));
+  process.exit(0);
+}
+
+const databaseUrl = process.env.DATABASE_URL;
+if (!databaseUrl)
+  throw new Error('set DATABASE_URL to a PostgreSQL server (a database is created and dropped)');
+const uptime = () => execSync('uptime').toString().trim();
+const dbName = `tw_bench_feeds_${randomBytes(4).toString('hex')}`;
+const dbUrl = Object.assign(new URL(databaseUrl), { pathname: `/${dbName}` }).toString();
+const admin = new pg.Client({ connectionString: databaseUrl });
+await admin.connect();
+await admin.query(`CREATE DATABASE ${dbName} TEMPLATE template0`);
+const pool = new pg.Pool({ connectionString: dbUrl, max: 1 });
+pool.on('error', () => undefined);
+try {
+  console.log(`load before: ${uptime()}`);
+  await migrate(pool, { logger: pino({ level: 'silent' }) });
+  const t0 = performance.now();
+  await pool.query(
+    `INSERT INTO iocs (type, value, risk_score, risk_level, categories, sources, first_seen_at, last_enriched_at)
+     SELECT CASE WHEN g % 10 = 0 THEN 'DOMAIN' ELSE 'IPV4' END::"IocType",
+            CASE WHEN g % 10 = 0 THEN 'host-' || g || '.example.net'
+                 ELSE (g >> 24) + 1 || '.' || ((g >> 16) & 255) || '.' || ((g >> 8) & 255) || '.' || (g & 255) END,
+            g % 101,
+            (CASE WHEN g % 101 >= 75 THEN 'CRITICAL' WHEN g % 101 >= 50 THEN 'HIGH'
+                  WHEN g % 101 >= 25 THEN 'MEDIUM' ELSE 'LOW' END)::"RiskLevel",
+            ARRAY['SCAN', 'BRUTEFORCE'],
+            '{"ABUSEIPDB": {"status": "OK"}, "OTX": {"status": "OK"}, "VIRUSTOTAL": {"status": "OK"}}'::jsonb,
+            now() - make_interval(secs => g), now()
+       FROM generate_series(1, $1::int) g`,
+    [IOCS],
+  );
+  await pool.query('VACUUM ANALYZE');
+  console.log(`generated ${IOCS} IOCs in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  const plan = iocFeedSql({ minScore: 0, types: [] }, false);
+  const { rows: planRows } = await pool.query<{ 'QUERY PLAN': string }>(
+    `EXPLAIN (ANALYZE, BUFFERS) ${plan.text}`,
+    plan.values,
+  );
+  console.log(`plan of the CSV feed's query:\n${planRows.map((r) => `  ${r['QUERY PLAN']}`).join('\n')}`);
+  console.log('mode         rows       bytes        time     peak RSS');
+  for (const mode of MODES) {
+    const r = await runChild(mode, dbUrl);
+    console.log(
+      `${mode.padEnd(12)} ${String(r.rows).padStart(9)} ${String(r.bytes).padStart(12)} ${(r.ms / 1000).toFixed(2).padStart(8)} s ${r.maxRssMb.toFixed(0).padStart(6)} MB`,
+    );
+  }
+  console.log(`load after: ${uptime()}`);
+} finally {
+  await pool.end();
+  await admin.query(`DROP DATABASE ${dbName} WITH (FORCE)`);
+  await admin.end();
+}
