@@ -242,13 +242,13 @@ export type CrowdsecSyncResult = {
 };
 
 export type CurationAction =
-  /** An allowlist entry added. */
+  /** An allowlist entry or tags added. */
   | 'ADD'
-  /** A verdict removed. */
+  /** A verdict or note removed. */
   | 'CLEAR'
-  /** An allowlist entry removed. */
+  /** An allowlist entry or tags removed. */
   | 'REMOVE'
-  /** A verdict set or replaced. */
+  /** A verdict or note set or replaced. */
   | 'SET';
 
 /** An audited change of a verdict or of the allowlist. */
@@ -285,6 +285,10 @@ export type CurationChangeEdge = {
 
 export type CurationKind =
   | 'ALLOWLIST'
+  /** An IOC's note (before/after: the note text or null). */
+  | 'NOTE'
+  /** An IOC's tags (before/after: the tag lists). */
+  | 'TAGS'
   | 'VERDICT';
 
 /** A CrowdSec decision (ban, captcha, …) as the bouncer stream reported it. */
@@ -536,7 +540,7 @@ export type Ioc = {
    * null otherwise. A look-alike scores at least 50 and gets PHISHING (docs/scoring.md).
    */
   lookalikeOf?: Maybe<Scalars['String']['output']>;
-  /** When the collector comes back to it (deferred sources, stale watched IOCs). */
+  /** When the collector comes back to it (stale results of an IOC in use, deferred sources); null while it rests. */
   nextEnrichAt?: Maybe<Scalars['DateTime']['output']>;
   /**
    * What changed between input and value, in words: refanged tokens, credentials removed,
@@ -544,6 +548,8 @@ export type Ioc = {
    * Empty outside lookups.
    */
   normalizations: Array<Scalars['String']['output']>;
+  /** The analyst's free-text note (setIocNote); null when none. */
+  note?: Maybe<Scalars['String']['output']>;
   /** The input was defanged (hxxp, [.], (.), {.}, [dot], [@], [:], [://], " dot ") and was refanged before detection. */
   refanged: Scalars['Boolean']['output'];
   riskLevel?: Maybe<RiskLevel>;
@@ -556,6 +562,8 @@ export type Ioc = {
    */
   sightings: IocSightings;
   sources: Array<SourceResult>;
+  /** Analyst tags, lower-case, in the order they were added (tagIoc). */
+  tags: Array<Scalars['String']['output']>;
   type: IocType;
   /** Unicode form of an internationalised domain or URL host (value keeps the punycode); null when value is all ASCII. */
   unicodeValue?: Maybe<Scalars['String']['output']>;
@@ -601,6 +609,12 @@ export type IocFilter = {
   level?: InputMaybe<RiskLevel>;
   /** Risk score at least this (0–100; otherwise BAD_USER_INPUT with extensions.min and extensions.limit). */
   minScore?: InputMaybe<Scalars['Int']['input']>;
+  /** The note contains this text, case-insensitively (at most 2,048 characters). */
+  noteContains?: InputMaybe<Scalars['String']['input']>;
+  /** Carrying all of these tags (at most 32, each a valid tag). */
+  tagsAll?: InputMaybe<Array<Scalars['String']['input']>>;
+  /** Carrying any of these tags (at most 32, each a valid tag; matched case-insensitively). */
+  tagsAny?: InputMaybe<Array<Scalars['String']['input']>>;
   type?: InputMaybe<IocType>;
   /** Normalised values starting with this text (at most 2,048 characters, without NUL or unpaired surrogates). */
   valuePrefix?: InputMaybe<Scalars['String']['input']>;
@@ -730,6 +744,11 @@ export type Mutation = {
   /** Revoke an API key; it stops working at once. False when it was already revoked. */
   revokeApiKey: Scalars['Boolean']['output'];
   /**
+   * Set the IOC's free-text note (at most 1,000 characters, no NUL or unpaired surrogates);
+   * null or blank clears it. Registers the IOC; audited (kind NOTE) when it changes.
+   */
+  setIocNote: Ioc;
+  /**
    * Record an analyst verdict (replacing any earlier one); registers the IOC and re-scores it
    * at once. note: at most 1,000 characters; expiresAt: in the future, at most 1,830 days
    * ahead. Audited in curationChanges.
@@ -742,10 +761,19 @@ export type Mutation = {
   setWebhookPaused: Webhook;
   /** Pull decisions and alerts from the LAPI now. */
   syncCrowdsec: CrowdsecSyncResult;
+  /**
+   * Add tags to an IOC (set union: tags it already has stay, so repeating a call changes
+   * nothing); registers the IOC. A tag is 1–64 characters of a-z, 0-9 and . _ : / + -,
+   * starting with a letter or digit, compared case-insensitively and stored lower-case;
+   * at most 32 per call and per IOC. Audited (curationChanges, kind TAGS) when it changes.
+   */
+  tagIoc: Ioc;
   /** Sends one signed test request now (outside the outbox) and reports the answer. */
   testWebhook: WebhookTestResult;
   /** Train a FOREST model from the labelled events now; it is promoted only when it beats the rules. */
   trainClassifier: ClassifierModel;
+  /** Remove tags from an IOC (absent ones are ignored; same rules as tagIoc); null when the IOC is not stored. */
+  untagIoc?: Maybe<Ioc>;
   /**
    * Stop keeping these values fresh (at most IOC_WATCH_MAX, parsed like watchIocs; a value
    * that does not parse is BAD_USER_INPUT). They are still re-enriched while looked up or
@@ -860,6 +888,12 @@ export type MutationRevokeApiKeyArgs = {
 };
 
 
+export type MutationSetIocNoteArgs = {
+  note?: InputMaybe<Scalars['String']['input']>;
+  value: Scalars['String']['input'];
+};
+
+
 export type MutationSetIocVerdictArgs = {
   expiresAt?: InputMaybe<Scalars['DateTime']['input']>;
   note?: InputMaybe<Scalars['String']['input']>;
@@ -874,8 +908,20 @@ export type MutationSetWebhookPausedArgs = {
 };
 
 
+export type MutationTagIocArgs = {
+  tags: Array<Scalars['String']['input']>;
+  value: Scalars['String']['input'];
+};
+
+
 export type MutationTestWebhookArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type MutationUntagIocArgs = {
+  tags: Array<Scalars['String']['input']>;
+  value: Scalars['String']['input'];
 };
 
 
@@ -2287,12 +2333,14 @@ export type IocResolvers<ContextType = GraphQLContext, ParentType extends Resolv
   lookalikeOf?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   nextEnrichAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   normalizations?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  note?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   refanged?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   riskLevel?: Resolver<Maybe<ResolversTypes['RiskLevel']>, ParentType, ContextType>;
   riskScore?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   scoreBreakdown?: Resolver<Array<ResolversTypes['ScoreContribution']>, ParentType, ContextType>;
   sightings?: Resolver<ResolversTypes['IocSightings'], ParentType, ContextType>;
   sources?: Resolver<Array<ResolversTypes['SourceResult']>, ParentType, ContextType>;
+  tags?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   type?: Resolver<ResolversTypes['IocType'], ParentType, ContextType>;
   unicodeValue?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   value?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -2363,11 +2411,14 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   refitAnomalyModel?: Resolver<ResolversTypes['ClassifierModel'], ParentType, ContextType>;
   removeAllowlistEntry?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRemoveAllowlistEntryArgs, 'value'>>;
   revokeApiKey?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRevokeApiKeyArgs, 'id'>>;
+  setIocNote?: Resolver<ResolversTypes['Ioc'], ParentType, ContextType, RequireFields<MutationSetIocNoteArgs, 'value'>>;
   setIocVerdict?: Resolver<ResolversTypes['Ioc'], ParentType, ContextType, RequireFields<MutationSetIocVerdictArgs, 'value' | 'verdict'>>;
   setWebhookPaused?: Resolver<ResolversTypes['Webhook'], ParentType, ContextType, RequireFields<MutationSetWebhookPausedArgs, 'id' | 'paused'>>;
   syncCrowdsec?: Resolver<ResolversTypes['CrowdsecSyncResult'], ParentType, ContextType>;
+  tagIoc?: Resolver<ResolversTypes['Ioc'], ParentType, ContextType, RequireFields<MutationTagIocArgs, 'tags' | 'value'>>;
   testWebhook?: Resolver<ResolversTypes['WebhookTestResult'], ParentType, ContextType, RequireFields<MutationTestWebhookArgs, 'id'>>;
   trainClassifier?: Resolver<ResolversTypes['ClassifierModel'], ParentType, ContextType>;
+  untagIoc?: Resolver<Maybe<ResolversTypes['Ioc']>, ParentType, ContextType, RequireFields<MutationUntagIocArgs, 'tags' | 'value'>>;
   unwatchIocs?: Resolver<ResolversTypes['Int'], ParentType, ContextType, RequireFields<MutationUnwatchIocsArgs, 'values'>>;
   updateWebhook?: Resolver<ResolversTypes['Webhook'], ParentType, ContextType, RequireFields<MutationUpdateWebhookArgs, 'id'>>;
   watchIocs?: Resolver<Array<ResolversTypes['Ioc']>, ParentType, ContextType, RequireFields<MutationWatchIocsArgs, 'values'>>;
