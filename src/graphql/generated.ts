@@ -519,6 +519,11 @@ export type Ioc = {
   categories: Array<ThreatCategory>;
   /** user:password@ was removed from the URL: credentials are never stored nor sent to a source. */
   credentialsRemoved: Scalars['Boolean']['output'];
+  /**
+   * Its position in the iocEnriched stream (its last change of score, level or categories):
+   * pass it as iocEnriched(after:) to resume.
+   */
+  cursor: Scalars['String']['output'];
   /** Active CrowdSec decisions on this IP, newest first (at most 100; empty for other types). */
   decisions: Array<Decision>;
   /** Upstream fetches, newest first. */
@@ -1377,7 +1382,10 @@ export type Subscription = {
   decisionDeleted: Decision;
   /** Server time every intervalSeconds (1–3600): lets a dashboard notice a stale socket. */
   heartbeat: Scalars['DateTime']['output'];
-  /** IOCs whose score, level or categories changed (only the given value, when set). */
+  /**
+   * IOCs whose score, level or categories changed (only the given value, when set). Resumes
+   * with after as threatDetected does.
+   */
   iocEnriched: Ioc;
   /**
    * Newly ingested threat events matching every given filter: minSeverity 1–10, categories at most
@@ -1418,6 +1426,7 @@ export type SubscriptionHeartbeatArgs = {
 
 
 export type SubscriptionIocEnrichedArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
   value?: InputMaybe<Scalars['String']['input']>;
 };
 
@@ -2322,6 +2331,7 @@ export type IocResolvers<ContextType = GraphQLContext, ParentType extends Resolv
   allowlistedBy?: Resolver<Maybe<ResolversTypes['AllowlistEntry']>, ParentType, ContextType>;
   categories?: Resolver<Array<ResolversTypes['ThreatCategory']>, ParentType, ContextType>;
   credentialsRemoved?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   decisions?: Resolver<Array<ResolversTypes['Decision']>, ParentType, ContextType>;
   enrichments?: Resolver<ResolversTypes['EnrichmentConnection'], ParentType, ContextType, Partial<IocEnrichmentsArgs>>;
   firstSeenAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;

@@ -13,6 +13,7 @@ import { createIocCollector } from './ioc-collector.js';
 import { localEnrichLock, RedisEnrichLock } from './enrich-lock.js';
 import { IocRepository } from './ioc-repository.js';
 import { IocSightingRepository } from './ioc-sighting-repository.js';
+import { IocStreamRepository } from './ioc-stream.js';
 import { IocService } from './ioc-service.js';
 import { SourceHealthTracker } from './source-health.js';
 import { createMemoryRateGate, type LimiterRateGate, type RateWindow } from './sources/rate-gate.js';
@@ -68,6 +69,8 @@ export function createIocModule(deps: ModuleDeps & { outbox?: Outbox }): IocModu
     ttl: config.iocs.ttlSeconds,
     configured,
     watchMax: config.iocs.watchMax,
+    stream: new IocStreamRepository(infra.db.pool),
+    resumeWindowMs: config.limits.subscriptionResumeWindowMs,
     lookupMax: config.iocs.lookupMax,
     lockWaitMs: longestTimeout * 2,
     allowlist: curation,

@@ -11,6 +11,13 @@ import { checkInt, checkListLength, checkText } from '../platform/argument-check
 import { badInput } from '../platform/errors.js';
 import type { EventBus } from '../platform/event-bus.js';
 import type { Logger } from '../platform/logger.js';
+import {
+  encodeCursor,
+  OrderedFeed,
+  subscribeResumable,
+  type StreamStore,
+} from '../platform/resumable-stream.js';
+import { iocStream, type IocStreamRepository, type PositionedIoc } from './ioc-stream.js';
 import { bulkAnswers, planBulk, type IocLookupRecord } from './ioc-bulk.js';
 import { parseIoc, parseIocInput } from './ioc-parse.js';
 import { checkTags } from './ioc-tags.js';
@@ -69,7 +76,14 @@ export interface IocServiceDeps {
   allowlist?: {
     allowlistMatchFor(type: ParsedIoc['type'], value: string): Promise<StoredAllowlistMatch | null>;
   };
+  /** Positions of the iocEnriched stream (resumable subscriptions). */
+  stream: IocStreamRepository;
+  /** How far back an iocEnriched `after` cursor may reach, in milliseconds. */
+  resumeWindowMs?: number;
 }
+
+/** Default of WS_RESUME_WINDOW_SECONDS. */
+const RESUME_WINDOW_MS = 3_600_000;
 
 export interface LookupOptions {
   refresh?: boolean;
@@ -91,9 +105,13 @@ export class IocService {
   private readonly flights = new SingleFlight<PassResult>();
   private readonly abort = new AbortController();
   private readonly log: Logger;
+  private readonly enriched: StreamStore<PositionedIoc>;
+  private readonly feed: OrderedFeed<PositionedIoc>;
 
   constructor(private readonly deps: IocServiceDeps) {
     this.log = deps.logger.child({ component: 'iocs' });
+    this.enriched = iocStream(deps.stream, deps.repo);
+    this.feed = new OrderedFeed(deps.bus, this.enriched, deps.logger);
     // Every in-flight upstream request listens on this one shutdown signal.
     setMaxListeners(0, this.abort.signal);
   }
@@ -223,12 +241,26 @@ export class IocService {
     return this.deps.repo.history(iocId, first, after);
   }
 
-  subscribe(value: string | null | undefined): AsyncIterableIterator<IocRecord> {
+  /**
+   * IOCs whose score, level or categories changed (only `value`, when given), from every
+   * instance, in stream-position order; with `after`, first the changes after it.
+   */
+  subscribe(
+    value: string | null | undefined,
+    after?: string | null,
+  ): Promise<AsyncIterableIterator<IocRecord>> {
     const wanted = value === null || value === undefined ? undefined : parseIoc(value).value;
-    return this.deps.bus.subscribe<IocRecord>(
-      IOC_ENRICHED_TOPIC,
-      wanted === undefined ? undefined : (r) => r.value === wanted,
-    );
+    const matches = wanted === undefined ? () => true : (r: IocRecord) => r.value === wanted;
+    return subscribeResumable(this.feed, this.enriched, matches, after, {
+      windowMs: this.deps.resumeWindowMs ?? RESUME_WINDOW_MS,
+    });
+  }
+
+  /** The IOC's cursor in the iocEnriched stream (its last change of score, level or categories). */
+  async cursorOf(ioc: IocRecord): Promise<string> {
+    const known = (ioc as Partial<PositionedIoc>).streamPosition;
+    const position = known ?? (await this.deps.stream.positionsOf([ioc.id])).get(ioc.id) ?? '0';
+    return encodeCursor('iocEnriched', position);
   }
 
   sourceHealth(): Promise<SourceHealthRecord[]> {

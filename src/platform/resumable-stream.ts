@@ -39,6 +39,11 @@ export interface StreamStore<T> {
   readonly topic: TopicRef<unknown>;
   /** The events of one bus message. */
   unpack(message: unknown): readonly T[];
+  /**
+   * Messages carry no positions: each only says that something was committed, and the
+   * feed reads what follows the last position it delivered.
+   */
+  readonly signalOnly?: boolean;
   /** An event's position (the record carries it as decimal text). */
   position(event: T): bigint;
   /** Events with a position above `after`, in position order, at most `limit`. */
@@ -165,6 +170,10 @@ export class OrderedFeed<T> {
         return;
       }
       if (message.done === true || generation !== this.generation) return;
+      if (this.store.signalOnly) {
+        await this.readSignalled(generation);
+        continue;
+      }
       const events = [...this.store.unpack(message.value)].sort((a, b) =>
         compare(this.store.position(a), this.store.position(b)),
       );
@@ -187,6 +196,20 @@ export class OrderedFeed<T> {
       }
       if (out.length > 0) this.hub.dispatch(ORDERED, out);
     }
+  }
+
+  /** What was committed after the last delivered position (a signal-only stream). */
+  private async readSignalled(generation: number): Promise<void> {
+    let read: T[];
+    try {
+      read = await this.readBetween(this.last, MAX_POSITION + 1n);
+    } catch (err) {
+      this.log.warn({ err, after: String(this.last) }, 'signalled events not read');
+      return;
+    }
+    if (generation !== this.generation || read.length === 0) return;
+    this.last = this.store.position(read[read.length - 1]!);
+    this.hub.dispatch(ORDERED, read);
   }
 
   /** Stored events with a position strictly between `after` and `before`. */

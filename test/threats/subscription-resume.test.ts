@@ -5,6 +5,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DecisionRepository, type DecisionInput } from '../../src/crowdsec/decision-repository.js';
 import { TOPICS } from '../../src/crowdsec/crowdsec-types.js';
+import { IOC_ENRICHED_TOPIC } from '../../src/iocs/ioc-record.js';
 import { RedisEventBus } from '../../src/platform/redis-event-bus.js';
 import { redisUrlOrSkip } from '../helpers/services.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
@@ -324,6 +325,68 @@ describe.runIf(sharedRedis)('resuming subscriptions across two instances sharing
         around: [],
       });
       expect(new Set(l.received.map((d) => d.cursor)).size).toBe(l.received.length);
+      l.unsubscribe();
+    } finally {
+      await bus.close();
+      publisher.disconnect();
+      subscriber.disconnect();
+      await pool.end();
+    }
+  }, 120_000);
+
+  it('iocEnriched: replays score changes written straight to the table, then live ones signalled by another instance', async () => {
+    const tag = Date.now() % 200;
+    const pool = new pg.Pool({ connectionString: db.url, max: 2 });
+    const publisher = new Redis(sharedRedis!);
+    const subscriber = new Redis(sharedRedis!);
+    const bus = new RedisEventBus(publisher, subscriber, prefix, pino({ level: 'silent' }));
+    const value = (n: number) => `10.${tag}.${Math.floor(n / 250)}.${n % 250}`;
+    const score = async (n: number, risk: number) => {
+      await pool.query(
+        `INSERT INTO iocs (type, value, risk_score, risk_level, categories) VALUES ('IPV4', $1, $2, 'HIGH', '{SCAN}')
+         ON CONFLICT (value) DO UPDATE SET risk_score = EXCLUDED.risk_score`,
+        [value(n), risk],
+      );
+    };
+    try {
+      await score(0, 10);
+      await score(0, 60); // the update moves its position
+      const first = await b.gql<{ ioc: { cursor: string } }>(
+        `query($v: String!) { ioc(value: $v) { cursor } }`,
+        {
+          v: value(0),
+        },
+      );
+      const cursor = first.data!.ioc.cursor;
+      // Missed: 100 new IOCs scored, then IOC 0 rescored (it comes again, at its new position).
+      for (let n = 1; n <= 100; n++) {
+        await score(n, 10);
+        await score(n, 70);
+      }
+      await score(0, 80);
+      const l = listen<{ cursor: string; value: string; riskScore: number }>(
+        b.ws(),
+        `subscription($after: String) { iocEnriched(after: $after) { cursor value riskScore } }`,
+        { after: cursor },
+        'iocEnriched',
+      );
+      const expected = [...Array.from({ length: 100 }, (_, i) => `${value(i + 1)}:70`), `${value(0)}:80`];
+      await l.until(() => l.received.length >= expected.length, 'the replayed changes');
+      // Live: changed and signalled by "another instance", one at a time.
+      for (let n = 101; n <= 110; n++) {
+        await score(n, 10);
+        await score(n, 90);
+        const stored = await a.gql<{ ioc: { id: string } }>(`query($v: String!) { ioc(value: $v) { id } }`, {
+          v: value(n),
+        });
+        expect(stored.data?.ioc.id).toBeTruthy();
+        // A real instance publishes the whole record; the feed only takes it as a signal.
+        await bus.publish(IOC_ENRICHED_TOPIC, { value: value(n), sources: [] } as never);
+        expected.push(`${value(n)}:90`);
+      }
+      await l.until(() => l.received.some((i) => i.value === value(110)), 'the last live change');
+      expect(l.received.map((i) => `${i.value}:${i.riskScore}`)).toEqual(expected);
+      expect(new Set(l.received.map((i) => i.cursor)).size).toBe(l.received.length);
       l.unsubscribe();
     } finally {
       await bus.close();

@@ -57,7 +57,7 @@ export const iocResolvers: Resolvers = {
   },
   Subscription: {
     iocEnriched: {
-      subscribe: (_p, { value }, { services }) => services.iocs.subscribe(value),
+      subscribe: (_p, { value, after }, { services }) => services.iocs.subscribe(value, after),
       resolve: (ioc: IocRecord) => ioc,
     },
   },
@@ -65,6 +65,7 @@ export const iocResolvers: Resolvers = {
     sources: (_h, _a, { services }) => services.iocs.sourceHealth(),
   },
   Ioc: {
+    cursor: (ioc, _a, { services }) => services.iocs.cursorOf(ioc),
     input: (ioc) => ioc.submitted?.input ?? null,
     refanged: (ioc) => ioc.submitted?.refanged ?? false,
     credentialsRemoved: (ioc) => ioc.submitted?.credentialsRemoved ?? false,
