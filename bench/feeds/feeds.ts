@@ -81,10 +81,10 @@ async function child(mode: Mode, url: string): Promise<Result> {
       const feeds = new FeedService(new FeedRepository(pool), pino({ level: 'silent' }));
       const answer =
         mode === 'blocklist'
-          ? await feeds.blocklist({ source: 'iocs', minScore: '0' }, undefined)
+          ? await feeds.blocklist({ source: 'iocs', minScore: '0' }, { ifNoneMatch: undefined })
           : mode === 'csv'
-            ? await feeds.iocsCsv({ minScore: '0' }, undefined)
-            : await feeds.stix({ minScore: '0' }, undefined);
+            ? await feeds.iocsCsv({ minScore: '0' }, { ifNoneMatch: undefined })
+            : await feeds.stix({ minScore: '0' }, { ifNoneMatch: undefined });
       await pipeline(
         Readable.from(
           (async function* () {

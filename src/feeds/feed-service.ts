@@ -27,7 +27,7 @@ import {
   type BlocklistParams,
   type RawParams,
 } from './feed-params.js';
-import type { FeedIocRow, FeedResponse } from './feed-types.js';
+import type { FeedConditions, FeedIocRow, FeedResponse } from './feed-types.js';
 import { identityObject, indicatorOf, sightingOf, STIX_NAMESPACE } from './stix.js';
 
 /** Bumped when a feed's layout changes, so cached ETags stop matching. */
@@ -77,32 +77,32 @@ export class FeedService {
   ) {}
 
   /** GET /feeds/blocklist.txt */
-  blocklist(params: RawParams, ifNoneMatch: string | undefined): Promise<FeedResponse> {
+  blocklist(params: RawParams, when: FeedConditions): Promise<FeedResponse> {
     const p = blocklistParams(params);
     const q = blocklistSql(p);
     const key = `blocklist|${p.format}|${p.source}|${p.minScore}|${p.decisionType}|${p.family ?? ''}|${p.setName}`;
-    return this.serve(key, q, ifNoneMatch, 'text/plain; charset=utf-8', (snap, fp) =>
+    return this.serve(key, q, when, 'text/plain; charset=utf-8', (snap, fp) =>
       this.blocklistBody(snap, q, p, Number(fp.split(':')[0])),
     );
   }
 
   /** GET /feeds/iocs.csv */
-  iocsCsv(params: RawParams, ifNoneMatch: string | undefined): Promise<FeedResponse> {
+  iocsCsv(params: RawParams, when: FeedConditions): Promise<FeedResponse> {
     const p = iocFeedParams(params);
     const q = iocFeedSql(p, false);
     const key = `iocs.csv|${p.minScore}|${p.types.join(',')}`;
-    return this.serve(key, q, ifNoneMatch, 'text/csv; charset=utf-8; header=present', (snap) =>
+    return this.serve(key, q, when, 'text/csv; charset=utf-8; header=present', (snap) =>
       this.csvBody(snap, q),
     );
   }
 
   /** GET /feeds/stix */
-  stix(params: RawParams, ifNoneMatch: string | undefined): Promise<FeedResponse> {
+  stix(params: RawParams, when: FeedConditions): Promise<FeedResponse> {
     const p = iocFeedParams(params, ['sightings']);
     const withSightings = booleanParam(params, 'sightings', true);
     const q = iocFeedSql(p, withSightings);
     const key = `stix|${p.minScore}|${p.types.join(',')}|${withSightings}`;
-    return this.serve(key, q, ifNoneMatch, 'application/stix+json; version=2.1', (snap, _fp, etag) =>
+    return this.serve(key, q, when, 'application/stix+json; version=2.1', (snap, _fp, etag) =>
       this.stixBody(snap, q, etag),
     );
   }
@@ -110,7 +110,7 @@ export class FeedService {
   private async serve(
     key: string,
     q: SqlQuery,
-    ifNoneMatch: string | undefined,
+    when: FeedConditions,
     contentType: string,
     body: (snap: FeedSnapshot, fingerprint: string, etag: string) => AsyncGenerator<string>,
   ): Promise<FeedResponse> {
@@ -131,9 +131,10 @@ export class FeedService {
       const fp = await snap.fingerprint(q);
       const digest = createHash('sha256').update(`${FEED_LAYOUT}|${key}|${fp}`).digest('base64url');
       const etag = `"${digest.slice(0, 32)}"`;
-      if (matchesEtag(ifNoneMatch, etag)) return { etag, contentType, body: undefined };
+      const notModified = matchesEtag(when.ifNoneMatch, etag);
+      if (notModified || when.headOnly) return { etag, contentType, notModified, body: undefined };
       handedOver = true;
-      return { etag, contentType, body: this.guarded(snap, body(snap, fp, etag)) };
+      return { etag, contentType, notModified, body: this.guarded(snap, body(snap, fp, etag)) };
     } finally {
       if (!handedOver) {
         this.active--;

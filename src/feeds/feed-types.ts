@@ -41,9 +41,18 @@ export interface IocFeedQuery {
 }
 
 /** The feed a request asked for, ready to stream: its ETag and, when sent, its body. */
+/** What the request says about the body it wants. */
+export interface FeedConditions {
+  ifNoneMatch: string | undefined;
+  /** HEAD: the headers only; the rows are not read. */
+  headOnly?: boolean;
+}
+
 export interface FeedResponse {
   etag: string;
   contentType: string;
-  /** Undefined when the client already holds this ETag (answer 304). */
+  /** The client already holds this ETag: answer 304. */
+  notModified: boolean;
+  /** Undefined when not modified or when only the headers were asked for (HEAD). */
   body: AsyncIterable<string> | undefined;
 }

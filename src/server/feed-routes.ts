@@ -9,7 +9,7 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { clientBucket } from '../auth/client-address.js';
 import { contentTypeOf } from '../feeds/export-service.js';
-import type { FeedResponse } from '../feeds/feed-types.js';
+import type { FeedConditions, FeedResponse } from '../feeds/feed-types.js';
 import type { Services } from '../graphql/context.js';
 import { httpStatusOf } from '../graphql/error-mapping.js';
 import { AppError } from '../platform/errors.js';
@@ -25,17 +25,21 @@ interface Deps {
   metrics: Metrics;
 }
 
-type Feed = (params: Record<string, unknown>, ifNoneMatch: string | undefined) => Promise<FeedResponse>;
+type Feed = (params: Record<string, unknown>, when: FeedConditions) => Promise<FeedResponse>;
 
 export function registerFeedRoutes(app: FastifyInstance, deps: Deps): void {
   const { services } = deps;
   const feed = (run: (s: Services) => Feed) => async (req: FastifyRequest, reply: FastifyReply) => {
     try {
       await authenticate(req, deps);
-      const answer = await run(services)(req.query as Record<string, unknown>, req.headers['if-none-match']);
+      const answer = await run(services)(req.query as Record<string, unknown>, {
+        ifNoneMatch: req.headers['if-none-match'],
+        headOnly: req.method === 'HEAD',
+      });
       void reply.header('etag', answer.etag).header('cache-control', 'private, no-cache');
-      if (answer.body === undefined) return await reply.code(304).send();
-      return await reply.type(answer.contentType).send(streamOf(answer.body));
+      if (answer.notModified) return await reply.code(304).send();
+      void reply.type(answer.contentType);
+      return await reply.send(answer.body === undefined ? '' : streamOf(answer.body));
     } catch (err) {
       return sendError(reply, err, req.log as unknown as Logger);
     }

@@ -225,6 +225,21 @@ describe('ETag and If-None-Match', () => {
   });
 });
 
+describe('HEAD and concurrency', () => {
+  it('answers HEAD with the ETag and no body, and holds no feed open afterwards', async () => {
+    const etag = (await get(t, '/feeds/blocklist.txt')).headers.get('etag');
+    // More HEAD requests than feeds may stream at once (4): each must release its snapshot.
+    for (let i = 0; i < 6; i++) {
+      const res = await fetch(new URL('/feeds/blocklist.txt', t.origin), {
+        method: 'HEAD',
+        headers: { authorization: `Bearer ${t.adminKey}` },
+      });
+      expect([res.status, res.headers.get('etag'), await res.text()]).toEqual([200, etag, '']);
+    }
+    expect((await get(t, '/feeds/blocklist.txt')).status).toBe(200);
+  });
+});
+
 describe('authentication', () => {
   it('refuses a request without a key or with a revoked one (401, JSON)', async () => {
     for (const path of ['/feeds/blocklist.txt', '/feeds/iocs.csv', '/feeds/stix']) {
