@@ -88,8 +88,14 @@ export class CrowdsecService {
     return this.deps.alerts.get(id);
   }
 
-  decisionsOf(alert: AlertRecord): Promise<DecisionRecord[]> {
-    return this.deps.decisions.byCrowdsecIds(alert.lapiUrl, alert.decisionIds);
+  /** The decisions each alert carried (by crowdsec id, from its own LAPI), one query for all, in input order. */
+  decisionsOfAlerts(alerts: readonly AlertRecord[]): Promise<DecisionRecord[][]> {
+    return this.deps.decisions.byAlertKeys(alerts.map((a) => ({ lapiUrl: a.lapiUrl, ids: a.decisionIds })));
+  }
+
+  /** Active decisions on each value, newest first, at most `limit` each; one query, input order. */
+  activeDecisionsOn(values: readonly string[], limit: number): Promise<DecisionRecord[][]> {
+    return this.deps.decisions.activeByValues(values, limit);
   }
 
   /**

@@ -248,6 +248,62 @@ export class DecisionRepository {
     return rows.map(toDecision);
   }
 
+  /**
+   * The decisions of many alerts in one query: for each (lapiUrl, crowdsec ids) key, its
+   * decisions ordered by crowdsec id, in key order.
+   */
+  async byAlertKeys(
+    keys: readonly { lapiUrl: string; ids: readonly number[] }[],
+  ): Promise<DecisionRecord[][]> {
+    const lapis: string[] = [];
+    const ids: number[] = [];
+    for (const k of keys) {
+      for (const id of k.ids) {
+        lapis.push(k.lapiUrl);
+        ids.push(id);
+      }
+    }
+    if (ids.length === 0) return keys.map(() => []);
+    const { rows } = await this.pool.query<DecisionRow>({
+      name: 'decisions_by_alert_keys',
+      text: `SELECT ${COLUMNS} FROM crowdsec_decisions
+       WHERE (lapi_url, crowdsec_id) IN (SELECT * FROM unnest($1::text[], $2::bigint[]))
+       ORDER BY crowdsec_id`,
+      values: [lapis, ids],
+    });
+    const byKey = new Map<string, DecisionRecord[]>();
+    for (const r of rows) {
+      const d = toDecision(r);
+      const k = `${r.lapi_url}\u0000${d.crowdsecId}`;
+      byKey.set(k, [...(byKey.get(k) ?? []), d]);
+    }
+    return keys.map((k) =>
+      [...new Set(k.ids)]
+        .flatMap((id) => byKey.get(`${k.lapiUrl}\u0000${id}`) ?? [])
+        .sort((a, b) => a.crowdsecId - b.crowdsecId),
+    );
+  }
+
+  /**
+   * Active decisions on each value, newest first, at most `limit` per value, in one query
+   * (a lateral scan of the value index per value); in input order.
+   */
+  async activeByValues(values: readonly string[], limit: number): Promise<DecisionRecord[][]> {
+    if (values.length === 0) return [];
+    const { rows } = await this.pool.query<DecisionRow & { wanted: string }>({
+      name: 'decisions_active_by_values',
+      text: `SELECT v.wanted, d.* FROM unnest($1::text[]) AS v(wanted)
+       CROSS JOIN LATERAL (
+         SELECT ${COLUMNS} FROM crowdsec_decisions
+         WHERE value = v.wanted AND deleted_at IS NULL AND expires_at > now()
+         ORDER BY created_at DESC, id DESC LIMIT $2) d`,
+      values: [[...new Set(values)], limit],
+    });
+    const byValue = new Map<string, DecisionRecord[]>();
+    for (const r of rows) byValue.set(r.wanted, [...(byValue.get(r.wanted) ?? []), toDecision(r)]);
+    return values.map((v) => byValue.get(v) ?? []);
+  }
+
   /** Newest first by (createdAt, id); the count runs only when asked. */
   async list(filter: DecisionFilter, first: number, after: Cursor | undefined): Promise<DecisionPage> {
     const where: string[] = [];

@@ -53,7 +53,7 @@ export const crowdsecResolvers: Resolvers = {
   },
   Alert: {
     cursor: (a) => encodeCursor('alertCreated', a.streamPosition),
-    decisions: (a, _args, { services }) => services.crowdsec.decisionsOf(a),
+    decisions: (a, _args, context) => loaders(context).alertDecisions.load(a),
     ioc: (a, _args, context) => loaders(context).iocByValue.load(a.sourceIp ?? a.sourceValue),
   },
   Health: {

@@ -7,8 +7,6 @@ import { loaders } from '../loaders.js';
 import { connectionResolvers, decodeCursor, pageSize } from '../pagination.js';
 import { selectedFields } from '../selection.js';
 
-const MAX_DECISIONS = 100;
-
 export const iocResolvers: Resolvers = {
   Query: {
     ioc: (_p, { value }, { services }) => services.iocs.get(value),
@@ -72,16 +70,8 @@ export const iocResolvers: Resolvers = {
     normalizations: (ioc) => ioc.submitted?.normalizations ?? [],
     geo: (ioc, _a, { services }) =>
       ioc.type === 'IPV4' || ioc.type === 'IPV6' ? services.geo.locate(ioc.value) : null,
-    decisions: async (ioc, _a, { services }) =>
-      ioc.type === 'IPV4' || ioc.type === 'IPV6'
-        ? (
-            await services.crowdsec.listDecisions(
-              { activeOnly: true, value: ioc.value },
-              MAX_DECISIONS,
-              undefined,
-            )
-          ).rows
-        : [],
+    decisions: (ioc, _a, context) =>
+      ioc.type === 'IPV4' || ioc.type === 'IPV6' ? loaders(context).iocDecisions.load(ioc.value) : [],
     sightings: (ioc, _a, context) => loaders(context).sightings.load(ioc),
     history: (ioc, { first, after }, { services }) =>
       services.curation.scoreHistory(ioc.id, pageSize(first), decodeCursor(after, 'uuid')),
