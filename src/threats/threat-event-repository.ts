@@ -5,14 +5,7 @@ import { insertParams } from './threat-insert-params.js';
 import { NO_OUTBOX, type Outbox } from '../platform/outbox.js';
 import { listStatement, RowCounter, type Cursor, type RowCount } from '../platform/page.js';
 import { CLASSIFIER_COLUMNS, SELECT_EVENT, selectEvents, toRecord, whereOf } from './threat-sql.js';
-import type {
-  ThreatEventField,
-  ThreatEventFilter,
-  ThreatEventRecord,
-  ThreatMapPoint,
-} from './threat-types.js';
-
-export type MapRow = Omit<ThreatMapPoint, 'countryName'>;
+import type { ThreatEventField, ThreatEventFilter, ThreatEventRecord } from './threat-types.js';
 
 /** Flags set from other domains' stored data in the same statement (no extra round trip). */
 export interface StoredFlags {
@@ -46,7 +39,6 @@ export interface ThreatEventRepository {
   ): Promise<ThreatEventRecord[]>;
   /** Matching events, counted up to COUNT_LIMIT, cached briefly per filter. */
   count(filter: ThreatEventFilter): Promise<RowCount>;
-  map(since: Date, minSeverity: number, limit: number): Promise<MapRow[]>;
   /** False when the event does not exist. */
   setLabel(id: string, category: ThreatCategory, labelledBy: string | null): Promise<boolean>;
   /** Newest labels first. */
@@ -204,20 +196,6 @@ export class PgThreatEventRepository implements ThreatEventRepository {
   count(filter: ThreatEventFilter): Promise<RowCount> {
     const params: unknown[] = [];
     return this.counter.count('threat_events e', whereOf(filter, params), params);
-  }
-
-  async map(since: Date, minSeverity: number, limit: number): Promise<MapRow[]> {
-    const { rows } = await this.pool.query<MapRow>(
-      `SELECT country_code AS "countryCode", city, latitude, longitude, geo_approximate AS approximate,
-              count(*)::int AS count, max(severity)::int AS "maxSeverity"
-         FROM threat_events
-        WHERE occurred_at >= $1 AND severity >= $2 AND latitude IS NOT NULL AND longitude IS NOT NULL
-        GROUP BY country_code, city, latitude, longitude, geo_approximate
-        ORDER BY count DESC, "maxSeverity" DESC
-        LIMIT $3`,
-      [since, minSeverity, limit],
-    );
-    return rows;
   }
 
   async setLabel(id: string, category: ThreatCategory, labelledBy: string | null): Promise<boolean> {
