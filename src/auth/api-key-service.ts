@@ -91,6 +91,17 @@ export class ApiKeyService {
     return principal;
   }
 
+  /**
+   * The principal of a key verified within the cache lifetime, without I/O (and without
+   * hashing: the key remembers its hash); undefined when `verify` must decide.
+   */
+  verifyFresh(secret: string | undefined): Principal | undefined {
+    if (!secret) return undefined;
+    const hash = this.cache.hashOf(secret);
+    const fresh = hash === undefined ? undefined : this.cache.fresh(hash);
+    return fresh && this.admit(fresh);
+  }
+
   /** `verify` for a key known by its hash (open sockets re-check theirs with it). */
   async verifyHash(hash: string, client?: string): Promise<Principal> {
     const fresh = this.cache.fresh(hash);
@@ -136,7 +147,9 @@ export class ApiKeyService {
     if (!isUuid(keyId)) return undefined;
     const record = await this.repo.findById(keyId);
     if (!record || record.revokedAt) return undefined;
-    const secret = createHmac('sha256', Buffer.from(record.hash, 'hex')).update('threatwire link v1').digest();
+    const secret = createHmac('sha256', Buffer.from(record.hash, 'hex'))
+      .update('threatwire link v1')
+      .digest();
     return { role: record.role, secret };
   }
 

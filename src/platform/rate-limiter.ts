@@ -12,6 +12,11 @@ export interface RequestRateLimiter {
   readonly mode: 'redis' | 'in-process' | 'off';
   /** Counts one request for `key`; throws RATE_LIMITED (with a retry hint) when over. */
   consume(key: string, points?: number): Promise<void>;
+  /**
+   * Counts one request for `key` if that needs no I/O (points already leased); false
+   * means nothing was counted and `consume` must be called.
+   */
+  tryConsume(key: string): boolean;
 }
 
 /** Most points taken from the shared budget in one Redis call (see LeasedBudget). */
@@ -26,18 +31,19 @@ export function createRequestRateLimiter(
   opts: { points: number; windowSeconds: number; prefix: string },
   redis?: Redis,
 ): RequestRateLimiter {
-  if (opts.points === 0) return { mode: 'off', consume: () => Promise.resolve() };
+  if (opts.points === 0) return { mode: 'off', consume: () => Promise.resolve(), tryConsume: () => true };
   const memory = new RateLimiterMemory({
     points: opts.points,
     duration: opts.windowSeconds,
     keyPrefix: 'rl',
   });
   if (!redis) {
+    // Leased like the shared budget, so a busy key costs a map lookup per request here too.
+    const local = new LeasedBudget(memory, leaseSize(opts.points));
     return {
       mode: 'in-process',
-      consume: async (key, points) => {
-        await consumeExactly(memory, key, points);
-      },
+      consume: (key, points) => local.consume(key, points),
+      tryConsume: (key) => local.tryConsume(key),
     };
   }
   const shared = new RateLimiterRedis({
@@ -49,7 +55,11 @@ export function createRequestRateLimiter(
     rejectIfRedisNotReady: true,
   });
   const budget = new LeasedBudget(shared, leaseSize(opts.points));
-  return { mode: 'redis', consume: (key, points) => budget.consume(key, points) };
+  return {
+    mode: 'redis',
+    consume: (key, points) => budget.consume(key, points),
+    tryConsume: (key) => budget.tryConsume(key),
+  };
 }
 
 /** A lease only where it strands little: at most 2 % of the window's points. */
@@ -85,6 +95,14 @@ class LeasedBudget {
     private readonly shared: RateLimiterAbstract,
     private readonly lease: number,
   ) {}
+
+  /** Spends one leased point if one is in hand for `key` (no I/O); false otherwise. */
+  tryConsume(key: string): boolean {
+    const held = this.leases.get(key);
+    if (!held || held.left < 1 || held.until <= Date.now()) return false;
+    held.left -= 1;
+    return true;
+  }
 
   async consume(key: string, points = 1): Promise<void> {
     if (this.lease <= 1 || points >= this.lease) {

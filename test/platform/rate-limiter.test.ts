@@ -90,11 +90,47 @@ describe('request rate limiter in process, exactly', () => {
   });
 });
 
+describe('request rate limiter in process, leased', () => {
+  it('spends leased points without I/O through tryConsume, and still allows exactly the budget', async () => {
+    const limiter = createRequestRateLimiter({ points: 505, windowSeconds: 60, prefix: 'unused:' });
+    expect(leaseSize(505)).toBe(10);
+    expect(limiter.tryConsume('k')).toBe(false); // nothing in hand yet, nothing counted
+    await limiter.consume('k'); // leases 10, spends 1
+    let fast = 0;
+    while (limiter.tryConsume('k')) fast++;
+    expect(fast).toBe(9);
+    // 10 spent; the rest of the 505 through both paths, then refused.
+    let admitted = 10;
+    for (let i = 0; i < 600; i++) {
+      if (limiter.tryConsume('k')) admitted++;
+      else if ((await hint(limiter.consume('k'))) === 'accepted') admitted++;
+    }
+    expect(admitted).toBe(505);
+    expect(limiter.tryConsume('k')).toBe(false);
+    expect(limiter.tryConsume('other')).toBe(false);
+  });
+
+  it('never answers from a lease of a window that has ended', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const t0 = Date.now();
+      const limiter = createRequestRateLimiter({ points: 500, windowSeconds: 60, prefix: 'unused:' });
+      await limiter.consume('k');
+      expect(limiter.tryConsume('k')).toBe(true);
+      vi.setSystemTime(t0 + 60_001);
+      expect(limiter.tryConsume('k')).toBe(false);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
 describe('request rate limiter off', () => {
   it('with 0 points every request passes', async () => {
     const limiter = createRequestRateLimiter({ points: 0, windowSeconds: 60, prefix: 'unused:' });
     expect(limiter.mode).toBe('off');
     expect(await spend(limiter, 'k', 1000)).toBe(1000);
+    expect(limiter.tryConsume('k')).toBe(true);
   });
 });
 
