@@ -11,8 +11,8 @@ import { fromRoot } from '../src/platform/paths.js';
  * changed count means an example was added or removed (update it) or is no longer found.
  */
 const PAGES: Record<string, number> = {
-  // 13 graphql blocks, 2 curl requests, 2 graphql-ws clients.
-  'docs/api.md': 17,
+  // 15 graphql blocks, 2 curl requests, 2 graphql-ws clients.
+  'docs/api.md': 19,
   // The short tour: 2 graphql blocks.
   'README.md': 2,
 };
