@@ -6,6 +6,7 @@
  * the verdict changed. The collector drives the same pass for due IOCs.
  */
 import { setMaxListeners } from 'node:events';
+import DataLoader from 'dataloader';
 import pLimit from 'p-limit';
 import { checkInt, checkListLength, checkText } from '../platform/argument-checks.js';
 import { badInput } from '../platform/errors.js';
@@ -107,11 +108,20 @@ export class IocService {
   private readonly log: Logger;
   private readonly enriched: StreamStore<PositionedIoc>;
   private readonly feed: OrderedFeed<PositionedIoc>;
+  /** Stream positions asked for in the same tick share one query (a page of IOCs: one). */
+  private readonly positions: DataLoader<string, string>;
 
   constructor(private readonly deps: IocServiceDeps) {
     this.log = deps.logger.child({ component: 'iocs' });
     this.enriched = iocStream(deps.stream, deps.repo);
     this.feed = new OrderedFeed(deps.bus, this.enriched, deps.logger);
+    this.positions = new DataLoader(
+      async (ids: readonly string[]) => {
+        const found = await deps.stream.positionsOf(ids);
+        return ids.map((id) => found.get(id) ?? '0');
+      },
+      { cache: false },
+    );
     // Every in-flight upstream request listens on this one shutdown signal.
     setMaxListeners(0, this.abort.signal);
   }
@@ -259,7 +269,7 @@ export class IocService {
   /** The IOC's cursor in the iocEnriched stream (its last change of score, level or categories). */
   async cursorOf(ioc: IocRecord): Promise<string> {
     const known = (ioc as Partial<PositionedIoc>).streamPosition;
-    const position = known ?? (await this.deps.stream.positionsOf([ioc.id])).get(ioc.id) ?? '0';
+    const position = known ?? (await this.positions.load(ioc.id));
     return encodeCursor('iocEnriched', position);
   }
 

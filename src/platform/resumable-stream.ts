@@ -104,6 +104,12 @@ export class OrderedFeed<T> {
   private source: AsyncIterableIterator<unknown> | undefined;
   private ready: Promise<void> = Promise.resolve();
   private last = 0n;
+  /**
+   * Until the first event above the starting head is delivered: events at or below it
+   * that were published after the feed subscribed (committed before its head query)
+   * are still delivered, once each, instead of being taken for old ones.
+   */
+  private startedAt: Set<bigint> | undefined;
   private readonly log: Logger;
 
   constructor(
@@ -144,6 +150,7 @@ export class OrderedFeed<T> {
     this.ready = this.store.head().then((head) => {
       if (generation !== this.generation) return;
       this.last = head;
+      this.startedAt = new Set();
       void this.run(source, generation);
     });
     // A failed start fails the subscriptions waiting for it; the next subscriber retries.
@@ -180,7 +187,15 @@ export class OrderedFeed<T> {
       const out: T[] = [];
       for (const event of events) {
         const position = this.store.position(event);
-        if (position <= this.last) continue; // delivered already (read while filling a hole)
+        if (position <= this.last) {
+          // Committed before the head was read but published after the feed subscribed.
+          if (this.startedAt && !this.startedAt.has(position)) {
+            this.startedAt.add(position);
+            out.push(event);
+          }
+          continue; // otherwise delivered already (read while filling a hole)
+        }
+        this.startedAt = undefined;
         if (position > this.last + 1n) {
           try {
             // The transaction of `position` committed: every smaller position is final.
@@ -253,8 +268,9 @@ export async function subscribeResumable<T>(
   const from = after === null || after === undefined ? undefined : decodeStreamCursor(store.stream, after);
   const live = await feed.subscribe(matches);
   if (from === undefined) return flatten(live, matches);
+  let head: bigint;
   try {
-    const head = await store.head();
+    head = await store.head();
     if (from > head)
       throw badInput(`after is ahead of the ${store.stream} stream: not a cursor returned by this API`, {
         argument: 'after',
@@ -274,7 +290,7 @@ export async function subscribeResumable<T>(
     await live.return?.();
     throw err;
   }
-  return replayThenLive(live, store, matches, from);
+  return replayThenLive(live, store, matches, from, head);
 }
 
 /** Live batches as single matching events. */
@@ -318,9 +334,10 @@ function replayThenLive<T>(
   store: StreamStore<T>,
   matches: (event: T) => boolean,
   from: bigint,
+  head: bigint,
 ): AsyncIterableIterator<T> {
   const buffer: T[] = [];
-  /** Position of the first live batch: everything before it is the replay's. */
+  /** Position of the first live batch above `head`: everything before it is the replay's. */
   let firstLive: bigint | undefined;
   let replayed: T[] = [];
   let cursor = from;
@@ -340,7 +357,10 @@ function replayThenLive<T>(
         const batch = await live.next();
         if (batch.done === true) break;
         for (const e of batch.value) if (matches(e)) buffer.push(e);
-        firstLive ??= batch.value.length > 0 ? store.position(batch.value[0]!) : undefined;
+        // Only above the head read after joining: a feed that has just started may still
+        // hand on older events published late, which the replay reads anyway.
+        const first = batch.value.length > 0 ? store.position(batch.value[0]!) : undefined;
+        if (firstLive === undefined && first !== undefined && first > head) firstLive = first;
         if (buffer.length > MAX_REPLAY_BUFFER) {
           failure = new AppError('BAD_USER_INPUT', 'Fell too far behind while replaying; resume again', {
             argument: 'after',

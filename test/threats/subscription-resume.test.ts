@@ -388,6 +388,12 @@ describe.runIf(sharedRedis)('resuming subscriptions across two instances sharing
       expect(l.received.map((i) => `${i.value}:${i.riskScore}`)).toEqual(expected);
       expect(new Set(l.received.map((i) => i.cursor)).size).toBe(l.received.length);
       l.unsubscribe();
+      // A query gives each IOC the cursor of its latest change, as the subscription did.
+      const listed = await a.gql<{ iocs: { edges: { node: { value: string; cursor: string } }[] } }>(
+        `{ iocs(first: 500) { edges { node { value cursor } } } }`,
+      );
+      const cursorOf = new Map(listed.data!.iocs.edges.map((e) => [e.node.value, e.node.cursor]));
+      expect(l.received.map((i) => cursorOf.get(i.value))).toEqual(l.received.map((i) => i.cursor));
     } finally {
       await bus.close();
       publisher.disconnect();
