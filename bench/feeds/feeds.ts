@@ -1,7 +1,7 @@
 /**
  * Feeds of 1,000,000 IOCs streamed, beside a plain COPY of the same rows:
  *   DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test npm run bench -- feeds
- * Options (env): IOCS (1000000).
+ * Options (env): IOCS (1000000), MODES (all: copy,fingerprint,blocklist,csv,stix,export).
  *
  * Creates a database of its own, generates IOCS IOCs with SQL (INSERT … SELECT FROM
  * generate_series: nine in ten IPv4, one in ten a domain; scores 0–100; three OK sources
@@ -10,8 +10,11 @@
  * columns the CSV feed reads, through pg-copy-streams into a discarding stream; the
  * ETag fingerprint alone (what a 304 costs); and the blocklist, CSV and STIX feeds
  * through FeedService into a discarding stream that honours backpressure (as a socket
- * does). Prints rows, bytes, wall time and peak RSS per run, and `uptime` before and
- * after. The database is dropped at the end.
+ * does); and an export: the whole app started in the child (workers off), exportIocs
+ * as CSV asked for over GraphQL and its link downloaded with fetch into a discarding
+ * stream (that peak RSS is the server's and the client's together). Prints rows, bytes,
+ * wall time and peak RSS per run, and `uptime` before and after. The database is
+ * dropped at the end.
  */
 import { execSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -29,7 +32,7 @@ import { exitWithHelpIfAsked } from '../help.js';
 exitWithHelpIfAsked(import.meta.url);
 
 const IOCS = Number(process.env.IOCS ?? 1_000_000);
-const MODES = ['copy', 'fingerprint', 'blocklist', 'csv', 'stix'] as const;
+const MODES = ['copy', 'fingerprint', 'blocklist', 'csv', 'stix', 'export'] as const;
 type Mode = (typeof MODES)[number];
 
 interface Result {
@@ -69,6 +72,8 @@ async function child(mode: Mode, url: string): Promise<Result> {
       } finally {
         client.release();
       }
+    } else if (mode === 'export') {
+      await exportAll(url, counter);
     } else if (mode === 'fingerprint') {
       const snap = await new FeedRepository(pool).openSnapshot();
       try {
@@ -105,6 +110,41 @@ async function child(mode: Mode, url: string): Promise<Result> {
     ms: performance.now() - started,
     maxRssMb: process.resourceUsage().maxRSS / 1024,
   };
+}
+
+/**
+ * The whole app in this process (workers off) on the bench database: exportIocs as CSV
+ * through GraphQL, then the link downloaded with fetch and discarded as it arrives. The
+ * peak RSS is the server's and the client's together.
+ */
+async function exportAll(url: string, counter: { bytes: number; lines: number }): Promise<void> {
+  // Imported here: the other runs' peak RSS must not include the whole app's modules.
+  const { startApp } = await import('../../src/app.js');
+  const { loadConfig } = await import('../../src/config.js');
+  const key = `tw_bench_${randomBytes(24).toString('base64url')}`;
+  const config = loadConfig({
+    NODE_ENV: 'production',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    LOG_LEVEL: 'silent',
+    DATABASE_URL: url,
+    ADMIN_API_KEY: key,
+    WORKERS: 'off',
+    IOC_COLLECTOR_ENABLED: 'false',
+  });
+  const app = await startApp(config, pino({ level: 'silent' }));
+  try {
+    const res = await fetch(app.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+      body: JSON.stringify({ query: 'mutation { exportIocs(format: CSV) { path } }' }),
+    });
+    const body = (await res.json()) as { data: { exportIocs: { path: string } } };
+    const download = await fetch(new URL(body.data.exportIocs.path, app.url));
+    await pipeline(Readable.fromWeb(download.body as never), sink(counter));
+  } finally {
+    await app.stop();
+  }
 }
 
 function runChild(mode: Mode, url: string): Promise<Result> {
@@ -168,7 +208,8 @@ try {
   );
   console.log(`plan of the CSV feed's query:\n${planRows.map((r) => `  ${r['QUERY PLAN']}`).join('\n')}`);
   console.log('mode         rows       bytes        time     peak RSS');
-  for (const mode of MODES) {
+  const chosen = process.env.MODES?.split(',') ?? MODES;
+  for (const mode of MODES.filter((m) => chosen.includes(m))) {
     const r = await runChild(mode, dbUrl);
     console.log(
       `${mode.padEnd(12)} ${String(r.rows).padStart(9)} ${String(r.bytes).padStart(12)} ${(r.ms / 1000).toFixed(2).padStart(8)} s ${r.maxRssMb.toFixed(0).padStart(6)} MB`,
