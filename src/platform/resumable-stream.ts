@@ -59,6 +59,8 @@ const CURSOR_PREFIX = 'tw1';
 export const MAX_CURSOR_LENGTH = 200;
 /** Rows read per query by a replay or a hole fill. */
 export const REPLAY_PAGE = 1_000;
+/** A feed with no message for this long reads the store for events whose message was lost. */
+export const TAIL_CHECK_MS = 1_000;
 /** Live events a resuming subscriber may hold while its replay runs. */
 export const MAX_REPLAY_BUFFER = 100_000;
 const MAX_POSITION = 2n ** 63n - 1n;
@@ -117,6 +119,8 @@ export class OrderedFeed<T> {
     private readonly store: StreamStore<T>,
     logger: Logger,
     onDrop?: (topic: string) => void,
+    /** With no message for this long, the feed reads what was committed after its last position. */
+    private readonly tailCheckMs = TAIL_CHECK_MS,
   ) {
     this.log = logger.child({ component: 'ordered-feed', stream: store.stream });
     this.hub = new LocalHub({
@@ -168,15 +172,24 @@ export class OrderedFeed<T> {
   }
 
   private async run(source: AsyncIterableIterator<unknown>, generation: number): Promise<void> {
+    let pending: Promise<IteratorResult<unknown>> | undefined;
     for (;;) {
-      let message: IteratorResult<unknown>;
+      let message: IteratorResult<unknown> | 'quiet';
       try {
-        message = await source.next();
+        pending ??= source.next();
+        message = await quietAfter(pending, this.tailCheckMs);
       } catch (err) {
         this.log.warn({ err }, 'ordered feed source failed');
         return;
       }
-      if (message.done === true || generation !== this.generation) return;
+      if (generation !== this.generation) return;
+      if (message === 'quiet') {
+        // A quiet stream, or its last message was lost: what was committed since is read.
+        await this.readSignalled(generation, true);
+        continue;
+      }
+      pending = undefined;
+      if (message.done === true) return;
       if (this.store.signalOnly) {
         await this.readSignalled(generation);
         continue;
@@ -213,16 +226,19 @@ export class OrderedFeed<T> {
     }
   }
 
-  /** What was committed after the last delivered position (a signal-only stream). */
-  private async readSignalled(generation: number): Promise<void> {
+  /** What was committed after the last delivered position (a signal-only or quiet stream). */
+  private async readSignalled(generation: number, quiet = false): Promise<void> {
     let read: T[];
     try {
       read = await this.readBetween(this.last, MAX_POSITION + 1n);
     } catch (err) {
-      this.log.warn({ err, after: String(this.last) }, 'signalled events not read');
+      // A quiet stream is read again in a moment: not worth a warning every second.
+      if (quiet) this.log.debug({ err }, 'quiet stream not read');
+      else this.log.warn({ err, after: String(this.last) }, 'signalled events not read');
       return;
     }
     if (generation !== this.generation || read.length === 0) return;
+    this.startedAt = undefined;
     this.last = this.store.position(read[read.length - 1]!);
     this.hub.dispatch(ORDERED, read);
   }
@@ -244,6 +260,16 @@ export class OrderedFeed<T> {
 }
 
 const compare = (a: bigint, b: bigint) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** `next`'s result, or 'quiet' once `ms` pass without one (`next` stays pending). */
+function quietAfter<R>(next: Promise<R>, ms: number): Promise<R | 'quiet'> {
+  let timer: NodeJS.Timeout | undefined;
+  const quiet = new Promise<'quiet'>((resolve) => {
+    timer = setTimeout(() => resolve('quiet'), ms);
+    timer.unref();
+  });
+  return Promise.race([next, quiet]).finally(() => clearTimeout(timer));
+}
 
 export interface ResumeOptions {
   /** How far back a cursor may reach, in milliseconds. */

@@ -88,6 +88,20 @@ describe('ordered feed', () => {
     await it.return?.();
   });
 
+  it('reads a lost last message from the store once the stream is quiet', async () => {
+    const bus = new MemoryEventBus();
+    const s = fakeStream('quiet');
+    const feed = new OrderedFeed(bus, s.store, logger, undefined, 50);
+    const it = await subscribeResumable(feed, s.store, () => true, null, { windowMs: 60_000 });
+    const rows = s.commit(1, 2);
+    await bus.publish(s.topic, [rows[0]!]); // the message of 2 is lost, and nothing follows
+    expect(await take(it, 2)).toEqual(['e1', 'e2']);
+    await bus.publish(s.topic, [rows[1]!]); // arriving after all: not sent again
+    await bus.publish(s.topic, s.commit(3));
+    expect(await take(it, 1)).toEqual(['e3']);
+    await it.return?.();
+  });
+
   it('resumes after a cursor: the stored events after it, then live ones, none twice', async () => {
     const bus = new MemoryEventBus();
     const s = fakeStream('resume');
