@@ -84,8 +84,10 @@ export class ExportService {
       throw invalid();
     const key = await this.keySecret(grant.k);
     if (!key) throw unauthenticated('The API key this export link was made for has been revoked');
-    const expected = sign(key.secret, payload);
-    const given = Buffer.from(mac, 'base64url');
+    // Compared as text in its one canonical encoding: the last of 43 base64url characters
+    // carries two spare bits, and a link differing only there is not the link we made.
+    const expected = Buffer.from(sign(key.secret, payload).toString('base64url'));
+    const given = Buffer.from(mac);
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw invalid();
     if (grant.e * 1000 <= this.now())
       throw unauthenticated('This export link has expired; ask for a new one');

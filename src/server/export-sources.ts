@@ -9,7 +9,7 @@ import { isActive } from '../crowdsec/crowdsec-types.js';
 import type { ExportColumn, ExportSource, ExportSources } from '../feeds/export-types.js';
 import type { IocRecord } from '../iocs/ioc-record.js';
 import type { IocService } from '../iocs/ioc-service.js';
-import type { ThreatEventFilter, ThreatEventRecord } from '../threats/threat-types.js';
+import type { ThreatEventField, ThreatEventFilter, ThreatEventRecord } from '../threats/threat-types.js';
 import type { ThreatService } from '../threats/threat-service.js';
 
 type Filter = Record<string, unknown>;
@@ -38,6 +38,32 @@ function col<T>(name: string, get: ExportColumn<T>['get']): ExportColumn<T> {
   return { name, get };
 }
 
+/** The record fields the threat-event export writes. */
+const THREAT_EVENT_FIELDS: ReadonlySet<ThreatEventField> = new Set<ThreatEventField>([
+  'id',
+  'externalId',
+  'occurredAt',
+  'ingestedAt',
+  'sourceIp',
+  'sourcePort',
+  'destinationIp',
+  'destinationPort',
+  'protocol',
+  'threatType',
+  'severity',
+  'confidence',
+  'category',
+  'categoryConfidence',
+  'anomalyScore',
+  'isAnomaly',
+  'countryCode',
+  'asn',
+  'asOrg',
+  'sensor',
+  'tags',
+  'description',
+]);
+
 function threatEvents(threats: ThreatService): ExportSource<ThreatEventRecord> {
   const filterOf = (f: unknown) => withDates(f, 'since', 'until') as ThreatEventFilter;
   return source<ThreatEventRecord>({
@@ -45,7 +71,8 @@ function threatEvents(threats: ThreatService): ExportSource<ThreatEventRecord> {
       await threats.list(filterOf(f), 1, undefined, new Set(['id']));
       return asJson(f);
     },
-    page: (f, first, after) => threats.list(filterOf(f), first, after),
+    // Only the exported columns are read (not `raw`, which can be large).
+    page: (f, first, after) => threats.list(filterOf(f), first, after, THREAT_EVENT_FIELDS),
     keyOf: (r) => ({ at: r.occurredAt, id: r.id }),
     columns: [
       col('id', (r) => r.id),

@@ -156,7 +156,20 @@ describe('exportAlerts and exportThreatEvents', () => {
       {
         in: [
           { sourceIp: '192.0.2.10', threatType: 'port-scan', severity: 3, occurredAt: at(0) },
-          { sourceIp: '192.0.2.11', threatType: 'port-scan', severity: 4, occurredAt: at(5) },
+          {
+            sourceIp: '192.0.2.11',
+            threatType: 'port-scan',
+            severity: 4,
+            occurredAt: at(5),
+            externalId: 'ext-export-1',
+            destinationIp: '10.0.0.5',
+            sourcePort: 40000,
+            destinationPort: 22,
+            protocol: 'tcp',
+            sensor: 'edge-1',
+            tags: ['a', 'b'],
+            description: '@SUM(1)',
+          },
         ],
       },
     );
@@ -173,6 +186,17 @@ describe('exportAlerts and exportThreatEvents', () => {
     expect(rows.map((r) => [r.source_ip, r.severity, r.occurred_at, r.threat_type])).toEqual([
       ['192.0.2.11', 4, at(5), 'port-scan'],
     ]);
+    // The submitted fields come back as sent (JSON Lines keeps text as is: no formula prefix).
+    expect(rows[0]).toMatchObject({
+      external_id: 'ext-export-1',
+      destination_ip: '10.0.0.5',
+      source_port: 40000,
+      destination_port: 22,
+      protocol: 'tcp',
+      sensor: 'edge-1',
+      tags: ['a', 'b'],
+      description: '@SUM(1)',
+    });
   });
 });
 
@@ -195,10 +219,16 @@ describe('export links', () => {
     const [payload, mac] = l.path.slice('/exports/download?token='.length).split('.') as [string, string];
     const grant = JSON.parse(Buffer.from(payload, 'base64url').toString()) as Record<string, unknown>;
     const altered = Buffer.from(JSON.stringify({ ...grant, x: 'IOCS' })).toString('base64url');
-    const flipped = mac.slice(0, -1) + (mac.endsWith('A') ? 'B' : 'A');
+    const flipped = (mac.startsWith('A') ? 'B' : 'A') + mac.slice(1);
+    // The last character holds two spare bits: a variant that decodes to the same bytes is
+    // refused too (one canonical spelling per link).
+    const last = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'.indexOf(mac.at(-1)!);
+    const spare =
+      mac.slice(0, -1) + 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'[last ^ 1]!;
     for (const path of [
       `/exports/download?token=${altered}.${mac}`,
       `/exports/download?token=${payload}.${flipped}`,
+      `/exports/download?token=${payload}.${spare}`,
       '/exports/download?token=nonsense',
       '/exports/download',
     ]) {
