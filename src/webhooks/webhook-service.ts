@@ -140,7 +140,7 @@ export class WebhookService {
         limit: WEBHOOK_LIMITS.secretMax,
       });
     const events = args.events ? [...new Set(args.events)] : current?.events;
-    checkListLength('events', args.events ?? [], WEBHOOK_EVENTS.length * 4);
+    checkListLength('events', args.events ?? [], WEBHOOK_EVENTS.length);
     if (!events || events.length === 0)
       throw badInput('events must name at least one event', { argument: 'events' });
     const description =
