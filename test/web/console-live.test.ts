@@ -144,7 +144,7 @@ describe.runIf(hasChromium)('console Live and Map views in Chromium', () => {
     }
   });
 
-  it('says when the socket drops, reconnects by itself, says so, and the feed flows again', async () => {
+  it('says when the socket drops, reconnects by itself, says so, replays the gap once, and the feed flows again', async () => {
     const port = Number(new URL(app.origin).port);
     const gate = await startTcpGate('127.0.0.1', port);
     const context = await browser.newContext();
@@ -154,12 +154,22 @@ describe.runIf(hasChromium)('console Live and Map views in Chromium', () => {
       await signIn(page, app.adminKey, 'ADMIN');
       const badge = page.locator('[data-testid=socket-status]');
       await eventually(() => badge.innerText()).toBe('Live: connected');
+      // Something shown before the drop, so the feed has a cursor to resume from.
+      const before = uniqueLabel('before');
+      await probeUntilSeen(
+        async () => (await rowsOf(page, before)) > 0,
+        () => ingest(before, '8.8.8.8'),
+      );
       await gate.cut();
       await eventually(() => badge.innerText()).toBe('Live: connection lost, reconnecting…');
+      const during = uniqueLabel('during');
+      await ingest(during, '8.8.8.8'); // while the socket is down
       await gate.restore();
       await eventually(() => badge.innerText()).toMatch(
-        /^Live: connected · reconnected at .+ \(events during the gap are not replayed\)$/,
+        /^Live: connected · reconnected at .+ \(the live feed replays the events of the gap\)$/,
       );
+      await eventually(() => rowsOf(page, during)).toBe(1);
+      expect(await rowsOf(page, before)).toBeGreaterThan(0);
       const after = uniqueLabel('after');
       await probeUntilSeen(
         async () => (await rowsOf(page, after)) > 0,

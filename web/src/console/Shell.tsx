@@ -1,6 +1,6 @@
 import { useQuery } from '@apollo/client/react';
 import { lazy, Suspense, useEffect, useSyncExternalStore, type ComponentType } from 'react';
-import type { Connection } from './connection';
+import { ConnectionContext, type Connection } from './connection';
 import { ErrorNote, isUnauthenticated } from './errors';
 import { graphql } from './gql';
 import { href, navigate, useLocation, type View } from './router';
@@ -50,7 +50,8 @@ function SocketBadge({ connection }: { connection: Connection }) {
       {state.status === 'connected' && state.reconnectedAt ? (
         <span className="muted">
           {' '}
-          · reconnected at {state.reconnectedAt.toLocaleTimeString()} (events during the gap are not replayed)
+          · reconnected at {state.reconnectedAt.toLocaleTimeString()} (the live feed replays the events of the
+          gap)
         </span>
       ) : null}
     </span>
@@ -116,9 +117,11 @@ export function Shell(props: { connection: Connection; onSignOut(reason?: unknow
       </header>
       <main className="view" data-view={view}>
         {allowed ? (
-          <Suspense fallback={<p className="muted">Loading {def.label}…</p>}>
-            <View />
-          </Suspense>
+          <ConnectionContext.Provider value={props.connection}>
+            <Suspense fallback={<p className="muted">Loading {def.label}…</p>}>
+              <View />
+            </Suspense>
+          </ConnectionContext.Provider>
         ) : (
           <p className="empty">
             {def.label} needs an {def.needs} key; this key is {viewer.role}.

@@ -2,6 +2,7 @@ import { ApolloClient, ApolloLink, HttpLink, InMemoryCache } from '@apollo/clien
 import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
 import { getMainDefinition } from '@apollo/client/utilities';
 import { createClient, type Client } from 'graphql-ws';
+import { createContext } from 'react';
 
 /** Socket state as the shell shows it; "reconnected" is kept until the user dismisses it. */
 export interface SocketState {
@@ -27,6 +28,9 @@ export interface Connection {
   state(): SocketState;
   dispose(): void;
 }
+
+/** The signed-in connection, for views that follow the socket's state (the live feed). */
+export const ConnectionContext = createContext<Connection | null>(null);
 
 export function connect(apiKey: string): Connection {
   const wsProtocol = location.protocol === 'https:' ? 'wss:' : 'ws:';

@@ -1,9 +1,15 @@
 import { graphql } from '../gql';
 
 export const ThreatDetectedDoc = graphql(`
-  subscription LiveThreats($minSeverity: Int, $categories: [ThreatCategory!], $countries: [String!]) {
-    threatDetected(minSeverity: $minSeverity, categories: $categories, countries: $countries) {
+  subscription LiveThreats(
+    $minSeverity: Int
+    $categories: [ThreatCategory!]
+    $countries: [String!]
+    $after: String
+  ) {
+    threatDetected(minSeverity: $minSeverity, categories: $categories, countries: $countries, after: $after) {
       id
+      cursor
       sourceIp
       threatType
       severity
@@ -24,9 +30,10 @@ export const ThreatDetectedDoc = graphql(`
 `);
 
 export const DecisionAddedDoc = graphql(`
-  subscription LiveDecisionAdded($filter: DecisionFilter) {
-    decisionAdded(filter: $filter) {
+  subscription LiveDecisionAdded($filter: DecisionFilter, $after: String) {
+    decisionAdded(filter: $filter, after: $after) {
       id
+      cursor
       type
       scope
       value
@@ -41,9 +48,10 @@ export const DecisionAddedDoc = graphql(`
 `);
 
 export const DecisionDeletedDoc = graphql(`
-  subscription LiveDecisionDeleted($filter: DecisionFilter) {
-    decisionDeleted(filter: $filter) {
+  subscription LiveDecisionDeleted($filter: DecisionFilter, $after: String) {
+    decisionDeleted(filter: $filter, after: $after) {
       id
+      cursor
       type
       scope
       value
@@ -57,9 +65,10 @@ export const DecisionDeletedDoc = graphql(`
 `);
 
 export const AlertCreatedDoc = graphql(`
-  subscription LiveAlerts {
-    alertCreated {
+  subscription LiveAlerts($after: String) {
+    alertCreated(after: $after) {
       id
+      cursor
       scenario
       sourceValue
       eventsCount
@@ -72,9 +81,10 @@ export const AlertCreatedDoc = graphql(`
 `);
 
 export const IocEnrichedDoc = graphql(`
-  subscription LiveIocs {
-    iocEnriched {
+  subscription LiveIocs($after: String) {
+    iocEnriched(after: $after) {
       id
+      cursor
       type
       value
       riskScore

@@ -1,6 +1,7 @@
 import { useApolloClient } from '@apollo/client/react';
-import { useEffect, useState } from 'react';
+import { useContext, useEffect, useRef, useState, useSyncExternalStore } from 'react';
 import type { Observable } from 'rxjs';
+import { ConnectionContext, type SocketState } from '../connection';
 import type { ThreatCategory } from '../gql/graphql';
 import { FeedBuffer, type FeedKind } from './feed';
 import {
@@ -20,10 +21,19 @@ export interface LiveFilters {
 
 type Source<T> = Observable<{ data?: T | null; error?: unknown }>;
 
+const noSocket: SocketState = { status: 'idle', drops: 0 };
+const never = () => () => undefined;
+const isTooOld = (error: unknown) => String((error as { message?: unknown })?.message).includes('too old');
+
 /**
  * Opens one subscription per selected kind (server-side filters where the API has
  * them) and feeds a FeedBuffer. Results bypass the normalised cache: at 1,000 events/s
  * cache writes would cost more than the rendering.
+ *
+ * After the socket drops and comes back, each subscription is opened again with the
+ * cursor of the last event it showed (`after`), so the server replays the gap; what
+ * the old subscriptions deliver after the drop is ignored (the replay has it). A
+ * changed filter starts afresh, without replay.
  */
 export function useLiveFeed(filters: LiveFilters) {
   const client = useApolloClient();
@@ -31,21 +41,53 @@ export function useLiveFeed(filters: LiveFilters) {
   const [errors, setErrors] = useState<Partial<Record<FeedKind, unknown>>>({});
   const { minSeverity, category, country } = filters;
   const kinds = filters.kinds.join(',');
+  const connection = useContext(ConnectionContext);
+  const socket = useSyncExternalStore(
+    connection?.subscribeState ?? never,
+    connection?.state ?? (() => noSocket),
+  );
+  const reconnected = socket.reconnectedAt?.getTime() ?? 0;
+  /** The cursor of the last event shown, per kind; and the filters they belong to. */
+  const cursors = useRef<Partial<Record<FeedKind, string>>>({});
+  const cursorsFor = useRef('');
+  const [retry, setRetry] = useState(0);
 
   useEffect(() => () => buffer.dispose(), [buffer]);
 
   useEffect(() => {
     setErrors({});
+    const filterKey = JSON.stringify([kinds, minSeverity, category, country]);
+    if (cursorsFor.current !== filterKey) cursors.current = {};
+    cursorsFor.current = filterKey;
+    const drops = connection?.state().drops ?? 0;
     const subs: { unsubscribe(): void }[] = [];
     const selected = new Set(kinds.split(','));
-    function watch<T>(kind: FeedKind, source: Source<T>, onData: (data: T) => void): void {
+    function watch<T>(
+      kind: FeedKind,
+      subscribe: (after: string | null) => Source<T>,
+      cursorOf: (data: T) => string,
+      onData: (data: T) => void,
+    ): void {
       if (!selected.has(kind)) return;
-      const fail = (error: unknown) => setErrors((e) => ({ ...e, [kind]: error }));
+      const fail = (error: unknown) => {
+        if (isTooOld(error) && cursors.current[kind] !== undefined) {
+          // Away longer than the server replays: go on live only.
+          delete cursors.current[kind];
+          setRetry((n) => n + 1);
+          return;
+        }
+        setErrors((e) => ({ ...e, [kind]: error }));
+      };
       subs.push(
-        source.subscribe({
+        subscribe(cursors.current[kind] ?? null).subscribe({
           next: (result) => {
+            // Dropped since: the subscription opened after the reconnect replays this.
+            if ((connection?.state().drops ?? 0) !== drops) return;
             if (result.error) fail(result.error);
-            if (result.data) onData(result.data);
+            if (result.data) {
+              cursors.current[kind] = cursorOf(result.data);
+              onData(result.data);
+            }
           },
           error: fail,
         }),
@@ -62,7 +104,9 @@ export function useLiveFeed(filters: LiveFilters) {
     };
     watch(
       'threat',
-      client.subscribe({ query: ThreatDetectedDoc, variables: threatVars, ...noCache }),
+      (after) =>
+        client.subscribe({ query: ThreatDetectedDoc, variables: { ...threatVars, after }, ...noCache }),
+      (d) => d.threatDetected.cursor,
       (d) => {
         const t = d.threatDetected;
         buffer.push({
@@ -77,7 +121,13 @@ export function useLiveFeed(filters: LiveFilters) {
     );
     watch(
       'decision',
-      client.subscribe({ query: DecisionAddedDoc, variables: { filter: decisionFilter }, ...noCache }),
+      (after) =>
+        client.subscribe({
+          query: DecisionAddedDoc,
+          variables: { filter: decisionFilter, after },
+          ...noCache,
+        }),
+      (d) => d.decisionAdded.cursor,
       (d) => {
         const x = d.decisionAdded;
         buffer.push({
@@ -91,7 +141,13 @@ export function useLiveFeed(filters: LiveFilters) {
     );
     watch(
       'unban',
-      client.subscribe({ query: DecisionDeletedDoc, variables: { filter: decisionFilter }, ...noCache }),
+      (after) =>
+        client.subscribe({
+          query: DecisionDeletedDoc,
+          variables: { filter: decisionFilter, after },
+          ...noCache,
+        }),
+      (d) => d.decisionDeleted.cursor,
       (d) => {
         const x = d.decisionDeleted;
         buffer.push({
@@ -103,29 +159,39 @@ export function useLiveFeed(filters: LiveFilters) {
         });
       },
     );
-    watch('alert', client.subscribe({ query: AlertCreatedDoc, ...noCache }), (d) => {
-      const x = d.alertCreated;
-      if (country && x.geo?.countryCode !== country) return;
-      buffer.push({
-        kind: 'alert',
-        at: now(),
-        title: `${x.scenario} by ${x.sourceValue}`,
-        detail: `${x.eventsCount} events`,
-        country: x.geo?.countryCode,
-      });
-    });
-    watch('ioc', client.subscribe({ query: IocEnrichedDoc, ...noCache }), (d) => {
-      const x = d.iocEnriched;
-      if (category && !x.categories.includes(category)) return;
-      buffer.push({
-        kind: 'ioc',
-        at: now(),
-        title: `${x.type} ${x.value}`,
-        detail: `${x.riskLevel ?? 'no verdict yet'} ${x.riskScore ?? ''} ${x.categories.join(', ')}`.trim(),
-      });
-    });
+    watch(
+      'alert',
+      (after) => client.subscribe({ query: AlertCreatedDoc, variables: { after }, ...noCache }),
+      (d) => d.alertCreated.cursor,
+      (d) => {
+        const x = d.alertCreated;
+        if (country && x.geo?.countryCode !== country) return;
+        buffer.push({
+          kind: 'alert',
+          at: now(),
+          title: `${x.scenario} by ${x.sourceValue}`,
+          detail: `${x.eventsCount} events`,
+          country: x.geo?.countryCode,
+        });
+      },
+    );
+    watch(
+      'ioc',
+      (after) => client.subscribe({ query: IocEnrichedDoc, variables: { after }, ...noCache }),
+      (d) => d.iocEnriched.cursor,
+      (d) => {
+        const x = d.iocEnriched;
+        if (category && !x.categories.includes(category)) return;
+        buffer.push({
+          kind: 'ioc',
+          at: now(),
+          title: `${x.type} ${x.value}`,
+          detail: `${x.riskLevel ?? 'no verdict yet'} ${x.riskScore ?? ''} ${x.categories.join(', ')}`.trim(),
+        });
+      },
+    );
     return () => subs.forEach((s) => s.unsubscribe());
-  }, [client, buffer, kinds, minSeverity, category, country]);
+  }, [client, buffer, kinds, minSeverity, category, country, connection, reconnected, retry]);
 
   return { buffer, errors };
 }
