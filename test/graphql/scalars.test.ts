@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { scalarResolvers } from '../../src/graphql/scalars.js';
 
 const schema = makeExecutableSchema({
-  typeDefs: 'scalar DateTime\nscalar JSON\ntype Query { at(value: DateTime): DateTime, fromString: DateTime }',
+  typeDefs:
+    'scalar DateTime\nscalar JSON\ntype Query { at(value: DateTime): DateTime, fromString: DateTime }',
   resolvers: {
     ...scalarResolvers,
     Query: {
