@@ -108,7 +108,7 @@ export class AlertRepository {
       scenario: 'up.scenario',
     });
     const { rows } = await this.pool.query<AlertRow>(
-      `${cte ? 'WITH up AS (' : ''}INSERT INTO crowdsec_alerts AS a (lapi_url, crowdsec_id, scenario, scenario_version, message, events_count, (lapi_url, crowdsec_id, scenario, scenario_version, message, events_count,
+      `${cte ? 'WITH up AS (' : ''}INSERT INTO crowdsec_alerts AS a (lapi_url, crowdsec_id, scenario, scenario_version, message, events_count,
          start_at, stop_at, lapi_created_at, machine_id, simulated, source_scope, source_value, source_ip,
          source_range, country_code, city, latitude, longitude, geo_approximate, asn, as_org, decision_ids)
        SELECT $1, u.id, u.scenario, u.version, u.message, u.events, u.start_at, u.stop_at, u.created_at,
