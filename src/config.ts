@@ -95,6 +95,7 @@ const EnvSchema = z.object({
   WEBHOOK_BATCH_MAX_EVENTS: int(500, 1, 10_000),
   WEBHOOK_BATCH_WINDOW_MS: int(1_000, 0, 3_600_000),
   WEBHOOK_TIMEOUT_MS: int(10_000, 100, 120_000),
+  WEBHOOK_CONCURRENCY: int(4, 1, 32),
   WEBHOOK_BACKOFF_BASE_MS: int(1_000, 10, 3_600_000),
   WEBHOOK_BACKOFF_MAX_MS: int(300_000, 10, 86_400_000),
   WEBHOOK_RETRY_FOR_SECONDS: int(86_400, 1, 604_800),
@@ -227,6 +228,8 @@ export interface Config {
     readonly batchWindowMs: number;
     /** One request, connection to end of the answer's head. */
     readonly timeoutMs: number;
+    /** Deliveries one instance sends at the same time (each holds a database connection meanwhile). */
+    readonly concurrency: number;
     readonly backoffBaseMs: number;
     readonly backoffMaxMs: number;
     /** How long a delivery is retried before it fails. */
@@ -412,6 +415,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       batchMaxEvents: e.WEBHOOK_BATCH_MAX_EVENTS,
       batchWindowMs: e.WEBHOOK_BATCH_WINDOW_MS,
       timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      concurrency: e.WEBHOOK_CONCURRENCY,
       backoffBaseMs: e.WEBHOOK_BACKOFF_BASE_MS,
       backoffMaxMs: e.WEBHOOK_BACKOFF_MAX_MS,
       retryForSeconds: e.WEBHOOK_RETRY_FOR_SECONDS,

@@ -1,10 +1,13 @@
 /**
  * The webhook workers. Every instance that runs workers delivers (no lock: instances
- * share deliveries through SKIP LOCKED); a pass forms batches and sends due deliveries
- * one after another until nothing is due or its time budget is spent. A second worker
+ * share deliveries through SKIP LOCKED); a pass runs `concurrency` senders side by side,
+ * each forming batches and sending due deliveries until nothing is due or the pass's time
+ * budget is spent, so one slow or hanging receiver holds up one sender, not every webhook.
+ * A webhook still has one delivery in flight at a time (its order is kept). A second worker
  * drops finished deliveries past their retention, and every instance refreshes its
  * active-webhook cache now and then in case a bus message was missed.
  */
+import { setTimeout as sleepFor } from 'node:timers/promises';
 import type { Logger } from '../platform/logger.js';
 import type { Worker } from '../platform/worker-runner.js';
 import type { DeliveryRepository } from './delivery-repository.js';
@@ -19,6 +22,8 @@ export interface DeliverySettings {
   batchWindowMs: number;
   pauseAfterFailures: number;
   retentionDays: number;
+  /** Senders side by side in one pass (each holds a database connection while it sends). */
+  concurrency: number;
 }
 
 /** A pass gives the event loop back after this long, even with work left (the next pass goes on). */
@@ -39,22 +44,40 @@ export function webhookWorkers(
     enabled,
     async run(signal) {
       const until = Date.now() + PASS_BUDGET_MS;
-      while (!signal.aborted && Date.now() < until) {
-        const assigned = await repos.deliveries.assignBatches(s.batchMaxEvents, s.batchWindowMs);
-        const sent = await repos.deliveries.withDueDelivery((d) => sender.attempt(d), s.pauseAfterFailures);
-        if (sent?.completed.pausedReason) {
-          log.warn(
-            {
-              webhookId: sent.delivery.webhookId,
-              target: redactedUrl(sent.delivery.url),
-              reason: sent.completed.pausedReason,
-            },
-            'webhook paused after failed deliveries',
-          );
-          await cache.changed();
+      let working = 0;
+      // One sender's loop: form batches and send until nothing is due. While another
+      // sender is still at work (perhaps waiting on a slow receiver), an idle one keeps
+      // polling, so events for other webhooks do not wait for that receiver's timeout.
+      const sendUntilIdle = async (): Promise<void> => {
+        while (!signal.aborted && Date.now() < until) {
+          working++;
+          let assigned;
+          let sent;
+          try {
+            assigned = await repos.deliveries.assignBatches(s.batchMaxEvents, s.batchWindowMs);
+            sent = await repos.deliveries.withDueDelivery((d) => sender.attempt(d), s.pauseAfterFailures);
+          } finally {
+            working--;
+          }
+          if (sent?.completed.pausedReason) {
+            log.warn(
+              {
+                webhookId: sent.delivery.webhookId,
+                target: redactedUrl(sent.delivery.url),
+                reason: sent.completed.pausedReason,
+              },
+              'webhook paused after failed deliveries',
+            );
+            await cache.changed();
+          }
+          if (sent || assigned > 0) continue;
+          if (working === 0) return;
+          await sleep(s.pollIntervalMs, signal);
         }
-        if (!sent && assigned === 0) return;
-      }
+      };
+      const results = await Promise.allSettled(Array.from({ length: s.concurrency }, sendUntilIdle));
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
     },
   };
   const retention: Worker = {
@@ -74,4 +97,9 @@ export function webhookWorkers(
     run: () => cache.refresh(),
   };
   return { workers: [deliver, retention], instanceWorkers: [cacheRefresh] };
+}
+
+/** Waits `ms`, or less when `signal` aborts (never rejects). */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return sleepFor(ms, undefined, { signal }).catch(() => undefined);
 }

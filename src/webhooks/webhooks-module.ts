@@ -51,6 +51,7 @@ export function createWebhooksModule(deps: ModuleDeps): WebhooksModule {
       batchMaxEvents: c.batchMaxEvents,
       batchWindowMs: c.batchWindowMs,
       pauseAfterFailures: c.pauseAfterFailures,
+      concurrency: c.concurrency,
       retentionDays: c.deliveryRetentionDays,
     },
     { deliveries, webhooks },
