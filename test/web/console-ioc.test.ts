@@ -115,4 +115,54 @@ describe.runIf(hasChromium)('console IOC lookup in Chromium', () => {
       await d.close();
     }
   });
+
+  it('bulk lookup: one row per pasted line in order, defanged forms refanged, a bad line its own error, a duplicate pointed at', async () => {
+    const ip = freshIoc('IPV4').value;
+    const url = freshIoc('URL').value.replace(/\?.*$/, '');
+    for (const fake of fakes.all) fake.setScenario(ip, 'known-bad');
+    const host = new URL(url).host;
+    const defangedUrl = url.replace('http://', 'hxxp://').replaceAll('.', '[.]');
+    const defangedIp = ip.replaceAll('.', '[.]');
+    const dots = (host.match(/\./g) ?? []).length + (new URL(url).pathname.match(/\./g) ?? []).length;
+    const reader = await createKey(app, 'READER');
+    const c = await openConsole(browser, app, '/ioc');
+    try {
+      await signIn(c.page, reader, 'READER');
+      await c.page.fill(
+        'textarea[name=bulk]',
+        [defangedUrl, defangedIp, 'not an ioc', `  ${ip}  `, ''].join('\n'),
+      );
+      await eventually(() => c.page.locator('.bulk-lookup .filters .muted').first().innerText()).toBe(
+        '4 lines',
+      );
+      await c.page.click('button:has-text("Look up all")');
+      const rows = c.page.locator('[data-testid=bulk-row]');
+      await eventually(() => rows.count()).toBe(4);
+      const cells = async () =>
+        Promise.all([0, 1, 2, 3].map((i) => rows.nth(i).locator('td').allInnerTexts()));
+      // Clean everywhere scores 0 (LOW); known-bad everywhere (0.9·100 + 0.56·80 + 0.95·100) / 2.41 = 95.
+      expect(await cells()).toEqual([
+        [
+          '1',
+          defangedUrl,
+          url,
+          'URL',
+          '0',
+          'LOW',
+          `refanged "hxxp" → "http"; refanged "[.]" → "." (×${dots})`,
+          'ok',
+        ],
+        ['2', defangedIp, ip, 'IPV4', '95', 'CRITICAL', 'refanged "[.]" → "." (×3)', 'ok'],
+        ['3', 'not an ioc', '–', '–', '–', '–', '–', 'BAD_USER_INPUT "not an ioc" contains whitespace'],
+        ['4', ip, ip, 'IPV4', '95', 'CRITICAL', '–', 'same IOC as #2'],
+      ]);
+      // Every control of the view has an accessible name.
+      expect(await c.page.getByLabel(/Indicators, one per line/).count()).toBe(1);
+      expect(await c.page.getByLabel('Indicators to look up').count()).toBe(1);
+      expect(c.foreign).toEqual([]);
+      expect(c.problems).toEqual([]);
+    } finally {
+      await c.close();
+    }
+  });
 });

@@ -1,4 +1,5 @@
 import { useState } from 'react';
+import { BulkLookup } from '../ioc/BulkLookup';
 import { guessType, maxIndicators, splitIndicators } from '../ioc/detect';
 import { IocCard } from '../ioc/IocCard';
 import { useParams } from '../router';
@@ -26,6 +27,7 @@ export default function IocView() {
       >
         <textarea
           name="indicators"
+          aria-label="Indicators to look up"
           rows={Math.min(8, Math.max(2, typed.length + 1))}
           value={text}
           placeholder="One or many IPs, domains, URLs or hashes (MD5, SHA-1, SHA-256), one per line"
@@ -58,6 +60,7 @@ export default function IocView() {
           <p className="warn">Only the first {maxIndicators} indicators are looked up at once.</p>
         ) : null}
       </form>
+      <BulkLookup />
       {shown.length === 0 ? (
         <p className="empty">Paste indicators above and press “Look up”; the result cards appear here.</p>
       ) : null}
