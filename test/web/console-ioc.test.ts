@@ -16,6 +16,14 @@ import {
 
 beforeAll(buildWeb);
 
+/** The part of a DOM element the labelling check reads (the tests compile without the DOM library). */
+interface ControlElement {
+  closest(selector: string): unknown;
+  getAttribute(name: string): string | null;
+  textContent: string | null;
+  outerHTML: string;
+}
+
 interface Lookup {
   lookupIoc: {
     riskScore: number | null;
@@ -163,6 +171,97 @@ describe.runIf(hasChromium)('console IOC lookup in Chromium', () => {
       expect(c.problems).toEqual([]);
     } finally {
       await c.close();
+    }
+  });
+
+  it('an ADMIN sets a MALICIOUS verdict with a note, a tag and a note: score and breakdown show it; a READER sees it read-only', async () => {
+    const ip = freshIoc('IPV4').value;
+    const c = await openConsole(browser, app, `/ioc?q=${encodeURIComponent(ip)}`);
+    const card = c.page.locator(`[data-testid=ioc-card][data-value="${ip}"]`);
+    try {
+      await signIn(c.page, app.adminKey, 'ADMIN');
+      // Clean everywhere: every sub-score 0, so the fused score is 0 (LOW), with no verdict.
+      await eventually(() => card.locator('[data-testid=risk-score]').textContent()).toBe('0');
+      expect(await card.locator('[data-testid=ioc-verdict]').innerText()).toBe('none');
+      expect(await card.locator('[data-testid=score-breakdown] tr[data-source=ANALYST]').count()).toBe(0);
+
+      await card.locator('select[name=verdict]').selectOption('MALICIOUS');
+      await card.locator('textarea[name=verdict-note]').fill('C2 seen in incident 4711');
+      await card.locator('button:has-text("Set verdict")').click();
+      // MALICIOUS bounds the score from below at 90: max(0, 90) = 90, CRITICAL.
+      await eventually(() => card.locator('[data-testid=risk-score]').textContent()).toBe('90');
+      expect(await card.locator('.gauge-level').textContent()).toBe('CRITICAL');
+      const who = (await c.page.locator('[data-testid=viewer]').innerText()).split(' · ')[0]!;
+      const shown = await card.locator('[data-testid=ioc-verdict]').innerText();
+      expect(shown.startsWith(`MALICIOUS — C2 seen in incident 4711 · set by ${who} at `), shown).toBe(true);
+      expect(shown.endsWith(' · does not expire'), shown).toBe(true);
+      const analystRow = card.locator('[data-testid=score-breakdown] tr[data-source=ANALYST] td');
+      const cells = await analystRow.allInnerTexts();
+      // The verdict's row: its bound as sub-score, weight and reliability 1, contribution 0.
+      expect(cells.slice(0, 6)).toEqual(['ANALYST', 'OK', '90', '1.00', '1.00', '0.0']);
+      expect(cells[6]?.startsWith(`analyst verdict MALICIOUS set by "${who}" (key `), cells[6]).toBe(true);
+
+      await card.locator('input[name=new-tags]').fill('c2, Incident-4711');
+      await card.locator('button:has-text("Add")').click();
+      await eventually(() => card.locator('[data-testid=ioc-tags] .badge').allInnerTexts()).toEqual([
+        'c2',
+        'incident-4711',
+      ]);
+      await card.locator('textarea[name=ioc-note]').fill('Blocked at the edge on 3 Dec');
+      await card.locator('button:has-text("Save note")').click();
+      await eventually(() => card.locator('[data-testid=ioc-note]').innerText()).toBe(
+        'Blocked at the edge on 3 Dec',
+      );
+      // Every control of the panel has an accessible name (a wrapping label, aria-label or text).
+      const unlabelled = await card
+        .locator('[data-testid=curation]')
+        .locator('button, input, select, textarea')
+        .evaluateAll((els: ControlElement[]) =>
+          els
+            .filter((el) => !el.closest('label') && !el.getAttribute('aria-label') && !el.textContent?.trim())
+            .map((el) => el.outerHTML),
+        );
+      expect(unlabelled).toEqual([]);
+      await card.getByLabel('Remove tag c2').click();
+      await eventually(() => card.locator('[data-testid=ioc-tags] .badge').allInnerTexts()).toEqual([
+        'incident-4711',
+      ]);
+      expect(c.problems).toEqual([]);
+    } finally {
+      await c.close();
+    }
+
+    const stored = await app.gql<{
+      ioc: { riskScore: number; tags: string[]; note: string; verdict: { verdict: string; note: string } };
+    }>('query($v: String!) { ioc(value: $v) { riskScore tags note verdict { verdict note } } }', { v: ip });
+    expect(stored.data?.ioc).toEqual({
+      riskScore: 90,
+      tags: ['incident-4711'],
+      note: 'Blocked at the edge on 3 Dec',
+      verdict: { verdict: 'MALICIOUS', note: 'C2 seen in incident 4711' },
+    });
+
+    const reader = await createKey(app, 'READER');
+    const r = await openConsole(browser, app, `/ioc?q=${encodeURIComponent(ip)}`);
+    const readerCard = r.page.locator(`[data-testid=ioc-card][data-value="${ip}"]`);
+    try {
+      await signIn(r.page, reader, 'READER');
+      await eventually(() => readerCard.locator('[data-testid=ioc-verdict]').innerText()).toMatch(
+        /^MALICIOUS — C2 seen in incident 4711/,
+      );
+      expect(await readerCard.locator('[data-testid=risk-score]').textContent()).toBe('90');
+      expect(await readerCard.locator('[data-testid=ioc-tags] .badge').allInnerTexts()).toEqual([
+        'incident-4711',
+      ]);
+      expect(await readerCard.locator('[data-testid=ioc-note]').innerText()).toBe(
+        'Blocked at the edge on 3 Dec',
+      );
+      // No edit controls at all in the curation panel of a READER.
+      const panel = readerCard.locator('[data-testid=curation]');
+      expect(await panel.locator('button, input, select, textarea').count()).toBe(0);
+      expect(r.problems).toEqual([]);
+    } finally {
+      await r.close();
     }
   });
 });

@@ -3,6 +3,7 @@ import { ErrorNote } from '../errors';
 import { graphql } from '../gql';
 import { fmtTime } from '../ui';
 import { can, useViewer } from '../viewer';
+import { Curation } from './Curation';
 import { Gauge } from './Gauge';
 import { JsonView } from './JsonView';
 
@@ -16,6 +17,19 @@ export const LookupDoc = graphql(`
       riskLevel
       categories
       watched
+      tags
+      note
+      verdict {
+        verdict
+        note
+        setBy {
+          id
+          name
+        }
+        setAt
+        expiresAt
+        active
+      }
       lastEnrichedAt
       nextEnrichAt
       geo {
@@ -48,6 +62,11 @@ export const LookupDoc = graphql(`
         reliability
         contribution
         note
+        setBy {
+          id
+          name
+        }
+        expiresAt
       }
       decisions {
         id
@@ -147,6 +166,7 @@ export function IocCard({ value, debug }: { value: string; debug: boolean }) {
               </dd>
             </dl>
           </div>
+          <Curation ioc={ioc} />
           <h4>Verdict explanation</h4>
           <table className="breakdown" data-testid="score-breakdown">
             <thead>
@@ -162,14 +182,17 @@ export function IocCard({ value, debug }: { value: string; debug: boolean }) {
             </thead>
             <tbody>
               {ioc.scoreBreakdown.map((b) => (
-                <tr key={b.source}>
+                <tr key={b.source} data-source={b.source}>
                   <td>{b.source}</td>
                   <td>{b.status}</td>
                   <td>{b.subScore ?? '–'}</td>
                   <td>{b.weight.toFixed(2)}</td>
                   <td>{b.reliability.toFixed(2)}</td>
                   <td>{b.contribution.toFixed(1)}</td>
-                  <td>{b.note}</td>
+                  <td>
+                    {b.note}
+                    {b.source === 'ANALYST' && b.expiresAt ? ` (until ${fmtTime(b.expiresAt)})` : ''}
+                  </td>
                 </tr>
               ))}
             </tbody>
