@@ -127,10 +127,6 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
 
 /** The domains, built (nothing started) in the order they start and the reverse of their stop. */
 function createDomainModules(deps: ModuleDeps, geo: GeoModule, metrics: Metrics) {
-  // Writers report the times of stored rows so that statistics recount the closed
-  // buckets they fall in. The hooks run only after start(), when `stats` exists.
-  const noteWritten = (source: string) => (times: readonly Date[]) =>
-    stats.services.stats.noteWritten(source, times);
   const apiKeys = createApiKeysModule({
     ...deps,
     onOutcome: (outcome) => metrics.authChecks.inc({ outcome }),
@@ -138,12 +134,11 @@ function createDomainModules(deps: ModuleDeps, geo: GeoModule, metrics: Metrics)
   // Before the writers: they add webhook outbox rows as they store data.
   const webhooks = createWebhooksModule(deps);
   const { outbox } = webhooks;
-  const threats = createThreatModule({ ...deps, ...geo.services, outbox, onStored: noteWritten('threats') });
+  const threats = createThreatModule({ ...deps, ...geo.services, outbox });
   const crowdsec = createCrowdsecModule({
     ...deps,
     ...geo.services,
     outbox,
-    onStored: noteWritten('crowdsec'),
   });
   const iocs = createIocModule({ ...deps, outbox });
   const stats = createStatsModule({ ...deps, from: [crowdsec, threats], topLists: crowdsec.topLists });

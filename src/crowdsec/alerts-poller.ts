@@ -12,7 +12,7 @@ import type { EventBus } from '../platform/event-bus.js';
 import type { Logger } from '../platform/logger.js';
 import type { AlertInput, AlertRepository } from './alert-repository.js';
 import { alertGeoColumns } from './crowdsec-geo.js';
-import { TOPICS, type AlertRecord } from './crowdsec-types.js';
+import { TOPICS } from './crowdsec-types.js';
 import type { LockGeneration } from './decisions-poller.js';
 import type { LapiClient } from './lapi-client.js';
 import { parseLapiTime, type Alert } from './lapi-types.js';
@@ -33,8 +33,6 @@ export interface AlertsPollerOptions {
   lock?: LockGeneration;
   /** How far back the very first poll reads (Go duration on start_at). */
   backfill?: string;
-  /** Told about stored alerts, e.g. so statistics caches can drop closed buckets they touch. */
-  onStored?: (alerts: AlertRecord[]) => Promise<void>;
 }
 
 export class AlertsPoller {
@@ -58,7 +56,6 @@ export class AlertsPoller {
       const inserted = await this.deps.repo.upsertBatch(this.deps.lapiUrl, batch);
       added += inserted.length;
       if (inserted.length > 0) {
-        await this.deps.onStored?.(inserted);
         await Promise.all(inserted.map((a) => this.deps.bus.publish(TOPICS.alertCreated, a)));
       }
     }

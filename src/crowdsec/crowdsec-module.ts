@@ -29,13 +29,11 @@ export interface CrowdsecModule extends AppModule<{ crowdsec: CrowdsecService }>
 export function createCrowdsecModule(
   deps: ModuleDeps & {
     geo: GeoService;
-    /** Called with the start times of newly stored alerts (statistics caches). */
-    onStored?: (times: readonly Date[]) => Promise<void>;
     /** Webhook outbox rows written with new alerts and added or deleted decisions. */
     outbox?: Outbox;
   },
 ): CrowdsecModule {
-  const { config, infra, geo, logger, onStored } = deps;
+  const { config, infra, geo, logger } = deps;
   const cs = config.crowdsec;
   const resumeWindowMs = config.limits.subscriptionResumeWindowMs;
   const decisions = new DecisionRepository(infra.db.pool, deps.outbox ?? NO_OUTBOX);
@@ -107,7 +105,6 @@ export function createCrowdsecModule(
               bus: infra.bus,
               logger: log,
               lock: alertsLock,
-              ...(onStored ? { onStored: (stored) => onStored(stored.map((a) => new Date(a.startAt))) } : {}),
             }),
           },
         }

@@ -62,14 +62,6 @@ export class StatsService {
     );
   }
 
-  /**
-   * Writers report the times of stored rows. Nothing to do: the rollups are kept by the
-   * database in the writing transaction, so no cache can go stale.
-   */
-  noteWritten(_sourceName: string, _times: readonly Date[]): Promise<void> {
-    return Promise.resolve();
-  }
-
   async summary(since: Date | null | undefined, until?: Date | null): Promise<SummaryRecord> {
     const range = this.window(since, until);
     const [perCountry, current, distinct] = await Promise.all([

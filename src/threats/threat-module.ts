@@ -23,13 +23,11 @@ export interface ThreatModule extends AppModule<{ threats: ThreatService; classi
 export function createThreatModule(
   deps: ModuleDeps & {
     geo: { locate(ip: string): GeoLocation | null };
-    /** Called after each commit with the times of the stored events (statistics caches). */
-    onStored?: (times: readonly Date[]) => Promise<void>;
     /** Webhook outbox rows written in the statement that stores the events. */
     outbox?: Outbox;
   },
 ): ThreatModule {
-  const { config, infra, geo, logger, onStored } = deps;
+  const { config, infra, geo, logger } = deps;
   const events = new PgThreatEventRepository(infra.db.pool, deps.outbox ?? NO_OUTBOX);
   const classifier = new ClassifierService(
     new PgClassifierModelRepository(infra.db.prisma),
@@ -49,7 +47,6 @@ export function createThreatModule(
     logger,
     maxBatch: config.threats.maxBatch,
     resumeWindowMs: config.limits.subscriptionResumeWindowMs,
-    ...(onStored ? { onStored: (earliest: Date) => onStored([earliest]) } : {}),
   });
   return {
     services: { threats, classifier },

@@ -45,8 +45,6 @@ export interface ThreatServiceDeps {
   maxBatch: number;
   /** threatMap's points, from the rollups. */
   maps: Pick<ThreatStatsRepository, 'map'>;
-  /** After each commit, with the earliest occurredAt stored (stats cache freshness). */
-  onStored?: (earliest: Date) => Promise<void>;
   /** How far back a threatDetected `after` cursor may reach, in milliseconds. */
   resumeWindowMs?: number;
 }
@@ -180,17 +178,11 @@ export class ThreatService {
     });
     const events = stored.filter((e): e is ThreatEventRecord => e !== null);
     if (events.length > 0) {
-      const earliest = Math.min(...events.map((e) => new Date(e.occurredAt).getTime()));
-      // After commit (the INSERT above auto-committed), side by side: neither waits for the
-      // other's round trip. A failed hook or lost notification must not undo stored events.
-      await Promise.all([
-        this.deps.onStored?.(new Date(earliest)).catch((err: unknown) => {
-          this.log.warn({ err }, 'post-commit hook failed');
-        }),
-        this.deps.bus.publish(THREATS_TOPIC, events).catch((err: unknown) => {
-          this.log.warn({ err, events: events.length }, 'threatDetected notification failed');
-        }),
-      ]);
+      // After commit (the INSERT above auto-committed): a lost notification must not undo
+      // stored events (resuming subscribers read what they missed from the table).
+      await this.deps.bus.publish(THREATS_TOPIC, events).catch((err: unknown) => {
+        this.log.warn({ err, events: events.length }, 'threatDetected notification failed');
+      });
     }
     return stored;
   }
