@@ -5,6 +5,7 @@ import { graphql } from '../gql';
 import { useParams } from '../router';
 import { Choropleth } from '../stats/Choropleth';
 import { SeriesChart } from '../stats/SeriesChart';
+import { isThreatGroup, ThreatAnalytics } from '../stats/ThreatAnalytics';
 import { fmtTime } from '../ui';
 
 const StatsDoc = graphql(`
@@ -68,6 +69,8 @@ export default function StatsView() {
     [range.ms],
   );
   const { data, error, loading } = useQuery(StatsDoc, { variables: { since, bucket } });
+  const groupParam = params.get('group');
+  const group = isThreatGroup(groupParam) ? groupParam : 'CATEGORY';
   const series = useMemo(() => {
     const ts = data?.timeSeries ?? [];
     return {
@@ -124,6 +127,11 @@ export default function StatsView() {
         ))}
       </div>
       {data ? <SeriesChart data={series} /> : null}
+      <ThreatAnalytics
+        since={since}
+        group={group}
+        onGroup={(g) => setParams({ group: g === 'CATEGORY' ? undefined : g })}
+      />
       <div className="split">
         <section>
           <h3>Top scenarios</h3>
