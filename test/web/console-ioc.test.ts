@@ -164,6 +164,7 @@ describe.runIf(hasChromium)('console IOC lookup in Chromium', () => {
         ['3', 'not an ioc', '–', '–', '–', '–', '–', 'BAD_USER_INPUT "not an ioc" contains whitespace'],
         ['4', ip, ip, 'IPV4', '95', 'CRITICAL', '–', 'same IOC as #2'],
       ]);
+      await screenshot(c.page, 'ioc-bulk');
       // Every control of the view has an accessible name.
       expect(await c.page.getByLabel(/Indicators, one per line/).count()).toBe(1);
       expect(await c.page.getByLabel('Indicators to look up').count()).toBe(1);
@@ -212,6 +213,8 @@ describe.runIf(hasChromium)('console IOC lookup in Chromium', () => {
       await eventually(() => card.locator('[data-testid=ioc-note]').innerText()).toBe(
         'Blocked at the edge on 3 Dec',
       );
+      await card.locator('[data-testid=score-breakdown]').scrollIntoViewIfNeeded();
+      await screenshot(c.page, 'ioc-verdict');
       // Every control of the panel has an accessible name (a wrapping label, aria-label or text).
       const unlabelled = await card
         .locator('[data-testid=curation]')

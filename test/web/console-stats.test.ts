@@ -14,6 +14,7 @@ import {
   hasChromium,
   launchChromium,
   openConsole,
+  screenshot,
   signIn,
 } from './console-harness.js';
 
@@ -87,6 +88,8 @@ describe.runIf(hasChromium)('console threat analytics in Chromium', () => {
         [scanCategory, '1', '2', '−1 (−50%)'],
       ]);
       expect(await header()).toEqual(['Category', 'This window', 'Previous window', 'Change']);
+      await table.scrollIntoViewIfNeeded();
+      await screenshot(c.page, 'threat-analytics');
 
       const select = c.page.locator('select[name=threat-group]');
       await select.selectOption('SEVERITY');
