@@ -267,4 +267,52 @@ describe.runIf(hasChromium)('console IOC lookup in Chromium', () => {
       await r.close();
     }
   });
+
+  it('an ANALYST sets a SUSPICIOUS verdict that expires, then clears it; a bad tag shows the API error where it was typed', async () => {
+    const ip = freshIoc('IPV4').value;
+    const analyst = await createKey(app, 'ANALYST');
+    // 30 days ahead, as a datetime-local field takes it (the browser's local time, minutes).
+    const at = new Date(Date.now() + 30 * 86_400_000);
+    const pad = (n: number) => String(n).padStart(2, '0');
+    const local = `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())}T${pad(at.getHours())}:${pad(at.getMinutes())}`;
+    const c = await openConsole(browser, app, `/ioc?q=${encodeURIComponent(ip)}`);
+    const card = c.page.locator(`[data-testid=ioc-card][data-value="${ip}"]`);
+    try {
+      await signIn(c.page, analyst, 'ANALYST');
+      await eventually(() => card.locator('[data-testid=risk-score]').textContent()).toBe('0');
+      await card.locator('select[name=verdict]').selectOption('SUSPICIOUS');
+      await card.locator('input[name=verdict-expires]').fill(local);
+      await card.locator('button:has-text("Set verdict")').click();
+      // SUSPICIOUS bounds the score from below at 50: max(0, 50) = 50, HIGH.
+      await eventually(() => card.locator('[data-testid=risk-score]').textContent()).toBe('50');
+      expect(await card.locator('.gauge-level').textContent()).toBe('HIGH');
+      const stored = await app.gql<{
+        ioc: { verdict: { verdict: string; note: string; expiresAt: string } };
+      }>('query($v: String!) { ioc(value: $v) { verdict { verdict note expiresAt } } }', { v: ip });
+      expect(stored.data?.ioc.verdict).toEqual({
+        verdict: 'SUSPICIOUS',
+        note: '',
+        expiresAt: new Date(local).toISOString(),
+      });
+      expect(await card.locator('[data-testid=ioc-verdict]').innerText()).toMatch(
+        /^SUSPICIOUS · set by .+ · expires /,
+      );
+
+      await card.locator('button:has-text("Clear verdict")').click();
+      await eventually(() => card.locator('[data-testid=ioc-verdict]').innerText()).toBe('none');
+      expect(await card.locator('[data-testid=risk-score]').textContent()).toBe('0');
+      expect(await card.locator('[data-testid=score-breakdown] tr[data-source=ANALYST]').count()).toBe(0);
+
+      // A tag must start with a letter or digit: the API refuses it and the panel says why.
+      await card.locator('input[name=new-tags]').fill('-bad');
+      await card.locator('button:has-text("Add")').click();
+      await eventually(() => card.locator('[data-testid=curation] [role=alert]').innerText()).toMatch(
+        /^Tagging failed: .+BAD_USER_INPUT/s,
+      );
+      expect(await card.locator('[data-testid=ioc-tags] .badge').count()).toBe(0);
+      expect(c.problems).toEqual([]);
+    } finally {
+      await c.close();
+    }
+  });
 });
