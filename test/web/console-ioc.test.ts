@@ -165,6 +165,12 @@ describe.runIf(hasChromium)('console IOC lookup in Chromium', () => {
         ['4', ip, ip, 'IPV4', '95', 'CRITICAL', '–', 'same IOC as #2'],
       ]);
       await screenshot(c.page, 'ioc-bulk');
+      // A value opens its card.
+      await rows.nth(1).locator('button', { hasText: ip }).click();
+      await eventually(() => c.page.url()).toBe(`${app.origin}/ioc?q=${encodeURIComponent(ip)}`);
+      await eventually(() =>
+        c.page.locator(`[data-testid=ioc-card][data-value="${ip}"] [data-testid=risk-score]`).textContent(),
+      ).toBe('95');
       // Every control of the view has an accessible name.
       expect(await c.page.getByLabel(/Indicators, one per line/).count()).toBe(1);
       expect(await c.page.getByLabel('Indicators to look up').count()).toBe(1);

@@ -37,7 +37,8 @@ export function bulkLines(text: string): string[] {
     .filter(Boolean);
 }
 
-export function BulkLookup() {
+/** onOpen: show the full card of one answered IOC. */
+export function BulkLookup({ onOpen }: { onOpen(value: string): void }) {
   const [text, setText] = useState('');
   const lines = bulkLines(text);
   // Not cached: input, refanged and normalizations belong to each answer, not to the IOC, so
@@ -100,7 +101,20 @@ export function BulkLookup() {
                 <tr key={r.index} data-testid="bulk-row" className={r.error ? 'bulk-error' : undefined}>
                   <td>{r.index + 1}</td>
                   <td className="mono">{r.input}</td>
-                  <td className="mono">{r.ioc?.value ?? '–'}</td>
+                  <td className="mono">
+                    {r.ioc ? (
+                      <button
+                        type="button"
+                        className="link"
+                        title="Open its card"
+                        onClick={() => r.ioc && onOpen(r.ioc.value)}
+                      >
+                        {r.ioc.value}
+                      </button>
+                    ) : (
+                      '–'
+                    )}
+                  </td>
                   <td>{r.ioc?.type ?? '–'}</td>
                   <td>{r.ioc ? (r.ioc.riskScore ?? 'unknown') : '–'}</td>
                   <td>{r.ioc ? (r.ioc.riskLevel ?? 'unknown') : '–'}</td>

@@ -60,7 +60,12 @@ export default function IocView() {
           <p className="warn">Only the first {maxIndicators} indicators are looked up at once.</p>
         ) : null}
       </form>
-      <BulkLookup />
+      <BulkLookup
+        onOpen={(value) => {
+          setText(value);
+          setParams({ q: value });
+        }}
+      />
       {shown.length === 0 ? (
         <p className="empty">Paste indicators above and press “Look up”; the result cards appear here.</p>
       ) : null}
