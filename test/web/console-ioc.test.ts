@@ -41,7 +41,9 @@ describe.runIf(hasChromium)('console IOC lookup in Chromium', () => {
   beforeAll(async () => {
     fakes = await startFakes();
     [app, browser] = await Promise.all([
-      startTestApp(uniqueLabel('console_ioc'), fakes.env),
+      // VirusTotal's default budget (4/min) would be spent by whichever tests run first
+      // (the order is shuffled), leaving later lookups without it: room for every test here.
+      startTestApp(uniqueLabel('console_ioc'), { ...fakes.env, VIRUSTOTAL_RATE_LIMITS: '1000/60' }),
       launchChromium(),
     ]);
   });

@@ -9,6 +9,26 @@ import { can, useViewer } from '../viewer';
 // Each mutation answers with the re-scored IOC; Apollo stores it under the IOC's id, so the
 // card's gauge and score breakdown update from the answer itself.
 
+// The score breakdown as the card shows it: every answer that re-scores an IOC asks for it.
+export const IocScoreBreakdownFragment = graphql(`
+  fragment IocScoreBreakdown on Ioc {
+    scoreBreakdown {
+      source
+      status
+      subScore
+      weight
+      reliability
+      contribution
+      note
+      setBy {
+        id
+        name
+      }
+      expiresAt
+    }
+  }
+`);
+
 const SetVerdictDoc = graphql(`
   mutation SetIocVerdict($value: String!, $verdict: Verdict!, $note: String, $expiresAt: DateTime) {
     setIocVerdict(value: $value, verdict: $verdict, note: $note, expiresAt: $expiresAt) {
@@ -27,20 +47,7 @@ const SetVerdictDoc = graphql(`
         expiresAt
         active
       }
-      scoreBreakdown {
-        source
-        status
-        subScore
-        weight
-        reliability
-        contribution
-        note
-        setBy {
-          id
-          name
-        }
-        expiresAt
-      }
+      ...IocScoreBreakdown
     }
   }
 `);
@@ -55,20 +62,7 @@ const ClearVerdictDoc = graphql(`
       verdict {
         verdict
       }
-      scoreBreakdown {
-        source
-        status
-        subScore
-        weight
-        reliability
-        contribution
-        note
-        setBy {
-          id
-          name
-        }
-        expiresAt
-      }
+      ...IocScoreBreakdown
     }
   }
 `);

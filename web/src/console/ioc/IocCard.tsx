@@ -54,20 +54,7 @@ export const LookupDoc = graphql(`
         fetchedAt
         raw
       }
-      scoreBreakdown {
-        source
-        status
-        subScore
-        weight
-        reliability
-        contribution
-        note
-        setBy {
-          id
-          name
-        }
-        expiresAt
-      }
+      ...IocScoreBreakdown
       decisions {
         id
         type
