@@ -362,7 +362,10 @@ function replayThenLive<T>(
   from: bigint,
   head: bigint,
 ): AsyncIterableIterator<T> {
+  // A queue read from `taken`: Array#shift copies the whole array once it is large (up to
+  // MAX_REPLAY_BUFFER entries here), which would make draining it quadratic.
   const buffer: T[] = [];
+  let taken = 0;
   /** Position of the first live batch above `head`: everything before it is the replay's. */
   let firstLive: bigint | undefined;
   let replayed: T[] = [];
@@ -387,7 +390,7 @@ function replayThenLive<T>(
         // hand on older events published late, which the replay reads anyway.
         const first = batch.value.length > 0 ? store.position(batch.value[0]!) : undefined;
         if (firstLive === undefined && first !== undefined && first > head) firstLive = first;
-        if (buffer.length > MAX_REPLAY_BUFFER) {
+        if (buffer.length - taken > MAX_REPLAY_BUFFER) {
           failure = new AppError('BAD_USER_INPUT', 'Fell too far behind while replaying; resume again', {
             argument: 'after',
             reason: 'REPLAY_OVERFLOW',
@@ -430,7 +433,14 @@ function replayThenLive<T>(
           await replayPage();
           continue;
         }
-        const e = buffer.shift();
+        const e = taken < buffer.length ? buffer[taken++] : undefined;
+        if (taken === buffer.length) {
+          buffer.length = 0;
+          taken = 0;
+        } else if (taken >= 1024 && taken * 2 >= buffer.length) {
+          buffer.splice(0, taken);
+          taken = 0;
+        }
         if (e !== undefined) {
           if (store.position(e) > cursor) {
             cursor = store.position(e);
@@ -447,6 +457,7 @@ function replayThenLive<T>(
       closed = true;
       replayed = [];
       buffer.length = 0;
+      taken = 0;
       await live.return?.();
       notify();
       return { value: undefined, done: true };

@@ -119,6 +119,25 @@ describe('ordered feed', () => {
     await it.return?.();
   });
 
+  it('drains a large live backlog gathered during the replay in order, once each', async () => {
+    const bus = new MemoryEventBus();
+    const s = fakeStream('backlog');
+    const feed = new OrderedFeed(bus, s.store, logger);
+    s.commit(...Array.from({ length: 1500 }, (_, i) => i + 1));
+    const it = await subscribeResumable(feed, s.store, () => true, encodeCursor('backlog', 0n), {
+      windowMs: 60_000,
+    });
+    // 5,000 live events arrive before the subscriber reads anything: they wait in its
+    // buffer behind the 1,500 of the replay (two pages of it).
+    for (let p = 1501; p <= 6500; p += 10)
+      await bus.publish(s.topic, s.commit(...Array.from({ length: 10 }, (_, i) => p + i)));
+    const names = await take(it, 6500);
+    expect(names).toEqual(Array.from({ length: 6500 }, (_, i) => `e${i + 1}`));
+    await bus.publish(s.topic, s.commit(6501));
+    expect(await take(it, 1)).toEqual(['e6501']);
+    await it.return?.();
+  });
+
   it('decodes only its own cursors', () => {
     expect(decodeStreamCursor('a', encodeCursor('a', 42n))).toBe(42n);
     for (const bad of [encodeCursor('b', 42n), 'x', '', encodeCursor('a', '-1'), '=='])
