@@ -44,35 +44,47 @@ export function webhookWorkers(
     enabled,
     async run(signal) {
       const until = Date.now() + PASS_BUDGET_MS;
-      let working = 0;
-      // One sender's loop: form batches and send until nothing is due. While another
-      // sender is still at work (perhaps waiting on a slow receiver), an idle one keeps
-      // polling, so events for other webhooks do not wait for that receiver's timeout.
+      // The pass ends when every sender is idle at once: a sender waiting on a slow
+      // receiver is not idle, so the others keep polling and sending meanwhile, and events
+      // for other webhooks do not wait for that receiver's timeout. Past the budget no
+      // sender takes new work.
+      let idle = 0;
+      let done = false;
       const sendUntilIdle = async (): Promise<void> => {
-        while (!signal.aborted && Date.now() < until) {
-          working++;
-          let assigned;
-          let sent;
-          try {
-            assigned = await repos.deliveries.assignBatches(s.batchMaxEvents, s.batchWindowMs);
-            sent = await repos.deliveries.withDueDelivery((d) => sender.attempt(d), s.pauseAfterFailures);
-          } finally {
-            working--;
+        try {
+          while (!signal.aborted && !done) {
+            let busy = false;
+            if (Date.now() < until) {
+              const assigned = await repos.deliveries.assignBatches(s.batchMaxEvents, s.batchWindowMs);
+              const sent = await repos.deliveries.withDueDelivery(
+                (d) => sender.attempt(d),
+                s.pauseAfterFailures,
+              );
+              if (sent?.completed.pausedReason) {
+                log.warn(
+                  {
+                    webhookId: sent.delivery.webhookId,
+                    target: redactedUrl(sent.delivery.url),
+                    reason: sent.completed.pausedReason,
+                  },
+                  'webhook paused after failed deliveries',
+                );
+                await cache.changed();
+              }
+              busy = sent !== null || assigned > 0;
+            }
+            if (busy) continue;
+            idle++;
+            if (idle === s.concurrency) {
+              done = true;
+              return;
+            }
+            await sleep(s.pollIntervalMs, signal);
+            idle--;
           }
-          if (sent?.completed.pausedReason) {
-            log.warn(
-              {
-                webhookId: sent.delivery.webhookId,
-                target: redactedUrl(sent.delivery.url),
-                reason: sent.completed.pausedReason,
-              },
-              'webhook paused after failed deliveries',
-            );
-            await cache.changed();
-          }
-          if (sent || assigned > 0) continue;
-          if (working === 0) return;
-          await sleep(s.pollIntervalMs, signal);
+        } catch (err) {
+          done = true; // a failed sender ends the pass: the others stop at their next turn
+          throw err;
         }
       };
       const results = await Promise.allSettled(Array.from({ length: s.concurrency }, sendUntilIdle));
