@@ -9,6 +9,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { freshIoc } from './ioc-samples.js';
+import { statementsDuring } from '../helpers/statements.js';
 
 let t: TestApp;
 let pool: pg.Pool;
@@ -22,24 +23,6 @@ afterAll(async () => {
   await pool?.end();
   await t?.stop();
 });
-
-/** Statements the app sends PostgreSQL while `fn` runs (every pool query goes through a Client). */
-async function statementsDuring(fn: () => Promise<void>): Promise<string[]> {
-  const texts: string[] = [];
-  const proto = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
-  const original = proto.query;
-  proto.query = function (this: unknown, ...args: unknown[]) {
-    const q = args[0];
-    texts.push(typeof q === 'string' ? q : ((q as { text?: string } | undefined)?.text ?? ''));
-    return original.apply(this, args);
-  };
-  try {
-    await fn();
-  } finally {
-    proto.query = original;
-  }
-  return texts;
-}
 
 let nextId = 1;
 async function decision(

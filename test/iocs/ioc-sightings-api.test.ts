@@ -5,12 +5,12 @@
  * 50 events costs one IOC query, counted on the driver.
  */
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lapiOrSkip, startLapi, type Lapi } from '../helpers/crowdsec-lapi.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { agentAlert, agentClient, eventually, lapiEnv } from '../crowdsec/crowdsec-fixtures.js';
 import { freshIoc } from './ioc-samples.js';
+import { statementsDuring } from '../helpers/statements.js';
 
 const bins = lapiOrSkip('IOC sightings from CrowdSec');
 let lapi: Lapi | undefined;
@@ -68,24 +68,6 @@ async function ingest(events: Record<string, unknown>[]): Promise<void> {
     { in: events },
   );
   expect(data.ingestThreatEvents).toEqual({ accepted: events.length, errors: [] });
-}
-
-/** Statements the app sends PostgreSQL while `fn` runs (every pool query goes through a Client). */
-async function statementsDuring(fn: () => Promise<void>): Promise<string[]> {
-  const texts: string[] = [];
-  const proto = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
-  const original = proto.query;
-  proto.query = function (this: unknown, ...args: unknown[]) {
-    const q = args[0];
-    texts.push(typeof q === 'string' ? q : ((q as { text?: string } | undefined)?.text ?? ''));
-    return original.apply(this, args);
-  };
-  try {
-    await fn();
-  } finally {
-    proto.query = original;
-  }
-  return texts;
 }
 
 const HOUR = 3_600_000;

@@ -11,6 +11,7 @@ import { AlertRepository } from '../../src/crowdsec/alert-repository.js';
 import { NO_GEO } from '../../src/crowdsec/crowdsec-geo.js';
 import { DecisionRepository } from '../../src/crowdsec/decision-repository.js';
 import { collect, startTestApp, type TestApp } from '../helpers/test-app.js';
+import { storedAlert } from '../helpers/stored-alert.js';
 
 let t: TestApp;
 let pool: pg.Pool;
@@ -24,24 +25,7 @@ beforeAll(async () => {
   pool = new pg.Pool({ connectionString: t.databaseUrl, max: 2 });
   const at = new Date('2026-03-01T10:00:00Z');
   await new AlertRepository(pool).upsertBatch(LAPI, [
-    {
-      crowdsecId: 1,
-      scenario: 'crowdsecurity/ssh-bf',
-      scenarioVersion: null,
-      message: 'm',
-      eventsCount: 1,
-      startAt: at,
-      stopAt: at,
-      createdAt: at,
-      machineId: null,
-      simulated: false,
-      sourceScope: 'Ip',
-      sourceValue: '192.0.2.1',
-      sourceIp: '192.0.2.1',
-      sourceRange: null,
-      geo: { ...NO_GEO, country_code: 'DE' },
-      decisionIds: [],
-    },
+    storedAlert({ crowdsecId: 1, at, cc: 'DE', ip: '192.0.2.1', scenario: 'crowdsecurity/ssh-bf' }),
   ]);
   await new DecisionRepository(pool).upsertBatch(LAPI, [
     {

@@ -16,6 +16,7 @@ import { DecisionRepository } from '../../src/crowdsec/decision-repository.js';
 import { PgThreatEventRepository } from '../../src/threats/threat-event-repository.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { event, INGEST_MANY, IPS, type IngestResultView } from '../threats/threat-fixtures.js';
+import { storedAlert } from '../helpers/stored-alert.js';
 
 const HOUR = 3_600_000;
 const LAPI = 'http://lapi.rollups.test';
@@ -169,24 +170,13 @@ describe('rollups under a random mix of writes', () => {
   const alertInput = (a: { ageH: number; cc: number; src: number; scenario: number }): AlertInput => {
     const at = new Date(Date.now() - a.ageH * HOUR - 1000);
     const ip = `198.51.100.${a.src + 1}`;
-    return {
+    return storedAlert({
       crowdsecId: nextId++,
+      at,
+      cc: COUNTRIES[a.cc] ?? null,
+      ip,
       scenario: `crowdsecurity/s${a.scenario}`,
-      scenarioVersion: null,
-      message: 'm',
-      eventsCount: 1,
-      startAt: at,
-      stopAt: at,
-      createdAt: at,
-      machineId: null,
-      simulated: false,
-      sourceScope: 'Ip',
-      sourceValue: ip,
-      sourceIp: ip,
-      sourceRange: null,
-      geo: { ...NO_GEO, country_code: COUNTRIES[a.cc] ?? null },
-      decisionIds: [],
-    };
+    });
   };
 
   async function apply(op: Op): Promise<void> {

@@ -1,7 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AlertRepository, type AlertInput } from '../../src/crowdsec/alert-repository.js';
-import { NO_GEO } from '../../src/crowdsec/crowdsec-geo.js';
 import { MemoryCache } from '../../src/platform/cache.js';
 import { migrate } from '../../src/platform/db-migrator.js';
 import { createLogger } from '../../src/platform/logger.js';
@@ -9,6 +8,7 @@ import { CrowdsecStatsRepository } from '../../src/crowdsec/crowdsec-stats-repos
 import { StatsService } from '../../src/stats/stats-service.js';
 import { HOUR_MS } from '../../src/stats/stats-types.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
+import { storedAlert } from '../helpers/stored-alert.js';
 
 /** CrowdSec's statistics as the app wires them: its bucketed counts and the top lists. */
 function crowdsecParts(pool: pg.Pool) {
@@ -36,24 +36,7 @@ afterAll(async () => {
 });
 
 function alert(at: number, cc: string, scenario = 'crowdsecurity/ssh-bf', ip = '192.0.2.1'): AlertInput {
-  return {
-    crowdsecId: nextId++,
-    scenario,
-    scenarioVersion: null,
-    message: 'm',
-    eventsCount: 1,
-    startAt: new Date(at),
-    stopAt: new Date(at),
-    createdAt: new Date(at),
-    machineId: null,
-    simulated: false,
-    sourceScope: 'Ip',
-    sourceValue: ip,
-    sourceIp: ip,
-    sourceRange: null,
-    geo: { ...NO_GEO, country_code: cc },
-    decisionIds: [],
-  };
+  return storedAlert({ crowdsecId: nextId++, at: new Date(at), cc, ip, scenario });
 }
 
 describe('statistics from rollups under a constant flow of data', () => {

@@ -12,6 +12,7 @@ import { NO_GEO } from '../../src/crowdsec/crowdsec-geo.js';
 import { DecisionRepository } from '../../src/crowdsec/decision-repository.js';
 import { redisUrlOrSkip } from '../helpers/services.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
+import { storedAlert } from '../helpers/stored-alert.js';
 
 const redisUrl = redisUrlOrSkip('statistics window bounds (Redis key counts)');
 const DAY = 86_400_000;
@@ -27,25 +28,7 @@ describe.runIf(redisUrl)('statistics windows', () => {
   let nextId = 1;
 
   const alert = (ageMs: number, cc: string, ip: string, scenario: string): AlertInput => {
-    const at = new Date(Date.now() - ageMs);
-    return {
-      crowdsecId: nextId++,
-      scenario,
-      scenarioVersion: null,
-      message: 'm',
-      eventsCount: 1,
-      startAt: at,
-      stopAt: at,
-      createdAt: at,
-      machineId: null,
-      simulated: false,
-      sourceScope: 'Ip',
-      sourceValue: ip,
-      sourceIp: ip,
-      sourceRange: null,
-      geo: { ...NO_GEO, country_code: cc },
-      decisionIds: [],
-    };
+    return storedAlert({ crowdsecId: nextId++, at: new Date(Date.now() - ageMs), cc, ip, scenario });
   };
 
   const statsKeys = async () => (await redis.keys(`${prefix}cache:stats:*`)).length;
