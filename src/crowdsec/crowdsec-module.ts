@@ -14,6 +14,7 @@ import { AlertRepository } from './alert-repository.js';
 import { AlertsPoller } from './alerts-poller.js';
 import { CrowdsecService, type CrowdsecLapi } from './crowdsec-service.js';
 import { CrowdsecStatsRepository } from './crowdsec-stats-repository.js';
+import { compactionWorker } from '../platform/rollup-compaction.js';
 import { CrowdsecSync } from './crowdsec-sync.js';
 import { DecisionRepository } from './decision-repository.js';
 import { DecisionsPoller } from './decisions-poller.js';
@@ -39,13 +40,14 @@ export function createCrowdsecModule(
   const decisions = new DecisionRepository(infra.db.pool, deps.outbox ?? NO_OUTBOX);
   const alerts = new AlertRepository(infra.db.pool, deps.outbox ?? NO_OUTBOX);
   const stats = new CrowdsecStatsRepository(infra.db.pool);
+  const compaction = compactionWorker('crowdsec-stats-compaction', (signal) => stats.compactPending(signal));
   const lapiUrl = cs.lapiUrl?.replace(/\/+$/, '');
   if (!lapiUrl) {
     return {
       services: {
         crowdsec: new CrowdsecService({ decisions, alerts, geo, bus: infra.bus, logger, resumeWindowMs }),
       },
-      workers: [],
+      workers: [compaction],
       instanceWorkers: [],
       healthChecks: [],
       statsSources: [stats],
@@ -126,7 +128,7 @@ export function createCrowdsecModule(
 
   return {
     services: { crowdsec: service },
-    workers: sync.workers(),
+    workers: [...sync.workers(), compaction],
     instanceWorkers: [],
     statsSources: [stats],
     topLists: stats,

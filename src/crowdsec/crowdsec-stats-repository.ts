@@ -6,6 +6,7 @@
  * window's edges are counted from the rows (src/platform/rollup-window.ts).
  */
 import type pg from 'pg';
+import { compactJournal } from '../platform/rollup-compaction.js';
 import { windowQuery, type RollupFamily } from '../platform/rollup-window.js';
 import { fromColumns, type GeoColumns } from './crowdsec-geo.js';
 import type {
@@ -27,12 +28,14 @@ const country = { rollup: 'country_code', raw: `coalesce(country_code, '')` };
 
 export const ALERTS: RollupFamily = {
   tables: { hour: 'stats_alert_hourly', day: 'stats_alert_daily' },
+  pending: { table: 'stats_alert_pending' },
   source: 'crowdsec_alerts',
   time: 'start_at',
   dims: { country, scenario: { rollup: 'scenario', raw: 'scenario' }, ...bucketDims('start_at') },
 };
 export const ALERT_SOURCES: RollupFamily = {
   tables: { day: 'stats_alert_source_daily' },
+  pending: { table: 'stats_alert_pending' },
   source: 'crowdsec_alerts',
   time: 'start_at',
   dims: {
@@ -42,6 +45,7 @@ export const ALERT_SOURCES: RollupFamily = {
 };
 export const DECISIONS: RollupFamily = {
   tables: { hour: 'stats_decision_hourly', day: 'stats_decision_daily' },
+  pending: { table: 'stats_decision_pending' },
   source: 'crowdsec_decisions',
   time: 'created_at',
   dims: { country, ...bucketDims('created_at') },
@@ -59,6 +63,12 @@ export class CrowdsecStatsRepository implements StatsSource, TopListSource {
   readonly name = 'crowdsec';
 
   constructor(private readonly pool: pg.Pool) {}
+
+  /** Moves the journals of written alerts and decisions into the rollups; returns the rows moved. */
+  async compactPending(signal?: AbortSignal): Promise<number> {
+    const alerts = await compactJournal(this.pool, 'stats_alert_pending_compact', signal);
+    return alerts + (await compactJournal(this.pool, 'stats_decision_pending_compact', signal));
+  }
 
   async countsByBucket(size: BucketSize, range: TimeRange): Promise<BucketCount[]> {
     const dims = [DIM[size], 'country'];

@@ -8,6 +8,12 @@
  * the partial hours at the very edges (at most two, under two hours of rows) counted
  * from the rows themselves, so any window is exact to the millisecond while reading at
  * most ~ (days + 46) buckets' rollup rows.
+ *
+ * Writers do not update the rollups: their triggers append signed rows to a journal
+ * (`pending`) that a worker compacts into the rollups (migration `stats_pending`). The
+ * buckets read from rollups therefore get the journal rows of the same time span added,
+ * in the same statement: one snapshot, in which every written row is counted either in
+ * the journal or in the rollups, never both.
  */
 
 export type RollupLevel = 'day' | 'hour' | 'raw';
@@ -64,6 +70,11 @@ export interface RollupFamily {
   time: string;
   /** Condition a source row must meet to be counted (the rollup's own WHERE). */
   sourceWhere?: string;
+  /**
+   * The journal of rows not compacted yet: its columns are named as the rollup
+   * columns, `at` is the row's exact time, and `where` the rollup's own WHERE.
+   */
+  pending: { table: string; where?: string };
   dims: Record<string, RollupDim>;
 }
 
@@ -116,9 +127,21 @@ export function windowQuery(
       const group = dims.length > 0 ? ` GROUP BY ${dims.map((_, i) => i + 1).join(', ')}` : '';
       return `SELECT ${[...cols, 'count(*) AS n'].join(', ')} FROM ${family.source} WHERE ${where.join(' AND ')}${group}`;
     }
-    const where = [`bucket >= ${from}`, `bucket < ${to}`, 'n > 0', ...conds];
+    const where = [`bucket >= ${from}`, `bucket < ${to}`, 'n <> 0', ...conds];
     return `SELECT ${[...cols, 'n'].join(', ')} FROM ${family.tables[s.level]} WHERE ${where.join(' AND ')}`;
   });
+  // The rollup segments are contiguous (edge rows only at either end): one journal read.
+  const rolled = segments.filter((s) => s.level !== 'raw');
+  if (rolled.length > 0) {
+    params.push(new Date(rolled[0]!.from), new Date(rolled[rolled.length - 1]!.to));
+    const cols = dims.map((d, i) => `${expr(d, 'day')} AS d${i}`);
+    const conds = filters.map((f, i) => f.sql(expr(f.dim, 'day'), filterParams[i]!));
+    const where = [`bucket >= $${params.length - 1}`, `bucket < $${params.length}`, ...conds];
+    if (family.pending.where) where.push(family.pending.where);
+    parts.push(
+      `SELECT ${[...cols, 'n'].join(', ')} FROM (SELECT *, at AS bucket FROM ${family.pending.table}) p WHERE ${where.join(' AND ')}`,
+    );
+  }
   const outer = dims.map((d, i) => `d${i} AS "${d}"`);
   const group = dims.length > 0 ? ` GROUP BY ${dims.map((_, i) => `d${i}`).join(', ')}` : '';
   return `SELECT ${[...outer, 'sum(n)::int AS n'].join(', ')} FROM (${parts.join(' UNION ALL ')}) w${group} HAVING sum(n) > 0`;

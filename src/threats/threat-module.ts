@@ -1,6 +1,7 @@
 import type { GeoLocation } from '../geo/geo-types.js';
 import type { AppModule, ModuleDeps } from '../platform/app-module.js';
 import { NO_OUTBOX, type Outbox } from '../platform/outbox.js';
+import { compactionWorker } from '../platform/rollup-compaction.js';
 import type { StatsSource } from '../stats/stats-types.js';
 import { PgClassifierModelRepository } from './classifier-model-repository.js';
 import { ClassifierService } from './classifier-service.js';
@@ -50,7 +51,10 @@ export function createThreatModule(
   });
   return {
     services: { threats, classifier },
-    workers: threatWorkers(config.threats, classifier, events, logger),
+    workers: [
+      ...threatWorkers(config.threats, classifier, events, logger),
+      compactionWorker('threat-stats-compaction', (signal) => statsRepository.compactPending(signal)),
+    ],
     instanceWorkers: [],
     healthChecks: [],
     statsSources: [statsRepository],

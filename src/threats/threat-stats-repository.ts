@@ -12,6 +12,7 @@ import {
   type RollupFamily,
   type RollupFilter,
 } from '../platform/rollup-window.js';
+import { compactJournal } from '../platform/rollup-compaction.js';
 import type {
   BucketCount,
   BucketSize,
@@ -36,12 +37,14 @@ const common = {
 
 export const THREATS: RollupFamily = {
   tables: { hour: 'stats_threat_hourly', day: 'stats_threat_daily' },
+  pending: { table: 'stats_threat_pending' },
   source: 'threat_events',
   time: 'occurred_at',
   dims: { ...common, threatType: same('threat_type') },
 };
 export const THREAT_ENDPOINTS: RollupFamily = {
   tables: { day: 'stats_threat_endpoint_daily' },
+  pending: { table: 'stats_threat_pending' },
   source: 'threat_events',
   time: 'occurred_at',
   dims: {
@@ -53,6 +56,7 @@ export const THREAT_ENDPOINTS: RollupFamily = {
 };
 export const THREAT_MAP: RollupFamily = {
   tables: { hour: 'stats_threat_map_hourly', day: 'stats_threat_map_daily' },
+  pending: { table: 'stats_threat_pending', where: 'latitude IS NOT NULL AND longitude IS NOT NULL' },
   source: 'threat_events',
   time: 'occurred_at',
   sourceWhere: 'latitude IS NOT NULL AND longitude IS NOT NULL',
@@ -93,6 +97,11 @@ export class ThreatStatsRepository implements StatsSource {
   readonly name = 'threats';
 
   constructor(private readonly pool: pg.Pool) {}
+
+  /** Moves the journal of written threat events into the rollups; returns the rows moved. */
+  compactPending(signal?: AbortSignal): Promise<number> {
+    return compactJournal(this.pool, 'stats_threat_pending_compact', signal);
+  }
 
   async countsByBucket(size: BucketSize, range: TimeRange): Promise<BucketCount[]> {
     const dim = size === 'HOUR' ? 'hour' : 'day';

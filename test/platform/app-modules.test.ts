@@ -91,7 +91,9 @@ describe('the module contract', () => {
       'threat-classifier-train',
       'threat-model-reload',
       'threat-retention',
+      'threat-stats-compaction',
       'crowdsec-decisions',
+      'crowdsec-stats-compaction',
       'enrichment-collector',
     ]);
 

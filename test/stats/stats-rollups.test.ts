@@ -14,6 +14,8 @@ import { AlertRepository, type AlertInput } from '../../src/crowdsec/alert-repos
 import { NO_GEO } from '../../src/crowdsec/crowdsec-geo.js';
 import { DecisionRepository } from '../../src/crowdsec/decision-repository.js';
 import { PgThreatEventRepository } from '../../src/threats/threat-event-repository.js';
+import { ThreatStatsRepository } from '../../src/threats/threat-stats-repository.js';
+import { CrowdsecStatsRepository } from '../../src/crowdsec/crowdsec-stats-repository.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { event, INGEST_MANY, IPS, type IngestResultView } from '../threats/threat-fixtures.js';
 import { storedAlert } from '../helpers/stored-alert.js';
@@ -37,6 +39,12 @@ const MAP_EXPRS = [
   'category',
   'severity',
 ];
+/** Each source table's journal of rows not compacted into its rollups yet. */
+const JOURNAL: Record<string, string> = {
+  crowdsec_alerts: 'stats_alert_pending',
+  crowdsec_decisions: 'stats_decision_pending',
+  threat_events: 'stats_threat_pending',
+};
 const ROLLUPS: { table: string; source: string; keys: string[]; exprs: string[]; where?: string }[] = [
   {
     table: 'stats_alert_hourly',
@@ -153,14 +161,19 @@ describe('rollups under a random mix of writes', () => {
   let alerts: AlertRepository;
   let decisions: DecisionRepository;
   let events: PgThreatEventRepository;
+  let crowdsecStats: CrowdsecStatsRepository;
+  let threatStats: ThreatStatsRepository;
   let nextId = 1;
 
   beforeAll(async () => {
-    t = await startTestApp('stats_rollups', { RATE_LIMIT_POINTS: '1000000' });
+    // No workers: the test decides when the journals are compacted.
+    t = await startTestApp('stats_rollups', { RATE_LIMIT_POINTS: '1000000', WORKERS: 'off' });
     pool = new pg.Pool({ connectionString: t.databaseUrl, max: 2 });
     alerts = new AlertRepository(pool);
     decisions = new DecisionRepository(pool);
     events = new PgThreatEventRepository(pool);
+    crowdsecStats = new CrowdsecStatsRepository(pool);
+    threatStats = new ThreatStatsRepository(pool);
   });
   afterAll(async () => {
     await pool?.end();
@@ -247,19 +260,62 @@ describe('rollups under a random mix of writes', () => {
     }
   }
 
-  async function expectRecount(): Promise<void> {
-    for (const r of ROLLUPS) {
-      const cols = ['bucket', ...r.keys];
-      const order = cols.map((_, i) => i + 1).join(', ');
-      const stored = await pool.query(
-        `SELECT ${cols.join(', ')}, n FROM ${r.table} WHERE n <> 0 ORDER BY ${order}`,
-      );
-      const recount = await pool.query(
+  /** A rollup's rows, with its journal's not yet compacted rows added when asked. */
+  async function stored(r: (typeof ROLLUPS)[number], withJournal: boolean) {
+    const cols = ['bucket', ...r.keys];
+    const order = cols.map((_, i) => i + 1).join(', ');
+    const level = r.table.endsWith('_hourly') ? 'hour' : 'day';
+    const journal = withJournal
+      ? ` UNION ALL SELECT date_trunc('${level}', at, 'UTC'), ${r.keys.join(', ')}, n FROM ${JOURNAL[r.source]}` +
+        (r.where ? ` WHERE ${r.where}` : '')
+      : '';
+    return (
+      await pool.query<Record<string, unknown>>(
+        `SELECT ${cols.join(', ')}, sum(n)::int AS n FROM (SELECT ${cols.join(', ')}, n FROM ${r.table}${journal}) x
+          GROUP BY ${order} HAVING sum(n) <> 0 ORDER BY ${order}`,
+      )
+    ).rows;
+  }
+
+  async function recount(r: (typeof ROLLUPS)[number]) {
+    const cols = ['bucket', ...r.keys];
+    const order = cols.map((_, i) => i + 1).join(', ');
+    return (
+      await pool.query<Record<string, unknown>>(
         `SELECT ${r.exprs.map((e, i) => `${e} AS ${cols[i]}`).join(', ')}, count(*)::int AS n
            FROM ${r.source} ${r.where ? `WHERE ${r.where}` : ''} GROUP BY ${order} ORDER BY ${order}`,
-      );
-      expect(stored.rows, r.table).toEqual(recount.rows);
+      )
+    ).rows;
+  }
+
+  const journalRows = async () =>
+    Number(
+      (
+        await pool.query<{ n: string }>(
+          `SELECT ${Object.values(JOURNAL)
+            .map((j) => `(SELECT count(*) FROM ${j})`)
+            .join(' + ')} AS n`,
+        )
+      ).rows[0]!.n,
+    );
+
+  /**
+   * Rollups plus journals equal the recount before compaction and after a partial one
+   * (a few journal rows moved); after a full compaction the rollups alone equal it, the
+   * journals are empty, and no rollup count is below zero at any point.
+   */
+  async function expectRecount(): Promise<void> {
+    for (const r of ROLLUPS) expect(await stored(r, true), `${r.table} + journal`).toEqual(await recount(r));
+    for (const j of Object.values(JOURNAL)) await pool.query(`SELECT ${j}_compact(3)`);
+    for (const r of ROLLUPS) {
+      expect(await stored(r, true), `${r.table} + journal, partly compacted`).toEqual(await recount(r));
+      const negative = await pool.query(`SELECT 1 FROM ${r.table} WHERE n < 0`);
+      expect(negative.rowCount, `${r.table} below zero`).toBe(0);
     }
+    await crowdsecStats.compactPending();
+    await threatStats.compactPending();
+    expect(await journalRows()).toBe(0);
+    for (const r of ROLLUPS) expect(await stored(r, false), r.table).toEqual(await recount(r));
   }
 
   it('equal a full recount after every run, and the statistics equal counts of the rows', async () => {
@@ -271,8 +327,39 @@ describe('rollups under a random mix of writes', () => {
       { numRuns: 12 },
     );
 
-    // Through the API, over a window with partial hours at both edges.
-    const since = new Date(Date.now() - 50 * HOUR - 17 * 60_000);
+    // Writes left in the journals: the statistics add them to the rollups.
+    for (const op of [
+      {
+        kind: 'ingest',
+        events: [
+          { ageH: 5, ip: 1, sev: 3, type: 0, port: 0 },
+          { ageH: 30, ip: 2, sev: 9, type: 1, port: 2 },
+        ],
+      },
+      {
+        kind: 'alerts',
+        alerts: [
+          { ageH: 6, cc: 1, src: 3, scenario: 1 },
+          { ageH: 40, cc: 3, src: 0, scenario: 2 },
+        ],
+      },
+      { kind: 'decisions', decisions: [{ ageH: 7, cc: 2, value: 4 }] },
+      { kind: 'retention', ageH: 90 },
+      { kind: 'regeo', mod: 3 },
+    ] satisfies Op[])
+      await apply(op);
+    expect(await journalRows()).toBeGreaterThan(0);
+    await expectStatistics(0);
+    await crowdsecStats.compactPending();
+    await threatStats.compactPending();
+    expect(await journalRows()).toBe(0);
+    // Another window (1 ms wider), so no answer comes from the statistics' short cache.
+    await expectStatistics(1);
+  });
+
+  /** Statistics through the API, over a window with partial hours at both edges. */
+  async function expectStatistics(shiftMs: number): Promise<void> {
+    const since = new Date(Date.now() - 50 * HOUR - 17 * 60_000 - shiftMs);
     const until = new Date(Date.now() - 3 * HOUR - 5 * 60_000);
     const res = await t.gql<{
       statsSummary: Record<string, number>;
@@ -306,7 +393,7 @@ describe('rollups under a random mix of writes', () => {
         WHERE start_at >= $1 AND start_at < $2 GROUP BY 1 ORDER BY alerts DESC, scenario`,
     );
     expect(res.data?.topScenarios).toEqual(scenarios);
-  });
+  }
 
   it('TRUNCATE empties the rollups of the table too', async () => {
     await alerts.upsertBatch(LAPI, [alertInput({ ageH: 2, cc: 0, src: 0, scenario: 0 })]);
