@@ -40,7 +40,11 @@ const serverUrl = process.env.DATABASE_URL;
 if (!serverUrl)
   throw new Error('set DATABASE_URL to a PostgreSQL server (a database is created and dropped)');
 
-const dbName = `tw_bench_stats_${process.pid}`;
+/** KEEP_DB=name: generate into that database once, keep it, and reuse it on later runs. */
+const keepDb = process.env.KEEP_DB;
+if (keepDb !== undefined && !/^[a-z_][a-z0-9_]*$/.test(keepDb))
+  throw new Error('KEEP_DB: a lower-case identifier');
+const dbName = keepDb ?? `tw_bench_stats_${process.pid}`;
 const admin = new pg.Pool({ connectionString: serverUrl, max: 1 });
 // The server's data directory, when it is on this machine: refuse to fill its disk.
 try {
@@ -54,7 +58,10 @@ try {
   if (err instanceof Error && err.message.startsWith('not enough')) throw err;
   console.log('data directory not readable from here: free space not checked');
 }
-await admin.query(`CREATE DATABASE ${dbName}`);
+const reuse =
+  keepDb !== undefined &&
+  (await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [keepDb])).rowCount === 1;
+if (!reuse) await admin.query(`CREATE DATABASE ${dbName}`);
 const url = new URL(serverUrl);
 url.pathname = `/${dbName}`;
 const pool = new pg.Pool({ connectionString: url.toString(), max: 4 });
@@ -132,7 +139,8 @@ async function generate(): Promise<void> {
 try {
   await migrate(pool, { logger: createLogger({ log: { level: 'silent', pretty: false } }) });
   const t0 = performance.now();
-  await generate();
+  if (reuse) console.log(`reusing the data in ${dbName}`);
+  else await generate();
   console.log(
     `generated ${ALERTS} alerts, ${DECISIONS} decisions and ${THREATS} threat events over ${DAYS} days in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
   );
@@ -328,6 +336,6 @@ try {
     console.log(`| ${label[mode]} | ${pct(xs, 0.5).toFixed(1)} ms | ${pct(xs, 0.95).toFixed(1)} ms |`);
 } finally {
   await pool.end();
-  await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+  if (keepDb === undefined) await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
   await admin.end();
 }
