@@ -63,6 +63,38 @@ export function listStatement(text: string, values: unknown[]): pg.QueryConfig {
   return name === undefined ? { text, values } : { name, text, values };
 }
 
+/**
+ * Identical list reads in flight share one query: a read of the same statement and
+ * parameters asked while one runs gets that query's rows instead of queueing another.
+ * What a joined read returns is at most one query's duration old. The owning repository
+ * calls `invalidate()` after each of its writes, so a read started before a write of this
+ * instance never answers a request made after that write; another instance's writes show
+ * to reads started after they committed. Rows are shared by every caller that joined:
+ * callers must not change them.
+ */
+export class SharedReads {
+  private readonly running = new Map<string, Promise<unknown[]>>();
+
+  /** `run()`'s rows, or those of the same read already in flight. */
+  read<R>(query: { text: string; values?: readonly unknown[] }, run: () => Promise<R[]>): Promise<R[]> {
+    const key = `${query.text}\n${JSON.stringify(query.values ?? [])}`;
+    const hit = this.running.get(key);
+    if (hit) return hit as Promise<R[]>;
+    const reading = run();
+    this.running.set(key, reading);
+    const done = () => {
+      if (this.running.get(key) === reading) this.running.delete(key);
+    };
+    reading.then(done, done);
+    return reading;
+  }
+
+  /** Later reads start their own query (after a write that may change their rows). */
+  invalidate(): void {
+    this.running.clear();
+  }
+}
+
 /** How long a count may be served again for the same filter. */
 export const COUNT_TTL_MS = 2_000;
 

@@ -3,7 +3,7 @@ import { parseIp } from '../geo/ip-address.js';
 import type { ClassifierInput, LabelledEvent, ThreatCategory } from './classifier/index.js';
 import { insertParams } from './threat-insert-params.js';
 import { NO_OUTBOX, type Outbox } from '../platform/outbox.js';
-import { listStatement, RowCounter, type Cursor, type RowCount } from '../platform/page.js';
+import { listStatement, RowCounter, SharedReads, type Cursor, type RowCount } from '../platform/page.js';
 import { CLASSIFIER_COLUMNS, SELECT_EVENT, selectEvents, toRecord, whereOf } from './threat-sql.js';
 import type { ThreatEventField, ThreatEventFilter, ThreatEventRecord } from './threat-types.js';
 
@@ -29,7 +29,8 @@ export interface ThreatEventRepository {
   findByExternalIds(externalIds: readonly string[]): Promise<ThreatEventRecord[]>;
   /**
    * Newest first by (occurredAt, id), strictly after the cursor. With `fields`, rows
-   * carry only those fields (and id, occurredAt); the others are undefined.
+   * carry only those fields (and id, occurredAt); the others are undefined. Identical
+   * lists asked while one is read share its rows (SharedReads): callers must not change them.
    */
   list(
     filter: ThreatEventFilter,
@@ -114,6 +115,7 @@ function insertStatement(outbox: Outbox): { name: string; text: string } {
 
 export class PgThreatEventRepository implements ThreatEventRepository {
   private readonly counter: RowCounter;
+  private readonly reads = new SharedReads();
 
   constructor(
     private readonly pool: pg.Pool,
@@ -130,7 +132,7 @@ export class PgThreatEventRepository implements ThreatEventRepository {
       ...insertStatement(this.outbox),
       values: params,
     });
-    if (rows.length > 0) this.counter.invalidate();
+    if (rows.length > 0) this.changed();
     return new Map(
       rows.map((r) => [r.id, { knownIoc: r.knownIoc, banned: r.banned, streamPosition: r.streamPosition }]),
     );
@@ -189,8 +191,12 @@ export class PgThreatEventRepository implements ThreatEventRepository {
     params.push(take);
     const text = `${selectEvents(fields)} ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
       ORDER BY e.occurred_at DESC, e.id DESC LIMIT $${params.length}`;
-    const { rows } = await this.pool.query<ThreatEventRecord>(listStatement(text, params));
-    return rows.map(toRecord);
+    const statement = listStatement(text, params);
+    // Clients polling the same page (a dashboard's newest events) share one query.
+    return this.reads.read(statement, async () => {
+      const { rows } = await this.pool.query<ThreatEventRecord>(statement);
+      return rows.map(toRecord);
+    });
   }
 
   count(filter: ThreatEventFilter): Promise<RowCount> {
@@ -206,6 +212,7 @@ export class PgThreatEventRepository implements ThreatEventRepository {
          SET category = EXCLUDED.category, labelled_at = EXCLUDED.labelled_at, labelled_by = EXCLUDED.labelled_by`,
       [id, category, labelledBy],
     );
+    if ((rowCount ?? 0) > 0) this.reads.invalidate();
     return (rowCount ?? 0) > 0;
   }
 
@@ -241,8 +248,14 @@ export class PgThreatEventRepository implements ThreatEventRepository {
          SELECT id FROM threat_events WHERE occurred_at < $1 ORDER BY occurred_at LIMIT $2)`,
       [cutoff, batch],
     );
-    if ((rowCount ?? 0) > 0) this.counter.invalidate();
+    if ((rowCount ?? 0) > 0) this.changed();
     return rowCount ?? 0;
+  }
+
+  /** After a write of rows: counts and reads in flight may no longer hold. */
+  private changed(): void {
+    this.counter.invalidate();
+    this.reads.invalidate();
   }
 }
 

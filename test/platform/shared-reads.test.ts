@@ -1,0 +1,99 @@
+/**
+ * SharedReads: identical list reads in flight share one query, different statements or
+ * parameters do not, a settled read is not reused, and after invalidate() a new read
+ * starts its own query even while the old one is still running.
+ */
+import { describe, expect, it } from 'vitest';
+import { SharedReads } from '../../src/platform/page.js';
+
+/** A read whose rows the test hands over when it chooses; counts how often it started. */
+function controlledRead() {
+  const started: { resolve: (rows: string[]) => void; reject: (err: Error) => void }[] = [];
+  const run = () =>
+    new Promise<string[]>((resolve, reject) => {
+      started.push({ resolve, reject });
+    });
+  return { run, started };
+}
+
+const page = { text: 'SELECT id FROM t ORDER BY id LIMIT $1', values: [51] };
+
+describe('SharedReads', () => {
+  it('gives a read asked while the same one runs that read’s rows, and starts one query', async () => {
+    const reads = new SharedReads();
+    const { run, started } = controlledRead();
+    const first = reads.read(page, run);
+    const second = reads.read({ ...page, values: [51] }, run);
+    expect(started).toHaveLength(1);
+    started[0]!.resolve(['a', 'b']);
+    const [a, b] = await Promise.all([first, second]);
+    expect(a).toEqual(['a', 'b']);
+    expect(b).toBe(a);
+  });
+
+  it('runs a read of other parameters or another statement on its own', async () => {
+    const reads = new SharedReads();
+    const { run, started } = controlledRead();
+    const p1 = reads.read(page, run);
+    const p2 = reads.read({ ...page, values: [21] }, run);
+    const p3 = reads.read({ text: `${page.text} -- other`, values: [51] }, run);
+    expect(started).toHaveLength(3);
+    started.forEach((s, i) => s.resolve([String(i)]));
+    expect(await Promise.all([p1, p2, p3])).toEqual([['0'], ['1'], ['2']]);
+  });
+
+  it('starts a new query once the earlier one has settled', async () => {
+    const reads = new SharedReads();
+    const { run, started } = controlledRead();
+    const first = reads.read(page, run);
+    started[0]!.resolve(['old']);
+    await first;
+    const second = reads.read(page, run);
+    expect(started).toHaveLength(2);
+    started[1]!.resolve(['new']);
+    expect(await second).toEqual(['new']);
+  });
+
+  it('after invalidate() starts a new query while the old one still runs, and keeps the new one shared', async () => {
+    const reads = new SharedReads();
+    const { run, started } = controlledRead();
+    const before = reads.read(page, run);
+    reads.invalidate();
+    const after = reads.read(page, run);
+    expect(started).toHaveLength(2);
+    // The old read settling must not drop the newer read from the map.
+    started[0]!.resolve(['before write']);
+    expect(await before).toEqual(['before write']);
+    const joined = reads.read(page, run);
+    expect(started).toHaveLength(2);
+    started[1]!.resolve(['after write']);
+    expect(await after).toEqual(['after write']);
+    expect(await joined).toEqual(['after write']);
+  });
+
+  it('hands a failure to every caller that joined, and the next read starts afresh', async () => {
+    const reads = new SharedReads();
+    const { run, started } = controlledRead();
+    const first = reads.read(page, run);
+    const second = reads.read(page, run);
+    started[0]!.reject(new Error('statement timeout'));
+    await expect(first).rejects.toThrow('statement timeout');
+    await expect(second).rejects.toThrow('statement timeout');
+    const third = reads.read(page, run);
+    expect(started).toHaveLength(2);
+    started[1]!.resolve(['ok']);
+    expect(await third).toEqual(['ok']);
+  });
+
+  it('tells parameters apart by value: dates to the millisecond, arrays by their items', () => {
+    const reads = new SharedReads();
+    const { run, started } = controlledRead();
+    const at = (ms: number) => new Date(Date.UTC(2026, 11, 4, 12, 0, 0, ms));
+    void reads.read({ text: page.text, values: [at(1), ['DE']] }, run);
+    void reads.read({ text: page.text, values: [at(1), ['DE']] }, run);
+    void reads.read({ text: page.text, values: [at(2), ['DE']] }, run);
+    void reads.read({ text: page.text, values: [at(1), ['DE', 'FR']] }, run);
+    expect(started).toHaveLength(3);
+    started.forEach((s) => s.resolve([]));
+  });
+});
