@@ -5,7 +5,8 @@
  *
  * Generates the rows IN THE DATABASE (generate_series, 1,000,000 rows per statement,
  * through the same journal triggers as every write, each chunk then compacted into the
- * rollups as the workers would): alerts from 2,000
+ * rollups by the workers' function, one chunk per statement; the IOC sighting triggers
+ * are off meanwhile, there being no IOCs): alerts from 2,000
  * sources with a skewed distribution, three scenarios per source out of 40, 10
  * countries; 100,000 decisions; threat events from 20,000 skewed sources, 12 ports,
  * 8 threat types, 11 categories, severities 1–10, 10 countries with map points. Then
@@ -19,6 +20,7 @@ import { statfsSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { MemoryCache } from '../../src/platform/cache.js';
+import { compactJournal } from '../../src/platform/rollup-compaction.js';
 import { migrate } from '../../src/platform/db-migrator.js';
 import { createLogger } from '../../src/platform/logger.js';
 import { CrowdsecStatsRepository } from '../../src/crowdsec/crowdsec-stats-repository.js';
@@ -73,10 +75,23 @@ const CATEGORIES = `(ARRAY['BRUTEFORCE','SCAN','EXPLOIT','MALWARE','PHISHING','D
 
 const crowdsec = new CrowdsecStatsRepository(pool);
 const threats = new ThreatStatsRepository(pool);
-/** What the compaction workers do every second, until the journals are empty. */
-const compactAll = async () => (await crowdsec.compactPending()) + (await threats.compactPending());
+/** What the compaction workers do, a chunk's journal rows per statement. */
+const compactAll = async () => {
+  let moved = 0;
+  for (const journal of ['stats_alert_pending', 'stats_decision_pending', 'stats_threat_pending'])
+    moved += await compactJournal(pool, `${journal}_compact`, undefined, CHUNK);
+  return moved;
+};
+/** Triggers that only keep IOC sighting times: there are no IOCs here, so they are off while generating. */
+const SIGHTING_TRIGGERS = [
+  ['crowdsec_alerts', 'crowdsec_alerts_sight_iocs'],
+  ['crowdsec_decisions', 'crowdsec_decisions_sight_iocs'],
+  ['threat_events', 'threat_events_sight_iocs'],
+];
 
 async function generate(): Promise<void> {
+  for (const [table, trigger] of SIGHTING_TRIGGERS)
+    await pool.query(`ALTER TABLE ${table} DISABLE TRIGGER ${trigger}`);
   const chunks = async (total: number, label: string, sql: string) => {
     for (let from = 1; from <= total; from += CHUNK) {
       const t = performance.now();
@@ -128,6 +143,8 @@ async function generate(): Promise<void> {
           LATERAL (SELECT floor(power(random(), 3) * 20000)::int + 0 * g AS k,
                           now() - random() * make_interval(days => $3::int) + 0 * g * interval '1 s' AS t) r`,
   );
+  for (const [table, trigger] of SIGHTING_TRIGGERS)
+    await pool.query(`ALTER TABLE ${table} ENABLE TRIGGER ${trigger}`);
   for (const table of ['crowdsec_alerts', 'crowdsec_decisions', 'threat_events'])
     await pool.query(`VACUUM ANALYZE ${table}`);
   const { rows } = await pool.query<{ relname: string }>(

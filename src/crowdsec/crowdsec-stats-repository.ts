@@ -7,7 +7,7 @@
  */
 import type pg from 'pg';
 import { compactJournal } from '../platform/rollup-compaction.js';
-import { windowQuery, type RollupFamily } from '../platform/rollup-window.js';
+import { windowQuery, type RollupFamily, type TableLevel } from '../platform/rollup-window.js';
 import { fromColumns, type GeoColumns } from './crowdsec-geo.js';
 import type {
   AttackerRecord,
@@ -27,14 +27,18 @@ const bucketDims = (time: string) => ({
 const country = { rollup: 'country_code', raw: `coalesce(country_code, '')` };
 
 export const ALERTS: RollupFamily = {
-  tables: { hour: 'stats_alert_hourly', day: 'stats_alert_daily' },
+  tables: { hour: 'stats_alert_hourly', day: 'stats_alert_daily', month: 'stats_alert_monthly' },
   pending: { table: 'stats_alert_pending' },
   source: 'crowdsec_alerts',
   time: 'start_at',
   dims: { country, scenario: { rollup: 'scenario', raw: 'scenario' }, ...bucketDims('start_at') },
 };
 export const ALERT_SOURCES: RollupFamily = {
-  tables: { day: 'stats_alert_source_daily' },
+  tables: {
+    day: 'stats_alert_source_daily',
+    week: 'stats_alert_source_weekly',
+    month: 'stats_alert_source_monthly',
+  },
   pending: { table: 'stats_alert_pending' },
   source: 'crowdsec_alerts',
   time: 'start_at',
@@ -44,7 +48,7 @@ export const ALERT_SOURCES: RollupFamily = {
   },
 };
 export const DECISIONS: RollupFamily = {
-  tables: { hour: 'stats_decision_hourly', day: 'stats_decision_daily' },
+  tables: { hour: 'stats_decision_hourly', day: 'stats_decision_daily', month: 'stats_decision_monthly' },
   pending: { table: 'stats_decision_pending' },
   source: 'crowdsec_decisions',
   time: 'created_at',
@@ -175,7 +179,7 @@ export class CrowdsecStatsRepository implements StatsSource, TopListSource {
     family: RollupFamily,
     range: TimeRange,
     dims: string[],
-    maxLevel: 'hour' | 'day' = 'day',
+    maxLevel: TableLevel = 'month',
   ): Promise<Record<string, unknown>[]> {
     const params: unknown[] = [];
     const sql = windowQuery(family, range.since, range.until, dims, [], params, maxLevel);

@@ -16,15 +16,46 @@
  * the journal or in the rollups, never both.
  */
 
-export type RollupLevel = 'day' | 'hour' | 'raw';
+export type RollupLevel = 'month' | 'week' | 'day' | 'hour' | 'raw';
+/** The levels a rollup table can have, coarsest first. */
+export const TABLE_LEVELS = ['month', 'week', 'day', 'hour'] as const;
+export type TableLevel = (typeof TABLE_LEVELS)[number];
 
 export const HOUR_MS = 3_600_000;
 export const DAY_MS = 86_400_000;
+const WEEK_MS = 7 * DAY_MS;
+/** 1970-01-05 was a Monday: weeks start on Mondays, as PostgreSQL's date_trunc('week'). */
+const WEEK_ORIGIN_MS = 4 * DAY_MS;
 
 export interface Segment {
   level: RollupLevel;
   from: number;
   to: number;
+}
+
+/** The start of the UTC bucket of `level` holding `t`. */
+export function bucketStart(level: TableLevel, t: number): number {
+  switch (level) {
+    case 'hour':
+      return Math.floor(t / HOUR_MS) * HOUR_MS;
+    case 'day':
+      return Math.floor(t / DAY_MS) * DAY_MS;
+    case 'week':
+      return Math.floor((t - WEEK_ORIGIN_MS) / WEEK_MS) * WEEK_MS + WEEK_ORIGIN_MS;
+    case 'month': {
+      const d = new Date(t);
+      return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+    }
+  }
+}
+
+/** The start of the bucket after the one starting at `start`. */
+function nextBucket(level: TableLevel, start: number): number {
+  if (level === 'month') {
+    const d = new Date(start);
+    return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+  }
+  return start + (level === 'week' ? WEEK_MS : level === 'day' ? DAY_MS : HOUR_MS);
 }
 
 /**
@@ -40,9 +71,9 @@ export function planWindow(since: number, until: number, levels: readonly Rollup
       out.push({ level, from, to });
       return;
     }
-    const step = level === 'day' ? DAY_MS : HOUR_MS;
-    const a = Math.ceil(from / step) * step;
-    const b = Math.floor(to / step) * step;
+    const lower = bucketStart(level, from);
+    const a = lower === from ? from : nextBucket(level, lower);
+    const b = bucketStart(level, to);
     if (a >= b) {
       split(from, to, i + 1);
       return;
@@ -64,7 +95,7 @@ export interface RollupDim {
 /** A family of rollup tables over one source table. */
 export interface RollupFamily {
   /** Rollup tables by level; the levels present are used, coarsest first. */
-  tables: Partial<Record<'day' | 'hour', string>>;
+  tables: Partial<Record<TableLevel, string>>;
   /** Source table and its time column, for the partial buckets. */
   source: string;
   time: string;
@@ -88,8 +119,8 @@ export interface RollupFilter {
 
 /**
  * SQL yielding `(…dims, n)` with one row per distinct combination of `dims` in the
- * window, `n` the number of source rows (> 0). `maxLevel` 'hour' keeps daily tables
- * out (a series of hours).
+ * window, `n` the number of source rows (> 0). `maxLevel` keeps coarser tables out:
+ * a series of days reads no weekly or monthly table, a series of hours no daily one.
  */
 export function windowQuery(
   family: RollupFamily,
@@ -98,11 +129,10 @@ export function windowQuery(
   dims: readonly string[],
   filters: readonly RollupFilter[],
   params: unknown[],
-  maxLevel: 'day' | 'hour' = 'day',
+  maxLevel: TableLevel = 'month',
 ): string {
-  const levels: RollupLevel[] = [];
-  if (maxLevel === 'day' && family.tables.day) levels.push('day');
-  if (family.tables.hour) levels.push('hour');
+  const coarsest = TABLE_LEVELS.indexOf(maxLevel);
+  const levels: RollupLevel[] = TABLE_LEVELS.filter((l, i) => i >= coarsest && family.tables[l]);
   levels.push('raw');
   const segments = planWindow(since.getTime(), until.getTime(), levels);
   if (segments.length === 0) segments.push({ level: 'raw', from: since.getTime(), to: since.getTime() });

@@ -11,6 +11,7 @@ import {
   type RollupDim,
   type RollupFamily,
   type RollupFilter,
+  type TableLevel,
 } from '../platform/rollup-window.js';
 import { compactJournal } from '../platform/rollup-compaction.js';
 import type {
@@ -36,14 +37,18 @@ const common = {
 };
 
 export const THREATS: RollupFamily = {
-  tables: { hour: 'stats_threat_hourly', day: 'stats_threat_daily' },
+  tables: { hour: 'stats_threat_hourly', day: 'stats_threat_daily', month: 'stats_threat_monthly' },
   pending: { table: 'stats_threat_pending' },
   source: 'threat_events',
   time: 'occurred_at',
   dims: { ...common, threatType: same('threat_type') },
 };
 export const THREAT_ENDPOINTS: RollupFamily = {
-  tables: { day: 'stats_threat_endpoint_daily' },
+  tables: {
+    day: 'stats_threat_endpoint_daily',
+    week: 'stats_threat_endpoint_weekly',
+    month: 'stats_threat_endpoint_monthly',
+  },
   pending: { table: 'stats_threat_pending' },
   source: 'threat_events',
   time: 'occurred_at',
@@ -55,7 +60,11 @@ export const THREAT_ENDPOINTS: RollupFamily = {
   },
 };
 export const THREAT_MAP: RollupFamily = {
-  tables: { hour: 'stats_threat_map_hourly', day: 'stats_threat_map_daily' },
+  tables: {
+    hour: 'stats_threat_map_hourly',
+    day: 'stats_threat_map_daily',
+    month: 'stats_threat_map_monthly',
+  },
   pending: { table: 'stats_threat_pending', where: 'latitude IS NOT NULL AND longitude IS NOT NULL' },
   source: 'threat_events',
   time: 'occurred_at',
@@ -140,15 +149,7 @@ export class ThreatStatsRepository implements StatsSource {
       }
     }
     const params: unknown[] = [];
-    let sql = windowQuery(
-      family,
-      q.range.since,
-      q.range.until,
-      dims,
-      filters,
-      params,
-      bucketDim === 'hour' ? 'hour' : 'day',
-    );
+    let sql = windowQuery(family, q.range.since, q.range.until, dims, filters, params, bucketDim ?? 'month');
     if (q.limit !== undefined) {
       params.push(q.limit);
       const order = ['n DESC', ...dims.map((d) => `"${d}"`)].join(', ');
@@ -203,7 +204,7 @@ export class ThreatStatsRepository implements StatsSource {
     range: TimeRange,
     dims: string[],
     filters: RollupFilter[],
-    maxLevel: 'hour' | 'day' = 'day',
+    maxLevel: TableLevel = 'month',
   ): Promise<(T & { n: number })[]> {
     const params: unknown[] = [];
     const sql = windowQuery(family, range.since, range.until, dims, filters, params, maxLevel);

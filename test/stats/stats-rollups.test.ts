@@ -24,8 +24,6 @@ const HOUR = 3_600_000;
 const LAPI = 'http://lapi.rollups.test';
 
 /** Each rollup: its table, key columns, and the same keys computed from the rows. */
-const hour = (c: string) => `date_trunc('hour', ${c}, 'UTC')`;
-const day = (c: string) => `date_trunc('day', ${c}, 'UTC')`;
 const cc = `coalesce(country_code, '')`;
 const THREAT_KEYS = ['country_code', 'category', 'threat_type', 'severity'];
 const THREAT_EXPRS = [cc, 'category', 'threat_type', 'severity'];
@@ -45,60 +43,45 @@ const JOURNAL: Record<string, string> = {
   crowdsec_decisions: 'stats_decision_pending',
   threat_events: 'stats_threat_pending',
 };
+const LEVELS = { hourly: 'hour', daily: 'day', weekly: 'week', monthly: 'month' } as const;
+type Level = keyof typeof LEVELS;
+const at = (level: Level, c: string) => `date_trunc('${LEVELS[level]}', ${c}, 'UTC')`;
 const ROLLUPS: { table: string; source: string; keys: string[]; exprs: string[]; where?: string }[] = [
-  {
-    table: 'stats_alert_hourly',
+  ...(['hourly', 'daily', 'monthly'] as const).map((l) => ({
+    table: `stats_alert_${l}`,
     source: 'crowdsec_alerts',
     keys: ['country_code', 'scenario'],
-    exprs: [hour('start_at'), cc, 'scenario'],
-  },
-  {
-    table: 'stats_alert_daily',
-    source: 'crowdsec_alerts',
-    keys: ['country_code', 'scenario'],
-    exprs: [day('start_at'), cc, 'scenario'],
-  },
-  {
-    table: 'stats_alert_source_daily',
+    exprs: [at(l, 'start_at'), cc, 'scenario'],
+  })),
+  ...(['daily', 'weekly', 'monthly'] as const).map((l) => ({
+    table: `stats_alert_source_${l}`,
     source: 'crowdsec_alerts',
     keys: ['source_value', 'scenario'],
-    exprs: [day('start_at'), 'source_value', 'scenario'],
-  },
-  {
-    table: 'stats_decision_hourly',
+    exprs: [at(l, 'start_at'), 'source_value', 'scenario'],
+  })),
+  ...(['hourly', 'daily', 'monthly'] as const).map((l) => ({
+    table: `stats_decision_${l}`,
     source: 'crowdsec_decisions',
     keys: ['country_code'],
-    exprs: [hour('created_at'), cc],
-  },
-  {
-    table: 'stats_decision_daily',
-    source: 'crowdsec_decisions',
-    keys: ['country_code'],
-    exprs: [day('created_at'), cc],
-  },
-  {
-    table: 'stats_threat_hourly',
+    exprs: [at(l, 'created_at'), cc],
+  })),
+  ...(['hourly', 'daily', 'monthly'] as const).map((l) => ({
+    table: `stats_threat_${l}`,
     source: 'threat_events',
     keys: THREAT_KEYS,
-    exprs: [hour('occurred_at'), ...THREAT_EXPRS],
-  },
-  {
-    table: 'stats_threat_daily',
-    source: 'threat_events',
-    keys: THREAT_KEYS,
-    exprs: [day('occurred_at'), ...THREAT_EXPRS],
-  },
-  {
-    table: 'stats_threat_endpoint_daily',
+    exprs: [at(l, 'occurred_at'), ...THREAT_EXPRS],
+  })),
+  ...(['daily', 'weekly', 'monthly'] as const).map((l) => ({
+    table: `stats_threat_endpoint_${l}`,
     source: 'threat_events',
     keys: [...THREAT_KEYS, 'source_ip', 'destination_port'],
-    exprs: [day('occurred_at'), ...THREAT_EXPRS, 'source_ip', 'coalesce(destination_port, -1)'],
-  },
-  ...(['hourly', 'daily'] as const).map((k) => ({
-    table: `stats_threat_map_${k}`,
+    exprs: [at(l, 'occurred_at'), ...THREAT_EXPRS, 'source_ip', 'coalesce(destination_port, -1)'],
+  })),
+  ...(['hourly', 'daily', 'monthly'] as const).map((l) => ({
+    table: `stats_threat_map_${l}`,
     source: 'threat_events',
     keys: MAP_KEYS,
-    exprs: [(k === 'hourly' ? hour : day)('occurred_at'), ...MAP_EXPRS],
+    exprs: [at(l, 'occurred_at'), ...MAP_EXPRS],
     where: 'latitude IS NOT NULL AND longitude IS NOT NULL',
   })),
 ];
@@ -113,12 +96,14 @@ type Op =
   | { kind: 'deleteDecisions'; mod: number; hard: boolean };
 
 const small = (max: number) => fc.integer({ min: 0, max });
+/** Hours back: mostly the last four days, some up to nine weeks (weekly and monthly buckets). */
+const age = fc.oneof(small(96), small(63 * 24));
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc.record({
     kind: fc.constant('ingest' as const),
     events: fc.array(
       fc.record({
-        ageH: small(96),
+        ageH: age,
         ip: small(3),
         sev: fc.integer({ min: 1, max: 10 }),
         type: small(2),
@@ -129,20 +114,20 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   }),
   fc.record({
     kind: fc.constant('alerts' as const),
-    alerts: fc.array(fc.record({ ageH: small(96), cc: small(3), src: small(4), scenario: small(2) }), {
+    alerts: fc.array(fc.record({ ageH: age, cc: small(3), src: small(4), scenario: small(2) }), {
       minLength: 1,
       maxLength: 15,
     }),
   }),
   fc.record({
     kind: fc.constant('decisions' as const),
-    decisions: fc.array(fc.record({ ageH: small(96), cc: small(3), value: small(5) }), {
+    decisions: fc.array(fc.record({ ageH: age, cc: small(3), value: small(5) }), {
       minLength: 1,
       maxLength: 8,
     }),
   }),
   fc.record({ kind: fc.constant('regeo' as const), mod: fc.integer({ min: 2, max: 4 }) }),
-  fc.record({ kind: fc.constant('retention' as const), ageH: fc.integer({ min: 24, max: 96 }) }),
+  fc.record({ kind: fc.constant('retention' as const), ageH: fc.integer({ min: 24, max: 64 * 24 }) }),
   fc.record({
     kind: fc.constant('deleteDecisions' as const),
     mod: fc.integer({ min: 2, max: 4 }),
@@ -264,7 +249,7 @@ describe('rollups under a random mix of writes', () => {
   async function stored(r: (typeof ROLLUPS)[number], withJournal: boolean) {
     const cols = ['bucket', ...r.keys];
     const order = cols.map((_, i) => i + 1).join(', ');
-    const level = r.table.endsWith('_hourly') ? 'hour' : 'day';
+    const level = LEVELS[r.table.slice(r.table.lastIndexOf('_') + 1) as Level];
     const journal = withJournal
       ? ` UNION ALL SELECT date_trunc('${level}', at, 'UTC'), ${r.keys.join(', ')}, n FROM ${JOURNAL[r.source]}` +
         (r.where ? ` WHERE ${r.where}` : '')
@@ -349,26 +334,32 @@ describe('rollups under a random mix of writes', () => {
     ] satisfies Op[])
       await apply(op);
     expect(await journalRows()).toBeGreaterThan(0);
-    await expectStatistics(0);
+    // Hours at both edges; two weeks (a whole week inside); nine weeks (a whole month inside).
+    const spans = [47 * HOUR + 12 * 60_000, 14 * 24 * HOUR, 63 * 24 * HOUR];
+    for (const span of spans) await expectStatistics(span, 0);
     await crowdsecStats.compactPending();
     await threatStats.compactPending();
     expect(await journalRows()).toBe(0);
     // Another window (1 ms wider), so no answer comes from the statistics' short cache.
-    await expectStatistics(1);
+    for (const span of spans) await expectStatistics(span, 1);
   });
 
   /** Statistics through the API, over a window with partial hours at both edges. */
-  async function expectStatistics(shiftMs: number): Promise<void> {
-    const since = new Date(Date.now() - 50 * HOUR - 17 * 60_000 - shiftMs);
+  async function expectStatistics(spanMs: number, shiftMs: number): Promise<void> {
     const until = new Date(Date.now() - 3 * HOUR - 5 * 60_000);
+    const since = new Date(until.getTime() - spanMs - shiftMs);
     const res = await t.gql<{
       statsSummary: Record<string, number>;
       threatStats: { category: string; severity: number; count: number }[];
+      sources: { sourceIp: string; destinationPort: number | null; count: number }[];
       topScenarios: { scenario: string; alerts: number; attackers: number }[];
     }>(
       `query($since: DateTime, $until: DateTime) {
         statsSummary(since: $since, until: $until) { alerts decisions attackers scenarios threatEvents }
         threatStats(since: $since, until: $until, groupBy: [CATEGORY, SEVERITY], limit: 1000) { category severity count }
+        sources: threatStats(since: $since, until: $until, groupBy: [SOURCE_IP, DESTINATION_PORT], limit: 1000) {
+          sourceIp destinationPort count
+        }
         topScenarios(since: $since, until: $until, limit: 100) { scenario alerts attackers }
       }`,
       { since: since.toISOString(), until: until.toISOString() },
@@ -388,6 +379,12 @@ describe('rollups under a random mix of writes', () => {
         WHERE occurred_at >= $1 AND occurred_at < $2 GROUP BY 1, 2 ORDER BY count DESC, category, severity`,
     );
     expect(res.data?.threatStats).toEqual(byKey);
+    const bySource = await one(
+      `SELECT host(source_ip) AS "sourceIp", destination_port AS "destinationPort", count(*)::int AS count
+         FROM threat_events WHERE occurred_at >= $1 AND occurred_at < $2
+        GROUP BY 1, 2 ORDER BY count DESC, 1, coalesce(destination_port, -1)`,
+    );
+    expect(res.data?.sources).toEqual(bySource);
     const scenarios = await one(
       `SELECT scenario, count(*)::int AS alerts, count(DISTINCT source_value)::int AS attackers FROM crowdsec_alerts
         WHERE start_at >= $1 AND start_at < $2 GROUP BY 1 ORDER BY alerts DESC, scenario`,

@@ -1,0 +1,93 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { planWindow, type RollupLevel } from '../../src/platform/rollup-window.js';
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+/** Whether `t` starts a bucket of `level`, checked with the calendar (not the code's arithmetic). */
+function startsBucket(level: RollupLevel, t: number): boolean {
+  const d = new Date(t);
+  const midnight =
+    d.getUTCHours() === 0 &&
+    d.getUTCMinutes() === 0 &&
+    d.getUTCSeconds() === 0 &&
+    d.getUTCMilliseconds() === 0;
+  switch (level) {
+    case 'hour':
+      return d.getUTCMinutes() === 0 && d.getUTCSeconds() === 0 && d.getUTCMilliseconds() === 0;
+    case 'day':
+      return midnight;
+    case 'week':
+      return midnight && d.getUTCDay() === 1;
+    case 'month':
+      return midnight && d.getUTCDate() === 1;
+    case 'raw':
+      return true;
+  }
+}
+
+const LEVEL_SETS: RollupLevel[][] = [
+  ['month', 'week', 'day', 'raw'],
+  ['month', 'day', 'hour', 'raw'],
+  ['day', 'hour', 'raw'],
+  ['week', 'day', 'raw'],
+  ['hour', 'raw'],
+];
+
+describe('planWindow', () => {
+  it('covers the window exactly, each segment whole buckets of its level, raw only at the edges', () => {
+    const t0 = Date.UTC(2024, 0, 1);
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 900 * DAY }),
+        fc.integer({ min: 0, max: 400 * DAY }),
+        fc.constantFrom(...LEVEL_SETS),
+        (offset, span, levels) => {
+          const since = t0 + offset;
+          const until = since + span;
+          const segs = planWindow(since, until, levels);
+          if (span === 0) {
+            expect(segs).toEqual([]);
+            return;
+          }
+          expect(segs[0]!.from).toBe(since);
+          expect(segs[segs.length - 1]!.to).toBe(until);
+          segs.forEach((s, i) => {
+            expect(s.from).toBeLessThan(s.to);
+            if (i > 0) expect(s.from).toBe(segs[i - 1]!.to);
+            expect(levels).toContain(s.level);
+            expect(startsBucket(s.level, s.from), `${s.level} from ${new Date(s.from).toISOString()}`).toBe(
+              true,
+            );
+            expect(startsBucket(s.level, s.to), `${s.level} to ${new Date(s.to).toISOString()}`).toBe(true);
+            if (s.level === 'raw') expect(i === 0 || i === segs.length - 1).toBe(true);
+          });
+          // Neighbours of one level would be one segment.
+          for (let i = 1; i < segs.length; i++) expect(segs[i]!.level).not.toBe(segs[i - 1]!.level);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('uses each level where a whole bucket fits', () => {
+    // Tue 2026-09-29 13:30 to Thu 2026-12-17 10:15: October and November whole; the week of
+    // Mon 2026-09-28 does not fit, so September's tail is a day; in December the week from
+    // Mon 7 fits between days, then hours and minutes.
+    const since = Date.UTC(2026, 8, 29, 13, 30);
+    const until = Date.UTC(2026, 11, 17, 10, 15);
+    const segs = planWindow(since, until, ['month', 'week', 'day', 'hour', 'raw']);
+    expect(segs.map((s) => [s.level, new Date(s.from).toISOString()])).toEqual([
+      ['raw', '2026-09-29T13:30:00.000Z'],
+      ['hour', '2026-09-29T14:00:00.000Z'],
+      ['day', '2026-09-30T00:00:00.000Z'],
+      ['month', '2026-10-01T00:00:00.000Z'],
+      ['day', '2026-12-01T00:00:00.000Z'],
+      ['week', '2026-12-07T00:00:00.000Z'],
+      ['day', '2026-12-14T00:00:00.000Z'],
+      ['hour', '2026-12-17T00:00:00.000Z'],
+      ['raw', '2026-12-17T10:00:00.000Z'],
+    ]);
+  });
+});
