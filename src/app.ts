@@ -179,6 +179,7 @@ async function createTransport(
     logger,
     operations,
     extraPlugins: [fastifyApolloDrainPlugin(app)],
+    isShuttingDown: deps.isShuttingDown,
   });
   await apollo.start();
   await registerRoutes(app, {

@@ -40,7 +40,8 @@ export interface ApiKeyServiceOptions {
 
 export class ApiKeyService {
   private readonly cache: KeyCache;
-  private readonly lastUsed = new Map<string, Date>();
+  /** When each key was last used (epoch ms), written to PostgreSQL by flushLastUsed. */
+  private readonly lastUsed = new Map<string, number>();
   private readonly lookups = new SingleFlight<ApiKeyRecord | null>();
   private readonly listeners = new Set<(change: KeyChange) => void>();
   private readonly failures: FailureBudget | undefined;
@@ -63,7 +64,7 @@ export class ApiKeyService {
 
   async flushLastUsed(): Promise<void> {
     if (this.lastUsed.size === 0) return;
-    const batch = new Map(this.lastUsed);
+    const batch = new Map([...this.lastUsed].map(([id, at]) => [id, new Date(at)]));
     this.lastUsed.clear();
     try {
       await this.repo.touch(batch);
@@ -84,10 +85,10 @@ export class ApiKeyService {
       await this.refuseUnknown(client);
       return this.fail(client, 'invalid', 'Invalid API key');
     }
-    const remembered = this.cache.hashOf(secret);
-    const hash = remembered ?? hashKey(secret);
+    const hash = this.cache.hashOf(secret) ?? hashKey(secret);
     const principal = await this.verifyHash(hash, client);
-    if (remembered === undefined) this.cache.rememberHash(secret, hash);
+    // Links the secret to this verification, so its next requests take verifyFresh.
+    this.cache.rememberHash(secret, hash);
     return principal;
   }
 
@@ -97,8 +98,7 @@ export class ApiKeyService {
    */
   verifyFresh(secret: string | undefined): Principal | undefined {
     if (!secret) return undefined;
-    const hash = this.cache.hashOf(secret);
-    const fresh = hash === undefined ? undefined : this.cache.fresh(hash);
+    const fresh = this.cache.freshBySecret(secret);
     return fresh && this.admit(fresh);
   }
 
@@ -199,7 +199,7 @@ export class ApiKeyService {
   /** Admits a principal; `outcome` is counted when the cache alone did not decide. */
   private admit(principal: Principal, outcome?: AuthOutcome): Principal {
     if (outcome) this.outcome(outcome);
-    this.lastUsed.set(principal.keyId, new Date());
+    this.lastUsed.set(principal.keyId, Date.now());
     return principal;
   }
 

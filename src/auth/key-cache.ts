@@ -9,6 +9,14 @@ export const NEGATIVE_TTL_MS = 60_000;
 interface Verified {
   principal: Principal;
   verifiedAt: number;
+  /** False once this verification is replaced or forgotten (revoked, changed, evicted). */
+  current: boolean;
+}
+
+/** What a presented secret is remembered by: its hash, and the verification it last had. */
+interface BySecret {
+  hash: string;
+  verified: Verified | undefined;
 }
 
 /**
@@ -20,31 +28,52 @@ interface Verified {
  * - revoked keys: never served again, not even stale;
  * - the hash of each presented secret that verified, by the secret, for as long as
  *   its verification is remembered: a key in use is not hashed again on every request.
- *   It only saves the hashing; what the key may do is still decided by hash above, so
- *   a revocation stops it at once.
+ *   The secret's entry also points at its hash's current verification, so a key in use
+ *   costs one lookup per request (`freshBySecret`); a verification that is replaced,
+ *   forgotten or revoked is marked so at once, and the next request decides by hash
+ *   again. A revocation stops the key at once.
  */
 export class KeyCache {
   private readonly verified: LRUCache<string, Verified>;
   private readonly unknown = new LRUCache<string, true>({ max: MAX_ENTRIES, ttl: NEGATIVE_TTL_MS });
   private readonly revoked = new LRUCache<string, true>({ max: MAX_ENTRIES });
-  private readonly hashes: LRUCache<string, string>;
+  private readonly secrets: LRUCache<string, BySecret>;
 
   constructor(
     private readonly freshMs: number,
     private readonly staleMs: number,
   ) {
-    this.verified = new LRUCache({ max: MAX_ENTRIES, ttl: Math.max(freshMs, staleMs) });
-    this.hashes = new LRUCache({ max: MAX_ENTRIES, ttl: Math.max(freshMs, staleMs) });
+    this.verified = new LRUCache<string, Verified>({
+      max: MAX_ENTRIES,
+      ttl: Math.max(freshMs, staleMs),
+      // Replaced, deleted, evicted or expired: secrets pointing at it look again.
+      dispose: (v) => {
+        v.current = false;
+      },
+    });
+    this.secrets = new LRUCache({ max: MAX_ENTRIES, ttl: Math.max(freshMs, staleMs) });
   }
 
   /** The hash of a secret that verified recently (see rememberHash). */
   hashOf(secret: string): string | undefined {
-    return this.hashes.get(secret);
+    return this.secrets.get(secret)?.hash;
   }
 
-  /** Remembers the hash of a secret that just verified (never of one that did not). */
+  /**
+   * Remembers the hash of a secret that just verified (never of one that did not), with
+   * the verification it matched.
+   */
   rememberHash(secret: string, hash: string): void {
-    this.hashes.set(secret, hash);
+    const entry = this.secrets.get(secret);
+    const verified = this.verified.get(hash);
+    if (entry) entry.verified = verified;
+    else this.secrets.set(secret, { hash, verified });
+  }
+
+  /** The principal of a secret whose verification is fresh, in one lookup; else undefined. */
+  freshBySecret(secret: string): Principal | undefined {
+    const v = this.secrets.get(secret)?.verified;
+    return v?.current && Date.now() - v.verifiedAt < this.freshMs ? v.principal : undefined;
   }
 
   /** The principal when verified less than `freshMs` ago. */
@@ -69,7 +98,7 @@ export class KeyCache {
 
   good(hash: string, principal: Principal): void {
     this.unknown.delete(hash);
-    this.verified.set(hash, { principal, verifiedAt: Date.now() });
+    this.verified.set(hash, { principal, verifiedAt: Date.now(), current: true });
   }
 
   bad(hash: string): void {

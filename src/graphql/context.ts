@@ -42,10 +42,11 @@ export interface GraphQLContext {
 }
 
 /**
- * A context whose request logger is made on first use: most operations log nothing on
- * the way, and a pino child per request adds up. The getter lives on the prototype
- * because Apollo copies the context's own properties into a fresh object per operation
- * (a getter among them would be called by the copy).
+ * A context whose request logger (a child of `parent` naming the request and the key) is
+ * made on first use: most operations log nothing on the way, and a pino child per request
+ * adds up. The getter lives on the prototype because Apollo copies the context's own
+ * properties into a fresh object per operation (a getter among them would be called by
+ * the copy).
  */
 export class LazyLoggerContext implements GraphQLContext {
   private made: Logger | undefined;
@@ -55,10 +56,10 @@ export class LazyLoggerContext implements GraphQLContext {
     readonly services: Services,
     readonly requestId: string,
     readonly transport: 'http' | 'ws',
-    private readonly makeLogger: () => Logger,
+    private readonly parent: Logger,
   ) {}
 
   get logger(): Logger {
-    return (this.made ??= this.makeLogger());
+    return (this.made ??= this.parent.child({ requestId: this.requestId, keyId: this.principal.keyId }));
   }
 }

@@ -1,11 +1,11 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { OriginPolicy } from './origin.js';
 
 const ALLOWED_METHODS = 'GET, POST, OPTIONS';
 const PREFLIGHT_MAX_AGE_S = '600';
 
 /**
- * CORS as an `onRequest` hook with its answers fixed at start-up: an allowed origin is
+ * CORS for the `onRequest` hook (http-server.ts), its answers fixed at start-up: an allowed origin is
  * reflected (no credentials), a preflight from it is answered 204 with the methods, the
  * requested headers and a 10-minute max-age, and a preflight without
  * `Access-Control-Request-Method` is refused (400). Any other request gets no CORS
@@ -13,24 +13,21 @@ const PREFLIGHT_MAX_AGE_S = '600';
  * `Vary: Origin`, since it depends on the Origin header.
  *
  * The same rules as `@fastify/cors` with a delegator, without rebuilding its options on
- * every request (4 % of the smallest request's CPU).
+ * every request (4 % of the smallest request's CPU). The function returns true when it
+ * answered the request itself (a preflight), false when the request goes on.
  */
-export function registerCors(app: FastifyInstance, policy: OriginPolicy): void {
-  app.addHook('onRequest', (req, reply, done) => {
+export function corsHook(policy: OriginPolicy): (req: FastifyRequest, reply: FastifyReply) => boolean {
+  return (req, reply) => {
     void reply.header('vary', 'Origin');
     const origin = req.headers.origin;
     if (origin === undefined || !policy.isAllowed(origin, req.headers, req.protocol === 'https')) {
-      done();
-      return;
+      return false;
     }
     void reply.header('access-control-allow-origin', origin);
-    if (req.raw.method !== 'OPTIONS') {
-      done();
-      return;
-    }
+    if (req.raw.method !== 'OPTIONS') return false;
     if (!req.headers['access-control-request-method']) {
       void reply.code(400).type('text/plain').send('Invalid Preflight Request');
-      return;
+      return true;
     }
     void reply
       .header('access-control-allow-methods', ALLOWED_METHODS)
@@ -42,5 +39,6 @@ export function registerCors(app: FastifyInstance, policy: OriginPolicy): void {
       .code(204)
       .header('content-length', '0')
       .send();
-  });
+    return true;
+  };
 }

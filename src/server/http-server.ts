@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { ApolloServer } from '@apollo/server';
 import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
 import Fastify, {
@@ -20,11 +20,17 @@ import type { RequestRateLimiter } from '../platform/rate-limiter.js';
 import { LazyLoggerContext, type GraphQLContext, type Services } from '../graphql/context.js';
 import type { HealthService } from '../platform/health-service.js';
 import type { Metrics } from './metrics.js';
-import { registerCors } from './cors.js';
+import { corsHook } from './cors.js';
 import { registerFeedRoutes } from './feed-routes.js';
 import { apiKeyFromHeaders, type OriginPolicy } from './origin.js';
-import { rejectDeepDocuments } from './request-guards.js';
+import { requestNestingError } from './request-guards.js';
 import { registerStaticUi } from './static-ui.js';
+
+/** This process's prefix of request ids: ids only need to tell requests apart in the logs. */
+const REQUEST_ID_PREFIX = randomBytes(6).toString('base64url');
+let requestCount = 0;
+/** `<process prefix>-<counter in base 36>`: unique without a random UUID per request. */
+const nextRequestId = () => `${REQUEST_ID_PREFIX}-${(++requestCount).toString(36)}`;
 
 export function createFastify(config: Config, logger: Logger): FastifyInstance {
   return Fastify({
@@ -35,7 +41,7 @@ export function createFastify(config: Config, logger: Logger): FastifyInstance {
     childLoggerFactory: (parent, bindings, options) =>
       LazyChildLogger.of(parent as unknown as Logger, bindings, options),
     bodyLimit: config.limits.maxBodyBytes,
-    genReqId: () => randomUUID(),
+    genReqId: nextRequestId,
     forceCloseConnections: 'idle',
     return503OnClosing: true,
     // Behind reverse proxies (TRUST_PROXY) req.ip is the client from X-Forwarded-For.
@@ -59,29 +65,20 @@ export async function registerRoutes(
 ): Promise<void> {
   const { services, metrics, rateLimiter } = deps;
 
-  registerCors(app, deps.originPolicy);
-
-  // While draining, tell keep-alive clients to go away so close() need not wait for them.
-  // A callback hook, not an async one: no promise per request for a check that is false
-  // until shutdown.
-  app.addHook('onSend', (_req, reply, payload, done) => {
+  // The one hook every request runs, a callback (no promise per request). While draining,
+  // keep-alive clients are told to go away so close() need not wait for them (GraphQL
+  // answers also say so when the drain began while they ran: apollo.ts).
+  const cors = corsHook(deps.originPolicy);
+  app.addHook('onRequest', (req, reply, done) => {
     if (deps.isShuttingDown()) void reply.header('connection', 'close');
-    done(null, payload);
+    if (!cors(req, reply)) done();
   });
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) =>
     graphqlShapedError(err, req, reply),
   );
-  rejectDeepDocuments(app);
-
   const contextOf = (req: FastifyRequest, principal: Principal): GraphQLContext =>
-    new LazyLoggerContext(
-      principal,
-      services,
-      req.id,
-      'http',
-      () => req.log.child({ requestId: req.id, keyId: principal.keyId }) as unknown as Logger,
-    );
+    new LazyLoggerContext(principal, services, req.id, 'http', req.log as unknown as Logger);
 
   const checkedContext = async (req: FastifyRequest, key: string | undefined): Promise<GraphQLContext> => {
     let principal;
@@ -109,6 +106,9 @@ export async function registerRoutes(
   // A key verified moments ago with points in hand needs no I/O and no await: the common
   // case answers at once, everything else takes the checked path.
   const context = (req: FastifyRequest): Promise<GraphQLContext> => {
+    // Refused before Apollo parses it (a 400 naming the limit), and before the key is looked at.
+    const nested = requestNestingError(req);
+    if (nested) return Promise.reject(nested);
     const key = apiKeyFromHeaders(req.headers);
     const fresh = services.apiKeys.verifyFresh(key);
     if (fresh && rateLimiter.tryConsume(fresh.keyId)) return Promise.resolve(contextOf(req, fresh));

@@ -1,6 +1,10 @@
-import type { ApolloServerPlugin } from '@apollo/server';
-import type { FastifyInstance } from 'fastify';
-import { GraphQLError, OperationTypeNode } from 'graphql';
+import type { GraphQLResponse } from '@apollo/server';
+import {
+  GraphQLError,
+  OperationTypeNode,
+  type GraphQLFormattedError,
+  type OperationDefinitionNode,
+} from 'graphql';
 import { DEPENDENCY_RETRY_AFTER_S } from '../platform/failure-classifier.js';
 
 /**
@@ -41,70 +45,55 @@ export function documentNesting(source: string): number {
 
 /** A BAD_USER_INPUT error when `source` nests deeper than the bound, else null. */
 export function nestingError(source: unknown): GraphQLError | null {
-  if (typeof source !== 'string' || documentNesting(source) <= MAX_DOCUMENT_NESTING) return null;
+  // Nesting deeper than the bound takes more brackets than a shorter text holds.
+  if (typeof source !== 'string' || source.length <= MAX_DOCUMENT_NESTING) return null;
+  if (documentNesting(source) <= MAX_DOCUMENT_NESTING) return null;
   return new GraphQLError(`The document nests brackets more than ${MAX_DOCUMENT_NESTING} levels deep`, {
     extensions: { code: 'BAD_USER_INPUT', limit: 'maxNesting', http: { status: 400 } },
   });
 }
 
 /**
- * Request-level rules Apollo leaves to us: subscriptions are served only over
- * WebSocket, and a request that failed as a whole because PostgreSQL or Redis is
- * unavailable answers HTTP 503 with Retry-After (a load balancer or client retries it),
- * not 200 with an error.
+ * The nesting error of an HTTP request's document (POST body or GET parameter), checked
+ * before Apollo parses it; graphql-ws applies `nestingError` itself before its own parse.
  */
-export function requestGuards<C extends object>(): ApolloServerPlugin<C> {
-  return {
-    requestDidStart() {
-      return Promise.resolve({
-        didResolveOperation({ operation }) {
-          if (operation?.operation === OperationTypeNode.SUBSCRIPTION) {
-            throw new GraphQLError(
-              'Subscriptions are served over WebSocket (graphql-ws) at the same path, not over HTTP',
-              { extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } } },
-            );
-          }
-          return Promise.resolve();
-        },
-        willSendResponse({ response }) {
-          if (response.body.kind !== 'single') return Promise.resolve();
-          const { data, errors } = response.body.singleResult;
-          // Only our own storage: an unconfigured or unreachable CrowdSec LAPI is an answer
-          // about that integration, not about this server's availability.
-          const unavailable = errors?.find(
-            (e) => e.extensions?.code === 'UPSTREAM_UNAVAILABLE' && e.extensions.dependency === 'storage',
-          );
-          if (unavailable && (data === null || data === undefined)) {
-            const after = unavailable.extensions?.retryAfterSeconds;
-            response.http.status = 503;
-            response.http.headers.set(
-              'retry-after',
-              String(typeof after === 'number' ? Math.ceil(after) : DEPENDENCY_RETRY_AFTER_S),
-            );
-          }
-          return Promise.resolve();
-        },
-      });
-    },
-  };
+export function requestNestingError(req: { body?: unknown; query?: unknown }): GraphQLError | null {
+  const body = req.body as { query?: unknown } | null | undefined;
+  const params = req.query as { query?: unknown } | null | undefined;
+  return nestingError(body?.query) ?? nestingError(params?.query);
+}
+
+/** Subscriptions are served only over WebSocket: one over HTTP is refused (400). */
+export function refuseOverHttp(operation: OperationDefinitionNode | undefined): void {
+  if (operation?.operation === OperationTypeNode.SUBSCRIPTION) {
+    throw new GraphQLError(
+      'Subscriptions are served over WebSocket (graphql-ws) at the same path, not over HTTP',
+      { extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } } },
+    );
+  }
 }
 
 /**
- * Refuses over-nested documents on /graphql before Apollo parses them (GET and POST);
- * graphql-ws applies `nestingError` itself before its own parse.
+ * A request that failed as a whole because PostgreSQL or Redis is unavailable answers
+ * HTTP 503 with Retry-After (a load balancer or client retries it), not 200 with an error.
+ * Only our own storage: an unconfigured or unreachable CrowdSec LAPI is an answer about
+ * that integration, not about this server's availability.
  */
-export function rejectDeepDocuments(app: FastifyInstance): void {
-  app.addHook('preValidation', async (req, reply) => {
-    if (req.routeOptions.url !== '/graphql') return;
-    const body = req.body as { query?: unknown } | undefined;
-    const query = (req.query as { query?: unknown } | undefined)?.query;
-    const error = nestingError(body?.query) ?? nestingError(query);
-    if (!error) return;
-    await reply
-      .code(400)
-      .header('content-type', 'application/json; charset=utf-8')
-      .send({
-        errors: [{ message: error.message, extensions: { code: 'BAD_USER_INPUT', limit: 'maxNesting' } }],
-      });
-  });
+export function answerUnavailable(
+  response: GraphQLResponse,
+  errors: readonly GraphQLFormattedError[] | undefined,
+): void {
+  if (response.body.kind !== 'single' || !errors) return;
+  const data = response.body.singleResult.data;
+  if (data !== null && data !== undefined) return;
+  const unavailable = errors.find(
+    (e) => e.extensions?.code === 'UPSTREAM_UNAVAILABLE' && e.extensions.dependency === 'storage',
+  );
+  if (!unavailable) return;
+  const after = unavailable.extensions?.retryAfterSeconds;
+  response.http.status = 503;
+  response.http.headers.set(
+    'retry-after',
+    String(typeof after === 'number' ? Math.ceil(after) : DEPENDENCY_RETRY_AFTER_S),
+  );
 }

@@ -57,4 +57,29 @@ describe('hash of a presented key', () => {
     expect(await codeOf(svc.verify(secret))).toBe('UNAUTHENTICATED');
     await expect(svc.verify(secret)).rejects.toThrow('This API key has been revoked');
   });
+
+  it('verifyFresh answers from the secret alone until the key is revoked or changed', async () => {
+    const repo = new MemoryKeyRepo();
+    const svc = new ApiKeyService(repo, new MemoryEventBus(), logger, { cacheTtlMs: 600_000 });
+    const a = await svc.create('a', 'READER');
+    const b = await svc.create('b', 'ANALYST');
+    expect(svc.verifyFresh(a.secret)).toBeUndefined(); // never verified here
+    await svc.verify(a.secret);
+    await svc.verify(b.secret);
+    hashes.count = 0;
+    expect(svc.verifyFresh(a.secret)).toMatchObject({ keyId: a.record.id, role: 'READER' });
+    expect(svc.verifyFresh(b.secret)).toMatchObject({ keyId: b.record.id, role: 'ANALYST' });
+    expect(hashes.count).toBe(0);
+    // Changed elsewhere (forgotten here): verify decides again, then the secret is fresh again.
+    svc.applyChange({ keyId: b.record.id, hash: b.record.hash, revoked: false });
+    expect(svc.verifyFresh(b.secret)).toBeUndefined();
+    expect(await codeOf(svc.verify(b.secret))).toBe('ok');
+    expect(svc.verifyFresh(b.secret)).toMatchObject({ keyId: b.record.id });
+    // Revoked: never fresh again, and verify refuses it.
+    expect(await svc.revoke(a.record.id)).toBe(true);
+    expect(svc.verifyFresh(a.secret)).toBeUndefined();
+    expect(await codeOf(svc.verify(a.secret))).toBe('UNAUTHENTICATED');
+    expect(svc.verifyFresh(a.secret)).toBeUndefined();
+    expect(svc.verifyFresh(b.secret)).toMatchObject({ keyId: b.record.id });
+  });
 });
