@@ -79,7 +79,7 @@ const threats = new ThreatStatsRepository(pool);
 const compactAll = async () => {
   let moved = 0;
   for (const journal of ['stats_alert_pending', 'stats_decision_pending', 'stats_threat_pending'])
-    moved += await compactJournal(pool, `${journal}_compact`, undefined, CHUNK);
+    moved += await compactJournal(pool, journal, undefined, CHUNK);
   return moved;
 };
 /** Triggers that only keep IOC sighting times: there are no IOCs here, so they are off while generating. */

@@ -70,8 +70,8 @@ export class CrowdsecStatsRepository implements StatsSource, TopListSource {
 
   /** Moves the journals of written alerts and decisions into the rollups; returns the rows moved. */
   async compactPending(signal?: AbortSignal): Promise<number> {
-    const alerts = await compactJournal(this.pool, 'stats_alert_pending_compact', signal);
-    return alerts + (await compactJournal(this.pool, 'stats_decision_pending_compact', signal));
+    const alerts = await compactJournal(this.pool, 'stats_alert_pending', signal);
+    return alerts + (await compactJournal(this.pool, 'stats_decision_pending', signal));
   }
 
   async countsByBucket(size: BucketSize, range: TimeRange): Promise<BucketCount[]> {

@@ -109,7 +109,7 @@ export class ThreatStatsRepository implements StatsSource {
 
   /** Moves the journal of written threat events into the rollups; returns the rows moved. */
   compactPending(signal?: AbortSignal): Promise<number> {
-    return compactJournal(this.pool, 'stats_threat_pending_compact', signal);
+    return compactJournal(this.pool, 'stats_threat_pending', signal);
   }
 
   async countsByBucket(size: BucketSize, range: TimeRange): Promise<BucketCount[]> {
