@@ -2,7 +2,8 @@
  * Lists on 1,000,000 threat events:
  *   DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test [REDIS_URL=…] npm run bench -- lists
  * Options (env): EVENTS (1000000), ROUNDS (3), SECONDS (8), WARMUP (2), CONNECTIONS (50),
- * PROFILE=1 (CPU profiles of both servers over the last round's windows, summarised),
+ * PROFILE=1 (CPU profiles of both servers over the last round's windows, summarised;
+ * with PROFILE_KIND=heap, allocation samples instead),
  * SKIP_BUILD=1 (use dist/ as it is).
  *
  * Generates the events in a database of its own with one INSERT … SELECT FROM
@@ -177,6 +178,8 @@ try {
             NODE_OPTIONS:
               `${process.env.BENCH_SERVER_NODE_OPTIONS ?? ''} --import ${CPU_PROFILE_HOOK}`.trim(),
             CPU_PROFILE_DIR: join(profileDir, 'threatwire'),
+            // PROFILE_KIND=heap: allocation samples instead of CPU (bench/tools/cpu-profile-hook.mjs).
+            ...(process.env.PROFILE_KIND ? { PROFILE_KIND: process.env.PROFILE_KIND } : {}),
           }
         : {}),
     },

@@ -95,6 +95,26 @@ export class SharedReads {
   }
 }
 
+/**
+ * A `Date` that keeps the text of its `toISOString()`. Rows of a shared read go into
+ * every answer that joined it, and formatting each date again for each answer was a
+ * visible share of a page's CPU. The text is made again when the time has changed since
+ * (`setTime` and the other setters); an invalid date throws as a `Date` does.
+ */
+export class FormattedDate extends Date {
+  #isoTime = Number.NaN;
+  #iso = '';
+
+  override toISOString(): string {
+    const time = this.getTime();
+    if (time !== this.#isoTime) {
+      this.#iso = super.toISOString();
+      this.#isoTime = time;
+    }
+    return this.#iso;
+  }
+}
+
 /** How long a count may be served again for the same filter. */
 export const COUNT_TTL_MS = 2_000;
 

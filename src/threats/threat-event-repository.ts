@@ -4,7 +4,14 @@ import type { ClassifierInput, LabelledEvent, ThreatCategory } from './classifie
 import { insertParams } from './threat-insert-params.js';
 import { NO_OUTBOX, type Outbox } from '../platform/outbox.js';
 import { listStatement, RowCounter, SharedReads, type Cursor, type RowCount } from '../platform/page.js';
-import { CLASSIFIER_COLUMNS, SELECT_EVENT, selectEvents, toRecord, whereOf } from './threat-sql.js';
+import {
+  CLASSIFIER_COLUMNS,
+  SELECT_EVENT,
+  selectEvents,
+  toListRecord,
+  toRecord,
+  whereOf,
+} from './threat-sql.js';
 import type { ThreatEventField, ThreatEventFilter, ThreatEventRecord } from './threat-types.js';
 
 /** Flags set from other domains' stored data in the same statement (no extra round trip). */
@@ -195,7 +202,7 @@ export class PgThreatEventRepository implements ThreatEventRepository {
     // Clients polling the same page (a dashboard's newest events) share one query.
     return this.reads.read(statement, async () => {
       const { rows } = await this.pool.query<ThreatEventRecord>(statement);
-      return rows.map(toRecord);
+      return rows.map(toListRecord);
     });
   }
 

@@ -1,3 +1,4 @@
+import { FormattedDate } from '../platform/page.js';
 import type { ThreatEventField, ThreatEventFilter, ThreatEventRecord } from './threat-types.js';
 
 /** SQL fragments shared by the threat-event repository's queries. */
@@ -51,6 +52,22 @@ export const SELECT_EVENT = `SELECT ${Object.values(EVENT_COLUMNS).join(', ')} F
  */
 export function selectEvents(fields: ReadonlySet<ThreatEventField> | undefined): string {
   if (!fields) return SELECT_EVENT;
+  let select = selects.get(fields);
+  if (select === undefined) {
+    select = selectOf(fields);
+    selects.set(fields, select);
+  }
+  return select;
+}
+
+/**
+ * The SELECT of each field set seen, by identity: the sets that come back on every
+ * request (a document's fields, resolvers/threats.ts; an export's columns) are kept.
+ * Field sets are not changed once handed to a list.
+ */
+const selects = new WeakMap<ReadonlySet<ThreatEventField>, string>();
+
+function selectOf(fields: ReadonlySet<ThreatEventField>): string {
   const columns = (Object.keys(EVENT_COLUMNS) as ThreatEventField[])
     .filter((f) => f === 'id' || f === 'occurredAt' || fields.has(f))
     .map((f) => EVENT_COLUMNS[f]);
@@ -60,6 +77,17 @@ export function selectEvents(fields: ReadonlySet<ThreatEventField> | undefined):
 /** Rows come back in this shape already; only `tags` may be NULL for rows not written by us. */
 export function toRecord(row: ThreatEventRecord): ThreatEventRecord {
   if (row.tags === null) row.tags = [];
+  return row;
+}
+
+/**
+ * A row of a list. Identical lists in flight share their rows (SharedReads), so the
+ * dates keep their ISO text for every answer that serves them (FormattedDate).
+ */
+export function toListRecord(row: ThreatEventRecord): ThreatEventRecord {
+  if (row.tags === null) row.tags = [];
+  if (row.occurredAt instanceof Date) row.occurredAt = new FormattedDate(row.occurredAt.getTime());
+  if (row.ingestedAt instanceof Date) row.ingestedAt = new FormattedDate(row.ingestedAt.getTime());
   return row;
 }
 

@@ -1,10 +1,11 @@
 /**
  * SharedReads: identical list reads in flight share one query, different statements or
  * parameters do not, a settled read is not reused, and after invalidate() a new read
- * starts its own query even while the old one is still running.
+ * starts its own query even while the old one is still running. FormattedDate (the
+ * dates of shared rows): the text of Date#toISOString, made again when the time changes.
  */
 import { describe, expect, it } from 'vitest';
-import { SharedReads } from '../../src/platform/page.js';
+import { FormattedDate, SharedReads } from '../../src/platform/page.js';
 
 /** A read whose rows the test hands over when it chooses; counts how often it started. */
 function controlledRead() {
@@ -95,5 +96,51 @@ describe('SharedReads', () => {
     void reads.read({ text: page.text, values: [at(1), ['DE', 'FR']] }, run);
     expect(started).toHaveLength(3);
     started.forEach((s) => s.resolve([]));
+  });
+});
+
+describe('FormattedDate', () => {
+  const instants = [
+    Date.UTC(2026, 11, 4, 16, 45, 12, 345),
+    Date.UTC(1970, 0, 1, 0, 0, 0, 0),
+    Date.UTC(2000, 1, 29, 23, 59, 59, 999),
+    -62135596800000, // 0001-01-01T00:00:00.000Z
+    Date.UTC(9999, 11, 31, 23, 59, 59, 999),
+  ];
+
+  it('formats as Date does, the same text each time, and is a Date to everything else', () => {
+    const texts = [
+      '2026-12-04T16:45:12.345Z',
+      '1970-01-01T00:00:00.000Z',
+      '2000-02-29T23:59:59.999Z',
+      '0001-01-01T00:00:00.000Z',
+      '9999-12-31T23:59:59.999Z',
+    ];
+    instants.forEach((ms, i) => {
+      const d = new FormattedDate(ms);
+      expect(d.toISOString()).toBe(texts[i]);
+      expect(d.toISOString()).toBe(texts[i]);
+      expect(d).toBeInstanceOf(Date);
+      expect(d).toEqual(new Date(ms));
+      expect(JSON.stringify({ d })).toBe(`{"d":"${texts[i]}"}`);
+      expect(Object.keys(d)).toEqual([]);
+    });
+  });
+
+  it('formats again after the time was changed', () => {
+    const d = new FormattedDate(Date.UTC(2026, 0, 1));
+    expect(d.toISOString()).toBe('2026-01-01T00:00:00.000Z');
+    d.setTime(Date.UTC(2026, 5, 15, 8, 30));
+    expect(d.toISOString()).toBe('2026-06-15T08:30:00.000Z');
+    d.setUTCFullYear(2030);
+    expect(d.toISOString()).toBe('2030-06-15T08:30:00.000Z');
+  });
+
+  it('throws for an invalid time as Date does, also after a valid one', () => {
+    expect(() => new FormattedDate(Number.NaN).toISOString()).toThrow(RangeError);
+    const d = new FormattedDate(0);
+    expect(d.toISOString()).toBe('1970-01-01T00:00:00.000Z');
+    d.setTime(Number.NaN);
+    expect(() => d.toISOString()).toThrow(RangeError);
   });
 });

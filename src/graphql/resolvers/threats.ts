@@ -1,4 +1,4 @@
-import type { GraphQLResolveInfo } from 'graphql';
+import type { FieldNode, GraphQLResolveInfo } from 'graphql';
 import { countryInfo } from '../../geo/countries.js';
 import type { ThreatEventField, ThreatEventRecord } from '../../threats/threat-types.js';
 import { checkInt } from '../../platform/argument-checks.js';
@@ -27,11 +27,23 @@ const RECORD_FIELDS: Partial<Record<string, ThreatEventField[]>> = {
   ],
 };
 
+/**
+ * The fields asked by one `threatEvents` field of a parsed document. Apollo keeps parsed
+ * documents, so a query sent again brings the same field node, and the set (and the SQL
+ * built from it, threat-sql.ts) is worked out once per document rather than per request.
+ */
+const askedByNode = new WeakMap<FieldNode, ReadonlySet<ThreatEventField>>();
+
 /** The record fields a `threatEvents` request reads: the list selects only their columns. */
-function fieldsAsked(info: GraphQLResolveInfo): Set<ThreatEventField> {
+function fieldsAsked(info: GraphQLResolveInfo): ReadonlySet<ThreatEventField> {
+  // A field selected twice under one name merges several nodes: not worth keeping.
+  const node = info.fieldNodes.length === 1 ? info.fieldNodes[0] : undefined;
+  const known = node && askedByNode.get(node);
+  if (known) return known;
   const out = new Set<ThreatEventField>();
   for (const f of selectedFields(info, ['edges', 'node']))
     for (const r of RECORD_FIELDS[f] ?? [f as ThreatEventField]) out.add(r);
+  if (node) askedByNode.set(node, out);
   return out;
 }
 
