@@ -7,8 +7,16 @@ export interface RevokedKey {
   hash: string;
 }
 
+export interface NewApiKey {
+  name: string;
+  role: Role;
+  prefix: string;
+  hash: string;
+  unlimited?: boolean;
+}
+
 export interface ApiKeyRepository {
-  create(data: { name: string; role: Role; prefix: string; hash: string }): Promise<ApiKeyRecord>;
+  create(data: NewApiKey): Promise<ApiKeyRecord>;
   findByHash(hash: string): Promise<ApiKeyRecord | null>;
   findById(id: string): Promise<ApiKeyRecord | null>;
   /** Revokes at the database's clock (instances' clocks may differ; pollers compare to it). */
@@ -39,7 +47,7 @@ const BOOTSTRAP_LOCK = 0x7477_6b65;
 export class PgApiKeyRepository implements ApiKeyRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
-  create(data: { name: string; role: Role; prefix: string; hash: string }): Promise<ApiKeyRecord> {
+  create(data: NewApiKey): Promise<ApiKeyRecord> {
     return this.prisma.apiKey.create({ data });
   }
 

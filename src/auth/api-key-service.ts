@@ -44,6 +44,8 @@ export class ApiKeyService {
   private readonly lastUsed = new Map<string, number>();
   private readonly lookups = new SingleFlight<ApiKeyRecord | null>();
   private readonly listeners = new Set<(change: KeyChange) => void>();
+  /** Ids of unlimited keys this instance has read (the flag never changes once set). */
+  private readonly unlimitedKeys = new Set<string>();
   private readonly failures: FailureBudget | undefined;
   private readonly outcome: (outcome: AuthOutcome) => void;
   private readonly log: Logger;
@@ -133,7 +135,13 @@ export class ApiKeyService {
       this.cache.markRevoked(hash);
       return this.fail(client, 'revoked', 'This API key has been revoked');
     }
-    const principal: Principal = { keyId: record.id, name: record.name, role: record.role };
+    const principal: Principal = {
+      keyId: record.id,
+      name: record.name,
+      role: record.role,
+      unlimited: record.unlimited,
+    };
+    if (record.unlimited) this.unlimitedKeys.add(record.id);
     this.cache.good(hash, principal);
     return this.admit(principal, 'ok');
   }
@@ -147,6 +155,7 @@ export class ApiKeyService {
     if (!isUuid(keyId)) return undefined;
     const record = await this.repo.findById(keyId);
     if (!record || record.revokedAt) return undefined;
+    if (record.unlimited) this.unlimitedKeys.add(record.id);
     const secret = createHmac('sha256', Buffer.from(record.hash, 'hex'))
       .update('threatwire link v1')
       .digest();
@@ -162,6 +171,7 @@ export class ApiKeyService {
   /** Applies a change learnt from anywhere (this instance, the bus, the poller); idempotent. */
   applyChange(change: KeyChange): void {
     if (change.revoked) {
+      this.unlimitedKeys.delete(change.keyId);
       if (this.cache.isRevoked(change.hash)) return;
       this.cache.markRevoked(change.hash);
     } else {
@@ -174,6 +184,15 @@ export class ApiKeyService {
         this.log.error({ err }, 'key change listener failed');
       }
     }
+  }
+
+  /**
+   * Whether the key with this id is unlimited (never rate limited), as far as this
+   * instance has read it: every request with it was verified (or its signed link checked)
+   * here first, which reads the flag.
+   */
+  isUnlimited(keyId: string): boolean {
+    return this.unlimitedKeys.has(keyId);
   }
 
   /** Whether this instance already knows the key is revoked. */
@@ -251,25 +270,32 @@ export class ApiKeyService {
     return this.lookups.run(hash, () => this.repo.findByHash(hash));
   }
 
-  async create(name: string, role: Role): Promise<CreatedKey> {
+  /** A new key; `unlimited` keys are never rate limited (the resolver allows it to ADMIN only). */
+  async create(name: string, role: Role, opts: { unlimited?: boolean } = {}): Promise<CreatedKey> {
     const trimmed = name.trim();
     if (trimmed.length === 0 || trimmed.length > 100) throw badInput('name must be 1–100 characters');
     if ([...trimmed].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f))
       throw badInput('name must not contain control characters');
-    return this.insertNew(this.repo, trimmed, role);
+    return this.insertNew(this.repo, trimmed, role, opts.unlimited ?? false);
   }
 
   /** A fresh random key stored by `repo` (only its hash); the secret is returned once. */
-  private async insertNew(repo: ApiKeyRepository, name: string, role: Role): Promise<CreatedKey> {
+  private async insertNew(
+    repo: ApiKeyRepository,
+    name: string,
+    role: Role,
+    unlimited = false,
+  ): Promise<CreatedKey> {
     const secret = KEY_PREFIX + randomBytes(KEY_BYTES).toString('base64url');
     const record = await repo.create({
       name,
       role,
       prefix: secret.slice(0, VISIBLE_PREFIX_LENGTH),
       hash: hashKey(secret),
+      unlimited,
     });
     this.cache.forget(record.hash);
-    this.log.info({ keyId: record.id, name, role }, 'api key created');
+    this.log.info({ keyId: record.id, name, role, unlimited }, 'api key created');
     return { record, secret };
   }
 

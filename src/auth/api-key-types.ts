@@ -10,6 +10,8 @@ export interface ApiKeyRecord {
   createdAt: Date;
   lastUsedAt: Date | null;
   revokedAt: Date | null;
+  /** Never rate limited (set by an ADMIN when the key is created). */
+  unlimited: boolean;
 }
 
 /** What `apiKeys` serves (GraphQL `ApiKeyConnection`). */
@@ -20,6 +22,8 @@ export interface Principal {
   keyId: string;
   name: string;
   role: Role;
+  /** Requests with this key are not rate limited. */
+  unlimited: boolean;
 }
 
 /** A key was revoked (or otherwise changed): whoever holds it must look again. */

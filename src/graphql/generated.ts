@@ -128,6 +128,8 @@ export type ApiKey = {
   prefix: Scalars['String']['output'];
   revokedAt?: Maybe<Scalars['DateTime']['output']>;
   role: Role;
+  /** True for a key that is never rate limited (RATE_LIMITED): a service key an ADMIN made so when creating it. */
+  unlimited: Scalars['Boolean']['output'];
 };
 
 export type ApiKeyConnection = {
@@ -711,7 +713,11 @@ export type Mutation = {
   banIp: Decision;
   /** Remove the IOC's verdict and re-score it; null when the IOC is not stored. Audited. */
   clearIocVerdict?: Maybe<Ioc>;
-  /** Create an API key. The secret is in the response only. */
+  /**
+   * Create an API key. The secret is in the response only. With `unlimited: true` the key is
+   * never rate limited (for trusted internal services; the failed-authentication budget and
+   * the WebSocket operation caps still apply); it cannot be changed later.
+   */
   createApiKey: CreatedApiKey;
   /**
    * Creates a webhook. url: http(s), at most 2,048 characters, no credentials, and a public
@@ -814,6 +820,7 @@ export type MutationClearIocVerdictArgs = {
 export type MutationCreateApiKeyArgs = {
   name: Scalars['String']['input'];
   role: Role;
+  unlimited?: InputMaybe<Scalars['Boolean']['input']>;
 };
 
 
@@ -2113,6 +2120,7 @@ export type ApiKeyResolvers<ContextType = GraphQLContext, ParentType extends Res
   prefix?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   revokedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   role?: Resolver<ResolversTypes['Role'], ParentType, ContextType>;
+  unlimited?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
 }>;
 
 export type ApiKeyConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ApiKeyConnection'] = ResolversParentTypes['ApiKeyConnection']> = ResolversObject<{
@@ -2406,7 +2414,7 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   addAllowlistEntry?: Resolver<ResolversTypes['AllowlistEntry'], ParentType, ContextType, RequireFields<MutationAddAllowlistEntryArgs, 'value'>>;
   banIp?: Resolver<ResolversTypes['Decision'], ParentType, ContextType, RequireFields<MutationBanIpArgs, 'duration' | 'reason' | 'scope' | 'value'>>;
   clearIocVerdict?: Resolver<Maybe<ResolversTypes['Ioc']>, ParentType, ContextType, RequireFields<MutationClearIocVerdictArgs, 'value'>>;
-  createApiKey?: Resolver<ResolversTypes['CreatedApiKey'], ParentType, ContextType, RequireFields<MutationCreateApiKeyArgs, 'name' | 'role'>>;
+  createApiKey?: Resolver<ResolversTypes['CreatedApiKey'], ParentType, ContextType, RequireFields<MutationCreateApiKeyArgs, 'name' | 'role' | 'unlimited'>>;
   createWebhook?: Resolver<ResolversTypes['Webhook'], ParentType, ContextType, RequireFields<MutationCreateWebhookArgs, 'events' | 'format' | 'secret' | 'url'>>;
   deleteDecision?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeleteDecisionArgs, 'id'>>;
   deleteWebhook?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeleteWebhookArgs, 'id'>>;

@@ -8,6 +8,7 @@ import Fastify, {
   type FastifyRequest,
 } from 'fastify';
 import type { GraphQLFormattedError } from 'graphql';
+import type { ApiKeyService } from '../auth/api-key-service.js';
 import type { Principal } from '../auth/api-key-types.js';
 import { clientBucket } from '../auth/client-address.js';
 import type { Config } from '../config.js';
@@ -84,7 +85,8 @@ export async function registerRoutes(
     let principal;
     try {
       principal = await services.apiKeys.verify(key, clientBucket(req.ip));
-      await rateLimiter.consume(principal.keyId);
+      // Unlimited keys (an ADMIN made them so) are never rate limited.
+      if (!principal.unlimited) await rateLimiter.consume(principal.keyId);
     } catch (err) {
       if (err instanceof AppError && err.code === 'UNAUTHENTICATED') {
         metrics.rejected.inc({ reason: 'auth' });
@@ -111,7 +113,8 @@ export async function registerRoutes(
     if (nested) return Promise.reject(nested);
     const key = apiKeyFromHeaders(req.headers);
     const fresh = services.apiKeys.verifyFresh(key);
-    if (fresh && rateLimiter.tryConsume(fresh.keyId)) return Promise.resolve(contextOf(req, fresh));
+    if (fresh && (fresh.unlimited || rateLimiter.tryConsume(fresh.keyId)))
+      return Promise.resolve(contextOf(req, fresh));
     return checkedContext(req, key);
   };
 
@@ -123,7 +126,11 @@ export async function registerRoutes(
       handler: fastifyApolloHandler(deps.apollo, { context }),
     });
     await registerStaticUi(app, { distDir: fromRoot('web', 'dist') });
-    registerFeedRoutes(app, { services, rateLimiter, metrics });
+    registerFeedRoutes(app, {
+      services,
+      rateLimiter: exemptingUnlimited(rateLimiter, services.apiKeys),
+      metrics,
+    });
   }
 
   app.get('/healthz', () => ({ status: 'ok' }));
@@ -139,6 +146,15 @@ export async function registerRoutes(
 }
 
 export { fastifyApolloDrainPlugin };
+
+/** `limiter`, passing every request of a key the API keys know to be unlimited. */
+function exemptingUnlimited(limiter: RequestRateLimiter, apiKeys: ApiKeyService): RequestRateLimiter {
+  return {
+    mode: limiter.mode,
+    consume: (key, points) => (apiKeys.isUnlimited(key) ? Promise.resolve() : limiter.consume(key, points)),
+    tryConsume: (key) => apiKeys.isUnlimited(key) || limiter.tryConsume(key),
+  };
+}
 
 /**
  * Fastify's own errors (body too large, bad JSON, unsupported media type) answered in

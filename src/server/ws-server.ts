@@ -161,7 +161,7 @@ export function createWsServer(opts: {
         try {
           // A cache hit until the key's entry expires; then PostgreSQL decides again.
           principal = await sessions.recheck(state);
-          await rateLimiter.consume(principal.keyId);
+          if (!principal.unlimited) await rateLimiter.consume(principal.keyId);
         } catch (err) {
           sessions.release(state, id);
           if (!(err instanceof AppError)) throw err;

@@ -15,8 +15,15 @@ export class MemoryKeyRepo implements ApiKeyRepository {
     if (this.down)
       throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
   }
-  create(d: { name: string; role: ApiKeyRecord['role']; prefix: string; hash: string }) {
-    const row = { ...d, id: crypto.randomUUID(), createdAt: new Date(), lastUsedAt: null, revokedAt: null };
+  create(d: { name: string; role: ApiKeyRecord['role']; prefix: string; hash: string; unlimited?: boolean }) {
+    const row = {
+      ...d,
+      unlimited: d.unlimited ?? false,
+      id: crypto.randomUUID(),
+      createdAt: new Date(),
+      lastUsedAt: null,
+      revokedAt: null,
+    };
     this.rows.push(row);
     return Promise.resolve(row);
   }
