@@ -36,11 +36,16 @@ type LogArgs = Parameters<Logger['info']>;
 export class LazyChildLogger {
   private made: Logger | undefined;
 
+  private readonly options: { level?: string };
+
   constructor(
     private readonly parent: Logger | LazyChildLogger,
     private readonly own: Record<string, unknown>,
-    private readonly options: { level?: string } = {},
-  ) {}
+    // Copied: a caller may change its object after handing it over (Fastify does).
+    options: { level?: string } = {},
+  ) {
+    this.options = { ...options };
+  }
 
   /** This child as a pino `Logger` (its methods are the ones code calls). */
   static of(parent: Logger, bindings: Record<string, unknown>, options?: { level?: string }): Logger {

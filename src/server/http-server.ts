@@ -35,12 +35,12 @@ const nextRequestId = () => `${REQUEST_ID_PREFIX}-${(++requestCount).toString(36
 
 export function createFastify(config: Config, logger: Logger): FastifyInstance {
   return Fastify({
-    loggerInstance: logger.child({ component: 'http' }),
+    // Lazy all the way down: each request's logger (request id bound) is Fastify's own
+    // `child` of this one, and becomes a pino child only if it writes. (Through Fastify's
+    // default child factory: a factory of our own would have each child validated.)
+    loggerInstance: LazyChildLogger.of(logger, { component: 'http' }),
     // Operations are logged by the Apollo plugin (summaries, failures, slow ones: operation-log.ts).
     logController: new LogController({ disableRequestLogging: true }),
-    // Each request's logger (request id bound) becomes a pino child only if it writes.
-    childLoggerFactory: (parent, bindings, options) =>
-      LazyChildLogger.of(parent as unknown as Logger, bindings, options),
     bodyLimit: config.limits.maxBodyBytes,
     genReqId: nextRequestId,
     forceCloseConnections: 'idle',
