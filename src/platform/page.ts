@@ -79,7 +79,7 @@ export class SharedReads {
   read<R>(query: { text: string; values?: readonly unknown[] }, run: () => Promise<R[]>): Promise<R[]> {
     const key = `${query.text}\n${JSON.stringify(query.values ?? [])}`;
     const hit = this.running.get(key);
-    if (hit) return hit as Promise<R[]>;
+    if (hit) return (hit as Promise<R[]>).then(inTurnOfItsOwn);
     const reading = run();
     this.running.set(key, reading);
     const done = () => {
@@ -113,6 +113,17 @@ export class FormattedDate extends Date {
     }
     return this.#iso;
   }
+}
+
+/**
+ * Resumes a caller that joined a shared read in an event-loop turn of its own (Node runs
+ * the promise jobs a turn starts before the next turn). Resumed together, every joined
+ * request built its whole answer before any was sent, so all those answers were alive at
+ * once and survived into the old generation: garbage collection took a fifth of the
+ * server's CPU. One per turn, each answer is built, sent and dropped before the next.
+ */
+function inTurnOfItsOwn<T>(value: T): Promise<T> {
+  return new Promise((resolve) => setImmediate(resolve, value));
 }
 
 /** How long a count may be served again for the same filter. */

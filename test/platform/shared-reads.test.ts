@@ -32,6 +32,32 @@ describe('SharedReads', () => {
     expect(b).toBe(a);
   });
 
+  it('resumes each caller that joined in a turn of its own, after the one before has finished its work', async () => {
+    const reads = new SharedReads();
+    const { run, started } = controlledRead();
+    const log: string[] = [];
+    // Each caller goes on through a few promise steps, as a request does after its rows.
+    const caller = (name: string) =>
+      reads.read(page, run).then(async () => {
+        log.push(`${name} resumed`);
+        await Promise.resolve();
+        await Promise.resolve();
+        log.push(`${name} done`);
+      });
+    const all = Promise.all([caller('first'), caller('second'), caller('third')]);
+    expect(started).toHaveLength(1);
+    started[0]!.resolve([]);
+    await all;
+    expect(log).toEqual([
+      'first resumed',
+      'first done',
+      'second resumed',
+      'second done',
+      'third resumed',
+      'third done',
+    ]);
+  });
+
   it('runs a read of other parameters or another statement on its own', async () => {
     const reads = new SharedReads();
     const { run, started } = controlledRead();
