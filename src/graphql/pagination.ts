@@ -65,7 +65,7 @@ export function decodeCursor(
 }
 
 /** An edge whose cursor is encoded only if the client asks for it. */
-class Edge<T> {
+class Edge<T extends object> {
   constructor(
     readonly node: T,
     private readonly keyOf: (row: T) => Cursor,
@@ -82,14 +82,25 @@ class Edge<T> {
  * served. Cursors are encoded only when asked (`edges.cursor`, `pageInfo.endCursor`),
  * and the page's count runs only for `totalCount` / `totalCountCapped`.
  */
-export function connectionResolvers<T>(keyOf: (row: T) => Cursor) {
+export function connectionResolvers<T extends object>(keyOf: (row: T) => Cursor) {
+  // The last row's cursor, kept with the row: rows of a shared read (SharedReads) end the
+  // page of every answer that joined it, and are encoded once.
+  const endCursors = new WeakMap<T, string>();
+  const endCursorOf = (last: T): string => {
+    let cursor = endCursors.get(last);
+    if (cursor === undefined) {
+      cursor = new Edge(last, keyOf).cursor;
+      endCursors.set(last, cursor);
+    }
+    return cursor;
+  };
   return {
     edges: (page: Page<T>) => page.rows.map((node) => new Edge(node, keyOf)),
     pageInfo: (page: Page<T>) => ({
       hasNextPage: page.hasNextPage,
       get endCursor(): string | null {
         const last = page.rows.at(-1);
-        return last === undefined ? null : new Edge(last, keyOf).cursor;
+        return last === undefined ? null : endCursorOf(last);
       },
     }),
     totalCount: async (page: Page<T>) => (await page.count()).count,
