@@ -100,8 +100,10 @@ export class ApiKeyService {
    */
   verifyFresh(secret: string | undefined): Principal | undefined {
     if (!secret) return undefined;
-    const fresh = this.cache.freshBySecret(secret);
-    return fresh && this.admit(fresh);
+    const now = Date.now();
+    const fresh = this.cache.freshBySecret(secret, now);
+    if (fresh) this.lastUsed.set(fresh.keyId, now);
+    return fresh;
   }
 
   /** `verify` for a key known by its hash (open sockets re-check theirs with it). */

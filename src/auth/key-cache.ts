@@ -17,6 +17,8 @@ interface Verified {
 interface BySecret {
   hash: string;
   verified: Verified | undefined;
+  /** Forgotten from then on (epoch ms): as long as a verification is remembered. */
+  until: number;
 }
 
 /**
@@ -37,7 +39,12 @@ export class KeyCache {
   private readonly verified: LRUCache<string, Verified>;
   private readonly unknown = new LRUCache<string, true>({ max: MAX_ENTRIES, ttl: NEGATIVE_TTL_MS });
   private readonly revoked = new LRUCache<string, true>({ max: MAX_ENTRIES });
-  private readonly secrets: LRUCache<string, BySecret>;
+  /**
+   * By secret, oldest verification first (a secret that verifies again moves to the end):
+   * a plain map, because this is the lookup every request makes, and an LRU's upkeep on
+   * each read was a measurable part of the smallest request's CPU.
+   */
+  private readonly secrets = new Map<string, BySecret>();
 
   constructor(
     private readonly freshMs: number,
@@ -51,12 +58,15 @@ export class KeyCache {
         v.current = false;
       },
     });
-    this.secrets = new LRUCache({ max: MAX_ENTRIES, ttl: Math.max(freshMs, staleMs) });
   }
 
   /** The hash of a secret that verified recently (see rememberHash). */
   hashOf(secret: string): string | undefined {
-    return this.secrets.get(secret)?.hash;
+    const entry = this.secrets.get(secret);
+    if (!entry) return undefined;
+    if (entry.until > Date.now()) return entry.hash;
+    this.secrets.delete(secret);
+    return undefined;
   }
 
   /**
@@ -64,16 +74,23 @@ export class KeyCache {
    * the verification it matched.
    */
   rememberHash(secret: string, hash: string): void {
-    const entry = this.secrets.get(secret);
-    const verified = this.verified.get(hash);
-    if (entry) entry.verified = verified;
-    else this.secrets.set(secret, { hash, verified });
+    const until = Date.now() + Math.max(this.freshMs, this.staleMs);
+    this.secrets.delete(secret);
+    this.secrets.set(secret, { hash, verified: this.verified.get(hash), until });
+    if (this.secrets.size > MAX_ENTRIES) {
+      const oldest = this.secrets.keys().next();
+      if (!oldest.done) this.secrets.delete(oldest.value);
+    }
   }
 
-  /** The principal of a secret whose verification is fresh, in one lookup; else undefined. */
-  freshBySecret(secret: string): Principal | undefined {
+  /**
+   * The principal of a secret whose verification is fresh at `now`, in one lookup; else
+   * undefined. (A fresh verification is younger than the secret's entry, so `until` needs
+   * no check here.)
+   */
+  freshBySecret(secret: string, now: number): Principal | undefined {
     const v = this.secrets.get(secret)?.verified;
-    return v?.current && Date.now() - v.verifiedAt < this.freshMs ? v.principal : undefined;
+    return v?.current && now - v.verifiedAt < this.freshMs ? v.principal : undefined;
   }
 
   /** The principal when verified less than `freshMs` ago. */

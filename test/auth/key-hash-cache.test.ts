@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type * as NodeCrypto from 'node:crypto';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { ApiKeyService } from '../../src/auth/api-key-service.js';
+import type { ApiKeyRecord } from '../../src/auth/api-key-types.js';
 import { AppError } from '../../src/platform/errors.js';
 import { MemoryEventBus } from '../../src/platform/event-bus.js';
 import { createLogger } from '../../src/platform/logger.js';
@@ -81,5 +82,33 @@ describe('hash of a presented key', () => {
     expect(await codeOf(svc.verify(a.secret))).toBe('UNAUTHENTICATED');
     expect(svc.verifyFresh(a.secret)).toBeUndefined();
     expect(svc.verifyFresh(b.secret)).toMatchObject({ keyId: b.record.id });
+  });
+
+  it('remembers at most 10,000 secrets: the one verified longest ago is hashed again', async () => {
+    // Rows by hash: the plain memory repository scans its rows, slow for 10,001 keys.
+    class IndexedRepo extends MemoryKeyRepo {
+      private readonly byHash = new Map<string, ApiKeyRecord>();
+      override async create(d: Parameters<MemoryKeyRepo['create']>[0]) {
+        const row = await super.create(d);
+        this.byHash.set(row.hash, row);
+        return row;
+      }
+      override findByHash(hash: string) {
+        this.lookups += 1;
+        return Promise.resolve(this.byHash.get(hash) ?? null);
+      }
+    }
+    const repo = new IndexedRepo();
+    const svc = new ApiKeyService(repo, new MemoryEventBus(), logger, { cacheTtlMs: 600_000 });
+    const secrets: string[] = [];
+    for (let i = 0; i < 10_001; i++) secrets.push((await svc.create(`k${i}`, 'READER')).secret);
+    for (const secret of secrets) await svc.verify(secret);
+    hashes.count = 0;
+    await svc.verify(secrets[10_000]); // the newest: remembered
+    await svc.verify(secrets[1]); // the oldest still remembered
+    expect(hashes.count).toBe(0);
+    expect(svc.verifyFresh(secrets[0])).toBeUndefined(); // the first one was forgotten
+    await svc.verify(secrets[0]);
+    expect(hashes.count).toBe(1);
   });
 });
