@@ -81,6 +81,23 @@ export async function registerRoutes(
   const contextOf = (req: FastifyRequest, principal: Principal): GraphQLContext =>
     new LazyLoggerContext(principal, services, req.id, 'http', req.log as unknown as Logger);
 
+  /** Authentication and rate-limit failures as the GraphQL errors (and statuses) clients see. */
+  const refusal = (err: unknown): unknown => {
+    if (err instanceof AppError && err.code === 'UNAUTHENTICATED') {
+      metrics.rejected.inc({ reason: 'auth' });
+      return toGraphQLError(err, 401, { 'www-authenticate': 'Bearer' });
+    }
+    if (err instanceof AppError && (err.code === 'RATE_LIMITED' || err.code === 'UPSTREAM_UNAVAILABLE')) {
+      // Too many requests or failed authentications (429), or keys cannot be verified (503).
+      const limited = err.code === 'RATE_LIMITED';
+      metrics.rejected.inc({ reason: limited ? 'rate_limit' : 'auth_unavailable' });
+      return toGraphQLError(err, limited ? 429 : 503, {
+        'retry-after': String(err.details.retryAfterSeconds),
+      });
+    }
+    return err;
+  };
+
   const checkedContext = async (req: FastifyRequest, key: string | undefined): Promise<GraphQLContext> => {
     let principal;
     try {
@@ -88,19 +105,17 @@ export async function registerRoutes(
       // Unlimited keys (an ADMIN made them so) are never rate limited.
       if (!principal.unlimited) await rateLimiter.consume(principal.keyId);
     } catch (err) {
-      if (err instanceof AppError && err.code === 'UNAUTHENTICATED') {
-        metrics.rejected.inc({ reason: 'auth' });
-        throw toGraphQLError(err, 401, { 'www-authenticate': 'Bearer' });
-      }
-      if (err instanceof AppError && (err.code === 'RATE_LIMITED' || err.code === 'UPSTREAM_UNAVAILABLE')) {
-        // Too many requests or failed authentications (429), or keys cannot be verified (503).
-        const limited = err.code === 'RATE_LIMITED';
-        metrics.rejected.inc({ reason: limited ? 'rate_limit' : 'auth_unavailable' });
-        throw toGraphQLError(err, limited ? 429 : 503, {
-          'retry-after': String(err.details.retryAfterSeconds),
-        });
-      }
-      throw err;
+      throw refusal(err);
+    }
+    return contextOf(req, principal);
+  };
+
+  /** A key verified moments ago whose leased points ran out: only the limiter waits. */
+  const limitedContext = async (req: FastifyRequest, principal: Principal): Promise<GraphQLContext> => {
+    try {
+      await rateLimiter.consume(principal.keyId);
+    } catch (err) {
+      throw refusal(err);
     }
     return contextOf(req, principal);
   };
@@ -113,9 +128,9 @@ export async function registerRoutes(
     if (nested) return Promise.reject(nested);
     const key = apiKeyFromHeaders(req.headers);
     const fresh = services.apiKeys.verifyFresh(key);
-    if (fresh && (fresh.unlimited || rateLimiter.tryConsume(fresh.keyId)))
-      return Promise.resolve(contextOf(req, fresh));
-    return checkedContext(req, key);
+    if (!fresh) return checkedContext(req, key);
+    if (fresh.unlimited || rateLimiter.tryConsume(fresh.keyId)) return Promise.resolve(contextOf(req, fresh));
+    return limitedContext(req, fresh);
   };
 
   // WORKERS=only: a worker process keeps health and metrics but serves no API.
