@@ -15,7 +15,8 @@
  * CONNECTIONS keep-alive sockets busy with one POST each (closed loop) against one server
  * at a time; the order rotates every round so a change in machine load falls on all of
  * them. Printed per round and as medians: requests/s, server CPU µs per request, and
- * threatwire's ratio to the baseline measured in the same round.
+ * threatwire's ratios to the baseline measured in the same round, by throughput and by CPU
+ * per request.
  */
 import { execSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -147,18 +148,22 @@ try {
   }
   console.log(`\nload after: ${uptime()}\n`);
   console.log(
-    '| server | req/s (median) | server CPU µs/request (median) | of bare, median of per-round ratios |',
+    '| server | req/s (median) | server CPU µs/request (median) | of bare, median of per-round ratios | of bare by CPU per request, median of per-round ratios |',
   );
-  console.log('| --- | ---: | ---: | ---: |');
+  console.log('| --- | ---: | ---: | ---: | ---: |');
+  const bareRounds = results.get(targets[0]!.name)!;
+  const percents = (xs: number[]) =>
+    `${(100 * median(xs)).toFixed(0)} % (${xs.map((x) => (100 * x).toFixed(0)).join(', ')})`;
   for (const t of targets) {
     const rs = results.get(t.name)!;
     const ratio = ratios.get(t.name);
+    // Bare's CPU per request over this server's, round by round: less sensitive to how much
+    // of the machine the server got than the throughput ratio.
+    const cpuRatio = rs.map((r, i) => bareRounds[i]!.cpuUs / r.cpuUs);
     console.log(
       `| ${t.name} | ${fmt(median(rs.map((r) => r.rps)))} | ${median(rs.map((r) => r.cpuUs)).toFixed(0)} | ${
-        ratio
-          ? `${(100 * median(ratio)).toFixed(0)} % (${ratio.map((x) => (100 * x).toFixed(0)).join(', ')})`
-          : '—'
-      } |`,
+        ratio ? percents(ratio) : '—'
+      } | ${ratio ? percents(cpuRatio) : '—'} |`,
     );
   }
   if (PROFILE_DIR) {
