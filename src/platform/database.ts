@@ -39,6 +39,13 @@ export function redactUrl(url: string): string {
   }
 }
 
+/**
+ * Session settings of the application's connections. No JIT compilation: the statistics
+ * queries' estimated costs pass PostgreSQL's JIT threshold on large rollups, and
+ * compiling then costs 25 ms and more per query, longer than running it.
+ */
+export const SESSION_OPTIONS = '-c jit=off';
+
 export async function openDatabase(config: Config, logger: Logger): Promise<Database> {
   const log = logger.child({ component: 'database' });
   let embedded: EmbeddedPostgres | undefined;
@@ -70,6 +77,7 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
     connectionTimeoutMillis: connectTimeoutMs,
     statement_timeout: statementTimeoutMs,
     query_timeout: statementTimeoutMs + 5_000,
+    options: SESSION_OPTIONS,
     application_name: 'threatwire',
     types: poolTypes,
   });

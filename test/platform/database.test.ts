@@ -83,6 +83,9 @@ describe('embedded mode', () => {
         'SELECT count(*)::int AS n FROM _prisma_migrations',
       );
       expect(rows[0]?.n).toBeGreaterThan(0);
+      // The application's sessions never JIT-compile (statistics queries would pay for it).
+      const jit = await second.pool.query<{ jit: string }>('SHOW jit');
+      expect(jit.rows[0]?.jit).toBe('off');
     } finally {
       await second.close();
     }
