@@ -115,7 +115,10 @@ async function generate(): Promise<void> {
     }
   };
   // Skew: source k with weight ~ power of a uniform number. Referencing g keeps each
-  // LATERAL subquery per row (uncorrelated, PostgreSQL would run it once).
+  // LATERAL subquery per row (uncorrelated, PostgreSQL would run it once). Times rise
+  // with g (spread evenly over DAYS, a random offset within each row's slot), so rows
+  // are stored in time order as appended events are; random times over the whole year
+  // would scatter every time range over the table.
   await chunks(
     ALERTS,
     'alerts',
@@ -125,7 +128,7 @@ async function generate(): Promise<void> {
             'Ip', s.ip, s.ip, ${COUNTRIES}[1 + r.k % 10], '{}'
      FROM generate_series($1::int, $2::int) g,
           LATERAL (SELECT floor(power(random(), 3) * 2000)::int + 0 * g AS k,
-                          now() - random() * make_interval(days => $3::int) + 0 * g * interval '1 s' AS t) r,
+                          now() - make_interval(days => $3::int) * (1 - (g - 1 + random()) / ${ALERTS}) AS t) r,
           LATERAL (SELECT '10.' || (r.k / 250) || '.' || (r.k % 250) || '.1' AS ip) s`,
   );
   await pool.query(
@@ -151,7 +154,7 @@ async function generate(): Promise<void> {
             0.8, 'RULES'
      FROM generate_series($1::int, $2::int) g,
           LATERAL (SELECT floor(power(random(), 3) * 20000)::int + 0 * g AS k,
-                          now() - random() * make_interval(days => $3::int) + 0 * g * interval '1 s' AS t) r`,
+                          now() - make_interval(days => $3::int) * (1 - (g - 1 + random()) / ${THREATS}) AS t) r`,
   );
   for (const [table, trigger] of SIGHTING_TRIGGERS)
     await pool.query(`ALTER TABLE ${table} ENABLE TRIGGER ${trigger}`);

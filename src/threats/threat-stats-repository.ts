@@ -55,7 +55,8 @@ export const THREAT_ENDPOINTS: RollupFamily = {
   dims: {
     ...common,
     threatType: same('threat_type'),
-    sourceIp: same('host(source_ip)'),
+    // Grouped as inet (compact, ordered by address); its text is host()'s for host addresses.
+    sourceIp: same('source_ip'),
     destinationPort: { rollup: 'destination_port', raw: 'coalesce(destination_port, -1)' },
   },
 };
@@ -84,7 +85,7 @@ const GROUP_DIM: Record<ThreatGroup, { dim: keyof ThreatGroupKey; array: string 
   SEVERITY: { dim: 'severity', array: 'int[]' },
   THREAT_TYPE: { dim: 'threatType', array: 'text[]' },
   COUNTRY: { dim: 'countryCode', array: 'text[]' },
-  SOURCE_IP: { dim: 'sourceIp', array: 'text[]' },
+  SOURCE_IP: { dim: 'sourceIp', array: 'inet[]' },
   DESTINATION_PORT: { dim: 'destinationPort', array: 'int[]' },
 };
 const familyDim = (d: keyof ThreatGroupKey) => (d === 'countryCode' ? 'country' : d);

@@ -382,7 +382,7 @@ describe('rollups under a random mix of writes', () => {
     const bySource = await one(
       `SELECT host(source_ip) AS "sourceIp", destination_port AS "destinationPort", count(*)::int AS count
          FROM threat_events WHERE occurred_at >= $1 AND occurred_at < $2
-        GROUP BY 1, 2 ORDER BY count DESC, 1, coalesce(destination_port, -1)`,
+        GROUP BY source_ip, destination_port ORDER BY count DESC, source_ip, coalesce(destination_port, -1)`,
     );
     expect(res.data?.sources).toEqual(bySource);
     const scenarios = await one(

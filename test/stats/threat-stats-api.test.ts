@@ -98,16 +98,17 @@ describe('threat-event analytics', () => {
       { ...none, countryCode: 'US', severity: 3, count: 1, previousCount: null },
       { ...none, countryCode: 'US', severity: 7, count: 1, previousCount: null },
     ]);
-    // Sources and ports (read from the daily endpoint rollup and the rows of the partial day).
+    // Sources and ports (read from the daily endpoint rollup and the rows of the partial day);
+    // ties by address (5.9.0.1 < 8.8.8.8 < 133.242.0.1 as numbers), then port.
     expect(
       await stats(
         `since: "${iso(H)}", until: "${iso(H + 2 * HOUR)}", groupBy: [SOURCE_IP, DESTINATION_PORT]`,
       ),
     ).toEqual([
-      { ...none, sourceIp: IPS.JP, destinationPort: null, count: 1, previousCount: null },
       { ...none, sourceIp: IPS.DE, destinationPort: 22, count: 1, previousCount: null },
       { ...none, sourceIp: IPS.US, destinationPort: 22, count: 1, previousCount: null },
       { ...none, sourceIp: IPS.US, destinationPort: 443, count: 1, previousCount: null },
+      { ...none, sourceIp: IPS.JP, destinationPort: null, count: 1, previousCount: null },
     ]);
     // limit keeps the largest: US (e3, e4) first.
     expect(
