@@ -43,6 +43,25 @@ export interface StatsSource {
   current?(): Promise<CountryCount[]>;
   /** Threat events by any of their dimensions (the source that has threat events). */
   threatGroups?(query: ThreatGroupQuery): Promise<ThreatGroupCount[]>;
+  /**
+   * A series in one read: per bucket the total, the `limit` largest groups of `group`
+   * over the whole window (largest first, ties by key) and their count per bucket.
+   */
+  threatSeries?(query: ThreatSeriesQuery): Promise<ThreatSeries>;
+}
+
+export interface ThreatSeriesQuery {
+  range: TimeRange;
+  bucket: BucketSize;
+  /** null: totals only. */
+  group: ThreatGroup | null;
+  limit: number;
+}
+
+export interface ThreatSeries {
+  totals: ThreatGroupCount[];
+  top: ThreatGroupCount[];
+  cells: ThreatGroupCount[];
 }
 
 /**

@@ -87,19 +87,7 @@ export class ThreatAnalytics {
     const shift = buckets * step;
     const before = { since: new Date(start - shift), until: new Date(end - shift) };
 
-    // Round trips: the top groups and the totals at once, then the groups' cells.
-    const [top, totals, prevTotals] = await Promise.all([
-      group === null ? Promise.resolve([]) : this.groups({ range, groups: [group], limit: n }),
-      this.groups({ range, groups: [], bucket: size }).then(bucketMap),
-      args.previous ? this.groups({ range: before, groups: [], bucket: size }).then(bucketMap) : null,
-    ]);
-    const cells = (r: TimeRange) =>
-      top.length > 0
-        ? this.groups({ range: r, groups: [group!], bucket: size, only: top })
-        : Promise.resolve([]);
-    const [nowGroups, prevGroups] = await Promise.all([cells(range), args.previous ? cells(before) : null]);
-    const now = { totals, byGroup: nowGroups };
-    const prev = prevTotals && prevGroups ? { totals: prevTotals, byGroup: prevGroups } : null;
+    const { top, now, prev } = await this.seriesCounts(range, before, size, group, n, !!args.previous);
     const cell = (rows: ThreatGroupCount[]) =>
       new Map(rows.map((r) => [`${r.bucket!.getTime()}|${keyOf(r.key)}`, r.count]));
     const nowCells = cell(now.byGroup);
@@ -123,6 +111,45 @@ export class ThreatAnalytics {
       });
     }
     return out;
+  }
+
+  /**
+   * The counts a series shows. Without `previous`, and for groups with few values, one
+   * read (totals, top groups and their cells together); otherwise two round trips: the
+   * top groups and the totals, then the top groups' cells in both windows.
+   */
+  private async seriesCounts(
+    range: TimeRange,
+    before: TimeRange,
+    size: BucketSize,
+    group: ThreatGroup | null,
+    limit: number,
+    previous: boolean,
+  ): Promise<{
+    top: ThreatGroupCount[];
+    now: { totals: Map<number, number>; byGroup: ThreatGroupCount[] };
+    prev: { totals: Map<number, number>; byGroup: ThreatGroupCount[] } | null;
+  }> {
+    const source = this.source;
+    if (!previous && source?.threatSeries && (group === null || !DAILY_ONLY.includes(group))) {
+      const s = await source.threatSeries({ range, bucket: size, group, limit });
+      return { top: s.top, now: { totals: bucketMap(s.totals), byGroup: s.cells }, prev: null };
+    }
+    const [top, totals, prevTotals] = await Promise.all([
+      group === null ? Promise.resolve([]) : this.groups({ range, groups: [group], limit }),
+      this.groups({ range, groups: [], bucket: size }).then(bucketMap),
+      previous ? this.groups({ range: before, groups: [], bucket: size }).then(bucketMap) : null,
+    ]);
+    const cells = (r: TimeRange) =>
+      top.length > 0
+        ? this.groups({ range: r, groups: [group!], bucket: size, only: top })
+        : Promise.resolve([]);
+    const [nowGroups, prevGroups] = await Promise.all([cells(range), previous ? cells(before) : null]);
+    return {
+      top,
+      now: { totals, byGroup: nowGroups },
+      prev: prevTotals && prevGroups ? { totals: prevTotals, byGroup: prevGroups } : null,
+    };
   }
 
   private groups(q: {

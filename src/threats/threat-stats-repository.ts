@@ -23,6 +23,8 @@ import type {
   ThreatGroupCount,
   ThreatGroupKey,
   ThreatGroupQuery,
+  ThreatSeries,
+  ThreatSeriesQuery,
   TimeRange,
 } from '../stats/stats-types.js';
 import type { ThreatCategory } from './classifier/index.js';
@@ -165,6 +167,51 @@ export class ThreatStatsRepository implements StatsSource {
       if (wanted && !wanted.has(JSON.stringify(key))) continue;
       out.push({ ...(bucketDim ? { bucket: r[bucketDim] as Date } : {}), key, count: r.n as number });
     }
+    return out;
+  }
+
+  async threatSeries(q: ThreatSeriesQuery): Promise<ThreatSeries> {
+    const bucketDim = q.bucket === 'HOUR' ? 'hour' : 'day';
+    const groupDim = q.group ? GROUP_DIM[q.group].dim : null;
+    const params: unknown[] = [];
+    const cells = windowQuery(
+      THREATS,
+      q.range.since,
+      q.range.until,
+      groupDim ? [bucketDim, familyDim(groupDim)] : [bucketDim],
+      [],
+      params,
+      bucketDim,
+    );
+    const b = `"${bucketDim}"`;
+    let sql = `SELECT 0 AS part, ${b} AS b, NULL AS k, n, 0 AS rank FROM (${cells}) c`;
+    if (groupDim) {
+      params.push(q.limit);
+      const k = `"${familyDim(groupDim)}"`;
+      // One read of the cells: totals per bucket, the top groups, and their cells.
+      sql = `WITH c AS MATERIALIZED (${cells}),
+        t AS (SELECT ${k} AS k, sum(n) AS total, row_number() OVER (ORDER BY sum(n) DESC, ${k}) AS rank
+                FROM c GROUP BY ${k} ORDER BY rank LIMIT $${params.length})
+        SELECT 0 AS part, ${b} AS b, NULL AS k, sum(n)::int AS n, 0 AS rank FROM c GROUP BY ${b}
+        UNION ALL SELECT 1, NULL, t.k, t.total::int, t.rank FROM t
+        UNION ALL SELECT 2, c.${b}, c.${k}, c.n, t.rank FROM c JOIN t ON t.k = c.${k}`;
+    }
+    const { rows } = await this.pool.query<{
+      part: number;
+      b: Date | null;
+      k: string | number;
+      n: number;
+      rank: string;
+    }>(sql, params);
+    const out: ThreatSeries = { totals: [], top: [], cells: [] };
+    const keyOf = (v: string | number): ThreatGroupKey => (groupDim ? { [groupDim]: v } : {});
+    const ranked: { rank: number; row: ThreatGroupCount }[] = [];
+    for (const r of rows) {
+      if (r.part === 0) out.totals.push({ bucket: r.b!, key: {}, count: r.n });
+      else if (r.part === 1) ranked.push({ rank: Number(r.rank), row: { key: keyOf(r.k), count: r.n } });
+      else out.cells.push({ bucket: r.b!, key: keyOf(r.k), count: r.n });
+    }
+    out.top = ranked.sort((x, y) => x.rank - y.rank).map((x) => x.row);
     return out;
   }
 

@@ -170,6 +170,70 @@ describe('threat-event analytics', () => {
     ]);
   });
 
+  it('threatTimeSeries without previous: the top groups by count then key, zeros where a group is absent', async () => {
+    const series = async (args: string) => {
+      const res = await t.gql<{ threatTimeSeries: unknown[] }>(
+        `query { threatTimeSeries(bucket: HOUR, since: "${iso(H)}", until: "${iso(H + 2 * HOUR)}", ${args}) {
+           start count previousCount groups { threatType severity countryCode count previousCount } } }`,
+      );
+      expect(res.errors).toBeUndefined();
+      return res.data?.threatTimeSeries;
+    };
+    const g = (fields: Record<string, unknown>, count: number) => ({
+      threatType: null,
+      severity: null,
+      countryCode: null,
+      ...fields,
+      count,
+      previousCount: null,
+    });
+    // Window: [H] e3 (ssh, 7, US), e4 (scan, 3, US); [H+1h] e5 (ssh, 5, DE), e6 (ssh, 9, JP).
+    // ssh has 3 events, scan 1: limit 1 keeps ssh.
+    expect(await series('groupBy: THREAT_TYPE, limit: 1')).toEqual([
+      { start: iso(H), count: 2, previousCount: null, groups: [g({ threatType: 'ssh_bruteforce' }, 1)] },
+      {
+        start: iso(H + HOUR),
+        count: 2,
+        previousCount: null,
+        groups: [g({ threatType: 'ssh_bruteforce' }, 2)],
+      },
+    ]);
+    // Severities 7, 3, 5, 9 once each: a four-way tie, broken by the smaller severity: 3 and 5.
+    expect(await series('groupBy: SEVERITY, limit: 2')).toEqual([
+      {
+        start: iso(H),
+        count: 2,
+        previousCount: null,
+        groups: [g({ severity: 3 }, 1), g({ severity: 5 }, 0)],
+      },
+      {
+        start: iso(H + HOUR),
+        count: 2,
+        previousCount: null,
+        groups: [g({ severity: 3 }, 0), g({ severity: 5 }, 1)],
+      },
+    ]);
+    // US 2 (e3, e4), then DE and JP 1 each: DE before JP.
+    expect(await series('groupBy: COUNTRY, limit: 2')).toEqual([
+      {
+        start: iso(H),
+        count: 2,
+        previousCount: null,
+        groups: [g({ countryCode: 'US' }, 2), g({ countryCode: 'DE' }, 0)],
+      },
+      {
+        start: iso(H + HOUR),
+        count: 2,
+        previousCount: null,
+        groups: [g({ countryCode: 'US' }, 0), g({ countryCode: 'DE' }, 1)],
+      },
+    ]);
+    expect(await series('limit: 3')).toEqual([
+      { start: iso(H), count: 2, previousCount: null, groups: [] },
+      { start: iso(H + HOUR), count: 2, previousCount: null, groups: [] },
+    ]);
+  });
+
   it('threatMap takes until and categories', async () => {
     const map = async (args: string) => {
       const res = await t.gql<{ threatMap: { countryCode: string; count: number; maxSeverity: number }[] }>(
