@@ -51,6 +51,8 @@ try {
     url.pathname = `/${name}`;
     const pool = new pg.Pool({ connectionString: url.toString(), max: 2, options: SESSION_OPTIONS });
     pools[side] = pool;
+    // An idle client cut off while the databases are dropped must not crash the run.
+    pool.on('error', () => undefined);
     await (side === 'new' ? migrate : oldMigrate)(pool, { logger });
     await pool.query(insert(`interval '30 days'`), [BASE]);
     if (side === 'new') await compactJournal(pool, 'stats_threat_pending', undefined, BASE);
