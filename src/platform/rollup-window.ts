@@ -44,16 +44,23 @@ export function bucketStart(level: TableLevel, t: number): number {
       return Math.floor((t - WEEK_ORIGIN_MS) / WEEK_MS) * WEEK_MS + WEEK_ORIGIN_MS;
     case 'month': {
       const d = new Date(t);
-      return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+      return monthStart(d.getUTCFullYear(), d.getUTCMonth());
     }
   }
+}
+
+/** 00:00 UTC on the 1st of a month; setUTCFullYear, unlike Date.UTC, keeps years 0–99 as given. */
+function monthStart(year: number, month: number): number {
+  const d = new Date(0);
+  d.setUTCFullYear(year, month, 1);
+  return d.getTime();
 }
 
 /** The start of the bucket after the one starting at `start`. */
 function nextBucket(level: TableLevel, start: number): number {
   if (level === 'month') {
     const d = new Date(start);
-    return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+    return monthStart(d.getUTCFullYear(), d.getUTCMonth() + 1);
   }
   return start + (level === 'week' ? WEEK_MS : level === 'day' ? DAY_MS : HOUR_MS);
 }

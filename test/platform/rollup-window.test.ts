@@ -71,6 +71,22 @@ describe('planWindow', () => {
     );
   });
 
+  it('aligns months in the first century too (years 0–99 are not taken as 1900–1999)', () => {
+    const at = (y: number, m: number, d: number, h = 0) => {
+      const x = new Date(0);
+      x.setUTCFullYear(y, m, d);
+      x.setUTCHours(h);
+      return x.getTime();
+    };
+    const segs = planWindow(at(50, 0, 20, 6), at(50, 3, 2), ['month', 'day', 'raw']);
+    expect(segs.map((s) => [s.level, new Date(s.from).toISOString()])).toEqual([
+      ['raw', '0050-01-20T06:00:00.000Z'],
+      ['day', '0050-01-21T00:00:00.000Z'],
+      ['month', '0050-02-01T00:00:00.000Z'],
+      ['day', '0050-04-01T00:00:00.000Z'],
+    ]);
+  });
+
   it('uses each level where a whole bucket fits', () => {
     // Tue 2026-09-29 13:30 to Thu 2026-12-17 10:15: October and November whole; the week of
     // Mon 2026-09-28 does not fit, so September's tail is a day; in December the week from

@@ -88,6 +88,7 @@ describe.runIf(redisUrl)('statistics windows', () => {
     countryStats: 'query($since: DateTime) { countryStats(since: $since) { countryCode } }',
     topAttackers: 'query($since: DateTime) { topAttackers(since: $since) { value } }',
     topScenarios: 'query($since: DateTime) { topScenarios(since: $since) { scenario } }',
+    threatStats: 'query($since: DateTime) { threatStats(since: $since, groupBy: [SOURCE_IP]) { count } }',
   };
 
   it.each(Object.keys(SINCE_QUERIES))(

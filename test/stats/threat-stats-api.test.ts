@@ -276,6 +276,7 @@ describe('threat-event analytics', () => {
       `bucket: HOUR, since: "${iso(H - 2001 * HOUR)}", until: "${iso(H)}"`,
       { argument: 'since', limit: 2000 },
     ],
+    ['bucket: DAY, groupBy: CATEGORY, since: "0001-01-01T00:00:00Z"', { argument: 'since', limit: 2000 }],
   ])('threatTimeSeries(%s) is BAD_USER_INPUT', async (args, extensions) => {
     const res = await t.gql(`query { threatTimeSeries(${args}) { count } }`);
     expect(res.data ?? null).toBeNull();
