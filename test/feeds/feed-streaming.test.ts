@@ -13,7 +13,9 @@ let pool: pg.Pool;
 const ROWS = 200_000;
 
 beforeAll(async () => {
-  t = await startTestApp('feeds_streaming');
+  // No workers: their statements (the statistics compaction runs every second) would
+  // count as the app's transactions below.
+  t = await startTestApp('feeds_streaming', { WORKERS: 'off' });
   pool = new pg.Pool({ connectionString: t.databaseUrl, max: 1, application_name: 'feeds-test' });
   await pool.query(
     `INSERT INTO iocs (type, value, risk_score, risk_level, categories)
