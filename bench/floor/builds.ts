@@ -5,7 +5,9 @@
  *   BEFORE_DIR=/tmp/tw-before DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test \
  *     [REDIS_URL=redis://127.0.0.1:6379] npx tsx bench/floor/builds.ts
  * Options (env): ROUNDS (8 windows per build), SECONDS (3), WARMUP (1), CONNECTIONS (32),
- * WORKERS (on), RATE_LIMIT_POINTS (1000000).
+ * WORKERS (on), RATE_LIMIT_POINTS (1000000); BEFORE_ENV and AFTER_ENV add or override
+ * one side's environment (`K=V K2=V2`; an empty value removes the variable), so one build
+ * can also be compared with itself in two settings: BEFORE_DIR=. AFTER_ENV='REDIS_URL='.
  *
  * Both servers run at once, each on a fresh database of its own (their migrations may
  * differ), and the windows alternate (before, after; then after, before; …), so a change
@@ -35,7 +37,7 @@ const databases: string[] = [];
 const servers: MeasuredServer[] = [];
 
 /** The compiled server of the checkout in `dir`, once its banner names its URL. */
-async function start(name: string, dir: string): Promise<MeasuredServer> {
+async function start(name: string, dir: string, overrides: string): Promise<MeasuredServer> {
   const db = `tw_bench_builds_${randomBytes(4).toString('hex')}`;
   await admin.query(`CREATE DATABASE ${db} TEMPLATE template0`);
   databases.push(db);
@@ -51,7 +53,14 @@ async function start(name: string, dir: string): Promise<MeasuredServer> {
     RATE_LIMIT_POINTS: process.env.RATE_LIMIT_POINTS ?? '1000000',
     WORKERS: process.env.WORKERS ?? 'on',
     ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL, REDIS_KEY_PREFIX: `${db}:` } : {}),
-  };
+  } as Record<string, string>;
+  for (const pair of overrides.split(/\s+/).filter(Boolean)) {
+    const at = pair.indexOf('=');
+    if (at < 1) throw new Error(`BEFORE_ENV/AFTER_ENV: expected K=V, got ${pair}`);
+    const [k, v] = [pair.slice(0, at), pair.slice(at + 1)];
+    if (v === '') delete env[k];
+    else env[k] = v;
+  }
   const child = spawn(process.execPath, [join(dir, 'dist', 'main.js')], {
     cwd: dir,
     env,
@@ -73,9 +82,12 @@ async function start(name: string, dir: string): Promise<MeasuredServer> {
 }
 
 try {
-  const a = await start('before', before);
-  const b = await start('after', fromRoot());
-  console.log(`mode ${process.env.REDIS_URL ? 'Redis' : 'in-process'}, load before: ${uptime()}`);
+  const a = await start('before', before, process.env.BEFORE_ENV ?? '');
+  const b = await start('after', fromRoot(), process.env.AFTER_ENV ?? '');
+  console.log(
+    `mode ${process.env.REDIS_URL ? 'Redis' : 'in-process'}` +
+      ` (before: ${process.env.BEFORE_ENV ?? 'as is'}; after: ${process.env.AFTER_ENV ?? 'as is'}), load before: ${uptime()}`,
+  );
   const body = JSON.stringify({ query: '{ __typename }' });
   const cpu = { before: [] as number[], after: [] as number[] };
   const rps = { before: [] as number[], after: [] as number[] };
