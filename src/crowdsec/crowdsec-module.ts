@@ -14,7 +14,7 @@ import { AlertRepository } from './alert-repository.js';
 import { AlertsPoller } from './alerts-poller.js';
 import { CrowdsecService, type CrowdsecLapi } from './crowdsec-service.js';
 import { CrowdsecStatsRepository } from './crowdsec-stats-repository.js';
-import { compactionWorker } from '../platform/rollup-compaction.js';
+import { compactionWorker, journalHealthCheck } from '../platform/rollup-compaction.js';
 import { CrowdsecSync } from './crowdsec-sync.js';
 import { DecisionRepository } from './decision-repository.js';
 import { DecisionsPoller } from './decisions-poller.js';
@@ -41,6 +41,10 @@ export function createCrowdsecModule(
   const alerts = new AlertRepository(infra.db.pool, deps.outbox ?? NO_OUTBOX);
   const stats = new CrowdsecStatsRepository(infra.db.pool);
   const compaction = compactionWorker('crowdsec-stats-compaction', (signal) => stats.compactPending(signal));
+  const statsHealth = journalHealthCheck('crowdsec-statistics', infra.db.pool, [
+    { label: 'alerts', table: 'stats_alert_pending' },
+    { label: 'decisions', table: 'stats_decision_pending' },
+  ]);
   const lapiUrl = cs.lapiUrl?.replace(/\/+$/, '');
   if (!lapiUrl) {
     return {
@@ -49,7 +53,7 @@ export function createCrowdsecModule(
       },
       workers: [compaction],
       instanceWorkers: [],
-      healthChecks: [],
+      healthChecks: [statsHealth],
       statsSources: [stats],
       topLists: stats,
       start: () => Promise.resolve(),
@@ -133,6 +137,7 @@ export function createCrowdsecModule(
     statsSources: [stats],
     topLists: stats,
     healthChecks: [
+      statsHealth,
       {
         name: 'crowdsec',
         required: false,

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { HealthCheck } from './health-service.js';
 import type { Worker } from './worker-runner.js';
 
 /** Journal rows one compaction statement moves at most (one transaction each). */
@@ -46,6 +47,58 @@ export function compactionWorker(id: string, compact: (signal: AbortSignal) => P
     enabled: true,
     run: async (signal) => {
       await compact(signal);
+    },
+  };
+}
+
+/**
+ * Journal rows beyond which statistics count as lagging: about half a minute of what one
+ * compacting session moves at full speed. The journal of a healthy deployment holds at
+ * most a second or two of writes; a backlog this large means writes outrun compaction,
+ * or no instance compacts (every instance started with WORKERS=off), and every
+ * statistic read scans the whole backlog.
+ */
+export const BACKLOG_LAGGING_ROWS = 500_000;
+
+/** Rows waiting in `journal`, counted up to `cap` (a count of `cap` means "at least"). */
+export async function journalBacklog(pool: pg.Pool, journal: string, cap: number): Promise<number> {
+  const { rows } = await pool.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM (SELECT 1 FROM ${journal} LIMIT $1) s`,
+    [cap],
+  );
+  return rows[0]!.n;
+}
+
+/**
+ * An optional health component for a module's statistics journals: DOWN (the service
+ * DEGRADED) while any journal holds BACKLOG_LAGGING_ROWS or more, with the backlog in
+ * its detail. It reads the shared database, so every instance reports the same,
+ * whichever instances run the compaction.
+ */
+export function journalHealthCheck(
+  name: string,
+  pool: pg.Pool,
+  journals: readonly { label: string; table: string }[],
+  laggingRows = BACKLOG_LAGGING_ROWS,
+): HealthCheck {
+  return {
+    name,
+    required: false,
+    mode: 'journal',
+    check: async () => {
+      const counts = await Promise.all(
+        journals.map(async (j) => ({ ...j, rows: await journalBacklog(pool, j.table, laggingRows) })),
+      );
+      const parts = counts.map((c) => `${c.label} ${c.rows >= laggingRows ? `${laggingRows}+` : c.rows}`);
+      const lagging = counts.some((c) => c.rows >= laggingRows);
+      return {
+        down: lagging,
+        detail: lagging
+          ? `statistics lag behind writes, rows waiting for compaction: ${parts.join(', ')}` +
+            ' (is any instance running workers?)'
+          : `rows waiting for compaction: ${parts.join(', ')}`,
+        snapshot: Object.fromEntries(counts.map((c) => [c.label, c.rows])),
+      };
     },
   };
 }

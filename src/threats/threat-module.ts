@@ -1,7 +1,7 @@
 import type { GeoLocation } from '../geo/geo-types.js';
 import type { AppModule, ModuleDeps } from '../platform/app-module.js';
 import { NO_OUTBOX, type Outbox } from '../platform/outbox.js';
-import { compactionWorker } from '../platform/rollup-compaction.js';
+import { compactionWorker, journalHealthCheck } from '../platform/rollup-compaction.js';
 import type { StatsSource } from '../stats/stats-types.js';
 import { PgClassifierModelRepository } from './classifier-model-repository.js';
 import { ClassifierService } from './classifier-service.js';
@@ -56,7 +56,11 @@ export function createThreatModule(
       compactionWorker('threat-stats-compaction', (signal) => statsRepository.compactPending(signal)),
     ],
     instanceWorkers: [],
-    healthChecks: [],
+    healthChecks: [
+      journalHealthCheck('threat-statistics', infra.db.pool, [
+        { label: 'threat events', table: 'stats_threat_pending' },
+      ]),
+    ],
     statsSources: [statsRepository],
     start: () => classifier.start(),
     stop: () => classifier.stop(),

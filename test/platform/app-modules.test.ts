@@ -75,6 +75,8 @@ describe('the module contract', () => {
     expect(apiKeys.generatedAdminKey).toBeUndefined();
     expect(modules.flatMap((m) => m.healthChecks.map((c) => [c.name, c.required]))).toEqual([
       ['geoip', false],
+      ['threat-statistics', false],
+      ['crowdsec-statistics', false],
       ['crowdsec', false],
     ]);
     expect(opened.healthChecks.map((c) => [c.name, c.required])).toEqual([
@@ -117,13 +119,16 @@ describe('the module contract', () => {
       health: { status: string; components: { name: string; status: string; mode: string }[] };
     }>('{ health { status components { name status mode } } }');
     expect(res.errors).toBeUndefined();
-    // No Redis and no LAPI configured: Redis is DISABLED in-process, CrowdSec has no check.
+    // No Redis and no LAPI configured: Redis is DISABLED in-process, CrowdSec has no poll
+    // check; each statistics journal has its backlog check in its module's place.
     expect(res.data?.health).toEqual({
       status: 'OK',
       components: [
         { name: 'database', status: 'UP', mode: 'external' },
         { name: 'redis', status: 'DISABLED', mode: 'in-process' },
         { name: 'geoip', status: 'UP', mode: 'country' },
+        { name: 'threat-statistics', status: 'UP', mode: 'journal' },
+        { name: 'crowdsec-statistics', status: 'UP', mode: 'journal' },
       ],
     });
   });
