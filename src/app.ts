@@ -55,7 +55,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
     for (const m of modules) cleanup.push(() => m.stop());
     for (const m of modules) await m.start();
 
-    const health = new HealthService(VERSION, geo.services.geo);
+    const health = new HealthService(VERSION);
     health.register(...infra.healthChecks, ...modules.flatMap((m) => m.healthChecks));
     const services: Services = {
       config,

@@ -20,20 +20,13 @@ export interface CheckResult {
   snapshot?: unknown;
 }
 
-export interface GeoInfoSource {
-  databases(): { kind: string; path: string; databaseType: string; builtAt: Date | null }[];
-}
-
 const CHECK_TIMEOUT_MS = 2_000;
 
 export class HealthService {
   private readonly checks: HealthCheck[] = [];
   private readonly startedAt = Date.now();
 
-  constructor(
-    private readonly version: string,
-    private readonly geo: GeoInfoSource | undefined,
-  ) {}
+  constructor(private readonly version: string) {}
 
   /** The composition root registers each module's checks (AppModule.healthChecks), in report order. */
   register(...checks: readonly HealthCheck[]): void {
@@ -53,7 +46,6 @@ export class HealthService {
       redis: status('redis'),
       geoip: status('geoip'),
       components,
-      geoipDatabases: this.geo?.databases() ?? [],
       version: this.version,
       uptimeSeconds: (Date.now() - this.startedAt) / 1000,
       snapshots,

@@ -14,7 +14,6 @@ export interface HealthReport {
   redis: ComponentStatus;
   geoip: ComponentStatus;
   components: ComponentReport[];
-  geoipDatabases: { kind: string; path: string; databaseType: string; builtAt: Date | null }[];
   version: string;
   uptimeSeconds: number;
   /**
