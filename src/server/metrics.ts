@@ -78,6 +78,9 @@ export class Metrics {
   readonly wsConnections: Gauge;
   readonly wsSubscriptions: Gauge;
   readonly eventsDropped: Counter<'topic'>;
+  readonly subscriptionExecutions: Counter<'field' | 'phase'>;
+  /** Subscription groups running (set by the graphql-ws server). */
+  subscriptionGroups: () => number = () => 0;
   readonly rejected: Counter<'reason'>;
   readonly authChecks: Counter<'outcome'>;
   private readonly operationNames = new Set<string>();
@@ -115,6 +118,21 @@ export class Metrics {
       help: 'Events dropped because a subscriber fell too far behind',
       labelNames: ['topic'],
       registers: [this.registry],
+    });
+    this.subscriptionExecutions = new Counter({
+      name: 'threatwire_subscription_executions_total',
+      help: 'Subscription executions by root field and phase: live (one per event per group) or replay (one per replayed event per resumed subscription)',
+      labelNames: ['field', 'phase'],
+      registers: [this.registry],
+    });
+    const groups = () => this.subscriptionGroups();
+    new Gauge({
+      name: 'threatwire_ws_subscription_groups',
+      help: 'Subscription groups running (each executes an event once for all its subscriptions)',
+      registers: [this.registry],
+      collect() {
+        this.set(groups());
+      },
     });
     this.rejected = new Counter({
       name: 'threatwire_requests_rejected_total',
