@@ -301,11 +301,20 @@ try {
     'threatStats SOURCE_IP': {
       direct: [
         [
-          `SELECT source_ip, sum(n) AS n FROM stats_threat_endpoint_daily WHERE ${w} GROUP BY 1 ORDER BY n DESC LIMIT 50`,
+          `SELECT source_ip, sum(n) AS n FROM stats_threat_source_daily WHERE ${w} GROUP BY 1 ORDER BY n DESC LIMIT 50`,
           [d0, d1],
         ],
       ],
       service: (s) => s.threatStats({ since: month, groupBy: ['SOURCE_IP'] }),
+    },
+    'threatStats DESTINATION_PORT': {
+      direct: [
+        [
+          `SELECT destination_port, sum(n) AS n FROM stats_threat_port_daily WHERE ${w} GROUP BY 1 ORDER BY n DESC LIMIT 50`,
+          [d0, d1],
+        ],
+      ],
+      service: (s) => s.threatStats({ since: month, groupBy: ['DESTINATION_PORT'] }),
     },
     'threatTimeSeries DAY by CATEGORY': {
       direct: [

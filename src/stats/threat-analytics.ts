@@ -24,7 +24,7 @@ import {
 export const MAX_THREAT_STATS_ROWS = 1_000;
 /** Most groups one threatTimeSeries follows (the top ones over its window). */
 export const MAX_SERIES_GROUPS = 50;
-/** Groups read from the per-day endpoint rollup: series of them take DAY buckets only. */
+/** Groups read from per-day rollups only (by source, by port, endpoint): series of them take DAY buckets only. */
 const DAILY_ONLY: readonly ThreatGroup[] = ['SOURCE_IP', 'DESTINATION_PORT'];
 
 export interface ThreatStatsArgs {

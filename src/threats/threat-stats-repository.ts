@@ -2,8 +2,9 @@
  * Threat events' statistics, read from the rollup tables that triggers keep in step
  * with `threat_events` (migration `stats_rollups`): per hour and day by country,
  * category, threat type and severity; per day with the source IP and destination port
- * as well; per hour and day by map location. Only the partial buckets at a window's
- * edges are counted from the rows (src/platform/rollup-window.ts).
+ * as well; per day by source IP alone and by destination port alone (migration
+ * `stats_threat_narrow_rollups`); per hour and day by map location. Only the partial
+ * buckets at a window's edges are counted from the rows (src/platform/rollup-window.ts).
  */
 import type pg from 'pg';
 import {
@@ -38,6 +39,8 @@ const common = {
   day: { rollup: `date_trunc('day', bucket, 'UTC')`, raw: `date_trunc('day', occurred_at, 'UTC')` },
 };
 
+const destinationPort: RollupDim = { rollup: 'destination_port', raw: 'coalesce(destination_port, -1)' };
+
 export const THREATS: RollupFamily = {
   tables: { hour: 'stats_threat_hourly', day: 'stats_threat_daily', month: 'stats_threat_monthly' },
   pending: { table: 'stats_threat_pending' },
@@ -59,9 +62,43 @@ export const THREAT_ENDPOINTS: RollupFamily = {
     threatType: same('threat_type'),
     // Grouped as inet (compact, ordered by address); its text is host()'s for host addresses.
     sourceIp: same('source_ip'),
-    destinationPort: { rollup: 'destination_port', raw: 'coalesce(destination_port, -1)' },
+    destinationPort,
   },
 };
+/** By source IP alone: a window's rows are its distinct sources, not every (source, port, country, …). */
+export const THREAT_SOURCES: RollupFamily = {
+  tables: {
+    day: 'stats_threat_source_daily',
+    week: 'stats_threat_source_weekly',
+    month: 'stats_threat_source_monthly',
+  },
+  pending: { table: 'stats_threat_pending' },
+  source: 'threat_events',
+  time: 'occurred_at',
+  dims: { hour: common.hour, day: common.day, sourceIp: same('source_ip') },
+};
+/** By destination port alone. */
+export const THREAT_PORTS: RollupFamily = {
+  tables: {
+    day: 'stats_threat_port_daily',
+    week: 'stats_threat_port_weekly',
+    month: 'stats_threat_port_monthly',
+  },
+  pending: { table: 'stats_threat_pending' },
+  source: 'threat_events',
+  time: 'occurred_at',
+  dims: { hour: common.hour, day: common.day, destinationPort },
+};
+/**
+ * The families threatGroups reads, fewest rows per bucket first: the first that has every
+ * dimension a query groups or filters by serves it, so [SOURCE_IP] alone reads the
+ * narrow source rollups and [SOURCE_IP, CATEGORY] the endpoint ones.
+ */
+const GROUP_FAMILIES: readonly RollupFamily[] = [THREATS, THREAT_PORTS, THREAT_SOURCES, THREAT_ENDPOINTS];
+export function groupFamily(dims: readonly string[]): RollupFamily {
+  const fits = (f: RollupFamily) => dims.every((d) => Object.hasOwn(f.dims, d));
+  return GROUP_FAMILIES.find(fits) ?? THREAT_ENDPOINTS;
+}
 export const THREAT_MAP: RollupFamily = {
   tables: {
     hour: 'stats_threat_map_hourly',
@@ -91,9 +128,6 @@ const GROUP_DIM: Record<ThreatGroup, { dim: keyof ThreatGroupKey; array: string 
   DESTINATION_PORT: { dim: 'destinationPort', array: 'int[]' },
 };
 const familyDim = (d: keyof ThreatGroupKey) => (d === 'countryCode' ? 'country' : d);
-
-/** Groups that only the daily endpoint rollup has. */
-export const ENDPOINT_GROUPS: readonly ThreatGroup[] = ['SOURCE_IP', 'DESTINATION_PORT'];
 
 export interface MapRow {
   countryCode: string | null;
@@ -137,10 +171,11 @@ export class ThreatStatsRepository implements StatsSource {
   }
 
   async threatGroups(q: ThreatGroupQuery): Promise<ThreatGroupCount[]> {
-    const family = q.groups.some((g) => ENDPOINT_GROUPS.includes(g)) ? THREAT_ENDPOINTS : THREATS;
     const keyDims = q.groups.map((g) => GROUP_DIM[g].dim);
     const bucketDim = q.bucket === 'HOUR' ? 'hour' : q.bucket === 'DAY' ? 'day' : undefined;
     const dims = [...(bucketDim ? [bucketDim] : []), ...keyDims.map(familyDim)];
+    // The filters below are on the grouped dimensions only.
+    const family = groupFamily(dims);
     const filters: RollupFilter[] = [];
     if (q.only) {
       // Each dimension limited to the values the keys have (a superset of the keys,

@@ -77,6 +77,18 @@ const ROLLUPS: { table: string; source: string; keys: string[]; exprs: string[];
     keys: [...THREAT_KEYS, 'source_ip', 'destination_port'],
     exprs: [at(l, 'occurred_at'), ...THREAT_EXPRS, 'source_ip', 'coalesce(destination_port, -1)'],
   })),
+  ...(['daily', 'weekly', 'monthly'] as const).map((l) => ({
+    table: `stats_threat_source_${l}`,
+    source: 'threat_events',
+    keys: ['source_ip'],
+    exprs: [at(l, 'occurred_at'), 'source_ip'],
+  })),
+  ...(['daily', 'weekly', 'monthly'] as const).map((l) => ({
+    table: `stats_threat_port_${l}`,
+    source: 'threat_events',
+    keys: ['destination_port'],
+    exprs: [at(l, 'occurred_at'), 'coalesce(destination_port, -1)'],
+  })),
   ...(['hourly', 'daily', 'monthly'] as const).map((l) => ({
     table: `stats_threat_map_${l}`,
     source: 'threat_events',
@@ -352,6 +364,8 @@ describe('rollups under a random mix of writes', () => {
       statsSummary: Record<string, number>;
       threatStats: { category: string; severity: number; count: number }[];
       sources: { sourceIp: string; destinationPort: number | null; count: number }[];
+      bySourceIp: { sourceIp: string; count: number }[];
+      byPort: { destinationPort: number | null; count: number }[];
       topScenarios: { scenario: string; alerts: number; attackers: number }[];
     }>(
       `query($since: DateTime, $until: DateTime) {
@@ -359,6 +373,10 @@ describe('rollups under a random mix of writes', () => {
         threatStats(since: $since, until: $until, groupBy: [CATEGORY, SEVERITY], limit: 1000) { category severity count }
         sources: threatStats(since: $since, until: $until, groupBy: [SOURCE_IP, DESTINATION_PORT], limit: 1000) {
           sourceIp destinationPort count
+        }
+        bySourceIp: threatStats(since: $since, until: $until, groupBy: [SOURCE_IP], limit: 1000) { sourceIp count }
+        byPort: threatStats(since: $since, until: $until, groupBy: [DESTINATION_PORT], limit: 1000) {
+          destinationPort count
         }
         topScenarios(since: $since, until: $until, limit: 100) { scenario alerts attackers }
       }`,
@@ -385,6 +403,18 @@ describe('rollups under a random mix of writes', () => {
         GROUP BY source_ip, destination_port ORDER BY count DESC, source_ip, coalesce(destination_port, -1)`,
     );
     expect(res.data?.sources).toEqual(bySource);
+    // One dimension alone: read from the narrow rollups (by source, by port).
+    const bySourceIp = await one(
+      `SELECT host(source_ip) AS "sourceIp", count(*)::int AS count FROM threat_events
+        WHERE occurred_at >= $1 AND occurred_at < $2 GROUP BY source_ip ORDER BY count DESC, source_ip`,
+    );
+    expect(res.data?.bySourceIp).toEqual(bySourceIp);
+    const byPort = await one(
+      `SELECT destination_port AS "destinationPort", count(*)::int AS count FROM threat_events
+        WHERE occurred_at >= $1 AND occurred_at < $2
+        GROUP BY destination_port ORDER BY count DESC, coalesce(destination_port, -1)`,
+    );
+    expect(res.data?.byPort).toEqual(byPort);
     const scenarios = await one(
       `SELECT scenario, count(*)::int AS alerts, count(DISTINCT source_value)::int AS attackers FROM crowdsec_alerts
         WHERE start_at >= $1 AND start_at < $2 GROUP BY 1 ORDER BY alerts DESC, scenario`,
@@ -392,7 +422,7 @@ describe('rollups under a random mix of writes', () => {
     expect(res.data?.topScenarios).toEqual(scenarios);
   }
 
-  it('TRUNCATE empties the rollups of the table too', async () => {
+  it('TRUNCATE empties the rollups of the table too (alerts; threat events, narrow rollups included)', async () => {
     await alerts.upsertBatch(LAPI, [alertInput({ ageH: 2, cc: 0, src: 0, scenario: 0 })]);
     await pool.query('TRUNCATE crowdsec_alerts');
     const { rows } = await pool.query<{ n: number }>(
@@ -400,6 +430,23 @@ describe('rollups under a random mix of writes', () => {
             + (SELECT count(*) FROM stats_alert_source_daily) AS n`,
     );
     expect(Number(rows[0]!.n)).toBe(0);
+    const threatRollupRows = async () =>
+      (
+        await Promise.all(
+          ROLLUPS.filter((r) => r.source === 'threat_events').map(async (r) => {
+            const { rows } = await pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${r.table}`);
+            return [r.table, Number(rows[0]!.n)] as const;
+          }),
+        )
+      ).filter(([, n]) => n > 0);
+    await apply({ kind: 'ingest', events: [{ ageH: 2, ip: 0, sev: 5, type: 0, port: 0 }] });
+    await threatStats.compactPending();
+    expect((await threatRollupRows()).length).toBe(
+      ROLLUPS.filter((r) => r.source === 'threat_events').length,
+    );
+    // CASCADE: other tables (IOC sightings) reference threat events.
+    await pool.query('TRUNCATE threat_events CASCADE');
+    expect(await threatRollupRows()).toEqual([]);
     await expectRecount();
   });
 });
