@@ -93,6 +93,39 @@ export function decodeStreamCursor(stream: string, cursor: string): bigint {
   return position;
 }
 
+/**
+ * What the streams of `subscribeResumable` tell the subscription fan-out
+ * (server/ws-fanout.ts), so that a resumed subscription can replay on its own and then
+ * take its live events from the shared group of the same subscription without `after`.
+ */
+export interface PositionedStream<T = unknown> extends AsyncIterableIterator<T> {
+  /** The stream position of an event this stream yielded. */
+  readonly positionOf: (event: T) => bigint;
+  /**
+   * Only on a resumed stream: the replayed events, in order, then `done` with the
+   * position through which the replay read — every matching event above it is live and
+   * reaches any live subscription of the same stream that subscribed before the replay
+   * began. The first call stops the stream buffering its own live events: the caller
+   * takes those from elsewhere and ends this stream with `return()`.
+   */
+  readonly nextReplayed?: () => Promise<IteratorResult<T, bigint>>;
+}
+
+const positioned = new WeakSet<object>();
+
+/** A stream made by `subscribeResumable` (live or resumed). */
+export function isPositionedStream(stream: unknown): stream is PositionedStream {
+  return typeof stream === 'object' && stream !== null && positioned.has(stream);
+}
+
+/** A resumed subscription fell too far behind while its replay ran: it must resume again. */
+export function replayOverflow(): AppError {
+  return new AppError('BAD_USER_INPUT', 'Fell too far behind while replaying; resume again', {
+    argument: 'after',
+    reason: 'REPLAY_OVERFLOW',
+  });
+}
+
 /** Topic of the feed's own in-process hub. */
 const ORDERED = 'ordered';
 
@@ -293,7 +326,7 @@ export async function subscribeResumable<T>(
 ): Promise<AsyncIterableIterator<T>> {
   const from = after === null || after === undefined ? undefined : decodeStreamCursor(store.stream, after);
   const live = await feed.subscribe(matches);
-  if (from === undefined) return flatten(live, matches);
+  if (from === undefined) return flatten(live, store, matches);
   let head: bigint;
   try {
     head = await store.head();
@@ -322,10 +355,12 @@ export async function subscribeResumable<T>(
 /** Live batches as single matching events. */
 function flatten<T>(
   batches: AsyncIterableIterator<readonly T[]>,
+  store: StreamStore<T>,
   matches: (event: T) => boolean,
-): AsyncIterableIterator<T> {
+): PositionedStream<T> {
   let pending: T[] = [];
-  const iterator: AsyncIterableIterator<T> = {
+  const iterator: PositionedStream<T> = {
+    positionOf: (event) => store.position(event),
     async next(): Promise<IteratorResult<T>> {
       for (;;) {
         const head = pending.shift();
@@ -348,6 +383,7 @@ function flatten<T>(
       return iterator;
     },
   };
+  positioned.add(iterator);
   return iterator;
 }
 
@@ -361,7 +397,7 @@ function replayThenLive<T>(
   matches: (event: T) => boolean,
   from: bigint,
   head: bigint,
-): AsyncIterableIterator<T> {
+): PositionedStream<T> {
   // A queue read from `taken`: Array#shift copies the whole array once it is large (up to
   // MAX_REPLAY_BUFFER entries here), which would make draining it quadratic.
   const buffer: T[] = [];
@@ -375,6 +411,8 @@ function replayThenLive<T>(
   let failure: Error | undefined;
   let wake: (() => void) | undefined;
   let closed = false;
+  /** `nextReplayed` was called: live events are taken elsewhere, only `firstLive` counts here. */
+  let seamOnly = false;
   const notify = () => {
     const w = wake;
     wake = undefined;
@@ -385,16 +423,13 @@ function replayThenLive<T>(
       for (;;) {
         const batch = await live.next();
         if (batch.done === true) break;
-        for (const e of batch.value) if (matches(e)) buffer.push(e);
+        if (!seamOnly) for (const e of batch.value) if (matches(e)) buffer.push(e);
         // Only above the head read after joining: a feed that has just started may still
         // hand on older events published late, which the replay reads anyway.
         const first = batch.value.length > 0 ? store.position(batch.value[0]!) : undefined;
         if (firstLive === undefined && first !== undefined && first > head) firstLive = first;
         if (buffer.length - taken > MAX_REPLAY_BUFFER) {
-          failure = new AppError('BAD_USER_INPUT', 'Fell too far behind while replaying; resume again', {
-            argument: 'after',
-            reason: 'REPLAY_OVERFLOW',
-          });
+          failure = replayOverflow();
           await live.return?.();
           break;
         }
@@ -423,7 +458,19 @@ function replayThenLive<T>(
     if (short) replaying = false;
   };
 
-  const iterator: AsyncIterableIterator<T> = {
+  const iterator: PositionedStream<T> = {
+    positionOf: (event) => store.position(event),
+    async nextReplayed(): Promise<IteratorResult<T, bigint>> {
+      seamOnly = true;
+      buffer.length = 0;
+      taken = 0;
+      for (;;) {
+        const r = closed ? undefined : replayed.shift();
+        if (r !== undefined) return { value: r, done: false };
+        if (closed || !replaying) return { value: cursor, done: true };
+        await replayPage();
+      }
+    },
     async next(): Promise<IteratorResult<T>> {
       for (;;) {
         if (closed) return { value: undefined, done: true };
@@ -471,5 +518,6 @@ function replayThenLive<T>(
       return iterator;
     },
   };
+  positioned.add(iterator);
   return iterator;
 }

@@ -24,7 +24,8 @@ import { Metrics } from './metrics.js';
 import { apiKeyFromHeaders, type OriginPolicy } from './origin.js';
 import type { QueryLimits } from './query-limits.js';
 import { nestingError } from './request-guards.js';
-import { groupKey, SubscriptionFanout } from './ws-fanout.js';
+import { SubscriptionFanout } from './ws-fanout.js';
+import { groupPlan, type GroupPlan } from './ws-resume.js';
 import { createWsTransport, type Extra, type FrameOutput } from './ws-transport.js';
 import {
   CLOSE_TOO_MANY_FAILURES,
@@ -91,9 +92,11 @@ export function createWsServer(opts: {
   const fanout = new SubscriptionFanout({
     format,
     onDrop: (field, count) => metrics.eventsDropped.inc({ topic: field }, count),
+    onExecute: (field, phase) => metrics.subscriptionExecutions.inc({ field, phase }),
   });
+  metrics.subscriptionGroups = () => fanout.groupCount();
   /** What the fan-out needs of an accepted subscription, by its execution context. */
-  const joining = new WeakMap<object, { key: string; id: string; socket: WebSocket }>();
+  const joining = new WeakMap<object, { plan: GroupPlan; id: string; socket: WebSocket }>();
 
   const clientAddress = clientAddressOf(config.trustProxy);
   const transport = createWsTransport<Record<string, unknown> | undefined, WsExtra>(
@@ -199,7 +202,8 @@ export function createWsServer(opts: {
           transport: 'ws' as const,
           logger: log.child({ requestId, keyId: principal.keyId }),
         };
-        joining.set(contextValue, { key: groupKey(principal.role, payload), id, socket: ctx.extra.socket });
+        const plan = groupPlan(principal.role, payload, document);
+        joining.set(contextValue, { plan, id, socket: ctx.extra.socket });
         return {
           schema,
           document,
@@ -212,7 +216,11 @@ export function createWsServer(opts: {
         const member = joining.get(args.contextValue as object);
         const output: FrameOutput | undefined = member && transport.outputOf(member.socket);
         if (!member || !output) throw new Error('subscription without an accepted operation');
-        return fanout.subscribe(member.key, args, member.id, output);
+        const { plan, id } = member;
+        // A resumed operation replays on its own, then joins the group without its cursor.
+        return plan.live
+          ? fanout.resume(plan.key, plan.live, args, id, output)
+          : fanout.subscribe(plan.key, args, id, output);
       },
       onComplete: (ctx, id) => {
         sessions.release(stateOf(ctx), id);
