@@ -1,19 +1,28 @@
 import { useEffect, useState } from 'react';
 import type { ThreatCategory } from './gql/graphql';
 
-export const categories: readonly ThreatCategory[] = [
-  'BRUTEFORCE',
-  'SCAN',
-  'EXPLOIT',
-  'MALWARE',
-  'PHISHING',
-  'DDOS',
-  'BOTNET',
-  'SPAM',
-  'PROXY',
-  'CRAWLER',
-  'OTHER',
-];
+/**
+ * Every member of the schema's ThreatCategory enum, in the order the console lists them.
+ * Codegen gives the console the enum as a type only; a record keyed by it makes the
+ * typecheck fail when the schema gains or loses a member and this list does not.
+ */
+const CATEGORY_ORDER: Record<ThreatCategory, number> = {
+  BRUTEFORCE: 0,
+  SCAN: 1,
+  EXPLOIT: 2,
+  MALWARE: 3,
+  PHISHING: 4,
+  DDOS: 5,
+  BOTNET: 6,
+  SPAM: 7,
+  PROXY: 8,
+  CRAWLER: 9,
+  OTHER: 10,
+};
+
+export const categories: readonly ThreatCategory[] = (Object.keys(CATEGORY_ORDER) as ThreatCategory[]).sort(
+  (a, b) => CATEGORY_ORDER[a] - CATEGORY_ORDER[b],
+);
 
 export function isCategory(value: string | null): value is ThreatCategory {
   return value !== null && (categories as readonly string[]).includes(value);
