@@ -1,6 +1,6 @@
 /**
  * Reads for feeds: a read-only REPEATABLE READ transaction per request, so a feed's
- * fingerprint (its ETag) and its rows come from one snapshot, and a server-side cursor
+ * validator (its ETag) and its rows come from one snapshot, and a server-side cursor
  * (pg-cursor) that hands rows over a batch at a time, so a feed of a million rows holds
  * one batch in memory. Reads the CrowdSec decisions and alerts, threat events and IOCs,
  * which their modules write.
@@ -125,23 +125,59 @@ export function toIocRow(r: IocSqlRow): FeedIocRow {
   };
 }
 
-/** One request's consistent view of the tables: fingerprint, then rows. Close it once. */
+/**
+ * What a feed's body depends on besides its parameters: the tables it reads (as the
+ * columns it shows) and the instants its rows leave it by time alone.
+ */
+export type FeedInput =
+  'iocs' | 'iocs_blocklist' | 'decisions' | 'threat_events' | 'alerts' | 'decision_expiry' | 'verdict_expiry';
+
+const INPUT_SQL: Record<FeedInput, string> = {
+  // Counters of committed changes (migration 20261205110000_feed_versions): 16 rows.
+  iocs: 'sum(v.iocs)::text',
+  iocs_blocklist: 'sum(v.iocs_blocklist)::text',
+  decisions: 'sum(v.decisions)::text',
+  threat_events: 'sum(v.threat_events)::text',
+  alerts: 'sum(v.alerts)::text',
+  // The next expiry after now() among rows that can be in the feed: one index probe each.
+  decision_expiry: `(SELECT extract(epoch FROM min(d.expires_at))::text FROM crowdsec_decisions d
+      WHERE d.deleted_at IS NULL AND d.simulated = false AND d.expires_at > now())`,
+  verdict_expiry: `(SELECT extract(epoch FROM min(e.expires_at))::text FROM feed_verdict_expiries e
+      WHERE e.expires_at > now())`,
+};
+
+/**
+ * The one statement that validates a feed: what the feed's body depends on, as text.
+ * Within one snapshot the body is a function of the committed writes to its tables
+ * (each counted by a counter that only grows) and of now(); between two snapshots with
+ * equal counters a row can only have left the feed by expiring, which moves the next
+ * expiry past it. So equal validators mean equal bodies, and the statement reads the 16
+ * counter rows and at most one index entry per expiry.
+ */
+export function validatorSql(inputs: readonly FeedInput[]): string {
+  const parts = inputs.map((i) => `COALESCE(${INPUT_SQL[i]}, '-')`);
+  return `SELECT concat_ws('|', ${parts.join(', ')}) AS v FROM feed_versions v`;
+}
+
+/** One request's consistent view of the tables: validator, then rows. Close it once. */
 export class FeedSnapshot {
   private closed = false;
 
   constructor(private readonly client: pg.PoolClient) {}
 
-  /**
-   * A fingerprint of the rows `q` returns (count and the sum of each row's hash), from
-   * one aggregate that ships no rows and builds no body: equal rows, equal fingerprint.
-   */
-  async fingerprint(q: SqlQuery): Promise<string> {
-    const { rows } = await this.client.query<{ n: string; h: string }>(
-      `SELECT count(*)::text AS n, COALESCE(sum(hashtextextended(q::text, 0)::numeric), 0)::text AS h
-         FROM (${q.text}) q`,
+  /** The feed's validator in this snapshot (see `validatorSql`): equal text, equal body. */
+  async validator(inputs: readonly FeedInput[]): Promise<string> {
+    const { rows } = await this.client.query<{ v: string }>(validatorSql(inputs));
+    return rows[0]!.v;
+  }
+
+  /** How many rows `q` returns (the ipset header sizes its set with it). */
+  async count(q: SqlQuery): Promise<number> {
+    const { rows } = await this.client.query<{ n: string }>(
+      `SELECT count(*)::text AS n FROM (${q.text}) q`,
       q.values,
     );
-    return `${rows[0]!.n}:${rows[0]!.h}`;
+    return Number(rows[0]!.n);
   }
 
   /** The rows of `q` a batch at a time; stopping early (return) closes the cursor. */

@@ -1,8 +1,9 @@
 /**
  * The feeds firewalls and SIEMs poll: a blocklist (plain, ipset or nftables), IOCs as
- * CSV and as a STIX 2.1 bundle. Each request reads one snapshot: first a fingerprint of
- * the rows (count and row hashes, one aggregate), which gives a strong ETag, so a poll
- * whose If-None-Match still matches is answered without reading or building the body;
+ * CSV and as a STIX 2.1 bundle. Each request reads one snapshot: first the feed's
+ * validator (counters of the changes to the tables it reads and the next expiry inside
+ * it, one small statement), which gives a strong ETag, so a poll whose If-None-Match
+ * still matches is answered without reading a row of the feed;
  * otherwise the rows stream from a cursor a batch at a time, pulled only as fast as the
  * client reads, and a client that goes away closes the cursor.
  */
@@ -16,6 +17,7 @@ import {
   blocklistSql,
   iocFeedSql,
   toIocRow,
+  type FeedInput,
   type FeedRepository,
   type FeedSnapshot,
   type SqlQuery,
@@ -30,11 +32,16 @@ import {
 import type { FeedConditions, FeedIocRow, FeedResponse } from './feed-types.js';
 import { identityObject, indicatorOf, sightingOf, STIX_NAMESPACE } from './stix.js';
 
-/** Bumped when a feed's layout changes, so cached ETags stop matching. */
-const FEED_LAYOUT = 1;
+/** Bumped when a feed's layout or its validator changes, so cached ETags stop matching. */
+const FEED_LAYOUT = 2;
 /** Feeds streaming at once on this instance (each holds a database connection). */
 export const MAX_CONCURRENT_FEEDS = 4;
 const BUSY_RETRY_AFTER_S = 5;
+
+/** What the IOC feeds (CSV, STIX) depend on: the IOCs' shown columns and verdict expiries. */
+const IOC_INPUTS: readonly FeedInput[] = ['iocs', 'verdict_expiry'];
+/** And STIX sightings: threat events and alerts. */
+const SIGHTING_INPUTS: readonly FeedInput[] = ['threat_events', 'alerts'];
 
 export const IOC_CSV_HEADER = [
   'value',
@@ -81,8 +88,11 @@ export class FeedService {
     const p = blocklistParams(params);
     const q = blocklistSql(p);
     const key = `blocklist|${p.format}|${p.source}|${p.minScore}|${p.decisionType}|${p.family ?? ''}|${p.setName}`;
-    return this.serve(key, q, when, 'text/plain; charset=utf-8', (snap, fp) =>
-      this.blocklistBody(snap, q, p, Number(fp.split(':')[0])),
+    const inputs: FeedInput[] = [];
+    if (p.source !== 'iocs') inputs.push('decisions', 'decision_expiry');
+    if (p.source !== 'decisions') inputs.push('iocs_blocklist');
+    return this.serve(key, inputs, when, 'text/plain; charset=utf-8', (snap) =>
+      this.blocklistBody(snap, q, p),
     );
   }
 
@@ -91,7 +101,7 @@ export class FeedService {
     const p = iocFeedParams(params);
     const q = iocFeedSql(p, false);
     const key = `iocs.csv|${p.minScore}|${p.types.join(',')}`;
-    return this.serve(key, q, when, 'text/csv; charset=utf-8; header=present', (snap) =>
+    return this.serve(key, IOC_INPUTS, when, 'text/csv; charset=utf-8; header=present', (snap) =>
       this.csvBody(snap, q),
     );
   }
@@ -102,17 +112,18 @@ export class FeedService {
     const withSightings = booleanParam(params, 'sightings', true);
     const q = iocFeedSql(p, withSightings);
     const key = `stix|${p.minScore}|${p.types.join(',')}|${withSightings}`;
-    return this.serve(key, q, when, 'application/stix+json; version=2.1', (snap, _fp, etag) =>
+    const inputs = withSightings ? [...IOC_INPUTS, ...SIGHTING_INPUTS] : IOC_INPUTS;
+    return this.serve(key, inputs, when, 'application/stix+json; version=2.1', (snap, etag) =>
       this.stixBody(snap, q, etag),
     );
   }
 
   private async serve(
     key: string,
-    q: SqlQuery,
+    inputs: readonly FeedInput[],
     when: FeedConditions,
     contentType: string,
-    body: (snap: FeedSnapshot, fingerprint: string, etag: string) => AsyncGenerator<string>,
+    body: (snap: FeedSnapshot, etag: string) => AsyncGenerator<string>,
   ): Promise<FeedResponse> {
     if (this.active >= MAX_CONCURRENT_FEEDS) {
       throw new AppError(
@@ -128,13 +139,13 @@ export class FeedService {
     let handedOver = false;
     try {
       snap = await this.repo.openSnapshot();
-      const fp = await snap.fingerprint(q);
-      const digest = createHash('sha256').update(`${FEED_LAYOUT}|${key}|${fp}`).digest('base64url');
+      const validator = await snap.validator(inputs);
+      const digest = createHash('sha256').update(`${FEED_LAYOUT}|${key}|${validator}`).digest('base64url');
       const etag = `"${digest.slice(0, 32)}"`;
       const notModified = matchesEtag(when.ifNoneMatch, etag);
       if (notModified || when.headOnly) return { etag, contentType, notModified, body: undefined };
       handedOver = true;
-      return { etag, contentType, notModified, body: this.guarded(snap, body(snap, fp, etag)) };
+      return { etag, contentType, notModified, body: this.guarded(snap, body(snap, etag)) };
     } finally {
       if (!handedOver) {
         this.active--;
@@ -158,15 +169,10 @@ export class FeedService {
     }
   }
 
-  private async *blocklistBody(
-    snap: FeedSnapshot,
-    q: SqlQuery,
-    p: BlocklistParams,
-    count: number,
-  ): AsyncGenerator<string> {
+  private async *blocklistBody(snap: FeedSnapshot, q: SqlQuery, p: BlocklistParams): AsyncGenerator<string> {
     if (p.format === 'ipset') {
       const family = p.family === 6 ? 'inet6' : 'inet';
-      const maxelem = Math.max(65_536, count);
+      const maxelem = Math.max(65_536, await snap.count(q));
       const staging = `${p.setName}-new`;
       yield `create ${staging} hash:net family ${family} maxelem ${maxelem} -exist\nflush ${staging}\n`;
       for await (const rows of snap.batches<{ value: string }>(q)) {
