@@ -226,6 +226,26 @@ export class CurationService {
     this.deps.repo.invalidate();
   }
 
+  /**
+   * Stores the score of IOCs whose stored score expired (a verdict lapsed): history row
+   * and iocEnriched as for any change. Lists already use the lapsed score until then.
+   * Returns how many it re-scored.
+   */
+  async rescoreExpired(limit: number): Promise<number> {
+    const ids = await this.deps.iocs.scoreExpired(limit);
+    if (ids.length === 0) return 0;
+    const entries = await this.allowlist();
+    for (const id of ids) {
+      const now = new Date();
+      const { before, after } = await this.deps.iocs.updateSummary(id, (cur) =>
+        rescoredSummary(cur, allowlistMatch(entries, cur.type, cur.value), now),
+      );
+      await this.publishIfChanged(before, after);
+    }
+    this.deps.repo.invalidate();
+    return ids.length;
+  }
+
   private async publishIfChanged(before: StoredIoc, after: StoredIoc): Promise<void> {
     if (!scoreChanged(before, after)) return;
     await this.deps.bus

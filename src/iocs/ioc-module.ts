@@ -10,6 +10,7 @@ import { NO_OUTBOX, type Outbox } from '../platform/outbox.js';
 import { CurationRepository } from './curation-repository.js';
 import { CurationService } from './curation-service.js';
 import { createIocCollector } from './ioc-collector.js';
+import { createLapseWorker, rescoreAllExpired } from './ioc-lapse-worker.js';
 import { localEnrichLock, RedisEnrichLock } from './enrich-lock.js';
 import { IocRepository } from './ioc-repository.js';
 import { IocSightingRepository } from './ioc-sighting-repository.js';
@@ -87,10 +88,12 @@ export function createIocModule(deps: ModuleDeps & { outbox?: Outbox }): IocModu
   );
   return {
     services: { iocs, curation },
-    workers: [collector],
+    workers: [collector, createLapseWorker(curation)],
     instanceWorkers: [],
     healthChecks: [],
-    start: () => Promise.resolve(),
+    // Scores that expired while no instance ran (or that a migration marked) are stored
+    // before this instance serves.
+    start: () => rescoreAllExpired(curation),
     stop: () => {
       iocs.stop();
       return Promise.resolve();

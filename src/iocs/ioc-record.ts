@@ -52,6 +52,10 @@ export interface StoredIoc {
   verdict?: StoredVerdict | null;
   /** The allowlist entry that covered the IOC when it was last scored. */
   allowlistedBy?: StoredAllowlistMatch | null;
+  /** When the stored score stops being valid (a verdict's expiry), and the score from then on. */
+  scoreValidUntil?: Date | null;
+  lapsedScore?: number | null;
+  lapsedLevel?: RiskLevel | null;
 }
 
 export interface SourceResultRecord {

@@ -15,7 +15,8 @@ import type { EnrichmentRecord, IocFilter, IocOrder, StoredIoc, StoredSources } 
 import type { SourceResult } from './sources/source-adapter.js';
 
 const IOC_COLUMNS = `id, type, value, risk_score, risk_level, categories, sources, watched, first_seen_at,
-  last_seen_at, last_enriched_at, next_enrich_at, stale_at, last_sighted_at, verdict, allowlisted_by, tags, note`;
+  last_seen_at, last_enriched_at, next_enrich_at, stale_at, last_sighted_at, verdict, allowlisted_by, tags, note,
+  score_valid_until, lapsed_score, lapsed_level`;
 
 /** An enriched IOC as a webhook sees it (IOC_ENRICHED). */
 const IOC_PAYLOAD = `jsonb_build_object('id', up.id, 'type', up.type, 'value', up.value, 'riskScore', up.risk_score,
@@ -41,6 +42,9 @@ interface IocRow {
   note: string | null;
   verdict: StoredVerdict | null;
   allowlisted_by: StoredAllowlistMatch | null;
+  score_valid_until: Date | null;
+  lapsed_score: number | null;
+  lapsed_level: StoredIoc['riskLevel'];
 }
 
 const toIoc = (r: IocRow): StoredIoc => ({
@@ -62,6 +66,9 @@ const toIoc = (r: IocRow): StoredIoc => ({
   note: r.note,
   verdict: r.verdict,
   allowlistedBy: r.allowlisted_by,
+  scoreValidUntil: r.score_valid_until,
+  lapsedScore: r.lapsed_score,
+  lapsedLevel: r.lapsed_level,
 });
 
 /**
@@ -78,6 +85,10 @@ export type IocSummaryUpdate = Pick<
   verdict?: StoredVerdict | null;
   allowlistedBy?: StoredAllowlistMatch | null;
   answered?: ScoreSource[];
+  /** When the score stops being valid and the score from then on (ioc-summary.ts rescore). */
+  scoreValidUntil?: Date | null;
+  lapsedScore?: number | null;
+  lapsedLevel?: StoredIoc['riskLevel'];
 };
 
 /** Runs inside the summary's transaction, after the update: an audit row, say. */
@@ -195,7 +206,8 @@ export class IocRepository {
       const u = compute(before);
       const { rows } = await client.query<IocRow>(
         `UPDATE iocs SET risk_score = $2, risk_level = $3, categories = $4, sources = $5,
-         last_enriched_at = $6, next_enrich_at = $7, verdict = $8, allowlisted_by = $9, stale_at = $10
+         last_enriched_at = $6, next_enrich_at = $7, verdict = $8, allowlisted_by = $9, stale_at = $10,
+         score_valid_until = $11, lapsed_score = $12, lapsed_level = $13
        WHERE id = $1 RETURNING ${IOC_COLUMNS}`,
         [
           id,
@@ -208,6 +220,10 @@ export class IocRepository {
           jsonOrNull(u.verdict !== undefined ? u.verdict : before.verdict),
           jsonOrNull(u.allowlistedBy !== undefined ? u.allowlistedBy : before.allowlistedBy),
           u.staleAt !== undefined ? u.staleAt : before.staleAt,
+          // A summary written without a new scoring keeps the score, so its validity too.
+          u.scoreValidUntil !== undefined ? u.scoreValidUntil : (before.scoreValidUntil ?? null),
+          u.lapsedScore !== undefined ? u.lapsedScore : (before.lapsedScore ?? null),
+          u.lapsedLevel !== undefined ? u.lapsedLevel : (before.lapsedLevel ?? null),
         ],
       );
       const after = toIoc(rows[0]!);
@@ -302,6 +318,16 @@ export class IocRepository {
     return rows.map(toIoc).sort(byPriority);
   }
 
+  /** IOCs whose stored score expired (a verdict lapsed), earliest first: the re-scoring worker's. */
+  async scoreExpired(limit: number): Promise<string[]> {
+    const { rows } = await this.pool.query<{ id: string }>({
+      name: 'iocs_score_expired',
+      text: `SELECT id FROM iocs WHERE ${SCORE_LAPSED} ORDER BY score_valid_until LIMIT $1`,
+      values: [limit],
+    });
+    return rows.map((r) => r.id);
+  }
+
   /**
    * A lookup served from the store: the IOC was asked about now, which keeps it among the
    * recently used ones, and wakes it if it was resting.
@@ -346,9 +372,18 @@ export class IocRepository {
       where.push(sql(`$${params.length}`));
     };
     if (filter.type) add((p) => `type = ${p}::"IocType"`, filter.type);
-    if (filter.level) add((p) => `risk_level = ${p}::"RiskLevel"`, filter.level);
+    // A row whose stored score expired (its verdict lapsed) counts with its lapsed score.
+    if (filter.level)
+      add(
+        (p) =>
+          `((risk_level = ${p}::"RiskLevel" AND ${SCORE_VALID}) OR (${SCORE_LAPSED} AND lapsed_level = ${p}::"RiskLevel"))`,
+        filter.level,
+      );
     if (filter.minScore !== null && filter.minScore !== undefined)
-      add((p) => `risk_score >= ${p}`, filter.minScore);
+      add(
+        (p) => `((risk_score >= ${p} AND ${SCORE_VALID}) OR (${SCORE_LAPSED} AND lapsed_score >= ${p}))`,
+        filter.minScore,
+      );
     if (filter.valuePrefix) add((p) => `starts_with(value, ${p})`, filter.valuePrefix);
     if (filter.watched !== null && filter.watched !== undefined) add((p) => `watched = ${p}`, filter.watched);
     if (filter.tagsAny?.length) add((p) => `tags && ${p}::text[]`, filter.tagsAny);
@@ -357,15 +392,24 @@ export class IocRepository {
     const countWhere = [...where];
     const countParams = [...params];
     const key = ORDER_KEYS[order];
-    const columns = withSources ? IOC_COLUMNS : IOC_COLUMNS.replace('sources', `'{}'::jsonb AS sources`);
+    // Rows whose stored score expired keep their sources: their categories are fused again.
+    const columns = withSources
+      ? IOC_COLUMNS
+      : IOC_COLUMNS.replace(
+          'sources',
+          `CASE WHEN ${SCORE_LAPSED} THEN sources ELSE '{}'::jsonb END AS sources`,
+        );
     const and = (extra: string[]) => {
       const all = [...where, ...extra];
       return all.length > 0 ? `WHERE ${all.join(' AND ')}` : '';
     };
     // Keys at or past the cursor: (key, id) below the cursor's among keyed rows; once the
     // cursor is among the rows without a key (which come last), only those with a lower id.
-    const keyed: string[] = [];
-    const unkeyed: string[] = [`${key.column} IS NULL`];
+    // With a lapsed column, rows whose stored key expired are read apart (below).
+    const lapsedColumn = key.lapsedColumn;
+    const keyed: string[] = lapsedColumn ? [SCORE_VALID] : [];
+    const unkeyed: string[] = [`${key.column} IS NULL`, ...keyed];
+    const lapsed: string[] = [SCORE_LAPSED];
     if (after) {
       const value = key.cursorValue(after.at);
       params.push(after.id);
@@ -373,21 +417,29 @@ export class IocRepository {
       if (value === null) {
         keyed.push('false');
         unkeyed.push(`id < ${id}`);
+        lapsed.push(`${lapsedColumn} IS NULL`, `id < ${id}`);
       } else {
         params.push(value);
         keyed.push(`(${key.column}, id) < ($${params.length}, ${id})`);
+        lapsed.push(`(${lapsedColumn} IS NULL OR (${lapsedColumn}, id) < ($${params.length}, ${id}))`);
       }
     }
     params.push(first + 1);
     const limit = `$${params.length}`;
     // Each branch is one backward scan of the (key, id) index; the outer sort sees at most
-    // twice the page. A key that is never null needs only the first branch.
+    // twice the page. A key that is never null needs only the first branch. Rows whose
+    // stored score expired come from the score_valid_until index, sorted by their lapsed
+    // score; the re-scoring worker keeps them few.
     const branch = (extra: string[], sortKey: string) =>
       `(SELECT ${columns}, ${sortKey} AS sort_key FROM iocs ${and(extra)}
         ORDER BY ${key.column} DESC, id DESC LIMIT ${limit})`;
+    const lapsedBranch = lapsedColumn
+      ? `UNION ALL (SELECT ${columns}, ${lapsedColumn} AS sort_key FROM iocs ${and(lapsed)}
+          ORDER BY ${lapsedColumn} IS NULL, ${lapsedColumn} DESC, id DESC LIMIT ${limit})`
+      : '';
     const text = key.nullable
       ? `SELECT * FROM (${branch([`${key.column} IS NOT NULL`, ...keyed], key.column)}
-           UNION ALL ${branch(unkeyed, `NULL::${key.type}`)}) u
+           UNION ALL ${branch(unkeyed, `NULL::${key.type}`)} ${lapsedBranch}) u
          ORDER BY sort_key IS NULL, sort_key DESC, id DESC LIMIT ${limit}`
       : branch(keyed, key.column);
     const { rows } = await this.pool.query<IocRow & { sort_key: unknown }>(listStatement(text, params));
@@ -432,6 +484,13 @@ export class IocRepository {
  * address, a CrowdSec alert or decision on the value; null when there is none. Three
  * index lookups: run once for a new IOC, the triggers keep it after that.
  */
+/**
+ * A row's stored score expired at score_valid_until (a verdict lapsed): until the
+ * re-scoring worker stores the new one, lapsed_score / lapsed_level are its score.
+ */
+const SCORE_LAPSED = 'score_valid_until <= now()';
+const SCORE_VALID = '(score_valid_until IS NULL OR score_valid_until > now())';
+
 /** When the IOC was last looked up, watched or sighted. */
 const RECENCY_SQL = `GREATEST(last_seen_at, COALESCE(last_sighted_at, '-infinity'))`;
 
@@ -460,6 +519,8 @@ const timeKey = (column: string): OrderKey => ({
 interface OrderKey {
   /** An iocs column with a (column, id) index. */
   column: string;
+  /** The key of rows whose stored score expired (SCORE_LAPSED); the key must be nullable. */
+  lapsedColumn?: string;
   /** Rows without a key sort after all others. */
   nullable: boolean;
   type: string;
@@ -485,6 +546,7 @@ export const ORDER_KEYS: Readonly<Record<IocOrder, OrderKey>> = {
   },
   SCORE: {
     column: 'risk_score',
+    lapsedColumn: 'lapsed_score',
     nullable: true,
     type: 'smallint',
     cursorValue: (at) => (at.getTime() < 0 ? null : at.getTime()),

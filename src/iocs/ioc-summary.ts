@@ -172,6 +172,11 @@ export interface Rescored {
   categories: FusedScore['categories'];
   allowlistedBy: StoredAllowlistMatch | null;
   answered: ScoreSource[];
+  /** When this score stops being valid: the expiry of the active verdict that made it. */
+  scoreValidUntil: Date | null;
+  /** The score and level from scoreValidUntil on (the same fusion without the verdict). */
+  lapsedScore: number | null;
+  lapsedLevel: FusedScore['level'];
 }
 
 /**
@@ -186,8 +191,17 @@ export function rescore(
   now: number = scoredAt.getTime(),
 ): Rescored {
   const curation = curationOf(ioc.verdict, allowlisted, now);
-  const fused = fuseStored(sources, scoredAt, valueFacts(ioc.type, ioc.value).lookalikeOf, curation);
+  const lookalikeOf = valueFacts(ioc.type, ioc.value).lookalikeOf;
+  const fused = fuseStored(sources, scoredAt, lookalikeOf, curation);
+  const expiry = curation.verdict?.expiresAt;
+  // Decay runs from the last enrichment, not from now: the score after the verdict
+  // lapses is known already, so lists can use it from that instant on.
+  const lapsed =
+    expiry == null ? null : fuseStored(sources, scoredAt, lookalikeOf, curationOf(null, allowlisted, now));
   return {
+    scoreValidUntil: expiry == null ? null : new Date(expiry),
+    lapsedScore: lapsed?.score ?? null,
+    lapsedLevel: lapsed?.level ?? null,
     riskScore: fused.score,
     riskLevel: fused.level,
     categories: fused.categories,
@@ -225,19 +239,22 @@ export function toRecord(ioc: StoredIoc, raws?: ReadonlyMap<string, unknown>): I
     return [record];
   });
   // The breakdown as of the last scoring, so it always adds up to the stored score. A
-  // verdict that lapsed since stops counting at once; the collector stores the new score.
+  // verdict that lapsed since stops counting at once; the re-scoring worker
+  // (ioc-lapse-worker.ts) stores the new score within seconds.
   const facts = valueFacts(ioc.type, ioc.value);
   const now = Date.now();
   const curation = curationOf(ioc.verdict, ioc.allowlistedBy, now);
   const fused = fuseStored(ioc.sources, ioc.lastEnrichedAt ?? new Date(), facts.lookalikeOf, curation);
-  const lapsed = ioc.verdict != null && curation.verdict === undefined;
+  // The stored score expired with its verdict: the score from then on was stored with it
+  // (lists that leave the sources out read them for these rows, for the categories).
+  const lapsed = ioc.scoreValidUntil != null && ioc.scoreValidUntil.getTime() <= now;
   const allowlisted = ioc.allowlistedBy ?? null;
   return {
     id: ioc.id,
     type: ioc.type,
     value: ioc.value,
-    riskScore: lapsed ? fused.score : ioc.riskScore,
-    riskLevel: lapsed ? fused.level : ioc.riskLevel,
+    riskScore: lapsed ? (ioc.lapsedScore ?? null) : ioc.riskScore,
+    riskLevel: lapsed ? (ioc.lapsedLevel ?? null) : ioc.riskLevel,
     categories: lapsed ? fused.categories : ioc.categories,
     verdict: ioc.verdict ? toVerdictRecord(ioc.verdict, now) : null,
     tags: ioc.tags ?? [],

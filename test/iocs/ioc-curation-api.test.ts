@@ -479,7 +479,8 @@ describe('a lapsed verdict with the collector running', () => {
         `mutation($v: String!, $e: DateTime) { setIocVerdict(value: $v, verdict: MALICIOUS, expiresAt: $e) { riskScore } }`,
         { v: ip, e: expiresAt },
       );
-      // minScore filters on the stored score: only the collector's re-scoring changes it.
+      // minScore follows the expiry at once (ioc-score-lapse-api.test.ts); the history row
+      // below comes from the re-scoring worker or the collector, whichever is first.
       const highCount = async () =>
         (
           await gql<{ iocs: { totalCount: number } }>(

@@ -97,6 +97,7 @@ describe('the module contract', () => {
       'crowdsec-decisions',
       'crowdsec-stats-compaction',
       'enrichment-collector',
+      'ioc-score-lapse',
     ]);
 
     for (const m of modules) await m.start();
