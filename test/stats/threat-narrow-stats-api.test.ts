@@ -138,6 +138,25 @@ describe('threatStats by source IP or destination port alone', () => {
       { sourceIp: JP, destinationPort: null, count: 1, previousCount: null }, // e7
       ...(withE12 ? [{ sourceIp: JP, destinationPort: 443, count: 1, previousCount: null }] : []),
     ]);
+    await expectSeries();
+  }
+
+  /** threatTimeSeries by source IP in days reads the same rollups (e12 is outside its window). */
+  async function expectSeries(): Promise<void> {
+    const res = await t.gql<{ threatTimeSeries: { start: string; count: number; groups: unknown[] }[] }>(
+      `query { threatTimeSeries(bucket: DAY, since: "${iso(M - DAY)}", until: "${iso(M + 11 * DAY)}",
+                 groupBy: SOURCE_IP, limit: 1) { start count groups { sourceIp count } } }`,
+    );
+    expect(res.errors).toBeUndefined();
+    // Twelve days from M − 1 day: e5 (DE) on the first, e6 (US) on the twelfth (M + 10 days).
+    // DE and US tie at 1: DE (5.9.0.1) is the top group.
+    expect(res.data?.threatTimeSeries).toEqual(
+      Array.from({ length: 12 }, (_, i) => ({
+        start: iso(M + (i - 1) * DAY),
+        count: i === 0 || i === 11 ? 1 : 0,
+        groups: [{ sourceIp: DE, count: i === 0 ? 1 : 0 }],
+      })),
+    );
   }
 
   it('counts from the journal, from the rollups after compaction, and after a compacted event is deleted', async () => {
