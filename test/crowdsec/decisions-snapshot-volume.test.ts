@@ -5,7 +5,7 @@
  * reconciled, and that the body was consumed in batches while it was still arriving
  * rather than parsed whole.
  */
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NO_GEO } from '../../src/crowdsec/crowdsec-geo.js';
 import { DecisionRepository, type DecisionInput } from '../../src/crowdsec/decision-repository.js';
@@ -22,6 +22,7 @@ import {
   type FakeLapiSnapshot,
 } from '../fakes/fake-lapi-snapshot.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
+import { testPool } from '../helpers/test-pool.js';
 
 const COUNT = 100_000;
 const logger = createLogger({ log: { level: 'silent', pretty: false } });
@@ -42,7 +43,7 @@ class RecordingRepository extends DecisionRepository {
 
 beforeAll(async () => {
   db = await createTestDatabase('decisions_snapshot_volume');
-  pool = new pg.Pool({ connectionString: db.url, max: 4 });
+  pool = testPool(db.url, { max: 4 });
   await migrate(pool, { logger });
   fake = await startFakeLapiSnapshot({ count: COUNT, deleted: 50 });
 }, 60_000);

@@ -9,10 +9,11 @@
  * tells its rows apart by a value of its own (threatType, scenario, value prefix).
  */
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { event, INGEST_MANY, INGEST_ONE } from '../threats/threat-fixtures.js';
+import { testPool } from '../helpers/test-pool.js';
 
 let app: TestApp;
 let db: pg.Pool;
@@ -20,7 +21,7 @@ const tag = () => `t${randomBytes(5).toString('hex')}`;
 
 beforeAll(async () => {
   app = await startTestApp('lists');
-  db = new pg.Pool({ connectionString: app.databaseUrl, max: 2 });
+  db = testPool(app.databaseUrl, { max: 2 });
 }, 120_000);
 
 afterAll(async () => {

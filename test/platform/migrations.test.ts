@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { cp, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
+import type pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_MIGRATIONS_DIR, migrate, MigrationError } from '../../src/platform/db-migrator.js';
@@ -10,6 +10,7 @@ import { fromRoot } from '../../src/platform/paths.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
 import { diffShapes, expectedShape, indexName, primaryKeyName } from './schema-drift.js';
 import { readDatabaseShape } from './schema-shape.js';
+import { testPool } from '../helpers/test-pool.js';
 
 const logger = pino({ level: 'silent' });
 const schemaText = await readFile(fromRoot('prisma', 'schema.prisma'), 'utf8');
@@ -25,7 +26,7 @@ afterAll(async () => {
 
 async function freshPool(label: string): Promise<{ db: TestDatabase; pool: pg.Pool }> {
   const db = await createTestDatabase(label);
-  const pool = new pg.Pool({ connectionString: db.url, max: 4 });
+  const pool = testPool(db.url, { max: 4 });
   cleanups.push(async () => {
     await pool.end();
     await db.drop();
@@ -94,7 +95,7 @@ describe('migrate()', () => {
   it('applies each migration once when two instances start at once, then is a no-op', async () => {
     const { db } = await freshPool('concurrent');
     // Two pools stand in for two processes racing at start-up.
-    const pools = [1, 2].map(() => new pg.Pool({ connectionString: db.url, max: 2 }));
+    const pools = [1, 2].map(() => testPool(db.url, { max: 2 }));
     try {
       const results = await Promise.all(pools.map((p) => migrate(p, { logger })));
       expect(results.flatMap((r) => r.applied).sort()).toEqual(migrationNames);

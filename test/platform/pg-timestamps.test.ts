@@ -3,6 +3,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseTimestamptz, poolTypes } from '../../src/platform/pg-timestamps.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
+import { testPool } from '../helpers/test-pool.js';
 
 const driver = pg.types.getTypeParser(1184, 'text') as (text: string) => unknown;
 
@@ -63,7 +64,7 @@ describe('the pool reads timestamptz with it', () => {
   let pool: pg.Pool;
   beforeAll(async () => {
     db = await createTestDatabase('pg_timestamps');
-    pool = new pg.Pool({ connectionString: db.url, max: 1, types: poolTypes });
+    pool = testPool(db.url, { max: 1, types: poolTypes });
   });
   afterAll(async () => {
     await pool.end();

@@ -1,8 +1,9 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
 import { diffShapes, expectedShape } from './schema-drift.js';
 import { readDatabaseShape } from './schema-shape.js';
+import { testPool } from '../helpers/test-pool.js';
 
 /**
  * Guards the drift checker itself against features the current schema does not use
@@ -85,7 +86,7 @@ describe('schema drift checker', () => {
   let pool: pg.Pool;
   beforeAll(async () => {
     db = await createTestDatabase('drift_checker');
-    pool = new pg.Pool({ connectionString: db.url, max: 2 });
+    pool = testPool(db.url, { max: 2 });
     await pool.query(PRISMA_SQL);
   });
   afterAll(async () => {

@@ -5,13 +5,14 @@
  * BAD_USER_INPUT naming the argument and, where there is one, the limit — never a
  * masked INTERNAL_SERVER_ERROR from the database.
  */
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AlertRepository } from '../../src/crowdsec/alert-repository.js';
 import { NO_GEO } from '../../src/crowdsec/crowdsec-geo.js';
 import { DecisionRepository } from '../../src/crowdsec/decision-repository.js';
 import { collect, startTestApp, type TestApp } from '../helpers/test-app.js';
 import { storedAlert } from '../helpers/stored-alert.js';
+import { testPool } from '../helpers/test-pool.js';
 
 let t: TestApp;
 let pool: pg.Pool;
@@ -22,7 +23,7 @@ const cursor = (at: string, id: string) => Buffer.from(JSON.stringify([at, id]))
 
 beforeAll(async () => {
   t = await startTestApp('argument_bounds', { RATE_LIMIT_POINTS: '100000' });
-  pool = new pg.Pool({ connectionString: t.databaseUrl, max: 2 });
+  pool = testPool(t.databaseUrl, { max: 2 });
   const at = new Date('2026-03-01T10:00:00Z');
   await new AlertRepository(pool).upsertBatch(LAPI, [
     storedAlert({ crowdsecId: 1, at, cc: 'DE', ip: '192.0.2.1', scenario: 'crowdsecurity/ssh-bf' }),

@@ -1,7 +1,8 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKLOG_LAGGING_ROWS } from '../../src/platform/rollup-compaction.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
+import { testPool } from '../helpers/test-pool.js';
 
 interface Component {
   name: string;
@@ -19,8 +20,7 @@ let pool: pg.Pool;
 
 beforeAll(async () => {
   t = await startTestApp('stats_journal_health', { WORKERS: 'off' });
-  pool = new pg.Pool({ connectionString: t.databaseUrl, max: 1 });
-  pool.on('error', () => undefined);
+  pool = testPool(t.databaseUrl, { max: 1 });
 });
 
 afterAll(async () => {

@@ -8,7 +8,7 @@
  * GraphQL API against the same kind of plain SQL over the rows.
  */
 import fc from 'fast-check';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AlertRepository, type AlertInput } from '../../src/crowdsec/alert-repository.js';
 import { NO_GEO } from '../../src/crowdsec/crowdsec-geo.js';
@@ -19,6 +19,7 @@ import { CrowdsecStatsRepository } from '../../src/crowdsec/crowdsec-stats-repos
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { event, INGEST_MANY, IPS, type IngestResultView } from '../threats/threat-fixtures.js';
 import { storedAlert } from '../helpers/stored-alert.js';
+import { testPool } from '../helpers/test-pool.js';
 
 const HOUR = 3_600_000;
 const LAPI = 'http://lapi.rollups.test';
@@ -165,7 +166,7 @@ describe('rollups under a random mix of writes', () => {
   beforeAll(async () => {
     // No workers: the test decides when the journals are compacted.
     t = await startTestApp('stats_rollups', { RATE_LIMIT_POINTS: '1000000', WORKERS: 'off' });
-    pool = new pg.Pool({ connectionString: t.databaseUrl, max: 2 });
+    pool = testPool(t.databaseUrl, { max: 2 });
     alerts = new AlertRepository(pool);
     decisions = new DecisionRepository(pool);
     events = new PgThreatEventRepository(pool);

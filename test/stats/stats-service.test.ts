@@ -1,4 +1,4 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AlertRepository, type AlertInput } from '../../src/crowdsec/alert-repository.js';
 import { MemoryCache } from '../../src/platform/cache.js';
@@ -9,6 +9,7 @@ import { StatsService } from '../../src/stats/stats-service.js';
 import { HOUR_MS } from '../../src/stats/stats-types.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
 import { storedAlert } from '../helpers/stored-alert.js';
+import { testPool } from '../helpers/test-pool.js';
 
 /** CrowdSec's statistics as the app wires them: its bucketed counts and the top lists. */
 function crowdsecParts(pool: pg.Pool) {
@@ -26,10 +27,7 @@ const NOW = Date.UTC(2026, 10, 20, 12, 30);
 
 beforeAll(async () => {
   db = await createTestDatabase('stats_service');
-  pool = new pg.Pool({ connectionString: db.url, max: 4 });
-  // Dropping the database terminates its sessions; a client still closing then gets a
-  // FATAL that must not surface as an uncaught error of the run.
-  pool.on('error', () => undefined);
+  pool = testPool(db.url, { max: 4 });
   await migrate(pool, { logger: createLogger({ log: { level: 'silent', pretty: false } }) });
   repo = new AlertRepository(pool);
 });

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AlertRepository, type AlertInput } from '../../src/crowdsec/alert-repository.js';
 import { NO_GEO } from '../../src/crowdsec/crowdsec-geo.js';
@@ -13,6 +13,7 @@ import { DecisionRepository } from '../../src/crowdsec/decision-repository.js';
 import { redisUrlOrSkip } from '../helpers/services.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { storedAlert } from '../helpers/stored-alert.js';
+import { testPool } from '../helpers/test-pool.js';
 
 const redisUrl = redisUrlOrSkip('statistics window bounds (Redis key counts)');
 const DAY = 86_400_000;
@@ -41,7 +42,7 @@ describe.runIf(redisUrl)('statistics windows', () => {
       RATE_LIMIT_POINTS: '100000',
     });
     redis = new Redis(redisUrl!);
-    pool = new pg.Pool({ connectionString: t.databaseUrl, max: 2 });
+    pool = testPool(t.databaseUrl, { max: 2 });
     const created = await t.gql<{ createApiKey: { secret: string } }>(
       'mutation { createApiKey(name: "stats-reader", role: READER) { secret } }',
     );

@@ -7,11 +7,12 @@
  * and after a compacted event is deleted (its −1 in the journal, then compacted too).
  * Expected values are worked out in the comments.
  */
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ThreatStatsRepository } from '../../src/threats/threat-stats-repository.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { event, INGEST_MANY, IPS, type IngestResultView } from '../threats/threat-fixtures.js';
+import { testPool } from '../helpers/test-pool.js';
 
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
@@ -55,7 +56,7 @@ describe('threatStats by source IP or destination port alone', () => {
   beforeAll(async () => {
     // No workers: the test decides when the journal is compacted.
     t = await startTestApp('threat_narrow_stats', { RATE_LIMIT_POINTS: '100000', WORKERS: 'off' });
-    pool = new pg.Pool({ connectionString: t.databaseUrl, max: 2 });
+    pool = testPool(t.databaseUrl, { max: 2 });
     repo = new ThreatStatsRepository(pool);
     const inputs = Object.values(EVENTS).map((e) =>
       event({ sourceIp: e.ip, destinationPort: e.port, occurredAt: iso(e.at) }),

@@ -1,4 +1,3 @@
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import {
@@ -10,6 +9,7 @@ import {
   type EventView,
   type IngestResultView,
 } from './threat-fixtures.js';
+import { testPool } from '../helpers/test-pool.js';
 
 const MAX_BATCH = 60;
 
@@ -65,7 +65,7 @@ describe('threat-event ingestion over GraphQL', () => {
   });
 
   it('flags sources that are known IOCs or banned by CrowdSec, from stored data only', async () => {
-    const pool = new pg.Pool({ connectionString: t.databaseUrl, max: 1 });
+    const pool = testPool(t.databaseUrl, { max: 1 });
     try {
       await pool.query(
         `INSERT INTO crowdsec_decisions (lapi_url, crowdsec_id, origin, type, scope, value, scenario, expires_at)

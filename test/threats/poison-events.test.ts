@@ -1,7 +1,8 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { event, INGEST_MANY, INGEST_ONE, type IngestResultView } from './threat-fixtures.js';
+import { testPool } from '../helpers/test-pool.js';
 
 /**
  * Values PostgreSQL would refuse (or silently alter) must be refused per item at
@@ -67,7 +68,7 @@ describe('poison events', () => {
   let keyB: string;
   beforeAll(async () => {
     t = await startTestApp('threat_poison');
-    pool = new pg.Pool({ connectionString: t.databaseUrl, max: 2 });
+    pool = testPool(t.databaseUrl, { max: 2 });
     const key = async (name: string) => {
       const res = await t.gql<{ createApiKey: { secret: string } }>(
         'mutation($n: String!) { createApiKey(name: $n, role: INGESTOR) { secret } }',

@@ -4,11 +4,12 @@
  * value from the sequence yet (else an earlier-numbered row could commit after a
  * later-numbered one, and a resuming reader would skip it).
  */
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate } from '../../src/platform/db-migrator.js';
 import { createLogger } from '../../src/platform/logger.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
+import { testPool } from '../helpers/test-pool.js';
 
 const STREAMS = [
   {
@@ -34,7 +35,7 @@ describe('stream positions', () => {
   let pool: pg.Pool;
   beforeAll(async () => {
     db = await createTestDatabase('stream_position_lock');
-    pool = new pg.Pool({ connectionString: db.url, max: 4 });
+    pool = testPool(db.url, { max: 4 });
     await migrate(pool, { logger: createLogger({ log: { level: 'silent', pretty: false } }) });
   });
   afterAll(async () => {

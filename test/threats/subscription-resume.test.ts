@@ -1,6 +1,5 @@
 import type { Client } from 'graphql-ws';
 import { Redis } from 'ioredis';
-import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DecisionRepository, type DecisionInput } from '../../src/crowdsec/decision-repository.js';
@@ -11,6 +10,7 @@ import { redisUrlOrSkip } from '../helpers/services.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
 import { event, INGEST_MANY } from './threat-fixtures.js';
+import { testPool } from '../helpers/test-pool.js';
 
 /**
  * Resumable subscriptions through real graphql-ws clients: a client that was away while
@@ -208,7 +208,7 @@ describe('resuming threatDetected on one instance', () => {
     const cursor = l.received.at(-1)!.cursor;
     l.unsubscribe();
     // The next event after the cursor was stored two hours ago (the window is one hour).
-    const pool = new pg.Pool({ connectionString: t.databaseUrl, max: 1 });
+    const pool = testPool(t.databaseUrl, { max: 1 });
     try {
       await pool.query(
         `INSERT INTO threat_events (id, source_ip, threat_type, severity, confidence, occurred_at, ingested_at,
@@ -259,7 +259,7 @@ describe.runIf(sharedRedis)('resuming subscriptions across two instances sharing
   it('decisionAdded: replays decisions written straight to the table, filtered, then live ones from another instance', async () => {
     const tag = Date.now() % 1_000_000;
     const lapi = `http://lapi-${tag}.test`;
-    const pool = new pg.Pool({ connectionString: db.url, max: 2 });
+    const pool = testPool(db.url, { max: 2 });
     const repo = new DecisionRepository(pool);
     const publisher = new Redis(sharedRedis!);
     const subscriber = new Redis(sharedRedis!);
@@ -336,7 +336,7 @@ describe.runIf(sharedRedis)('resuming subscriptions across two instances sharing
 
   it('iocEnriched: replays score changes written straight to the table, then live ones signalled by another instance', async () => {
     const tag = Date.now() % 200;
-    const pool = new pg.Pool({ connectionString: db.url, max: 2 });
+    const pool = testPool(db.url, { max: 2 });
     const publisher = new Redis(sharedRedis!);
     const subscriber = new Redis(sharedRedis!);
     const bus = new RedisEventBus(publisher, subscriber, prefix, pino({ level: 'silent' }));

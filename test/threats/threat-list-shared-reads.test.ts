@@ -8,7 +8,7 @@
  * other statement goes straight through.
  */
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate } from '../../src/platform/db-migrator.js';
@@ -16,13 +16,14 @@ import { poolTypes } from '../../src/platform/pg-timestamps.js';
 import { PgThreatEventRepository } from '../../src/threats/threat-event-repository.js';
 import type { ThreatEventRecord } from '../../src/threats/threat-types.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
+import { testPool } from '../helpers/test-pool.js';
 
 let db: TestDatabase;
 let pool: pg.Pool;
 
 beforeAll(async () => {
   db = await createTestDatabase('shared list reads');
-  pool = new pg.Pool({ connectionString: db.url, max: 4, types: poolTypes });
+  pool = testPool(db.url, { max: 4, types: poolTypes });
   await migrate(pool, { logger: pino({ level: 'silent' }) });
 }, 120_000);
 

@@ -1,4 +1,4 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { migrate } from '../../src/platform/db-migrator.js';
@@ -12,6 +12,7 @@ import type { ThreatEventRecord } from '../../src/threats/threat-types.js';
 import { uuid7 } from '../../src/threats/uuid7.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
 import { startTestApp } from '../helpers/test-app.js';
+import { testPool } from '../helpers/test-pool.js';
 
 function record(occurredAt: Date, externalId: string | null): ThreatEventRecord {
   return {
@@ -57,7 +58,7 @@ describe('PgThreatEventRepository', () => {
   let repo: PgThreatEventRepository;
   beforeAll(async () => {
     db = await createTestDatabase('threat_repo');
-    pool = new pg.Pool({ connectionString: db.url, max: 2 });
+    pool = testPool(db.url, { max: 2 });
     await migrate(pool, { logger: pino({ level: 'silent' }) });
     repo = new PgThreatEventRepository(pool);
   });
@@ -158,7 +159,7 @@ describe('threat-retention worker', () => {
 describe('threat retention through the API', () => {
   it('a started instance deletes events older than THREAT_RETENTION_DAYS and keeps the rest', async () => {
     const db = await createTestDatabase('threat_retention_api');
-    const seedPool = new pg.Pool({ connectionString: db.url, max: 1 });
+    const seedPool = testPool(db.url, { max: 1 });
     let keptIds: string[] = [];
     try {
       await migrate(seedPool, { logger: pino({ level: 'silent' }) });

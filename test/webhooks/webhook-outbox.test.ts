@@ -4,7 +4,7 @@
  * none is written while no active webhook wants THREAT_DETECTED (none at all, one for
  * another event, a paused one). Backoff and signatures are checked as pure functions.
  */
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/platform/logger.js';
 import { loadConfig } from '../../src/config.js';
@@ -12,13 +12,14 @@ import { WebhookSender } from '../../src/webhooks/webhook-sender.js';
 import { sign, verify } from '../../src/webhooks/webhook-signer.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { createWebhook, deleteWebhook, ingest, newSecret, threats, WEBHOOK_ENV } from './webhook-harness.js';
+import { testPool } from '../helpers/test-pool.js';
 
 let t: TestApp;
 let pool: pg.Pool;
 
 beforeAll(async () => {
   t = await startTestApp('webhook_outbox', { ...WEBHOOK_ENV, WEBHOOK_DELIVERY_ENABLED: 'false' });
-  pool = new pg.Pool({ connectionString: t.databaseUrl, max: 1 });
+  pool = testPool(t.databaseUrl, { max: 1 });
 }, 60_000);
 afterAll(async () => {
   await pool?.end();
