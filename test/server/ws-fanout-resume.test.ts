@@ -1,0 +1,245 @@
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { makeExecutableSchema } from '@graphql-tools/schema';
+import { parse, type GraphQLError } from 'graphql';
+import { createClient, type Client } from 'graphql-ws';
+import { pino } from 'pino';
+import WebSocket, { WebSocketServer } from 'ws';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { MemoryEventBus } from '../../src/platform/event-bus.js';
+import {
+  encodeCursor,
+  OrderedFeed,
+  subscribeResumable,
+  type StreamStore,
+} from '../../src/platform/resumable-stream.js';
+import { SubscriptionFanout } from '../../src/server/ws-fanout.js';
+import { groupPlan, type GroupPlan } from '../../src/server/ws-resume.js';
+import { createWsTransport, type FrameOutput } from '../../src/server/ws-transport.js';
+
+/**
+ * The seam of a resumed subscription that hands over to its group, made to happen on
+ * purpose: a stream kept in memory whose reads the test holds, so that live events are
+ * committed and delivered to the group exactly while the resumed subscription reads
+ * its head (they are then both replayed and in the group's backlog: the backlog must
+ * skip them) or its replay page (they are above the replay: only the backlog has them).
+ * Behind a real graphql-ws server and client, wired as ws-server.ts wires the fan-out.
+ */
+const WAIT = { timeout: 10_000, interval: 10 };
+const TOPIC = 'ticks';
+
+interface Ev {
+  n: number;
+}
+const rows: Ev[] = [];
+/** Held reads: each resolves when the test opens it. */
+const gates = { head: undefined as Promise<void> | undefined, read: undefined as Promise<void> | undefined };
+const waiting = { head: 0, read: 0 };
+const store: StreamStore<Ev> = {
+  stream: 'tick',
+  topic: TOPIC,
+  unpack: (message) => message as Ev[],
+  position: (e) => BigInt(e.n),
+  async readAfter(after, limit) {
+    waiting.read += 1;
+    await gates.read;
+    waiting.read -= 1;
+    return rows.filter((r) => BigInt(r.n) > after).slice(0, limit);
+  },
+  async head() {
+    waiting.head += 1;
+    await gates.head;
+    waiting.head -= 1;
+    return BigInt(rows.at(-1)?.n ?? 0);
+  },
+  firstWrittenAfter: (after) => Promise.resolve(rows.some((r) => BigInt(r.n) > after) ? new Date() : null),
+};
+const bus = new MemoryEventBus();
+// No quiet-stream reads: every read of the store is the replay's (the test holds them).
+const feed = new OrderedFeed(bus, store, pino({ level: 'silent' }), undefined, 3_600_000);
+/** Commits events `from`..`to` (their positions) and publishes them, as a writer does. */
+async function commit(from: number, to: number) {
+  const batch = Array.from({ length: to - from + 1 }, (_, i) => ({ n: from + i }));
+  rows.push(...batch);
+  await bus.publish(TOPIC, batch);
+}
+function hold(which: 'head' | 'read'): () => void {
+  let open!: () => void;
+  gates[which] = new Promise<void>((resolve) => (open = resolve));
+  return () => {
+    gates[which] = undefined;
+    open();
+  };
+}
+
+const schema = makeExecutableSchema({
+  typeDefs: `type Query { ok: Boolean }
+    type Tick { n: Int! cursor: String! }
+    type Subscription { tick(after: String): Tick! }`,
+  resolvers: {
+    Subscription: {
+      tick: {
+        subscribe: (_p: unknown, args: { after?: string | null }) =>
+          subscribeResumable(feed, store, () => true, args.after, { windowMs: 3_600_000 }),
+        resolve: (e: Ev) => e,
+      },
+    },
+    Tick: { cursor: (e: Ev) => encodeCursor('tick', BigInt(e.n)) },
+  },
+});
+
+const executed = { live: 0, replay: 0 };
+/** A small MAX_LAG: a replay that outlasts 10 + 1,024 results of its group is refused. */
+const fanout = new SubscriptionFanout({
+  format: (errors: readonly GraphQLError[]) => errors.map((e) => e.toJSON()),
+  onExecute: (_field, phase) => void (executed[phase] += 1),
+  maxLag: 10,
+});
+let url: string;
+let stop: () => Promise<void>;
+beforeAll(async () => {
+  const http = createServer();
+  const wss = new WebSocketServer({ noServer: true });
+  const accepted = new WeakMap<object, { plan: GroupPlan; id: string; output: FrameOutput }>();
+  const transport = createWsTransport(
+    {
+      schema,
+      onSubscribe: (ctx, id, payload) => {
+        const contextValue = {};
+        const document = parse(payload.query);
+        const plan = groupPlan('READER', payload, document);
+        accepted.set(contextValue, { plan, id, output: transport.outputOf(ctx.extra.socket)! });
+        return { schema, document, variableValues: payload.variables, contextValue };
+      },
+      subscribe: (args) => {
+        const { plan, id, output } = accepted.get(args.contextValue as object)!;
+        return plan.live
+          ? fanout.resume(plan.key, plan.live, args, id, output)
+          : fanout.subscribe(plan.key, args, id, output);
+      },
+    },
+    wss,
+    { logger: pino({ level: 'silent' }), isProd: false },
+  );
+  http.on('upgrade', (req: IncomingMessage, raw: Duplex, head: Buffer) =>
+    wss.handleUpgrade(req, raw, head, (ws) => transport.attach(ws, req, raw)),
+  );
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  url = `ws://127.0.0.1:${(http.address() as AddressInfo).port}`;
+  stop = async () => {
+    await transport.dispose();
+    await new Promise((r) => wss.close(r));
+    await new Promise((r) => http.close(r));
+  };
+});
+afterAll(() => stop?.());
+
+const clients: Client[] = [];
+afterAll(async () => {
+  await Promise.all(clients.map(async (c) => c.dispose()));
+});
+
+const TICK = 'subscription($after: String) { tick(after: $after) { n } }';
+function listen(after?: string) {
+  const c = createClient({ url, webSocketImpl: WebSocket, retryAttempts: 0 });
+  clients.push(c);
+  const got: number[] = [];
+  const errors: unknown[] = [];
+  const unsubscribe = c.subscribe<{ tick: Ev }>(
+    { query: TICK, variables: after === undefined ? {} : { after } },
+    {
+      next: (v) => void got.push(v.data!.tick.n),
+      error: (e) => void errors.push(e),
+      complete: () => undefined,
+    },
+  );
+  return { got, errors, unsubscribe };
+}
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+describe('a resumed subscription handing over to its group', () => {
+  it('events delivered while it reads its head are skipped in the backlog; those above its replay come from it', async () => {
+    const fresh = listen();
+    // Live: probe positions until the fresh subscriber has one.
+    let next = rows.length + 1;
+    await vi.waitFor(async () => {
+      await commit(next, next);
+      next += 1;
+      expect(fresh.got.length).toBeGreaterThan(0);
+    }, WAIT);
+    const cursor = encodeCursor('tick', BigInt(next - 1));
+    const missed = range(next, next + 99);
+    await commit(missed[0]!, missed.at(-1)!);
+    next += 100;
+    await vi.waitFor(() => expect(fresh.got.slice(-100)).toEqual(missed), WAIT);
+    const before = { ...executed };
+
+    // The resumed subscription has joined the group and reads its head: held.
+    const openHead = hold('head');
+    const resumed = listen(cursor);
+    await vi.waitFor(() => expect(waiting.head).toBe(1), WAIT);
+    // Ten events committed and delivered to the group meanwhile: below the head it
+    // will read, so replayed, and in the group's backlog for it as well.
+    const underHead = range(next, next + 9);
+    await commit(underHead[0]!, underHead.at(-1)!);
+    next += 10;
+    await vi.waitFor(() => expect(fresh.got.slice(-10)).toEqual(underHead), WAIT);
+    // Then the replay's first read is held, and ten more are delivered: above the head,
+    // so the replay stops below them and only the backlog has them.
+    const openRead = hold('read');
+    openHead();
+    await vi.waitFor(() => expect(waiting.read).toBe(1), WAIT);
+    const aboveHead = range(next, next + 9);
+    await commit(aboveHead[0]!, aboveHead.at(-1)!);
+    next += 10;
+    await vi.waitFor(() => expect(fresh.got.slice(-10)).toEqual(aboveHead), WAIT);
+    openRead();
+    const liveAfter = range(next, next + 4);
+    await commit(liveAfter[0]!, liveAfter.at(-1)!);
+    next += 5;
+    await vi.waitFor(() => expect(resumed.got.at(-1)).toBe(liveAfter.at(-1)), WAIT);
+    expect(resumed.got).toEqual([...missed, ...underHead, ...aboveHead, ...liveAfter]);
+    expect(resumed.errors).toEqual([]);
+    // Replayed: the missed ones and those under its head; everything else, once per group.
+    expect(executed.replay - before.replay).toBe(missed.length + underHead.length);
+    expect(executed.live - before.live).toBe(underHead.length + aboveHead.length + liveAfter.length);
+    expect(fanout.groupCount()).toBe(1);
+    fresh.unsubscribe();
+    resumed.unsubscribe();
+    await vi.waitFor(() => expect(fanout.groupCount()).toBe(0), WAIT);
+  });
+
+  it('a replay that outlasts the group backlog it may hold fails with REPLAY_OVERFLOW; the group goes on', async () => {
+    const fresh = listen();
+    let next = rows.length + 1;
+    await vi.waitFor(async () => {
+      await commit(next, next);
+      next += 1;
+      expect(fresh.got.length).toBeGreaterThan(0);
+    }, WAIT);
+    const cursor = encodeCursor('tick', BigInt(next - 1));
+    await commit(next, next + 9);
+    next += 10;
+    const openRead = hold('read');
+    const resumed = listen(cursor);
+    await vi.waitFor(() => expect(waiting.read).toBe(1), WAIT);
+    // 10 + 1,024 results of the group while the replay waits: the oldest are dropped.
+    const burst = range(next, next + 1099);
+    for (let i = 0; i < burst.length; i += 100) await commit(burst[i]!, burst[i]! + 99);
+    next += burst.length;
+    await vi.waitFor(() => expect(fresh.got.at(-1)).toBe(burst.at(-1)), WAIT);
+    openRead();
+    await vi.waitFor(() => expect(resumed.errors).toHaveLength(1), WAIT);
+    expect(resumed.errors[0]).toEqual([
+      expect.objectContaining({ message: 'Fell too far behind while replaying; resume again' }),
+    ]);
+    // It sent its replay (the ten before the burst) and nothing of the group's.
+    expect(resumed.got).toEqual(range(next - burst.length - 10, next - burst.length - 1));
+    await commit(next, next);
+    await vi.waitFor(() => expect(fresh.got.at(-1)).toBe(next), WAIT);
+    expect(fanout.groupCount()).toBe(1);
+    fresh.unsubscribe();
+    await vi.waitFor(() => expect(fanout.groupCount()).toBe(0), WAIT);
+  });
+});
