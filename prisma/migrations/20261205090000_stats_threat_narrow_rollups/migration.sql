@@ -17,62 +17,64 @@
 -- well as into all the others: every row counted once, in the journal or in the
 -- rollups, as before. ACCESS SHARE on threat_events keeps a TRUNCATE (whose trigger
 -- would not know the new tables yet) out until this commits; inserts and deletes go on.
+-- Each primary key is built after its table is filled: one sort instead of an index
+-- insert per row, about half the time (1,000,000 events: 774,000 source-day rows).
 LOCK TABLE "threat_events" IN ACCESS SHARE MODE;
 SELECT pg_advisory_xact_lock(1953955843, 3);
 
 CREATE TABLE "stats_threat_source_daily" (
   "bucket" timestamptz(3) NOT NULL,
   "source_ip" inet NOT NULL,
-  "n" integer NOT NULL,
-  CONSTRAINT "stats_threat_source_daily_pkey" PRIMARY KEY ("bucket", "source_ip")
+  "n" integer NOT NULL
 );
 INSERT INTO "stats_threat_source_daily" ("bucket", "source_ip", "n")
   SELECT bucket, source_ip, sum(n) FROM "stats_threat_endpoint_daily" GROUP BY 1, 2 HAVING sum(n) <> 0;
+ALTER TABLE "stats_threat_source_daily" ADD CONSTRAINT "stats_threat_source_daily_pkey" PRIMARY KEY ("bucket", "source_ip");
 
 CREATE TABLE "stats_threat_source_weekly" (
   "bucket" timestamptz(3) NOT NULL,
   "source_ip" inet NOT NULL,
-  "n" integer NOT NULL,
-  CONSTRAINT "stats_threat_source_weekly_pkey" PRIMARY KEY ("bucket", "source_ip")
+  "n" integer NOT NULL
 );
 INSERT INTO "stats_threat_source_weekly" ("bucket", "source_ip", "n")
   SELECT bucket, source_ip, sum(n) FROM "stats_threat_endpoint_weekly" GROUP BY 1, 2 HAVING sum(n) <> 0;
+ALTER TABLE "stats_threat_source_weekly" ADD CONSTRAINT "stats_threat_source_weekly_pkey" PRIMARY KEY ("bucket", "source_ip");
 
 CREATE TABLE "stats_threat_source_monthly" (
   "bucket" timestamptz(3) NOT NULL,
   "source_ip" inet NOT NULL,
-  "n" integer NOT NULL,
-  CONSTRAINT "stats_threat_source_monthly_pkey" PRIMARY KEY ("bucket", "source_ip")
+  "n" integer NOT NULL
 );
 INSERT INTO "stats_threat_source_monthly" ("bucket", "source_ip", "n")
   SELECT bucket, source_ip, sum(n) FROM "stats_threat_endpoint_monthly" GROUP BY 1, 2 HAVING sum(n) <> 0;
+ALTER TABLE "stats_threat_source_monthly" ADD CONSTRAINT "stats_threat_source_monthly_pkey" PRIMARY KEY ("bucket", "source_ip");
 
 CREATE TABLE "stats_threat_port_daily" (
   "bucket" timestamptz(3) NOT NULL,
   "destination_port" integer NOT NULL,
-  "n" integer NOT NULL,
-  CONSTRAINT "stats_threat_port_daily_pkey" PRIMARY KEY ("bucket", "destination_port")
+  "n" integer NOT NULL
 );
 INSERT INTO "stats_threat_port_daily" ("bucket", "destination_port", "n")
   SELECT bucket, destination_port, sum(n) FROM "stats_threat_endpoint_daily" GROUP BY 1, 2 HAVING sum(n) <> 0;
+ALTER TABLE "stats_threat_port_daily" ADD CONSTRAINT "stats_threat_port_daily_pkey" PRIMARY KEY ("bucket", "destination_port");
 
 CREATE TABLE "stats_threat_port_weekly" (
   "bucket" timestamptz(3) NOT NULL,
   "destination_port" integer NOT NULL,
-  "n" integer NOT NULL,
-  CONSTRAINT "stats_threat_port_weekly_pkey" PRIMARY KEY ("bucket", "destination_port")
+  "n" integer NOT NULL
 );
 INSERT INTO "stats_threat_port_weekly" ("bucket", "destination_port", "n")
   SELECT bucket, destination_port, sum(n) FROM "stats_threat_endpoint_weekly" GROUP BY 1, 2 HAVING sum(n) <> 0;
+ALTER TABLE "stats_threat_port_weekly" ADD CONSTRAINT "stats_threat_port_weekly_pkey" PRIMARY KEY ("bucket", "destination_port");
 
 CREATE TABLE "stats_threat_port_monthly" (
   "bucket" timestamptz(3) NOT NULL,
   "destination_port" integer NOT NULL,
-  "n" integer NOT NULL,
-  CONSTRAINT "stats_threat_port_monthly_pkey" PRIMARY KEY ("bucket", "destination_port")
+  "n" integer NOT NULL
 );
 INSERT INTO "stats_threat_port_monthly" ("bucket", "destination_port", "n")
   SELECT bucket, destination_port, sum(n) FROM "stats_threat_endpoint_monthly" GROUP BY 1, 2 HAVING sum(n) <> 0;
+ALTER TABLE "stats_threat_port_monthly" ADD CONSTRAINT "stats_threat_port_monthly_pkey" PRIMARY KEY ("bucket", "destination_port");
 
 -- Moves up to max_rows journal rows of threat_events into its rollups and returns how many it
 -- moved, or -1 when another session is compacting them now. Upserts go in key order.
