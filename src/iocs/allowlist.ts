@@ -86,6 +86,18 @@ function hostOf(type: IocType, value: string): { ip?: ipaddr.IPv4 | ipaddr.IPv6;
   return ipaddr.isValid(host) ? { ip: ipaddr.parse(host) } : { domain: host };
 }
 
+/**
+ * The address an IOC names, as text, for the stored `host_ip` the database matches CIDR
+ * entries against (IocRepository): the same reading `allowlistMatch` makes.
+ */
+export function hostAddress(type: IocType, value: string): string | null {
+  try {
+    return hostOf(type, value)?.ip?.toString() ?? null;
+  } catch {
+    return null;
+  }
+}
+
 function covers(entry: AllowlistEntry, host: { ip?: ipaddr.IPv4 | ipaddr.IPv6; domain?: string }): boolean {
   if (entry.kind === 'CIDR') {
     if (host.ip === undefined) return false;

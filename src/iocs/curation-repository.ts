@@ -114,15 +114,20 @@ export class CurationRepository {
    * those it covered when they were last scored.
    */
   async candidates(entry: Pick<AllowlistEntry, 'id' | 'kind' | 'value'>): Promise<string[]> {
-    const covers =
+    // A CIDR entry is two index scans: host_ip's GiST index (the address an IP IOC or an
+    // address URL names) and allowlisted_by's GIN index. A domain suffix still reads
+    // every DOMAIN and URL row.
+    const coveredBefore = `SELECT id FROM iocs WHERE allowlisted_by @> jsonb_build_object('id', $1::text)`;
+    const text =
       entry.kind === 'CIDR'
-        ? `CASE WHEN type IN ('IPV4', 'IPV6') THEN value::inet <<= $2::cidr
-             ELSE type = 'URL' AND value ~ '^[a-z]+://(\\[|[0-9])' END`
-        : `(type IN ('DOMAIN', 'URL') AND (value = $2 OR strpos(value, '.' || $2) > 0))`;
-    const { rows } = await this.pool.query<{ id: string }>(
-      `SELECT id FROM iocs WHERE ${covers} OR allowlisted_by->>'id' = $1 LIMIT ${MAX_RESCORED_PER_CHANGE}`,
-      [entry.id, entry.value],
-    );
+        ? `SELECT id FROM iocs WHERE host_ip <<= $2::inet UNION ${coveredBefore}`
+        : `SELECT id FROM iocs WHERE type IN ('DOMAIN', 'URL') AND (value = $2 OR strpos(value, '.' || $2) > 0)
+           UNION ${coveredBefore}`;
+    const { rows } = await this.pool.query<{ id: string }>({
+      name: `allowlist_candidates_${entry.kind.toLowerCase()}`,
+      text: `${text} LIMIT ${MAX_RESCORED_PER_CHANGE}`,
+      values: [entry.id, entry.value],
+    });
     return rows.map((r) => r.id);
   }
 

@@ -9,6 +9,7 @@ import type { ParsedIoc } from './ioc-types.js';
 import { inTransaction } from '../platform/database.js';
 import { NO_OUTBOX, type Outbox } from '../platform/outbox.js';
 import { listStatement, pageOf, RowCounter, type Cursor, type Page } from '../platform/page.js';
+import { hostAddress } from './allowlist.js';
 import { jsonOrNull } from './curation-repository.js';
 import type { ScoreSource, StoredAllowlistMatch, StoredVerdict } from './curation-types.js';
 import type { EnrichmentRecord, IocFilter, IocOrder, StoredIoc, StoredSources } from './ioc-record.js';
@@ -131,15 +132,21 @@ export class IocRepository {
   async registerMany(iocs: readonly ParsedIoc[], watch: boolean): Promise<StoredIoc[]> {
     if (iocs.length === 0) return [];
     const { rows } = await this.pool.query<IocRow & { inserted: boolean }>(
-      `INSERT INTO iocs (id, type, value, watched, next_enrich_at)
-       SELECT gen_random_uuid(), t, v, $3, CASE WHEN $3 THEN now() END
-       FROM unnest($1::"IocType"[], $2::text[]) AS u(t, v)
+      `INSERT INTO iocs (id, type, value, watched, next_enrich_at, host_ip)
+       SELECT gen_random_uuid(), t, v, $3, CASE WHEN $3 THEN now() END, h
+       FROM unnest($1::"IocType"[], $2::text[], $4::inet[]) AS u(t, v, h)
        ON CONFLICT (value) DO UPDATE SET last_seen_at = now(),
+         host_ip = COALESCE(iocs.host_ip, EXCLUDED.host_ip),
          watched = iocs.watched OR EXCLUDED.watched,
          next_enrich_at = CASE WHEN $3 THEN COALESCE(iocs.next_enrich_at, now())
            ELSE COALESCE(iocs.next_enrich_at, iocs.stale_at) END
        RETURNING ${IOC_COLUMNS}, (xmax = 0) AS inserted`,
-      [iocs.map((i) => i.type), iocs.map((i) => i.value), watch],
+      [
+        iocs.map((i) => i.type),
+        iocs.map((i) => i.value),
+        watch,
+        iocs.map((i) => hostAddress(i.type, i.value)),
+      ],
     );
     this.counter.invalidate();
     // The triggers keep last_sighted_at from here on; sightings before the IOC existed

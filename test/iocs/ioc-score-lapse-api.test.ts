@@ -92,7 +92,11 @@ describe('lists after a verdict lapses, with no worker running', () => {
   let pool: pg.Pool;
   beforeAll(async () => {
     db = await createTestDatabase('ioc_score_lapse');
-    t = await startTestApp('ioc_score_lapse', { ...fakes.env, WORKERS: 'off' }, { database: db });
+    t = await startTestApp(
+      'ioc_score_lapse',
+      { ...fakes.env, VIRUSTOTAL_RATE_LIMITS: '', WORKERS: 'off' },
+      { database: db },
+    );
     pool = new pg.Pool({ connectionString: db.url, max: 2 });
   }, 60_000);
   afterAll(async () => {
@@ -196,7 +200,11 @@ describe('lists after a verdict lapses, with no worker running', () => {
 
     // A new instance on the same database stores the expired scores before it serves.
     await t.stop();
-    t = await startTestApp('ioc_score_lapse', { ...fakes.env, WORKERS: 'off' }, { database: db });
+    t = await startTestApp(
+      'ioc_score_lapse',
+      { ...fakes.env, VIRUSTOTAL_RATE_LIMITS: '', WORKERS: 'off' },
+      { database: db },
+    );
     const after = await pool.query<{ value: string; risk_score: number | null; until: Date | null }>(
       'SELECT value, risk_score, score_valid_until AS until FROM iocs WHERE value = ANY($1) ORDER BY value',
       [[a, b, c, d, e]],
@@ -217,7 +225,7 @@ describe('lists after a verdict lapses, with no worker running', () => {
 describe('the re-scoring worker', () => {
   it('stores the post-expiry score and a history row within seconds of the expiry', async () => {
     // The collector stays off (fakes.env): only the re-scoring worker can store it.
-    const w = await startTestApp('ioc_score_lapse_worker', fakes.env);
+    const w = await startTestApp('ioc_score_lapse_worker', { ...fakes.env, VIRUSTOTAL_RATE_LIMITS: '' });
     const pool = new pg.Pool({ connectionString: w.databaseUrl, max: 2 });
     try {
       const ip = `${freshNet()}21`;
