@@ -395,7 +395,10 @@ export class IocRepository {
     if (filter.watched !== null && filter.watched !== undefined) add((p) => `watched = ${p}`, filter.watched);
     if (filter.tagsAny?.length) add((p) => `tags && ${p}::text[]`, filter.tagsAny);
     if (filter.tagsAll?.length) add((p) => `tags @> ${p}::text[]`, filter.tagsAll);
-    if (filter.noteContains) add((p) => `strpos(lower(note), lower(${p})) > 0`, filter.noteContains);
+    // ILIKE lower-cases both sides as lower() does; the trigram index serves it where
+    // pg_trgm exists (migration 20261205122000_ioc_note_trgm).
+    if (filter.noteContains)
+      add((p) => `note ILIKE ${p} ESCAPE '\\'`, `%${likeEscaped(filter.noteContains)}%`);
     const countWhere = [...where];
     const countParams = [...params];
     const key = ORDER_KEYS[order];
@@ -491,6 +494,9 @@ export class IocRepository {
  * address, a CrowdSec alert or decision on the value; null when there is none. Three
  * index lookups: run once for a new IOC, the triggers keep it after that.
  */
+/** The text as a LIKE pattern that matches only itself: backslash, % and _ escaped with a backslash. */
+export const likeEscaped = (text: string): string => text.replace(/[\\%_]/g, (c) => `\\${c}`);
+
 /**
  * A row's stored score expired at score_valid_until (a verdict lapsed): until the
  * re-scoring worker stores the new one, lapsed_score / lapsed_level are its score.

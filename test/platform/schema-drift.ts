@@ -199,7 +199,9 @@ export async function expectedShape(schema: string, client: pg.ClientBase): Prom
       primary: idx.type === 'id',
       unique: idx.type !== 'normal',
       columns: idx.fields.map((f, k) => {
-        const opclass = typeof f.operatorClass === 'string' ? ' ' + f.operatorClass.toLowerCase() : '';
+        // InetOps and raw("inet_ops") alike read as the database shape's "inetops".
+        const opclass =
+          typeof f.operatorClass === 'string' ? ' ' + f.operatorClass.toLowerCase().replace(/_/g, '') : '';
         return `${cols[k] ?? f.name}${f.sortOrder === 'desc' ? ' DESC' : ''}${opclass}`;
       }),
       method: (idx.algorithm ?? 'BTree').toLowerCase(),
