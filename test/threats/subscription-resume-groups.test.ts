@@ -117,12 +117,20 @@ async function live(app: TestApp, sub: ReturnType<typeof listen>, tag: string) {
   }
 }
 
+/** The stream position a threatDetected cursor names. */
+const positionOf = (cursor: string) => BigInt(Buffer.from(cursor, 'base64url').toString().split(':')[2]!);
+
+/** Concurrent ingest loops during the resume: commits land at every moment of the replay. */
+const FIRE_LOOPS = 3;
+
 /**
  * A fresh subscriber is live and has seen `before`; its last cursor is the cursor of a
  * console that went away. 1,000 events are ingested; the console comes back with that
- * cursor while live events are ingested (5 per call, through `senders` in turn) before,
- * during and after its replay. Both must have exactly the missed events, then the live
- * ones; afterwards both are served by one group, one execution per event.
+ * cursor while live events are ingested (5 per call, FIRE_LOOPS calls at a time, through
+ * `senders` in turn) before, during and after its replay. It must get exactly the missed
+ * events, then every live one, in commit order (what the fresh subscriber, a plain group
+ * member, saw; and increasing positions), none twice; afterwards both are served by one
+ * group, one execution per event.
  */
 async function seamUnderFire(receiver: TestApp, senders: readonly TestApp[], tag: string) {
   await idle(receiver);
@@ -132,6 +140,7 @@ async function seamUnderFire(receiver: TestApp, senders: readonly TestApp[], tag
   await ingest(senders[0]!, before);
   await vi.waitFor(() => expect(fresh.ids(`${tag}-before`)).toEqual(before), WAIT);
   const cursor = fresh.received.at(-1)!.cursor;
+  const seenBefore = fresh.received.length;
 
   const missed = range(`${tag}-missed`, 1000);
   for (let i = 0; i < missed.length; i += 100)
@@ -141,13 +150,13 @@ async function seamUnderFire(receiver: TestApp, senders: readonly TestApp[], tag
   // Live events from now until well after the resumed subscriber has had live ones.
   const liveIds: string[] = [];
   let firing = true;
-  const fire = (async () => {
+  const fire = Array.from({ length: FIRE_LOOPS }, async (_, loop) => {
     for (let call = 0; firing; call++) {
-      const ids = range(`${tag}-live-${String(call).padStart(4, '0')}`, 5);
-      await ingest(senders[call % senders.length]!, ids);
+      const ids = range(`${tag}-live-${loop}-${String(call).padStart(4, '0')}`, 5);
+      await ingest(senders[(call + loop) % senders.length]!, ids);
       liveIds.push(...ids);
     }
-  })();
+  });
   // Let the fire start before the resume, so the replay runs under it from its first read.
   await vi.waitFor(() => expect(fresh.ids(`${tag}-live`).length).toBeGreaterThan(0), WAIT);
   const resumed = listen(receiver, SUBSCRIBE, { after: cursor });
@@ -155,13 +164,17 @@ async function seamUnderFire(receiver: TestApp, senders: readonly TestApp[], tag
   const more = liveIds.length + 50;
   await vi.waitFor(() => expect(liveIds.length).toBeGreaterThan(more), WAIT);
   firing = false;
-  await fire;
+  await Promise.all(fire);
   const end = `${tag}-end`;
   await ingest(senders[0]!, [end]);
   await vi.waitFor(() => expect(resumed.ids(end)).toHaveLength(1), WAIT);
   await vi.waitFor(() => expect(fresh.ids(end)).toHaveLength(1), WAIT);
 
-  const expected = [...missed, ...liveIds, end];
+  // The fresh subscriber's sequence after the cursor: the missed, then each live one once, then the end.
+  const expected = fresh.received.slice(seenBefore).map((e) => e.externalId);
+  expect(expected.slice(0, missed.length)).toEqual(missed);
+  expect(expected.at(-1)).toBe(end);
+  expect([...expected.slice(missed.length, -1)].sort()).toEqual([...liveIds].sort());
   const got = resumed.received.map((e) => e.externalId);
   const at = got.findIndex((id, i) => id !== expected[i]);
   // Where it went wrong, if it did (a gap or a duplicate shows as the first difference).
@@ -174,9 +187,9 @@ async function seamUnderFire(receiver: TestApp, senders: readonly TestApp[], tag
     firstDifference: -1,
     around: [],
   });
-  expect(new Set(resumed.received.map((e) => e.cursor)).size).toBe(resumed.received.length);
-  expect(fresh.ids(`${tag}-missed`)).toEqual(missed);
-  expect(fresh.ids(`${tag}-live`)).toEqual(liveIds);
+  const positions = resumed.received.map((e) => positionOf(e.cursor));
+  expect(positions.every((p, i) => i === 0 || p > positions[i - 1]!)).toBe(true);
+  expect(positions[0]! > positionOf(cursor)).toBe(true);
   expect([...fresh.errors, ...resumed.errors]).toEqual([]);
   // The replay executed the missed events and the live ones it read before the seam;
   // more than the missed ones: live events fell into the replay, so the seam was crossed
