@@ -26,6 +26,13 @@
  * delivered before the subscriber joined was committed before its first read, so the
  * replay finds it; what the feed delivers later is buffered; positions are commit-ordered,
  * so every read sees a prefix of the stream: no event falls between the two.
+ *
+ * Handing over (server/ws-fanout.ts): a consumer that already listens to the same live
+ * events elsewhere (the subscription group of the same operation without `after`, joined
+ * before this stream was made) takes only the replay, through `nextReplayed`, which ends
+ * with the position the replay read through; it takes every event above that position
+ * from its own listener. The replay covers every position committed before its head
+ * read, so it covers what that listener had delivered before this stream was made.
  */
 import { AppError, badInput } from './errors.js';
 import { LocalHub, type EventBus, type TopicRef } from './event-bus.js';

@@ -242,4 +242,34 @@ describe('a resumed subscription handing over to its group', () => {
     fresh.unsubscribe();
     await vi.waitFor(() => expect(fanout.groupCount()).toBe(0), WAIT);
   });
+  it('completed during its replay: the replay stops, nothing more is sent, the group goes on without it', async () => {
+    const fresh = listen();
+    let next = rows.length + 1;
+    await vi.waitFor(async () => {
+      await commit(next, next);
+      next += 1;
+      expect(fresh.got.length).toBeGreaterThan(0);
+    }, WAIT);
+    const cursor = encodeCursor('tick', BigInt(next - 1));
+    await commit(next, next + 9);
+    next += 10;
+    const before = { ...executed };
+    const openRead = hold('read');
+    const resumed = listen(cursor);
+    await vi.waitFor(() => expect(waiting.read).toBe(1), WAIT);
+    resumed.unsubscribe();
+    // The group's live results would be kept for it if it had not left.
+    await commit(next, next + 4);
+    next += 5;
+    await vi.waitFor(() => expect(fresh.got.at(-1)).toBe(next - 1), WAIT);
+    openRead();
+    await commit(next, next);
+    await vi.waitFor(() => expect(fresh.got.at(-1)).toBe(next), WAIT);
+    expect(resumed.got).toEqual([]);
+    expect(resumed.errors).toEqual([]);
+    expect(executed.replay - before.replay).toBe(0);
+    expect(fanout.groupCount()).toBe(1);
+    fresh.unsubscribe();
+    await vi.waitFor(() => expect(fanout.groupCount()).toBe(0), WAIT);
+  });
 });
