@@ -65,7 +65,7 @@ export interface FanoutOptions {
  * the group had already delivered (resumable-stream.ts); so every matching event above R
  * is a result the group produces after the join. No duplicate: the replay stops at R and
  * the backlog skips what is at or below it. A member whose replay outlasts MAX_LAG of the
- * group's results fails with REPLAY_OVERFLOW (resume again), as a long replay did before.
+ * group's results fails with REPLAY_OVERFLOW: the client resumes again from its cursor.
  */
 export class SubscriptionFanout {
   private readonly groups = new Map<string, Group>();
