@@ -13,6 +13,7 @@ export interface NewApiKey {
   prefix: string;
   hash: string;
   unlimited?: boolean;
+  feedsOnly?: boolean;
 }
 
 export interface ApiKeyRepository {

@@ -142,6 +142,7 @@ export class ApiKeyService {
       name: record.name,
       role: record.role,
       unlimited: record.unlimited,
+      feedsOnly: record.feedsOnly,
     };
     if (record.unlimited) this.unlimitedKeys.add(record.id);
     this.cache.good(hash, principal);
@@ -272,13 +273,20 @@ export class ApiKeyService {
     return this.lookups.run(hash, () => this.repo.findByHash(hash));
   }
 
-  /** A new key; `unlimited` keys are never rate limited (the resolver allows it to ADMIN only). */
-  async create(name: string, role: Role, opts: { unlimited?: boolean } = {}): Promise<CreatedKey> {
+  /**
+   * A new key; `unlimited` keys are never rate limited (the resolver allows it to ADMIN
+   * only), `feedsOnly` keys read the feeds and are refused by the GraphQL API.
+   */
+  async create(
+    name: string,
+    role: Role,
+    opts: { unlimited?: boolean; feedsOnly?: boolean } = {},
+  ): Promise<CreatedKey> {
     const trimmed = name.trim();
     if (trimmed.length === 0 || trimmed.length > 100) throw badInput('name must be 1–100 characters');
     if ([...trimmed].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f))
       throw badInput('name must not contain control characters');
-    return this.insertNew(this.repo, trimmed, role, opts.unlimited ?? false);
+    return this.insertNew(this.repo, trimmed, role, opts.unlimited ?? false, opts.feedsOnly ?? false);
   }
 
   /** A fresh random key stored by `repo` (only its hash); the secret is returned once. */
@@ -287,6 +295,7 @@ export class ApiKeyService {
     name: string,
     role: Role,
     unlimited = false,
+    feedsOnly = false,
   ): Promise<CreatedKey> {
     const secret = KEY_PREFIX + randomBytes(KEY_BYTES).toString('base64url');
     const record = await repo.create({
@@ -295,9 +304,10 @@ export class ApiKeyService {
       prefix: secret.slice(0, VISIBLE_PREFIX_LENGTH),
       hash: hashKey(secret),
       unlimited,
+      feedsOnly,
     });
     this.cache.forget(record.hash);
-    this.log.info({ keyId: record.id, name, role, unlimited }, 'api key created');
+    this.log.info({ keyId: record.id, name, role, unlimited, feedsOnly }, 'api key created');
     return { record, secret };
   }
 

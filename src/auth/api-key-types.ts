@@ -12,6 +12,8 @@ export interface ApiKeyRecord {
   revokedAt: Date | null;
   /** Never rate limited (set by an ADMIN when the key is created). */
   unlimited: boolean;
+  /** Reads the feeds only, never the GraphQL API (set when the key is created). */
+  feedsOnly: boolean;
 }
 
 /** What `apiKeys` serves (GraphQL `ApiKeyConnection`). */
@@ -24,6 +26,8 @@ export interface Principal {
   role: Role;
   /** Requests with this key are not rate limited. */
   unlimited: boolean;
+  /** The key reads /feeds/* only: the GraphQL API refuses it. */
+  feedsOnly: boolean;
 }
 
 /** A key was revoked (or otherwise changed): whoever holds it must look again. */

@@ -121,6 +121,8 @@ export type AllowlistKind =
 export type ApiKey = {
   __typename?: 'ApiKey';
   createdAt: Scalars['DateTime']['output'];
+  /** True for a key that reads the feeds (/feeds/*) only: the GraphQL API (HTTP and WebSocket) refuses it with FORBIDDEN. */
+  feedsOnly: Scalars['Boolean']['output'];
   id: Scalars['ID']['output'];
   lastUsedAt?: Maybe<Scalars['DateTime']['output']>;
   name: Scalars['String']['output'];
@@ -716,7 +718,10 @@ export type Mutation = {
   /**
    * Create an API key. The secret is in the response only. With `unlimited: true` the key is
    * never rate limited (for trusted internal services; the failed-authentication budget and
-   * the WebSocket operation caps still apply); it cannot be changed later.
+   * the WebSocket operation caps still apply); it cannot be changed later. With
+   * `feedsOnly: true` the key reads the feeds (/feeds/*) and nothing else: every GraphQL
+   * request and WebSocket with it is refused (FORBIDDEN); give one to each firewall that pulls
+   * a blocklist. It cannot be changed later either.
    */
   createApiKey: CreatedApiKey;
   /**
@@ -818,6 +823,7 @@ export type MutationClearIocVerdictArgs = {
 
 
 export type MutationCreateApiKeyArgs = {
+  feedsOnly?: InputMaybe<Scalars['Boolean']['input']>;
   name: Scalars['String']['input'];
   role: Role;
   unlimited?: InputMaybe<Scalars['Boolean']['input']>;
@@ -2114,6 +2120,7 @@ export type AllowlistEntryResolvers<ContextType = GraphQLContext, ParentType ext
 
 export type ApiKeyResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ApiKey'] = ResolversParentTypes['ApiKey']> = ResolversObject<{
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  feedsOnly?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   lastUsedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -2414,7 +2421,7 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   addAllowlistEntry?: Resolver<ResolversTypes['AllowlistEntry'], ParentType, ContextType, RequireFields<MutationAddAllowlistEntryArgs, 'value'>>;
   banIp?: Resolver<ResolversTypes['Decision'], ParentType, ContextType, RequireFields<MutationBanIpArgs, 'duration' | 'reason' | 'scope' | 'value'>>;
   clearIocVerdict?: Resolver<Maybe<ResolversTypes['Ioc']>, ParentType, ContextType, RequireFields<MutationClearIocVerdictArgs, 'value'>>;
-  createApiKey?: Resolver<ResolversTypes['CreatedApiKey'], ParentType, ContextType, RequireFields<MutationCreateApiKeyArgs, 'name' | 'role' | 'unlimited'>>;
+  createApiKey?: Resolver<ResolversTypes['CreatedApiKey'], ParentType, ContextType, RequireFields<MutationCreateApiKeyArgs, 'feedsOnly' | 'name' | 'role' | 'unlimited'>>;
   createWebhook?: Resolver<ResolversTypes['Webhook'], ParentType, ContextType, RequireFields<MutationCreateWebhookArgs, 'events' | 'format' | 'secret' | 'url'>>;
   deleteDecision?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeleteDecisionArgs, 'id'>>;
   deleteWebhook?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeleteWebhookArgs, 'id'>>;

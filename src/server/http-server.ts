@@ -11,9 +11,10 @@ import type { GraphQLFormattedError } from 'graphql';
 import type { ApiKeyService } from '../auth/api-key-service.js';
 import type { Principal } from '../auth/api-key-types.js';
 import { clientBucket } from '../auth/client-address.js';
+import { FEEDS_ONLY_MESSAGE } from '../auth/roles.js';
 import type { Config } from '../config.js';
 import { formatGraphQLError, httpStatusOf, toGraphQLError } from '../graphql/error-mapping.js';
-import { AppError } from '../platform/errors.js';
+import { AppError, forbidden } from '../platform/errors.js';
 import { DEPENDENCY_RETRY_AFTER_S } from '../platform/failure-classifier.js';
 import { LazyChildLogger, type Logger } from '../platform/logger.js';
 import { fromRoot } from '../platform/paths.js';
@@ -78,8 +79,15 @@ export async function registerRoutes(
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) =>
     graphqlShapedError(err, req, reply),
   );
-  const contextOf = (req: FastifyRequest, principal: Principal): GraphQLContext =>
-    new LazyLoggerContext(principal, services, req.id, 'http', req.log as unknown as Logger);
+  const contextOf = (req: FastifyRequest, principal: Principal): GraphQLContext => {
+    if (principal.feedsOnly) throw feedsOnlyRefusal();
+    return new LazyLoggerContext(principal, services, req.id, 'http', req.log as unknown as Logger);
+  };
+  /** A feeds-only key asked for the GraphQL API: 403, FORBIDDEN. */
+  const feedsOnlyRefusal = () => {
+    metrics.rejected.inc({ reason: 'feeds_only' });
+    return toGraphQLError(forbidden(FEEDS_ONLY_MESSAGE), 403);
+  };
 
   /** Authentication and rate-limit failures as the GraphQL errors (and statuses) clients see. */
   const refusal = (err: unknown): unknown => {
@@ -129,6 +137,7 @@ export async function registerRoutes(
     const key = apiKeyFromHeaders(req.headers);
     const fresh = services.apiKeys.verifyFresh(key);
     if (!fresh) return checkedContext(req, key);
+    if (fresh.feedsOnly) return Promise.reject(feedsOnlyRefusal());
     if (fresh.unlimited || rateLimiter.tryConsume(fresh.keyId)) return Promise.resolve(contextOf(req, fresh));
     return limitedContext(req, fresh);
   };

@@ -13,6 +13,7 @@ import type { Context, OperationResult } from 'graphql-ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { hashKey } from '../auth/api-key-service.js';
 import { clientBucket } from '../auth/client-address.js';
+import { FEEDS_ONLY_MESSAGE } from '../auth/roles.js';
 import { clientAddressOf } from './client-ip.js';
 import type { Config } from '../config.js';
 import { formatGraphQLError, toGraphQLError } from '../graphql/error-mapping.js';
@@ -28,6 +29,7 @@ import { SubscriptionFanout } from './ws-fanout.js';
 import { groupPlan, type GroupPlan } from './ws-resume.js';
 import { createWsTransport, type Extra, type FrameOutput } from './ws-transport.js';
 import {
+  CLOSE_FORBIDDEN,
   CLOSE_TOO_MANY_FAILURES,
   CLOSE_TRY_AGAIN_LATER,
   WsSessions,
@@ -131,6 +133,11 @@ export function createWsServer(opts: {
         }
         // Closed while the key was being checked: onClose has run, nothing to count.
         if (state.closed || ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) return false;
+        if (principal.feedsOnly) {
+          metrics.rejected.inc({ reason: 'ws_feeds_only' });
+          sessions.end(state, CLOSE_FORBIDDEN, `FORBIDDEN: ${FEEDS_ONLY_MESSAGE}`.slice(0, 120));
+          return false;
+        }
         sessions.attach(state, principal, hashKey(key!));
         if (state.closed) return false;
         state.counted = true;

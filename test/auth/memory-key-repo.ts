@@ -15,10 +15,18 @@ export class MemoryKeyRepo implements ApiKeyRepository {
     if (this.down)
       throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
   }
-  create(d: { name: string; role: ApiKeyRecord['role']; prefix: string; hash: string; unlimited?: boolean }) {
+  create(d: {
+    name: string;
+    role: ApiKeyRecord['role'];
+    prefix: string;
+    hash: string;
+    unlimited?: boolean;
+    feedsOnly?: boolean;
+  }) {
     const row = {
       ...d,
       unlimited: d.unlimited ?? false,
+      feedsOnly: d.feedsOnly ?? false,
       id: crypto.randomUUID(),
       createdAt: new Date(),
       lastUsedAt: null,

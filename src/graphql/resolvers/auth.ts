@@ -19,8 +19,11 @@ export const authResolvers: Resolvers = {
   },
   ApiKeyConnection: connectionResolvers((k: ApiKeyRecord) => ({ at: k.createdAt, id: k.id })),
   Mutation: {
-    createApiKey: async (_p, { name, role, unlimited }, { services }) => {
-      const { record, secret } = await services.apiKeys.create(name, role, { unlimited: unlimited ?? false });
+    createApiKey: async (_p, { name, role, unlimited, feedsOnly }, { services }) => {
+      const { record, secret } = await services.apiKeys.create(name, role, {
+        unlimited: unlimited ?? false,
+        feedsOnly: feedsOnly ?? false,
+      });
       return { apiKey: record, secret };
     },
     revokeApiKey: (_p, { id }, { services }) => services.apiKeys.revoke(id),
