@@ -235,14 +235,23 @@ export class CurationService {
     const ids = await this.deps.iocs.scoreExpired(limit);
     if (ids.length === 0) return 0;
     const entries = await this.allowlist();
+    let failed = 0;
     for (const id of ids) {
       const now = new Date();
-      const { before, after } = await this.deps.iocs.updateSummary(id, (cur) =>
-        rescoredSummary(cur, allowlistMatch(entries, cur.type, cur.value), now),
-      );
-      await this.publishIfChanged(before, after);
+      try {
+        const { before, after } = await this.deps.iocs.updateSummary(id, (cur) =>
+          rescoredSummary(cur, allowlistMatch(entries, cur.type, cur.value), now),
+        );
+        await this.publishIfChanged(before, after);
+      } catch (err) {
+        // One row that cannot be re-scored must not hold back the others; it is tried
+        // again on the next run (lists already serve its lapsed score).
+        failed += 1;
+        if (failed === 1) this.log.warn({ ioc: id, err: (err as Error).message }, 'expired score not stored');
+      }
     }
     this.deps.repo.invalidate();
+    if (failed === ids.length) throw new Error(`none of ${ids.length} expired scores could be stored`);
     return ids.length;
   }
 
