@@ -164,7 +164,7 @@ describe('rows leaving a feed by time alone', () => {
   it('a decision expiring changes the blocklist ETag, with no write', async () => {
     await pool.query(
       `INSERT INTO crowdsec_decisions (lapi_url, crowdsec_id, origin, type, scope, value, scenario, expires_at)
-       VALUES ('http://lapi.test', 900001, 'crowdsec', 'ban', 'Ip', '203.0.113.77', 's', now() + interval '1.5 seconds')`,
+       VALUES ('http://lapi.test', 900001, 'crowdsec', 'ban', 'Ip', '203.0.113.77', 's', now() + interval '3 seconds')`,
     );
     const first = await get(t, BLOCKLIST_DECISIONS);
     expect(first.text).toContain('203.0.113.77\n');
@@ -179,7 +179,7 @@ describe('rows leaving a feed by time alone', () => {
       `INSERT INTO iocs (type, value, risk_score, risk_level, categories, verdict)
        VALUES ('DOMAIN', 'verdict-expiry.example', 99, 'CRITICAL', '{PHISHING}',
                jsonb_build_object('verdict', 'MALICIOUS', 'expiresAt',
-                 to_char((now() + interval '1.5 seconds') AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')))`,
+                 to_char((now() + interval '3 seconds') AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')))`,
     );
     const path = '/feeds/iocs.csv?minScore=99';
     const first = await get(t, path);
