@@ -10,7 +10,7 @@
  * (0.90 × 100) / (0.90 + 0.56 + 0.95) = 37.34 → 37; under an entry min(37, 10) = 10.
  */
 import { randomInt } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CurationRepository } from '../../src/iocs/curation-repository.js';
 import { IocRepository } from '../../src/iocs/ioc-repository.js';
@@ -19,6 +19,7 @@ import { createLogger } from '../../src/platform/logger.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
 import { startFakes, type Fakes } from './ioc-harness.js';
+import { testPool } from '../helpers/test-pool.js';
 
 describe('CIDR entries through the API', () => {
   let fakes: Fakes;
@@ -119,7 +120,7 @@ describe('CIDR coverage on 100,000 IOCs', () => {
   let pool: pg.Pool;
   beforeAll(async () => {
     db = await createTestDatabase('allowlist_cidr_index');
-    pool = new pg.Pool({ connectionString: db.url, max: 4 });
+    pool = testPool(db.url, { max: 4 });
     await migrate(pool, { logger: createLogger({ log: { level: 'silent', pretty: false } }) });
     // Registered as the service does (IocRepository.registerMany): IPv4 addresses in
     // 20.0.0.0/15, IPv6 addresses, domains, and URLs on 20.0.0.0/15 addresses.

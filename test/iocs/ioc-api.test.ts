@@ -1,10 +1,10 @@
 /** IOC lookups through the GraphQL API against the fake sources (issue 5). */
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { BAD_INPUTS } from './bad-inputs.js';
 import { IOC_FIELDS, eventually, sourceOf, startFakes, type Fakes, type IocJson } from './ioc-harness.js';
 import { freshIoc } from './ioc-samples.js';
+import { testPool } from '../helpers/test-pool.js';
 
 let fakes: Fakes;
 let t: TestApp;
@@ -228,7 +228,7 @@ describe('lookupIoc', () => {
 
   it('lists the active CrowdSec decisions on an IP', async () => {
     const ip = knownBadIp();
-    const pool = new pg.Pool({ connectionString: t.databaseUrl, max: 1 });
+    const pool = testPool(t.databaseUrl, { max: 1 });
     try {
       await pool.query(
         `INSERT INTO crowdsec_decisions (lapi_url, crowdsec_id, origin, type, scope, value, scenario, expires_at, deleted_at)

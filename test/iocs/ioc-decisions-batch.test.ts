@@ -5,18 +5,19 @@
  * newest first; an alert's by crowdsec id, from its own LAPI only).
  */
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { freshIoc } from './ioc-samples.js';
 import { statementsDuring } from '../helpers/statements.js';
+import { testPool } from '../helpers/test-pool.js';
 
 let t: TestApp;
 let pool: pg.Pool;
 
 beforeAll(async () => {
   t = await startTestApp('ioc_decisions_batch', { IOC_COLLECTOR_ENABLED: 'false' });
-  pool = new pg.Pool({ connectionString: t.databaseUrl, max: 2 });
+  pool = testPool(t.databaseUrl, { max: 2 });
 }, 60_000);
 
 afterAll(async () => {

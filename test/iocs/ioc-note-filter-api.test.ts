@@ -6,17 +6,18 @@
  * with BAD_USER_INPUT.
  */
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IocRepository } from '../../src/iocs/ioc-repository.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
+import { testPool } from '../helpers/test-pool.js';
 
 let t: TestApp;
 let pool: pg.Pool;
 
 beforeAll(async () => {
   t = await startTestApp('ioc_note_filter', { IOC_COLLECTOR_ENABLED: 'false' });
-  pool = new pg.Pool({ connectionString: t.databaseUrl, max: 2 });
+  pool = testPool(t.databaseUrl, { max: 2 });
 }, 60_000);
 
 afterAll(async () => {
@@ -111,8 +112,7 @@ describe('noteContains', () => {
     // The list's own statement on sessions that may not scan the table or another
     // index: the trigram index (which the migration created, this server having
     // pg_trgm) must serve it, and must not change a single answer.
-    const forced = new pg.Pool({
-      connectionString: t.databaseUrl,
+    const forced = testPool(t.databaseUrl, {
       max: 1,
       options: '-c enable_seqscan=off -c enable_indexscan=off',
     });

@@ -6,7 +6,7 @@
  * the id breaking ties). Also: the triggers on the threat event and CrowdSec tables move
  * last_sighted_at forward, never back, for the IOCs they name only.
  */
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IocRepository } from '../../src/iocs/ioc-repository.js';
 import type { IocOrder } from '../../src/iocs/ioc-record.js';
@@ -14,6 +14,7 @@ import { migrate } from '../../src/platform/db-migrator.js';
 import { createLogger } from '../../src/platform/logger.js';
 import type { Cursor } from '../../src/platform/page.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
+import { testPool } from '../helpers/test-pool.js';
 
 const COUNT = 3_000;
 const logger = createLogger({ log: { level: 'silent', pretty: false } });
@@ -30,7 +31,7 @@ interface KeyRow {
 
 beforeAll(async () => {
   db = await createTestDatabase('ioc_order_index');
-  pool = new pg.Pool({ connectionString: db.url, max: 4 });
+  pool = testPool(db.url, { max: 4 });
   await migrate(pool, { logger });
   // Ties on purpose: scores repeat every 101 rows, times every 500; every seventh IOC is
   // unscored, every fifth never enriched, every third never sighted.

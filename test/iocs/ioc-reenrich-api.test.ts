@@ -6,11 +6,12 @@
  * until a threat event from it (a sighting) wakes it and it is fetched again too.
  * `unwatchIocs` returns how many values were watched.
  */
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { eventually, startFakes, type Fakes } from './ioc-harness.js';
 import { freshIoc } from './ioc-samples.js';
+import { testPool } from '../helpers/test-pool.js';
 
 let fakes: Fakes;
 let t: TestApp;
@@ -26,7 +27,7 @@ beforeAll(async () => {
     IOC_COLLECTOR_INTERVAL_MS: '200',
     IOC_REENRICH_RECENT_SECONDS: String(7 * 86_400),
   });
-  pool = new pg.Pool({ connectionString: t.databaseUrl, max: 2 });
+  pool = testPool(t.databaseUrl, { max: 2 });
 }, 60_000);
 
 afterAll(async () => {

@@ -5,12 +5,13 @@
  * the newer of the last lookup and the last sighting), how many, and which are put to
  * rest instead — and that a lookup, a watch or a sighting wakes a resting one.
  */
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { IocRepository } from '../../src/iocs/ioc-repository.js';
 import { migrate } from '../../src/platform/db-migrator.js';
 import { createLogger } from '../../src/platform/logger.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
+import { testPool } from '../helpers/test-pool.js';
 
 const logger = createLogger({ log: { level: 'silent', pretty: false } });
 const DAY = 86_400;
@@ -21,7 +22,7 @@ let repo: IocRepository;
 
 beforeAll(async () => {
   db = await createTestDatabase('ioc_reenrich');
-  pool = new pg.Pool({ connectionString: db.url, max: 4 });
+  pool = testPool(db.url, { max: 4 });
   await migrate(pool, { logger });
   repo = new IocRepository(pool);
 }, 60_000);

@@ -3,11 +3,12 @@
  * (weights × reliability: AbuseIPDB 0.9, OTX 0.56, VirusTotal 0.95; half-life 30 days;
  * known-benign cap 20), so a change to decay, rounding or the cap shows up as a red test.
  */
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { IOC_FIELDS, startFakes, type Fakes, type IocJson } from './ioc-harness.js';
 import { freshIoc } from './ioc-samples.js';
+import { testPool } from '../helpers/test-pool.js';
 
 let fakes: Fakes;
 let t: TestApp;
@@ -22,7 +23,7 @@ beforeAll(async () => {
     VIRUSTOTAL_RATE_LIMITS: '',
     IOC_TTL_OK_SECONDS: String(365 * 86_400),
   });
-  pool = new pg.Pool({ connectionString: t.databaseUrl, max: 1 });
+  pool = testPool(t.databaseUrl, { max: 1 });
 }, 60_000);
 
 afterAll(async () => {

@@ -12,11 +12,12 @@
  * null.
  */
 import { randomInt } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
 import { eventually, startFakes, type Fakes } from './ioc-harness.js';
+import { testPool } from '../helpers/test-pool.js';
 
 let fakes: Fakes;
 
@@ -97,7 +98,7 @@ describe('lists after a verdict lapses, with no worker running', () => {
       { ...fakes.env, VIRUSTOTAL_RATE_LIMITS: '', WORKERS: 'off' },
       { database: db },
     );
-    pool = new pg.Pool({ connectionString: db.url, max: 2 });
+    pool = testPool(db.url, { max: 2 });
   }, 60_000);
   afterAll(async () => {
     await pool?.end();
@@ -226,7 +227,7 @@ describe('the re-scoring worker', () => {
   it('stores the post-expiry score and a history row within seconds of the expiry', async () => {
     // The collector stays off (fakes.env): only the re-scoring worker can store it.
     const w = await startTestApp('ioc_score_lapse_worker', { ...fakes.env, VIRUSTOTAL_RATE_LIMITS: '' });
-    const pool = new pg.Pool({ connectionString: w.databaseUrl, max: 2 });
+    const pool = testPool(w.databaseUrl, { max: 2 });
     try {
       const ip = `${freshNet()}21`;
       fakes.abuse.setScenario(ip, 'known-bad');
