@@ -12,7 +12,7 @@ import { fromRoot } from '../src/platform/paths.js';
  */
 const PAGES: Record<string, number> = {
   // 15 graphql blocks, 2 curl requests, 2 graphql-ws clients.
-  'docs/api.md': 20,
+  'docs/api.md': 21,
   // The short tour: 2 graphql blocks.
   'README.md': 2,
 };
