@@ -3,10 +3,11 @@
  * (CSV or JSON Lines) page by page through the list's own service. Decisions and alerts
  * are written as the CrowdSec poller writes them, with fixed times, so every cell is known.
  */
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { createKey, get, revokeKey } from './feed-fixtures.js';
+import { testPool } from '../helpers/test-pool.js';
 
 let t: TestApp;
 let pool: pg.Pool;
@@ -31,7 +32,7 @@ const decisions: { id?: string; value: string; scenario: string; created: string
 
 beforeAll(async () => {
   t = await startTestApp('feeds_exports');
-  pool = new pg.Pool({ connectionString: t.databaseUrl, max: 1 });
+  pool = testPool(t.databaseUrl, { max: 1 });
   let crowdsecId = 100;
   for (const d of [...decisions].reverse()) {
     const { rows } = await pool.query<{ id: string }>(
@@ -239,7 +240,7 @@ describe('export links', () => {
 
   it('page through more rows than one page (2,500 rows: 1,000 + 1,000 + 500), each once', async () => {
     const own = await startTestApp('feeds_exports_pages');
-    const p = new pg.Pool({ connectionString: own.databaseUrl, max: 1 });
+    const p = testPool(own.databaseUrl, { max: 1 });
     try {
       await p.query(
         `INSERT INTO crowdsec_decisions (lapi_url, crowdsec_id, origin, type, scope, value, scenario, expires_at, created_at)

@@ -4,10 +4,11 @@
  * response, not a shorter list that looks whole), whether or not the client was reading.
  */
 import http from 'node:http';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { createKey, revokeKey } from './feed-fixtures.js';
+import { testPool } from '../helpers/test-pool.js';
 
 let t: TestApp;
 let pool: pg.Pool;
@@ -15,7 +16,7 @@ const ROWS = 50_000;
 
 beforeAll(async () => {
   t = await startTestApp('feeds_revocation', { WORKERS: 'off' });
-  pool = new pg.Pool({ connectionString: t.databaseUrl, max: 1 });
+  pool = testPool(t.databaseUrl, { max: 1 });
   await pool.query(
     `INSERT INTO iocs (type, value, risk_score, risk_level, categories)
      SELECT 'IPV4', '10.' || (g >> 16) || '.' || ((g >> 8) & 255) || '.' || (g & 255), 90, 'CRITICAL', '{SCAN}'

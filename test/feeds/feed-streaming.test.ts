@@ -4,9 +4,10 @@
  * not read, and a client that goes away ends the database reads and frees the connection.
  */
 import http from 'node:http';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
+import { testPool } from '../helpers/test-pool.js';
 
 let t: TestApp;
 let pool: pg.Pool;
@@ -16,7 +17,7 @@ beforeAll(async () => {
   // No workers: their statements (the statistics compaction runs every second) would
   // count as the app's transactions below.
   t = await startTestApp('feeds_streaming', { WORKERS: 'off' });
-  pool = new pg.Pool({ connectionString: t.databaseUrl, max: 1, application_name: 'feeds-test' });
+  pool = testPool(t.databaseUrl, { max: 1, application_name: 'feeds-test' });
   await pool.query(
     `INSERT INTO iocs (type, value, risk_score, risk_level, categories)
      SELECT 'IPV4', '10.' || (g >> 16) || '.' || ((g >> 8) & 255) || '.' || (g & 255), 90, 'CRITICAL', '{SCAN}'

@@ -4,12 +4,13 @@
  * of change a feed shows — insert, update, delete, a decision or verdict expiring —
  * stays equal otherwise, and a 304 reads no row of the feed.
  */
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validatorSql } from '../../src/feeds/feed-repository.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { statementsDuring } from '../helpers/statements.js';
 import { get, seedDecisions } from './feed-fixtures.js';
+import { testPool } from '../helpers/test-pool.js';
 
 let t: TestApp;
 let pool: pg.Pool;
@@ -18,7 +19,7 @@ const BULK = 20_000;
 
 beforeAll(async () => {
   t = await startTestApp('feed_validators', { WORKERS: 'off' });
-  pool = new pg.Pool({ connectionString: t.databaseUrl, max: 2 });
+  pool = testPool(t.databaseUrl, { max: 2 });
   await pool.query(
     `INSERT INTO iocs (type, value, risk_score, risk_level, categories)
      SELECT 'IPV4', '10.' || (g >> 16) || '.' || ((g >> 8) & 255) || '.' || (g & 255), 90, 'CRITICAL', '{SCAN}'

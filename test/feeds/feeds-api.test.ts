@@ -9,7 +9,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
+import type pg from 'pg';
 import { v5 as uuidv5 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakes, type Fakes } from '../iocs/ioc-harness.js';
@@ -17,6 +17,7 @@ import { freshIoc } from '../iocs/ioc-samples.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { createKey, get, revokeKey, seedDecisions } from './feed-fixtures.js';
 import { validateBundle } from './stix-schemas.js';
+import { testPool } from '../helpers/test-pool.js';
 
 /** The STIX namespace docs/api.md documents for threatwire ids. */
 const NAMESPACE = '6f1d2b3a-9c4e-5a7b-8d2e-4f6a1c3b5e7d';
@@ -59,7 +60,7 @@ function scenario(value: string, abuse: string, rest: string) {
 beforeAll(async () => {
   fakes = await startFakes();
   t = await startTestApp('feeds_api', { ...fakes.env, VIRUSTOTAL_RATE_LIMITS: '' });
-  pool = new pg.Pool({ connectionString: t.databaseUrl, max: 1 });
+  pool = testPool(t.databaseUrl, { max: 1 });
   await seedDecisions(pool, [
     { value: '203.0.113.7' },
     { value: '198.51.100.0/24', scope: 'Range' },

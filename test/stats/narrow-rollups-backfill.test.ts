@@ -9,11 +9,12 @@
 import { cp, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_MIGRATIONS_DIR, migrate } from '../../src/platform/db-migrator.js';
 import { createLogger } from '../../src/platform/logger.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
+import { testPool } from '../helpers/test-pool.js';
 
 const NARROW = '20261205090000_stats_threat_narrow_rollups';
 const logger = createLogger({ log: { level: 'silent', pretty: false } });
@@ -45,7 +46,7 @@ describe(`migration ${NARROW}`, () => {
 
   beforeAll(async () => {
     db = await createTestDatabase('narrow_backfill');
-    pool = new pg.Pool({ connectionString: db.url, max: 2 });
+    pool = testPool(db.url, { max: 2 });
     dir = await mkdtemp(join(tmpdir(), 'tw-migrations-'));
     for (const name of await readdir(DEFAULT_MIGRATIONS_DIR))
       if (name < NARROW) await cp(join(DEFAULT_MIGRATIONS_DIR, name), join(dir, name), { recursive: true });
