@@ -91,7 +91,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
     instanceRunner.start();
     cleanup.push(() => instanceRunner.stop());
 
-    await app.listen({ host: config.host, port: config.port });
+    await app.listen({ host: config.host, port: config.port, backlog: config.listenBacklog });
     const base = baseUrl(config, app.server.address());
 
     let stopping: Promise<void> | undefined;

@@ -11,6 +11,7 @@ const EnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   HOST: z.string().default('127.0.0.1'),
   PORT: int(4000, 0, 65535),
+  LISTEN_BACKLOG: int(4096, 1, 65535),
   PUBLIC_URL: url(['http:', 'https:']),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_PRETTY: bool(false),
@@ -109,6 +110,11 @@ export interface Config {
   readonly env: 'development' | 'production' | 'test';
   readonly host: string;
   readonly port: number;
+  /**
+   * Connections the kernel may queue before the server accepts them (capped by the
+   * system's net.core.somaxconn): a fleet of consoles reconnecting after a deploy.
+   */
+  readonly listenBacklog: number;
   /** Origin the server is reached at; used for the default CORS allow-list. */
   readonly publicUrl: string | undefined;
   readonly log: {
@@ -310,6 +316,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     env: e.NODE_ENV,
     host: e.HOST,
     port: e.PORT,
+    listenBacklog: e.LISTEN_BACKLOG,
     publicUrl: e.PUBLIC_URL,
     log: {
       level: e.LOG_LEVEL,
