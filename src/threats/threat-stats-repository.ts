@@ -48,47 +48,33 @@ export const THREATS: RollupFamily = {
   time: 'occurred_at',
   dims: { ...common, threatType: same('threat_type') },
 };
-export const THREAT_ENDPOINTS: RollupFamily = {
+/** A family of daily, weekly and monthly tables `stats_threat_<name>_{daily,weekly,monthly}`. */
+const coarseFamily = (name: string, dims: Record<string, RollupDim>): RollupFamily => ({
   tables: {
-    day: 'stats_threat_endpoint_daily',
-    week: 'stats_threat_endpoint_weekly',
-    month: 'stats_threat_endpoint_monthly',
+    day: `stats_threat_${name}_daily`,
+    week: `stats_threat_${name}_weekly`,
+    month: `stats_threat_${name}_monthly`,
   },
   pending: { table: 'stats_threat_pending' },
   source: 'threat_events',
   time: 'occurred_at',
-  dims: {
-    ...common,
-    threatType: same('threat_type'),
-    // Grouped as inet (compact, ordered by address); its text is host()'s for host addresses.
-    sourceIp: same('source_ip'),
-    destinationPort,
-  },
-};
+  dims,
+});
+export const THREAT_ENDPOINTS = coarseFamily('endpoint', {
+  ...common,
+  threatType: same('threat_type'),
+  // Grouped as inet (compact, ordered by address); its text is host()'s for host addresses.
+  sourceIp: same('source_ip'),
+  destinationPort,
+});
 /** By source IP alone: a window's rows are its distinct sources, not every (source, port, country, …). */
-export const THREAT_SOURCES: RollupFamily = {
-  tables: {
-    day: 'stats_threat_source_daily',
-    week: 'stats_threat_source_weekly',
-    month: 'stats_threat_source_monthly',
-  },
-  pending: { table: 'stats_threat_pending' },
-  source: 'threat_events',
-  time: 'occurred_at',
-  dims: { hour: common.hour, day: common.day, sourceIp: same('source_ip') },
-};
+export const THREAT_SOURCES = coarseFamily('source', {
+  hour: common.hour,
+  day: common.day,
+  sourceIp: same('source_ip'),
+});
 /** By destination port alone. */
-export const THREAT_PORTS: RollupFamily = {
-  tables: {
-    day: 'stats_threat_port_daily',
-    week: 'stats_threat_port_weekly',
-    month: 'stats_threat_port_monthly',
-  },
-  pending: { table: 'stats_threat_pending' },
-  source: 'threat_events',
-  time: 'occurred_at',
-  dims: { hour: common.hour, day: common.day, destinationPort },
-};
+export const THREAT_PORTS = coarseFamily('port', { hour: common.hour, day: common.day, destinationPort });
 /**
  * The families threatGroups reads, fewest rows per bucket first: the first that has every
  * dimension a query groups or filters by serves it, so [SOURCE_IP] alone reads the
