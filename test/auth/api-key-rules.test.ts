@@ -106,7 +106,7 @@ describe('presented keys', () => {
   it('counts "ok" once per lookup; a fresh key is admitted from memory without an outcome', async () => {
     const { svc, repo, outcomes } = setup();
     const { secret, record } = await svc.create('k', 'ANALYST');
-    const principal = { keyId: record.id, name: 'k', role: 'ANALYST', unlimited: false };
+    const principal = { keyId: record.id, name: 'k', role: 'ANALYST', unlimited: false, feedsOnly: false };
     expect(await svc.verify(secret)).toEqual(principal);
     expect(await svc.verify(secret)).toEqual(principal);
     expect(repo.lookups).toBe(1);
