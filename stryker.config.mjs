@@ -57,6 +57,14 @@ const MODULES = {
       'test/auth/key-verification.test.ts',
     ],
   },
+  'rollup-window': {
+    mutate: 'src/platform/rollup-window.ts',
+    tests: [
+      'test/platform/rollup-window.test.ts',
+      'test/stats/stats-window-bounds.test.ts',
+      'test/stats/threat-narrow-stats-api.test.ts',
+    ],
+  },
   'storable-text': {
     mutate: 'src/platform/storable-text.ts',
     tests: ['test/platform/storable-text.test.ts'],

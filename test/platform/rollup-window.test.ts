@@ -1,6 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { planWindow, type RollupLevel } from '../../src/platform/rollup-window.js';
+import {
+  planWindow,
+  windowQuery,
+  type RollupFamily,
+  type RollupLevel,
+} from '../../src/platform/rollup-window.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -104,6 +109,100 @@ describe('planWindow', () => {
       ['day', '2026-12-14T00:00:00.000Z'],
       ['hour', '2026-12-17T00:00:00.000Z'],
       ['raw', '2026-12-17T10:00:00.000Z'],
+    ]);
+  });
+});
+
+/** A family whose every name says where it may appear, so the SQL shows what read what. */
+const FAMILY: RollupFamily = {
+  tables: { hour: 'r_hourly', day: 'r_daily', month: 'r_monthly' },
+  source: 'src_rows',
+  time: 't',
+  sourceWhere: 'src_only',
+  pending: { table: 'r_journal', where: 'journal_only' },
+  dims: { kind: { rollup: 'kind_rolled', raw: 'kind_raw' } },
+};
+
+/** The statement's parts (one per segment, then the journal), each as what it reads. */
+function partsOf(sql: string, params: unknown[]) {
+  const inner = /FROM \((.*)\) w/.exec(sql)![1]!;
+  return inner.split(' UNION ALL ').map((part) => {
+    const from = /FROM (\w+)|FROM \(SELECT \*, at AS bucket FROM (\w+)\)/.exec(part)!;
+    const bounds = [...part.matchAll(/\$(\d+)/g)].map((m) => params[Number(m[1]) - 1]);
+    return {
+      table: from[1] ?? from[2],
+      dims: part.includes('kind_raw') ? 'raw' : part.includes('kind_rolled') ? 'rolled' : 'none',
+      where: ['src_only', 'journal_only'].filter((w) => part.includes(w)),
+      grouped: part.includes('GROUP BY'),
+      from: (bounds[0] as Date).toISOString(),
+      to: (bounds[1] as Date).toISOString(),
+    };
+  });
+}
+
+describe('windowQuery', () => {
+  // Fri 2026-01-30 22:30 to Mon 2026-03-02 01:45: February whole, a day at either side of it,
+  // an hour and a partial hour at either end.
+  const since = new Date(Date.UTC(2026, 0, 30, 22, 30));
+  const until = new Date(Date.UTC(2026, 2, 2, 1, 45));
+  const iso = (m: number, d: number, h = 0, min = 0) => new Date(Date.UTC(2026, m, d, h, min)).toISOString();
+
+  it('reads each segment from its level, the edges from the rows and the journal once', () => {
+    const params: unknown[] = [];
+    const sql = windowQuery(FAMILY, since, until, ['kind'], [], params);
+    const raw = { dims: 'raw', where: ['src_only'], grouped: true };
+    const rolled = { dims: 'rolled', where: [], grouped: false };
+    expect(partsOf(sql, params)).toEqual([
+      { table: 'src_rows', ...raw, from: iso(0, 30, 22, 30), to: iso(0, 30, 23) },
+      { table: 'r_hourly', ...rolled, from: iso(0, 30, 23), to: iso(0, 31) },
+      { table: 'r_daily', ...rolled, from: iso(0, 31), to: iso(1, 1) },
+      { table: 'r_monthly', ...rolled, from: iso(1, 1), to: iso(2, 1) },
+      { table: 'r_daily', ...rolled, from: iso(2, 1), to: iso(2, 2) },
+      { table: 'r_hourly', ...rolled, from: iso(2, 2), to: iso(2, 2, 1) },
+      { table: 'src_rows', ...raw, from: iso(2, 2, 1), to: iso(2, 2, 1, 45) },
+      // The journal, over the rolled-up span only (the edges' rows count themselves).
+      {
+        table: 'r_journal',
+        dims: 'rolled',
+        where: ['journal_only'],
+        grouped: false,
+        from: iso(0, 30, 23),
+        to: iso(2, 2, 1),
+      },
+    ]);
+    expect(sql).toMatch(/\) w GROUP BY d0 HAVING sum\(n\) > 0$/);
+  });
+
+  it('keeps coarser tables out below maxLevel', () => {
+    const params: unknown[] = [];
+    const tables = partsOf(windowQuery(FAMILY, since, until, ['kind'], [], params, 'day'), params).map(
+      (p) => [p.table, p.from, p.to],
+    );
+    expect(tables).toEqual([
+      ['src_rows', iso(0, 30, 22, 30), iso(0, 30, 23)],
+      ['r_hourly', iso(0, 30, 23), iso(0, 31)],
+      ['r_daily', iso(0, 31), iso(2, 2)],
+      ['r_hourly', iso(2, 2), iso(2, 2, 1)],
+      ['src_rows', iso(2, 2, 1), iso(2, 2, 1, 45)],
+      ['r_journal', iso(0, 30, 23), iso(2, 2, 1)],
+    ]);
+  });
+
+  it('totals without dimensions group nothing, and an empty window reads no rollup', () => {
+    const params: unknown[] = [];
+    const sql = windowQuery(FAMILY, since, until, [], [], params);
+    expect(sql).not.toContain('GROUP BY');
+    expect(sql).toMatch(/^SELECT sum\(n\)::int AS n FROM \(/);
+    const none: unknown[] = [];
+    expect(partsOf(windowQuery(FAMILY, since, since, ['kind'], [], none), none)).toEqual([
+      {
+        table: 'src_rows',
+        dims: 'raw',
+        where: ['src_only'],
+        grouped: true,
+        from: since.toISOString(),
+        to: since.toISOString(),
+      },
     ]);
   });
 });
