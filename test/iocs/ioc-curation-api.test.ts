@@ -479,8 +479,9 @@ describe('a lapsed verdict with the collector running', () => {
         `mutation($v: String!, $e: DateTime) { setIocVerdict(value: $v, verdict: MALICIOUS, expiresAt: $e) { riskScore } }`,
         { v: ip, e: expiresAt },
       );
-      // minScore follows the expiry at once (ioc-score-lapse-api.test.ts); the history row
-      // below comes from the re-scoring worker or the collector, whichever is first.
+      // minScore follows the expiry at once (ioc-score-lapse-api.test.ts), so it says
+      // nothing about the stored score; the history row comes from the re-scoring worker
+      // or the collector, whichever is first: wait for that row.
       const highCount = async () =>
         (
           await gql<{ iocs: { totalCount: number } }>(
@@ -489,16 +490,21 @@ describe('a lapsed verdict with the collector running', () => {
           )
         ).iocs.totalCount;
       expect(await highCount()).toBe(1);
-      await eventually(
-        async () => ((await highCount()) === 0 ? true : undefined),
+      const readHistory = () =>
+        gql<{ ioc: { history: { edges: { node: unknown }[] } } }>(
+          `query($v: String!) { ioc(value: $v) { history { edges { node { score level sources } } } } }`,
+          { v: ip },
+        );
+      const history = await eventually(
+        async () => {
+          const h = await readHistory();
+          return h.ioc.history.edges.length >= 3 ? h : undefined;
+        },
         30_000,
-        'the stored score',
+        'the history row of the lapsed verdict',
       );
       expect(Date.now()).toBeGreaterThanOrEqual(Date.parse(expiresAt));
-      const history = await gql<{ ioc: { history: { edges: { node: unknown }[] } } }>(
-        `query($v: String!) { ioc(value: $v) { history { edges { node { score level sources } } } } }`,
-        { v: ip },
-      );
+      expect(await highCount()).toBe(0);
       const vendors = ['ABUSEIPDB', 'OTX', 'VIRUSTOTAL'];
       expect(history.ioc.history.edges.map((e) => e.node)).toEqual([
         { score: 0, level: 'LOW', sources: vendors },
