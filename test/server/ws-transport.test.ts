@@ -10,26 +10,13 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createWsTransport, DEFAULT_HIGH_WATER_MARK } from '../../src/server/ws-transport.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { event, INGEST_MANY } from '../threats/threat-fixtures.js';
+import { captureUpgradedSockets } from '../helpers/upgraded-sockets.js';
 
 const ONLY_ID = `subscription { threatDetected { externalId } }`;
 const WITH_TEXT = `subscription { threatDetected { externalId description } }`;
 
 /** Server-side ends of every upgraded socket, captured where ws-server.ts hands them over. */
-const upgraded: { raw: Socket; ws: WebSocket }[] = [];
-// eslint-disable-next-line @typescript-eslint/unbound-method -- called with its server below
-const handleUpgrade = WebSocketServer.prototype.handleUpgrade;
-vi.spyOn(WebSocketServer.prototype, 'handleUpgrade').mockImplementation(function (
-  this: WebSocketServer,
-  req: IncomingMessage,
-  raw: Duplex,
-  head: Buffer,
-  cb: (ws: WebSocket, req: IncomingMessage) => void,
-) {
-  handleUpgrade.call(this, req, raw, head, (ws: WebSocket, r: IncomingMessage) => {
-    upgraded.push({ raw: raw as Socket, ws });
-    cb(ws, r);
-  });
-});
+const upgraded = captureUpgradedSockets();
 
 const socketOf = (ws: WebSocket) => (ws as unknown as { _socket: Socket })._socket;
 

@@ -1,8 +1,6 @@
-import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
 import { createClient, type Client } from 'graphql-ws';
-import WebSocket, { WebSocketServer } from 'ws';
+import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_HIGH_WATER_MARK } from '../../src/server/ws-transport.js';
 import { redisUrlOrSkip } from '../helpers/services.js';
@@ -10,6 +8,7 @@ import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
 import { metric } from '../server/raw-ws.js';
 import { event, INGEST_MANY } from './threat-fixtures.js';
+import { captureUpgradedSockets } from '../helpers/upgraded-sockets.js';
 
 /**
  * A resumed subscription replays what it missed on its own, then joins the subscription
@@ -27,21 +26,7 @@ const WITH_TEXT = `subscription($after: String) {
 const WAIT = { timeout: 60_000, interval: 50 };
 
 /** Server-side ends of every upgraded socket, captured where ws-server.ts hands them over. */
-const upgraded: { raw: Socket; ws: WebSocket }[] = [];
-// eslint-disable-next-line @typescript-eslint/unbound-method -- called with its server below
-const handleUpgrade = WebSocketServer.prototype.handleUpgrade;
-vi.spyOn(WebSocketServer.prototype, 'handleUpgrade').mockImplementation(function (
-  this: WebSocketServer,
-  req: IncomingMessage,
-  raw: Duplex,
-  head: Buffer,
-  cb: (ws: WebSocket, req: IncomingMessage) => void,
-) {
-  handleUpgrade.call(this, req, raw, head, (ws: WebSocket, r: IncomingMessage) => {
-    upgraded.push({ raw: raw as Socket, ws });
-    cb(ws, r);
-  });
-});
+const upgraded = captureUpgradedSockets();
 
 interface Seen {
   cursor: string;
