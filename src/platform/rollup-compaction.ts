@@ -1,5 +1,6 @@
 import type pg from 'pg';
-import type { HealthCheck } from './health-service.js';
+import type { CheckResult, HealthCheck } from './health-service.js';
+import { SingleFlight } from './single-flight.js';
 import type { Worker } from './worker-runner.js';
 
 /** Journal rows one compaction statement moves at most (one transaction each). */
@@ -81,24 +82,29 @@ export function journalHealthCheck(
   journals: readonly { label: string; table: string }[],
   laggingRows = BACKLOG_LAGGING_ROWS,
 ): HealthCheck {
+  // Health queries arriving together share one count: a key polling `health` in a loop
+  // adds at most one scan of the journals at a time.
+  const flight = new SingleFlight<CheckResult>();
   return {
     name,
     required: false,
     mode: 'journal',
-    check: async () => {
-      const counts = await Promise.all(
-        journals.map(async (j) => ({ ...j, rows: await journalBacklog(pool, j.table, laggingRows) })),
-      );
-      const parts = counts.map((c) => `${c.label} ${c.rows >= laggingRows ? `${laggingRows}+` : c.rows}`);
-      const lagging = counts.some((c) => c.rows >= laggingRows);
-      return {
-        down: lagging,
-        detail: lagging
-          ? `statistics lag behind writes, rows waiting for compaction: ${parts.join(', ')}` +
-            ' (is any instance running workers?)'
-          : `rows waiting for compaction: ${parts.join(', ')}`,
-        snapshot: Object.fromEntries(counts.map((c) => [c.label, c.rows])),
-      };
-    },
+    check: () => flight.run(name, count),
   };
+
+  async function count(): Promise<CheckResult> {
+    const counts = await Promise.all(
+      journals.map(async (j) => ({ ...j, rows: await journalBacklog(pool, j.table, laggingRows) })),
+    );
+    const parts = counts.map((c) => `${c.label} ${c.rows >= laggingRows ? `${laggingRows}+` : c.rows}`);
+    const lagging = counts.some((c) => c.rows >= laggingRows);
+    return {
+      down: lagging,
+      detail: lagging
+        ? `statistics lag behind writes, rows waiting for compaction: ${parts.join(', ')}` +
+          ' (is any instance running workers?)'
+        : `rows waiting for compaction: ${parts.join(', ')}`,
+      snapshot: Object.fromEntries(counts.map((c) => [c.label, c.rows])),
+    };
+  }
 }

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BACKLOG_LAGGING_ROWS } from '../../src/platform/rollup-compaction.js';
+import { BACKLOG_LAGGING_ROWS, journalHealthCheck } from '../../src/platform/rollup-compaction.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { testPool } from '../helpers/test-pool.js';
 
@@ -118,5 +118,32 @@ describe('statistics journal backlog in health', () => {
     const after = await health();
     expect(after.status).toBe('OK');
     expect(after.statistics[0]?.detail).toBe('rows waiting for compaction: threat events 0');
+  });
+});
+
+describe('the journal health check', () => {
+  it('shares one count among health queries arriving together, and counts afresh after', async () => {
+    let queries = 0;
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((r) => (release = r));
+    const pool = {
+      query: async () => {
+        queries += 1;
+        await held;
+        return { rows: [{ n: 7 }] };
+      },
+    } as unknown as pg.Pool;
+    const check = journalHealthCheck('x-statistics', pool, [
+      { label: 'a', table: 'a_pending' },
+      { label: 'b', table: 'b_pending' },
+    ]).check!;
+    const together = Array.from({ length: 10 }, () => check());
+    expect(queries).toBe(2); // one count per journal, for all ten
+    release();
+    const results = await Promise.all(together);
+    expect(new Set(results).size).toBe(1);
+    expect(results[0]).toMatchObject({ down: false, detail: 'rows waiting for compaction: a 7, b 7' });
+    await check();
+    expect(queries).toBe(4);
   });
 });
