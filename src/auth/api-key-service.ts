@@ -150,6 +150,33 @@ export class ApiKeyService {
   }
 
   /**
+   * Asks PostgreSQL (never the cache, never a lookup already in flight) whether the key
+   * behind `principal` still holds what it was verified with. Writes call this before
+   * they run: a revocation committed anywhere stops every later write on every instance,
+   * even before its bus message arrives here. A revoked or changed key is applied as if
+   * the message had come (its sockets close) and refused with UNAUTHENTICATED. When
+   * PostgreSQL cannot answer, the cached verification stands (the stale-if-error rule
+   * every request follows); the write then meets the same outage on its own.
+   */
+  async confirm(principal: Principal): Promise<void> {
+    let record: ApiKeyRecord | null;
+    try {
+      record = await this.repo.findById(principal.keyId);
+    } catch {
+      return;
+    }
+    if (!record || record.revokedAt) {
+      if (record) this.applyChange({ keyId: record.id, hash: record.hash, revoked: true });
+      this.outcome('revoked');
+      throw unauthenticated('This API key has been revoked');
+    }
+    if (record.role !== principal.role || record.feedsOnly !== principal.feedsOnly) {
+      this.applyChange({ keyId: record.id, hash: record.hash, revoked: false });
+      throw unauthenticated('This API key changed; send the request again');
+    }
+  }
+
+  /**
    * A secret only this key's signed links (export downloads) are made with: derived from
    * its stored hash, the same on every instance. Read from PostgreSQL each time, so a
    * revoked key's links stop at once; undefined for an unknown or revoked key.

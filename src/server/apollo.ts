@@ -8,7 +8,7 @@ import type { GraphQLContext } from '../graphql/context.js';
 import { Metrics, type OperationSeries } from './metrics.js';
 import type { OperationLog } from './operation-log.js';
 import type { QueryLimits } from './query-limits.js';
-import { answerUnavailable, refuseOverHttp } from './request-guards.js';
+import { answerUnavailable, confirmWriter, refuseOverHttp } from './request-guards.js';
 
 export function createApollo(opts: {
   schema: GraphQLSchema;
@@ -56,7 +56,9 @@ interface OperationTarget {
 
 /**
  * Everything threatwire does per GraphQL operation over HTTP, in one plugin: refuses
- * subscriptions, answers 503 when storage is down (request-guards.ts), and records the operation in the metrics and the operation log (see OperationLog). The
+ * subscriptions, confirms a mutation's key with PostgreSQL, answers 503 when storage is
+ * down (request-guards.ts), and records the operation in the metrics and the operation
+ * log (see OperationLog). The
  * labels and metric series of an operation are kept with its node in Apollo's document
  * store, so a repeated document costs no label work.
  */
@@ -81,9 +83,9 @@ function httpOperations(
     requestDidStart() {
       const started = performance.now();
       const listener: GraphQLRequestListener<GraphQLContext> = {
-        didResolveOperation({ operation }) {
+        async didResolveOperation({ operation, contextValue }) {
           refuseOverHttp(operation);
-          return Promise.resolve();
+          await confirmWriter(operation, contextValue);
         },
         willSendResponse(ctx) {
           const ms = performance.now() - started;

@@ -5,6 +5,9 @@ import {
   type GraphQLFormattedError,
   type OperationDefinitionNode,
 } from 'graphql';
+import type { GraphQLContext } from '../graphql/context.js';
+import { toGraphQLError } from '../graphql/error-mapping.js';
+import { AppError } from '../platform/errors.js';
 import { DEPENDENCY_RETRY_AFTER_S } from '../platform/failure-classifier.js';
 
 /**
@@ -70,6 +73,25 @@ export function refuseOverHttp(operation: OperationDefinitionNode | undefined): 
       'Subscriptions are served over WebSocket (graphql-ws) at the same path, not over HTTP',
       { extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } } },
     );
+  }
+}
+
+/**
+ * A mutation runs only for a key PostgreSQL still holds current (ApiKeyService.confirm):
+ * a key revoked on another instance writes nothing more, even before the revocation's
+ * bus message arrives here. Refused with UNAUTHENTICATED (HTTP 401). Reads keep the cached
+ * verification (at most the key cache's lifetime, and closed at once by the bus).
+ */
+export async function confirmWriter(
+  operation: OperationDefinitionNode | undefined,
+  context: Pick<GraphQLContext, 'principal' | 'services'>,
+): Promise<void> {
+  if (operation?.operation !== OperationTypeNode.MUTATION) return;
+  try {
+    await context.services.apiKeys.confirm(context.principal);
+  } catch (err) {
+    if (err instanceof AppError) throw toGraphQLError(err, 401, { 'www-authenticate': 'Bearer' });
+    throw err;
   }
 }
 

@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import {
+  getOperationAST,
   GraphQLError,
+  OperationTypeNode,
   parse,
   specifiedRules,
   validate,
@@ -194,6 +196,17 @@ export function createWsServer(opts: {
         }
         const errors = validate(schema, document, [...specifiedRules, ...limits.validationRules]);
         if (errors.length > 0) return release(errors);
+        // A write runs only for a key PostgreSQL still holds current (request-guards.ts).
+        if (getOperationAST(document, payload.operationName)?.operation === OperationTypeNode.MUTATION) {
+          try {
+            await services.apiKeys.confirm(principal);
+          } catch (err) {
+            if (!(err instanceof AppError)) throw err;
+            return release(fail(err));
+          }
+          if (state.closed)
+            return release(fail(new AppError('UNAUTHENTICATED', 'This API key has been revoked')));
+        }
         sessions.started(state, id);
         metrics.observeOperation({
           operation: Metrics.operationLabel(payload.operationName),
