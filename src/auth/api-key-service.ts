@@ -1,6 +1,7 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { AppError, badInput, notFound, unauthenticated, upstreamUnavailable } from '../platform/errors.js';
 import type { EventBus } from '../platform/event-bus.js';
+import { classifyFailure } from '../platform/failure-classifier.js';
 import type { Logger } from '../platform/logger.js';
 import type { FailureBudget } from '../platform/rate-limiter.js';
 import { SingleFlight } from '../platform/single-flight.js';
@@ -155,15 +156,16 @@ export class ApiKeyService {
    * they run: a revocation committed anywhere stops every later write on every instance,
    * even before its bus message arrives here. A revoked or changed key is applied as if
    * the message had come (its sockets close) and refused with UNAUTHENTICATED. When
-   * PostgreSQL cannot answer, the cached verification stands (the stale-if-error rule
-   * every request follows); the write then meets the same outage on its own.
+   * PostgreSQL cannot answer, the write is refused with UPSTREAM_UNAVAILABLE (it would
+   * meet the same outage itself, and a write half done outside PostgreSQL, a ban sent to
+   * CrowdSec and never stored, is worse than none); reads keep the stale-if-error rule.
    */
   async confirm(principal: Principal): Promise<void> {
     let record: ApiKeyRecord | null;
     try {
       record = await this.repo.findById(principal.keyId);
-    } catch {
-      return;
+    } catch (err) {
+      throw classifyFailure(err) ?? err;
     }
     if (!record || record.revokedAt) {
       if (record) this.applyChange({ keyId: record.id, hash: record.hash, revoked: true });

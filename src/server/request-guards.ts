@@ -79,7 +79,8 @@ export function refuseOverHttp(operation: OperationDefinitionNode | undefined): 
 /**
  * A mutation runs only for a key PostgreSQL still holds current (ApiKeyService.confirm):
  * a key revoked on another instance writes nothing more, even before the revocation's
- * bus message arrives here. Refused with UNAUTHENTICATED (HTTP 401). Reads keep the cached
+ * bus message arrives here. Refused with UNAUTHENTICATED (HTTP 401), or UPSTREAM_UNAVAILABLE
+ * (503 with Retry-After) when PostgreSQL cannot answer. Reads keep the cached
  * verification (at most the key cache's lifetime, and closed at once by the bus).
  */
 export async function confirmWriter(
@@ -90,8 +91,10 @@ export async function confirmWriter(
   try {
     await context.services.apiKeys.confirm(context.principal);
   } catch (err) {
-    if (err instanceof AppError) throw toGraphQLError(err, 401, { 'www-authenticate': 'Bearer' });
-    throw err;
+    if (!(err instanceof AppError)) throw err;
+    if (err.code === 'UNAUTHENTICATED') throw toGraphQLError(err, 401, { 'www-authenticate': 'Bearer' });
+    const after = err.details.retryAfterSeconds;
+    throw toGraphQLError(err, 503, { 'retry-after': String(after ?? DEPENDENCY_RETRY_AFTER_S) });
   }
 }
 

@@ -17,6 +17,9 @@ let t: TestApp;
 
 const HEALTH = '{ health { status database } }';
 const NEEDS_DB = '{ iocs(first: 1) { totalCount } }';
+/** A write: its key is confirmed with PostgreSQL first, which the outage refuses. */
+const WRITE = 'mutation { createApiKey(name: "during-outage", role: READER) { secret } }';
+const KEY_NAMES = '{ apiKeys(first: 10) { edges { node { name } } } }';
 
 beforeAll(async () => {
   db = await createTestDatabase('db-outage');
@@ -52,8 +55,8 @@ async function untilHealthy(): Promise<void> {
   }
 }
 
-async function expectUnavailable(): Promise<void> {
-  const res = await t.gql(NEEDS_DB);
+async function expectUnavailable(query = NEEDS_DB): Promise<void> {
+  const res = await t.gql(query);
   expect(res.status).toBe(503);
   expect(res.headers.get('retry-after')).toBe('5');
   expect(res.errors?.map((e) => e.extensions?.code)).toEqual(['UPSTREAM_UNAVAILABLE']);
@@ -75,6 +78,7 @@ describe('PostgreSQL outage', () => {
     await gate.cut();
     try {
       await expectUnavailable();
+      await expectUnavailable(WRITE);
       const health = await t.gql<{ health: unknown }>(HEALTH);
       expect(health.status, JSON.stringify(health)).toBe(200);
       expect(health.data?.health).toEqual({ status: 'DOWN', database: 'DOWN' });
@@ -94,7 +98,7 @@ describe('PostgreSQL outage', () => {
     try {
       // Open connections hit the client-side query timeout, new ones the connect timeout.
       await expectUnavailable();
-      await expectUnavailable();
+      await expectUnavailable(WRITE);
       await expectUnavailable();
       const health = await t.gql<{ health: unknown }>(HEALTH);
       expect(health.data?.health).toEqual({ status: 'DOWN', database: 'DOWN' });
@@ -104,5 +108,8 @@ describe('PostgreSQL outage', () => {
     await untilHealthy();
     const res = await t.gql<{ iocs: { totalCount: number } }>(NEEDS_DB);
     expect(res.status).toBe(200);
+    // Neither outage let the write through, whole or in part.
+    const keys = await t.gql<{ apiKeys: { edges: { node: { name: string } }[] } }>(KEY_NAMES);
+    expect(keys.data?.apiKeys.edges.map((e) => e.node.name)).toEqual(['admin (ADMIN_API_KEY)']);
   }, 60_000);
 });
