@@ -94,7 +94,8 @@ export async function confirmWriter(
     if (!(err instanceof AppError)) throw err;
     if (err.code === 'UNAUTHENTICATED') throw toGraphQLError(err, 401, { 'www-authenticate': 'Bearer' });
     const after = err.details.retryAfterSeconds;
-    throw toGraphQLError(err, 503, { 'retry-after': String(after ?? DEPENDENCY_RETRY_AFTER_S) });
+    const seconds = typeof after === 'number' ? Math.ceil(after) : DEPENDENCY_RETRY_AFTER_S;
+    throw toGraphQLError(err, 503, { 'retry-after': String(seconds) });
   }
 }
 
