@@ -8,6 +8,8 @@
  * WORKERS (on), RATE_LIMIT_POINTS (1000000); BEFORE_ENV and AFTER_ENV add or override
  * one side's environment (`K=V K2=V2`; an empty value removes the variable), so one build
  * can also be compared with itself in two settings: BEFORE_DIR=. AFTER_ENV='REDIS_URL='.
+ * QUERY (a GraphQL document) and VARIABLES (JSON) replace `{ __typename }`, so the cost of
+ * another operation can be compared the same way (a mutation, say).
  *
  * Both servers run at once, each on a fresh database of its own (their migrations may
  * differ), and the windows alternate (before, after; then after, before; …), so a change
@@ -88,7 +90,11 @@ try {
     `mode ${process.env.REDIS_URL ? 'Redis' : 'in-process'}` +
       ` (before: ${process.env.BEFORE_ENV ?? 'as is'}; after: ${process.env.AFTER_ENV ?? 'as is'}), load before: ${uptime()}`,
   );
-  const body = JSON.stringify({ query: '{ __typename }' });
+  const body = JSON.stringify({
+    query: process.env.QUERY ?? '{ __typename }',
+    ...(process.env.VARIABLES ? { variables: JSON.parse(process.env.VARIABLES) as unknown } : {}),
+  });
+  console.log(`operation: ${body.slice(0, 200)}`);
   const cpu = { before: [] as number[], after: [] as number[] };
   const rps = { before: [] as number[], after: [] as number[] };
   for (let round = 0; round < ROUNDS; round++) {

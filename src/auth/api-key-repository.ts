@@ -1,3 +1,4 @@
+import type pg from 'pg';
 import type { PrismaClient } from '../platform/prisma-client/client.js';
 import type { ApiKeyRecord } from './api-key-types.js';
 import type { Role } from './roles.js';
@@ -5,6 +6,15 @@ import type { Role } from './roles.js';
 export interface RevokedKey {
   id: string;
   hash: string;
+}
+
+/** What a write's confirmation reads of a key (ApiKeyService.confirm). */
+export interface KeyState {
+  id: string;
+  hash: string;
+  role: Role;
+  feedsOnly: boolean;
+  revoked: boolean;
 }
 
 export interface NewApiKey {
@@ -20,6 +30,8 @@ export interface ApiKeyRepository {
   create(data: NewApiKey): Promise<ApiKeyRecord>;
   findByHash(hash: string): Promise<ApiKeyRecord | null>;
   findById(id: string): Promise<ApiKeyRecord | null>;
+  /** The keys with these ids as committed now (unknown ids are left out), in one statement. */
+  currentStates(ids: readonly string[]): Promise<KeyState[]>;
   /** Revokes at the database's clock (instances' clocks may differ; pollers compare to it). */
   revoke(id: string): Promise<boolean>;
   /**
@@ -46,7 +58,11 @@ export interface ApiKeyRepository {
 const BOOTSTRAP_LOCK = 0x7477_6b65;
 
 export class PgApiKeyRepository implements ApiKeyRepository {
-  constructor(private readonly prisma: PrismaClient) {}
+  /** `pool` serves the per-write confirmation, a path too hot for a Prisma query. */
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly pool: pg.Pool,
+  ) {}
 
   create(data: NewApiKey): Promise<ApiKeyRecord> {
     return this.prisma.apiKey.create({ data });
@@ -58,6 +74,14 @@ export class PgApiKeyRepository implements ApiKeyRepository {
 
   findById(id: string): Promise<ApiKeyRecord | null> {
     return this.prisma.apiKey.findUnique({ where: { id } });
+  }
+
+  async currentStates(ids: readonly string[]): Promise<KeyState[]> {
+    const sql = `SELECT id::text AS id, hash, role::text AS role, feeds_only AS "feedsOnly",
+        revoked_at IS NOT NULL AS revoked
+      FROM api_keys WHERE id = ANY($1::uuid[])`;
+    const { rows } = await this.pool.query<KeyState>({ name: 'api_key_states', text: sql, values: [ids] });
+    return rows;
   }
 
   async revoke(id: string): Promise<boolean> {
@@ -112,7 +136,7 @@ export class PgApiKeyRepository implements ApiKeyRepository {
     return this.prisma.$transaction(async (tx) => {
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(${BOOTSTRAP_LOCK}::bigint)`;
       // Same queries, on the transaction's connection (nothing in `fn` nests another transaction).
-      return fn(new PgApiKeyRepository(tx as unknown as PrismaClient));
+      return fn(new PgApiKeyRepository(tx as unknown as PrismaClient, this.pool));
     });
   }
 

@@ -5,8 +5,9 @@ import { classifyFailure } from '../platform/failure-classifier.js';
 import type { Logger } from '../platform/logger.js';
 import type { FailureBudget } from '../platform/rate-limiter.js';
 import { SingleFlight } from '../platform/single-flight.js';
+import { WriteCoalescer } from '../platform/write-coalescer.js';
 import { isUuid } from '../platform/uuid.js';
-import type { ApiKeyRepository } from './api-key-repository.js';
+import type { ApiKeyRepository, KeyState } from './api-key-repository.js';
 import type { ApiKeyRecord, AuthOutcome, KeyChange, Principal } from './api-key-types.js';
 import { KeyCache } from './key-cache.js';
 import type { Role } from './roles.js';
@@ -44,6 +45,13 @@ export class ApiKeyService {
   /** When each key was last used (epoch ms), written to PostgreSQL by flushLastUsed. */
   private readonly lastUsed = new Map<string, number>();
   private readonly lookups = new SingleFlight<ApiKeyRecord | null>();
+  private readonly confirmations = new WriteCoalescer<string, KeyState | null>(
+    async (ids) => {
+      const states = new Map((await this.repo.currentStates([...new Set(ids)])).map((k) => [k.id, k]));
+      return ids.map((id) => states.get(id) ?? null);
+    },
+    { maxBatch: 1_000, maxConcurrent: 1, retryAlone: () => false },
+  );
   private readonly listeners = new Set<(change: KeyChange) => void>();
   /** Ids of unlimited keys this instance has read (the flag never changes once set). */
   private readonly unlimitedKeys = new Set<string>();
@@ -159,21 +167,24 @@ export class ApiKeyService {
    * PostgreSQL cannot answer, the write is refused with UPSTREAM_UNAVAILABLE (it would
    * meet the same outage itself, and a write half done outside PostgreSQL, a ban sent to
    * CrowdSec and never stored, is worse than none); reads keep the stale-if-error rule.
+   * Confirmations asked while one is being read share the next read (never the one in
+   * flight, which may have started before the revocation committed): under load, one
+   * statement serves many writes.
    */
   async confirm(principal: Principal): Promise<void> {
-    let record: ApiKeyRecord | null;
+    let state: KeyState | null;
     try {
-      record = await this.repo.findById(principal.keyId);
+      state = await this.confirmations.submit(principal.keyId);
     } catch (err) {
       throw classifyFailure(err) ?? err;
     }
-    if (!record || record.revokedAt) {
-      if (record) this.applyChange({ keyId: record.id, hash: record.hash, revoked: true });
+    if (!state || state.revoked) {
+      if (state) this.applyChange({ keyId: state.id, hash: state.hash, revoked: true });
       this.outcome('revoked');
       throw unauthenticated('This API key has been revoked');
     }
-    if (record.role !== principal.role || record.feedsOnly !== principal.feedsOnly) {
-      this.applyChange({ keyId: record.id, hash: record.hash, revoked: false });
+    if (state.role !== principal.role || state.feedsOnly !== principal.feedsOnly) {
+      this.applyChange({ keyId: state.id, hash: state.hash, revoked: false });
       throw unauthenticated('This API key changed; send the request again');
     }
   }

@@ -20,7 +20,7 @@ export function createApiKeysModule(
   deps: ModuleDeps & { onOutcome: (outcome: AuthOutcome) => void },
 ): ApiKeysModule {
   const { config, infra, logger } = deps;
-  const repo = new PgApiKeyRepository(infra.db.prisma);
+  const repo = new PgApiKeyRepository(infra.db.prisma, infra.db.pool);
   const failures = createFailureBudget(
     {
       points: config.auth.failureLimit,

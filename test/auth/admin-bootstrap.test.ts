@@ -22,7 +22,7 @@ describe('first start of several instances at once', () => {
     // Two instances, each with its own pool, starting together on an empty database.
     handles.push(...(await Promise.all([openDatabase(config, logger), openDatabase(config, logger)])));
     const instances = handles.map(
-      (h) => new ApiKeyService(new PgApiKeyRepository(h.prisma), new MemoryEventBus(), logger),
+      (h) => new ApiKeyService(new PgApiKeyRepository(h.prisma, h.pool), new MemoryEventBus(), logger),
     );
     const starts = [...instances, ...instances, ...instances];
 

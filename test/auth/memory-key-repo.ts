@@ -48,6 +48,26 @@ export class MemoryKeyRepo implements ApiKeyRepository {
       return this.rows.find((r) => r.id === id) ?? null;
     });
   }
+  /** Statements asked of currentStates, each with its ids. */
+  stateReads: string[][] = [];
+  /** While set, currentStates reads its rows at once but answers only when it settles. */
+  holdStates: Promise<void> | undefined;
+  async currentStates(ids: readonly string[]) {
+    await Promise.resolve();
+    this.check();
+    this.stateReads.push([...ids]);
+    const states = this.rows
+      .filter((r) => ids.includes(r.id))
+      .map((r) => ({
+        id: r.id,
+        hash: r.hash,
+        role: r.role,
+        feedsOnly: r.feedsOnly,
+        revoked: r.revokedAt !== null,
+      }));
+    await this.holdStates;
+    return states;
+  }
   revoke(id: string) {
     const r = this.rows.find((x) => x.id === id && !x.revokedAt);
     if (r) r.revokedAt = new Date();
