@@ -55,6 +55,7 @@ const MODULES = {
       'test/auth/api-key-rules.test.ts',
       'test/auth/api-key-service.test.ts',
       'test/auth/key-verification.test.ts',
+      'test/auth/write-confirmation.test.ts',
     ],
   },
   'rollup-window': {

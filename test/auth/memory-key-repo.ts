@@ -48,14 +48,14 @@ export class MemoryKeyRepo implements ApiKeyRepository {
       return this.rows.find((r) => r.id === id) ?? null;
     });
   }
-  /** Statements asked of currentStates, each with its ids. */
+  /** Statements asked of currentStates (failed ones too), each with its ids. */
   stateReads: string[][] = [];
   /** While set, currentStates reads its rows at once but answers only when it settles. */
   holdStates: Promise<void> | undefined;
   async currentStates(ids: readonly string[]) {
     await Promise.resolve();
-    this.check();
     this.stateReads.push([...ids]);
+    this.check();
     const states = this.rows
       .filter((r) => ids.includes(r.id))
       .map((r) => ({

@@ -18,21 +18,27 @@ const codeOf = (p: Promise<unknown>) =>
 
 async function setUp() {
   const repo = new MemoryKeyRepo();
-  const svc = new ApiKeyService(repo, new MemoryEventBus(), logger, { cacheTtlMs: 600_000 });
+  const outcomes: string[] = [];
+  const svc = new ApiKeyService(repo, new MemoryEventBus(), logger, {
+    cacheTtlMs: 600_000,
+    onOutcome: (o) => outcomes.push(o),
+  });
   const { secret, record } = await svc.create('writer', 'ANALYST');
   const principal = await svc.verify(secret);
-  return { repo, svc, secret, record, principal };
+  return { repo, svc, secret, record, principal, outcomes };
 }
 
 describe('confirming a write', () => {
   it('passes a current key; refuses one revoked behind the cache, and the whole instance then knows it', async () => {
-    const { repo, svc, secret, record, principal } = await setUp();
+    const { repo, svc, secret, record, principal, outcomes } = await setUp();
     expect(await codeOf(svc.confirm(principal))).toBe('ok');
+    expect(outcomes).toEqual(['ok']); // the verify; a confirmation that passes counts nothing
     repo.rows[0]!.revokedAt = new Date(); // committed elsewhere; no bus message here
     expect((await svc.verify(secret)).name).toBe('writer'); // the cache still says yes
     const changes: unknown[] = [];
     svc.onKeyChange((c) => changes.push(c));
     expect(await codeOf(svc.confirm(principal))).toBe('UNAUTHENTICATED: This API key has been revoked');
+    expect(outcomes).toEqual(['ok', 'revoked']); // the auth metric counts the refusal
     expect(changes).toEqual([{ keyId: record.id, hash: record.hash, revoked: true }]);
     expect(svc.knowsRevoked(record.hash)).toBe(true);
     expect(await codeOf(svc.verify(secret))).toBe('UNAUTHENTICATED: This API key has been revoked');
@@ -83,5 +89,20 @@ describe('confirming a write', () => {
     expect((await svc.verify(secret)).name).toBe('writer');
     repo.down = false;
     expect(await codeOf(svc.confirm(principal))).toBe('ok');
+  });
+
+  it('an outage fails a whole batch with one read, not one more read per waiting write', async () => {
+    const { repo, svc, principal } = await setUp();
+    let release!: () => void;
+    repo.holdStates = new Promise<void>((r) => (release = r));
+    const first = svc.confirm(principal);
+    await expect.poll(() => repo.stateReads.length).toBe(1);
+    const waiting = Array.from({ length: 5 }, () => svc.confirm(principal));
+    repo.down = true;
+    release();
+    expect(await codeOf(first)).toBe('ok');
+    const codes = await Promise.all(waiting.map(codeOf));
+    expect(codes.map((c) => c.split(':')[0])).toEqual(Array<string>(5).fill('UPSTREAM_UNAVAILABLE'));
+    expect(repo.stateReads).toHaveLength(2);
   });
 });
