@@ -15,6 +15,7 @@ import { migrate } from '../../src/platform/db-migrator.js';
 import { createLogger } from '../../src/platform/logger.js';
 import { compactJournal } from '../../src/platform/rollup-compaction.js';
 import { exitWithHelpIfAsked } from '../help.js';
+import { threatInsertSql } from './threat-insert.js';
 
 exitWithHelpIfAsked(import.meta.url);
 
@@ -33,17 +34,6 @@ const admin = new pg.Client({ connectionString: serverUrl });
 await admin.connect();
 const names = { new: `tw_write_new_${process.pid}`, old: `tw_write_old_${process.pid}` };
 const pools: Record<string, pg.Pool> = {};
-const insert = (
-  window: string,
-) => `INSERT INTO threat_events (source_ip, destination_ip, destination_port, protocol,
-    threat_type, severity, confidence, occurred_at, country_code, latitude, longitude, geo_approximate, category,
-    category_confidence, classification_method)
-  SELECT ('100.' || (k / 250 % 250) || '.' || (k % 250) || '.1')::inet, '10.0.0.1'::inet,
-         (ARRAY[22,23,80,443,445,3389,8080,5900,25,53,3306,6379])[1 + (k + g % 2) % 12], 'tcp',
-         'type-' || (k % 8), 1 + k % 10, 0.9, now() - random() * ${window}, (ARRAY['US','CN','RU','DE','FR'])[1 + k % 5],
-         (ARRAY[39.8,35.0,61.5,51.2,46.2])[1 + k % 5], (ARRAY[-98.6,103.8,105.3,10.5,2.2])[1 + k % 5], true,
-         (ARRAY['BRUTEFORCE','SCAN','EXPLOIT','MALWARE','OTHER'])[1 + k % 5]::"ThreatCategory", 0.8, 'RULES'
-  FROM generate_series(1, $1::int) g, LATERAL (SELECT floor(power(random(), 3) * 20000)::int + 0 * g AS k) r`;
 try {
   for (const [side, name] of Object.entries(names)) {
     await admin.query(`CREATE DATABASE ${name}`);
@@ -54,7 +44,7 @@ try {
     // An idle client cut off while the databases are dropped must not crash the run.
     pool.on('error', () => undefined);
     await (side === 'new' ? migrate : oldMigrate)(pool, { logger });
-    await pool.query(insert(`interval '30 days'`), [BASE]);
+    await pool.query(threatInsertSql(`interval '30 days'`), [BASE]);
     if (side === 'new') await compactJournal(pool, 'stats_threat_pending', undefined, BASE);
     await pool.query('VACUUM ANALYZE');
   }
@@ -62,7 +52,7 @@ try {
   for (let i = 0; i < ROUNDS; i++) {
     for (const side of i % 2 === 0 ? ['old', 'new'] : ['new', 'old']) {
       const s = performance.now();
-      await pools[side]!.query(insert(`interval '1 minute'`), [1000]);
+      await pools[side]!.query(threatInsertSql(`interval '1 minute'`), [1000]);
       t[side]!.push(performance.now() - s);
     }
     if ((i + 1) % COMPACT_EVERY === 0) {
