@@ -250,7 +250,10 @@ describe.runIf(hasChromium)('GraphiQL in Chromium', () => {
       await eventually(() => sockets.length).toBe(2);
       const accepted = sockets[1]!;
       expect(new URL(accepted.url).pathname).toBe('/graphql');
-      expect(messagesOfType(accepted.sent, 'connection_init').join()).toContain(`"apiKey":"${app.adminKey}"`);
+      // The socket is reported when it opens; its connection_init follows.
+      await eventually(() => messagesOfType(accepted.sent, 'connection_init').join()).toContain(
+        `"apiKey":"${app.adminKey}"`,
+      );
 
       await eventually(() => messagesOfType(accepted.received, 'next').length).toBeGreaterThanOrEqual(2);
       await eventually(() => responseText(page)).toMatch(/"heartbeat": "/);
