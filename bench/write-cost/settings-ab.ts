@@ -64,7 +64,7 @@ try {
     compactB: [] as number[],
   };
   for (let i = 0; i < ROUNDS; i++) {
-    const order = i % 2 === 0 ? sides : ([...sides].reverse());
+    const order = i % 2 === 0 ? sides : [...sides].reverse();
     for (const side of order) {
       const s = performance.now();
       await pools[side]!.query(threatInsertSql(`interval '1 minute'`), [1000]);
@@ -95,13 +95,17 @@ try {
       .join(' ')}`,
   );
   for (const side of sides) {
-    const { rows } = await pools[side]!.query<{ upd: string; hot: string }>(
-      `SELECT sum(n_tup_upd)::text AS upd, sum(n_tup_hot_upd)::text AS hot FROM pg_stat_user_tables WHERE ${ROLLUPS}`,
+    const { rows } = await pools[side]!.query<{ upd: string; hot: string; heap: string; idx: string }>(
+      `SELECT sum(n_tup_upd)::text AS upd, sum(n_tup_hot_upd)::text AS hot,
+              sum(pg_table_size(relid))::text AS heap, sum(pg_indexes_size(relid))::text AS idx
+         FROM pg_stat_user_tables WHERE ${ROLLUPS}`,
     );
     const upd = Number(rows[0]?.upd ?? 0);
     const hot = Number(rows[0]?.hot ?? 0);
+    const mb = (bytes: string | undefined) => (Number(bytes ?? 0) / 2 ** 20).toFixed(1);
     console.log(
-      `${side}: rollup updates ${upd}, HOT ${hot} (${upd ? ((100 * hot) / upd).toFixed(0) : '-'} %)`,
+      `${side}: rollup updates ${upd}, HOT ${hot} (${upd ? ((100 * hot) / upd).toFixed(0) : '-'} %); ` +
+        `rollup tables ${mb(rows[0]?.heap)} MB, their indexes ${mb(rows[0]?.idx)} MB`,
     );
   }
 } finally {
