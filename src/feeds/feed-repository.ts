@@ -30,10 +30,25 @@ function decisionValues(q: BlocklistQuery, values: unknown[]): string {
       AND lower(d.scope) IN ('ip', 'range') AND lower(d.type) = $${values.length}`;
 }
 
+/**
+ * An IOC's score and level as the IOC lists show them: the stored ones, except from the
+ * instant a verdict lapsed (`score_valid_until`) until the re-scoring worker stores the
+ * new score, when the row's `lapsed_score`/`lapsed_level` are its score. Feeds follow
+ * the same rule, so a firewall stops blocking an address the moment its verdict lapses,
+ * even on a deployment where no instance runs workers.
+ */
+const IOC_SCORE = `CASE WHEN i.score_valid_until <= now() THEN i.lapsed_score ELSE i.risk_score END`;
+const IOC_LEVEL = `CASE WHEN i.score_valid_until <= now() THEN i.lapsed_level ELSE i.risk_level END`;
+
+/** IOC_SCORE >= the parameter, written so the risk_score and score_valid_until indexes serve it. */
+const iocScoreAtLeast = (param: string) =>
+  `((i.risk_score >= ${param} AND (i.score_valid_until IS NULL OR i.score_valid_until > now()))
+     OR (i.score_valid_until <= now() AND i.lapsed_score >= ${param}))`;
+
 function iocValues(minScore: number, values: unknown[]): string {
   values.push(minScore);
   return `SELECT i.value FROM iocs i
-    WHERE i.type IN ('IPV4', 'IPV6') AND i.risk_score >= $${values.length}`;
+    WHERE i.type IN ('IPV4', 'IPV6') AND ${iocScoreAtLeast(`$${values.length}`)}`;
 }
 
 /** Distinct addresses and ranges, IPv4 before IPv6, each in byte order (collation "C"). */
@@ -72,14 +87,14 @@ export function iocFeedSql(q: IocFeedQuery, withSightings: boolean): SqlQuery {
         ) x) s`
     : '';
   return {
-    text: `SELECT i.id, i.type::text AS type, i.value, i.risk_score, i.risk_level::text AS risk_level,
+    text: `SELECT i.id, i.type::text AS type, i.value, ${IOC_SCORE} AS risk_score, (${IOC_LEVEL})::text AS risk_level,
         i.categories, i.first_seen_at, i.last_enriched_at,
         jsonb_path_query_array(i.sources, '$.keyvalue() ? (@.value.status == "OK").key') AS sources,
         CASE WHEN i.verdict->>'expiresAt' IS NULL OR (i.verdict->>'expiresAt')::timestamptz > now()
           THEN i.verdict->>'verdict' END AS verdict
         ${sightings}
       FROM iocs i ${lateral}
-      WHERE i.risk_score >= $1 ${types}
+      WHERE ${iocScoreAtLeast('$1')} ${types}
       ORDER BY i.first_seen_at DESC, i.id DESC`,
     values,
   };

@@ -22,7 +22,11 @@ export interface StoredFlags {
   streamPosition: string;
 }
 
-/** An IOC counts as "known" from this fused risk score on (RiskLevel HIGH and CRITICAL). */
+/**
+ * An IOC counts as "known" from this fused risk score on (RiskLevel HIGH and CRITICAL),
+ * the score as the IOC lists show it: from the instant an analyst's verdict lapses, the
+ * score without it (the row's lapsed_score), before the re-scoring worker stores it.
+ */
 export const KNOWN_IOC_MIN_SCORE = 50;
 
 /** All threat-event I/O. Bulk writes are raw SQL on the shared pool: Prisma is too slow for bulk rows. */
@@ -73,7 +77,9 @@ const INSERT = `
   SELECT id, external_id, source_ip, destination_ip, source_port, destination_port, protocol, threat_type,
          severity, confidence, description, sensor, tags::text[], occurred_at, $15::timestamptz, country_code,
          city, latitude, longitude, geo_approximate, asn, as_org,
-         EXISTS (SELECT 1 FROM iocs i WHERE i.value = host(t.source_ip) AND i.risk_score >= ${KNOWN_IOC_MIN_SCORE}),
+         EXISTS (SELECT 1 FROM iocs i WHERE i.value = host(t.source_ip)
+                   AND CASE WHEN i.score_valid_until <= now() THEN i.lapsed_score ELSE i.risk_score END
+                       >= ${KNOWN_IOC_MIN_SCORE}),
          EXISTS (SELECT 1 FROM crowdsec_decisions d WHERE d.value = host(t.source_ip) AND d.type = 'ban'
                    AND d.deleted_at IS NULL AND d.expires_at > now()),
          category,

@@ -166,6 +166,48 @@ describe('lists after a verdict lapses, with no worker running', () => {
       { value: d, risk_score: 10 },
     ]);
 
+    // Feeds and the threat events' known-IOC flag take the same scores as the lists: a
+    // firewall stops blocking a and c (their MALICIOUS verdicts lapsed) at once.
+    const blocklist = await fetch(new URL('/feeds/blocklist.txt?source=iocs&minScore=50', t.origin), {
+      headers: { authorization: `Bearer ${t.adminKey}` },
+    });
+    expect(blocklist.status).toBe(200);
+    const blocked = (await blocklist.text()).split('\n').filter((line) => line.startsWith(net));
+    expect(blocked.sort()).toEqual([b, e].sort());
+    const csv = await fetch(new URL('/feeds/iocs.csv?minScore=0', t.origin), {
+      headers: { authorization: `Bearer ${t.adminKey}` },
+    });
+    const [header, ...lines] = (await csv.text()).trim().split('\n');
+    const col = (name: string) => header!.split(',').indexOf(name);
+    const scoreOf = new Map(
+      lines
+        .map((l) => l.split(','))
+        .filter((f) => f[col('value')]!.startsWith(net))
+        .map((f) => [f[col('value')], `${f[col('risk_score')]} ${f[col('risk_level')]}`]),
+    );
+    expect(scoreOf).toEqual(
+      new Map([
+        [a, '37 MEDIUM'],
+        [b, '50 HIGH'],
+        [d, '37 MEDIUM'],
+        [e, '90 CRITICAL'],
+      ]),
+    );
+    const knownIoc = async (ip: string) =>
+      (
+        await ok<{ ingestThreatEvent: { knownIoc: boolean } }>(
+          t,
+          `mutation($ip: String!) { ingestThreatEvent(input: { sourceIp: $ip, threatType: "scan", severity: 3 }) { knownIoc } }`,
+          { ip },
+        )
+      ).ingestThreatEvent.knownIoc;
+    expect([await knownIoc(a), await knownIoc(b), await knownIoc(c), await knownIoc(e)]).toEqual([
+      false,
+      true,
+      false,
+      true,
+    ]);
+
     const scored = await listAll(t, p, 'SCORE', 2);
     expect(values(scored)).toEqual([e, b, ...[a, d].sort(byId), c]);
     expect(scored.map((r) => [r.riskScore, r.riskLevel])).toEqual([
