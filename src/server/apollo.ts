@@ -58,9 +58,8 @@ interface OperationTarget {
  * Everything threatwire does per GraphQL operation over HTTP, in one plugin: refuses
  * subscriptions, confirms a mutation's key with PostgreSQL, answers 503 when storage is
  * down (request-guards.ts), and records the operation in the metrics and the operation
- * log (see OperationLog). The
- * labels and metric series of an operation are kept with its node in Apollo's document
- * store, so a repeated document costs no label work.
+ * log (see OperationLog). The labels and metric series of an operation are kept with its
+ * node in Apollo's document store, so a repeated document costs no label work.
  */
 function httpOperations(
   metrics: Metrics,
