@@ -25,6 +25,7 @@ const EnvSchema = z.object({
   EMBEDDED_PG_PORT: int(0, 0, 65535),
   REDIS_URL: url(['redis:', 'rediss:']),
   REDIS_KEY_PREFIX: z.string().default('threatwire:'),
+  REDIS_COMMAND_TIMEOUT_MS: int(1_000, 50, 60_000),
   ADMIN_API_KEY: optionalString.refine((v) => v === undefined || v.length >= 24, {
     message: 'must be at least 24 characters',
   }),
@@ -135,7 +136,12 @@ export interface Config {
     readonly connectTimeoutMs: number;
   };
   readonly dataDir: string;
-  readonly redis: { readonly url: string | undefined; readonly keyPrefix: string };
+  readonly redis: {
+    readonly url: string | undefined;
+    readonly keyPrefix: string;
+    /** A command unanswered this long fails, and its connection is dropped and remade. */
+    readonly commandTimeoutMs: number;
+  };
   readonly adminApiKey: string | undefined;
   /** Explicit allow-list; empty means "only the server's own origin". */
   readonly corsOrigins: readonly string[];
@@ -332,7 +338,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       connectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT_MS,
     },
     dataDir: e.DATA_DIR,
-    redis: { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX },
+    redis: { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX, commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS },
     adminApiKey: e.ADMIN_API_KEY,
     corsOrigins,
     trustProxy,

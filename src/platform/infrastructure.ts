@@ -29,7 +29,7 @@ export async function openInfrastructure(
 ): Promise<Infrastructure> {
   const db = await openDatabase(config, logger);
   const redis = config.redis.url
-    ? await connectRedis(config.redis.url, logger).catch(async (err: unknown) => {
+    ? await connectRedis(config.redis.url, logger, config.redis).catch(async (err: unknown) => {
         await db.close();
         throw err;
       })

@@ -15,6 +15,7 @@ import { connectRedis, type RedisConnections } from '../../src/platform/redis.js
 import { redisUrlOrSkip } from '../helpers/services.js';
 
 const logger = createLogger({ log: { level: 'silent', pretty: false } });
+const REDIS_OPTS = { commandTimeoutMs: 1_000 };
 
 async function take<T>(it: AsyncIterableIterator<T>, n: number, timeoutMs = 3000): Promise<T[]> {
   const out: T[] = [];
@@ -188,7 +189,10 @@ afterAll(async () => {
 describe.runIf(redisUrl)('Redis event bus', () => {
   it('delivers a published event once on the publishing instance and once on the other', async () => {
     const prefix = `tw-test-${Math.random().toString(36).slice(2)}:`;
-    const [ca, cb] = await Promise.all([connectRedis(redisUrl!, logger), connectRedis(redisUrl!, logger)]);
+    const [ca, cb] = await Promise.all([
+      connectRedis(redisUrl!, logger, REDIS_OPTS),
+      connectRedis(redisUrl!, logger, REDIS_OPTS),
+    ]);
     connections.push(ca, cb);
     const a = new RedisEventBus(ca.command, ca.subscriber, prefix, logger);
     const b = new RedisEventBus(cb.command, cb.subscriber, prefix, logger);
@@ -218,7 +222,10 @@ describe.runIf(redisUrl)('Redis event bus', () => {
 
   contract('two instances sharing Redis', async () => {
     const prefix = `tw-test-${Math.random().toString(36).slice(2)}:`;
-    const [ca, cb] = await Promise.all([connectRedis(redisUrl!, logger), connectRedis(redisUrl!, logger)]);
+    const [ca, cb] = await Promise.all([
+      connectRedis(redisUrl!, logger, REDIS_OPTS),
+      connectRedis(redisUrl!, logger, REDIS_OPTS),
+    ]);
     connections.push(ca, cb);
     return {
       a: new RedisEventBus(ca.command, ca.subscriber, prefix, logger),
