@@ -1,8 +1,8 @@
 import pg from 'pg';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { startTestApp, type TestApp } from '../helpers/test-app.js';
+import { startTestApp } from '../helpers/test-app.js';
+import { keyNames, socketWithSubscription, WAIT } from './key-sockets.js';
 import { createTestDatabase } from '../helpers/test-database.js';
-import { rawWs } from '../server/raw-ws.js';
 
 /**
  * Writes are confirmed with PostgreSQL, not the key cache: a key revoked (or changed) on
@@ -12,11 +12,9 @@ import { rawWs } from '../server/raw-ws.js';
  * other instance would keep accepting the key for the whole test.
  */
 const UNINFORMED = { AUTH_KEY_CACHE_TTL_MS: '600000', AUTH_REVOCATION_POLL_MS: '600000' };
-const WAIT = { timeout: 10_000, interval: 50 };
 const CREATE_ADMIN = 'mutation($n: String!) { createApiKey(name: $n, role: ADMIN) { secret apiKey { id } } }';
 const MINT = 'mutation { createApiKey(name: "minted", role: ADMIN) { secret } }';
 const REVOKE = 'mutation($id: ID!) { revokeApiKey(id: $id) }';
-const KEY_NAMES = '{ apiKeys(first: 100, includeRevoked: true) { edges { node { name } } } }';
 const VIEWER = '{ viewer { name role } }';
 
 const stops: (() => Promise<void>)[] = [];
@@ -38,26 +36,12 @@ async function twoInstances(label: string) {
   return { a, b, victim, databaseUrl: a.databaseUrl };
 }
 
-async function keyNames(t: TestApp) {
-  const res = await t.gql<{ apiKeys: { edges: { node: { name: string } }[] } }>(KEY_NAMES);
-  return res.data!.apiKeys.edges.map((e) => e.node.name).sort();
-}
-
-/** An acknowledged socket on `t` with one running heartbeat subscription. */
-async function openSocket(t: TestApp, secret: string) {
-  const s = await rawWs(t.wsUrl, secret);
-  await vi.waitFor(() => expect(s.acked()).toBe(true), WAIT);
-  s.subscribe('hb', 'subscription { heartbeat(intervalSeconds: 1) }');
-  await vi.waitFor(() => expect(s.of('hb', 'next').length).toBeGreaterThan(0), WAIT);
-  return s;
-}
-
 describe('a write with a key revoked on another instance', () => {
   it('over HTTP: 401 UNAUTHENTICATED, nothing written, and the key stops here at once (reads and sockets)', async () => {
     const { a, b, victim } = await twoInstances('rvw_http');
     // b has verified the key and caches it for ten minutes.
     expect((await b.gql(VIEWER, undefined, victim.secret)).status).toBe(200);
-    const s = await openSocket(b, victim.secret);
+    const s = await socketWithSubscription(b, victim.secret);
     expect((await a.gql(REVOKE, { id: victim.id })).data).toEqual({ revokeApiKey: true });
     // b has heard nothing: its cache still lets the key read.
     expect((await b.gql(VIEWER, undefined, victim.secret)).status).toBe(200);
@@ -82,7 +66,7 @@ describe('a write with a key revoked on another instance', () => {
 
   it('over WebSocket: the mutation gets UNAUTHENTICATED and no result, and its socket closes with 4403', async () => {
     const { a, b, victim } = await twoInstances('rvw_ws');
-    const s = await openSocket(b, victim.secret);
+    const s = await socketWithSubscription(b, victim.secret);
     expect((await a.gql(REVOKE, { id: victim.id })).data).toEqual({ revokeApiKey: true });
     s.subscribe('mint', MINT);
     const close = await vi.waitFor(() => s.close ?? Promise.reject(new Error('still open')), WAIT);

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { privateRedisAvailable, startPrivateRedis, type PrivateRedis } from '../helpers/redis-server.js';
 import { isCI, redisUrlOrSkip } from '../helpers/services.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
+import { keyNames, socketWithSubscription, WAIT } from './key-sockets.js';
 import { createTestDatabase } from '../helpers/test-database.js';
 import { metric, rawWs } from '../server/raw-ws.js';
 
@@ -14,10 +15,8 @@ import { metric, rawWs } from '../server/raw-ws.js';
  */
 const LONG_CACHE = { AUTH_KEY_CACHE_TTL_MS: '600000' };
 const NO_POLL = { ...LONG_CACHE, AUTH_REVOCATION_POLL_MS: '600000' };
-const WAIT = { timeout: 10_000, interval: 50 };
 const CREATE_ADMIN = 'mutation($n: String!) { createApiKey(name: $n, role: ADMIN) { secret apiKey { id } } }';
 const REVOKE = 'mutation($id: ID!) { revokeApiKey(id: $id) }';
-const KEY_NAMES = '{ apiKeys(first: 100, includeRevoked: true) { totalCount edges { node { name } } } }';
 
 const stops: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -29,22 +28,6 @@ async function adminKey(t: TestApp, name: string) {
     n: name,
   });
   return { secret: res.data!.createApiKey.secret, id: res.data!.createApiKey.apiKey.id };
-}
-
-/** An acknowledged socket with one running heartbeat subscription. */
-async function socketWithSubscription(t: TestApp, secret: string) {
-  const s = await rawWs(t.wsUrl, secret);
-  await vi.waitFor(() => expect(s.acked()).toBe(true), WAIT);
-  s.subscribe('hb', 'subscription { heartbeat(intervalSeconds: 1) }');
-  await vi.waitFor(() => expect(s.of('hb', 'next').length).toBeGreaterThan(0), WAIT);
-  return s;
-}
-
-async function keyNames(t: TestApp) {
-  const res = await t.gql<{ apiKeys: { totalCount: number; edges: { node: { name: string } }[] } }>(
-    KEY_NAMES,
-  );
-  return res.data!.apiKeys.edges.map((e) => e.node.name).sort();
 }
 
 describe('revoking a key closes its open sockets', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ApiKeyService } from '../../src/auth/api-key-service.js';
+import type { Principal } from '../../src/auth/api-key-types.js';
 import { AppError } from '../../src/platform/errors.js';
 import { MemoryEventBus } from '../../src/platform/event-bus.js';
 import { createLogger } from '../../src/platform/logger.js';
@@ -26,6 +27,24 @@ async function setUp() {
   const { secret, record } = await svc.create('writer', 'ANALYST');
   const principal = await svc.verify(secret);
   return { repo, svc, secret, record, principal, outcomes };
+}
+
+/**
+ * Starts a confirmation whose read takes its rows and then waits; returns it and the
+ * release of that read (later reads answer at once).
+ */
+async function confirmationInFlight(repo: MemoryKeyRepo, svc: ApiKeyService, principal: Principal) {
+  let release!: () => void;
+  repo.holdStates = new Promise<void>((r) => (release = r));
+  const first = svc.confirm(principal);
+  await expect.poll(() => repo.stateReads.length).toBe(1); // the first read has its rows
+  return {
+    first,
+    release: () => {
+      repo.holdStates = undefined;
+      release();
+    },
+  };
 }
 
 describe('confirming a write', () => {
@@ -66,13 +85,9 @@ describe('confirming a write', () => {
 
   it('never shares a read that began before it was asked: asked during a read, it waits for the next one', async () => {
     const { repo, svc, principal } = await setUp();
-    let release!: () => void;
-    repo.holdStates = new Promise<void>((r) => (release = r));
-    const first = svc.confirm(principal);
-    await expect.poll(() => repo.stateReads.length).toBe(1); // the first read has its rows
+    const { first, release } = await confirmationInFlight(repo, svc, principal);
     repo.rows[0]!.revokedAt = new Date(); // the revocation commits while it is in flight
     const later = Array.from({ length: 10 }, () => svc.confirm(principal));
-    repo.holdStates = undefined;
     release();
     expect(await codeOf(first)).toBe('ok'); // asked before the revocation: allowed
     // The ten asked afterwards share one second read, which sees the revocation.
@@ -93,10 +108,7 @@ describe('confirming a write', () => {
 
   it('an outage fails a whole batch with one read, not one more read per waiting write', async () => {
     const { repo, svc, principal } = await setUp();
-    let release!: () => void;
-    repo.holdStates = new Promise<void>((r) => (release = r));
-    const first = svc.confirm(principal);
-    await expect.poll(() => repo.stateReads.length).toBe(1);
+    const { first, release } = await confirmationInFlight(repo, svc, principal);
     const waiting = Array.from({ length: 5 }, () => svc.confirm(principal));
     repo.down = true;
     release();
