@@ -47,7 +47,9 @@ export class ApiKeyService {
   private readonly lookups = new SingleFlight<ApiKeyRecord | null>();
   private readonly confirmations = new WriteCoalescer<string, KeyState | null>(
     async (ids) => {
-      const states = new Map((await this.repo.currentStates([...new Set(ids)])).map((k) => [k.id, k]));
+      // Only ids that can be keys: one malformed id must not fail the batch's statement.
+      const asked = [...new Set(ids)].filter(isUuid);
+      const states = new Map((await this.repo.currentStates(asked)).map((k) => [k.id, k]));
       return ids.map((id) => states.get(id) ?? null);
     },
     { maxBatch: 1_000, maxConcurrent: 1, retryAlone: () => false },

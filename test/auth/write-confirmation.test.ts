@@ -77,6 +77,18 @@ describe('confirming a write', () => {
     );
   });
 
+  it('a principal whose id is not a key id is refused alone; the writes batched with it pass', async () => {
+    const { repo, svc, principal } = await setUp();
+    const { first, release } = await confirmationInFlight(repo, svc, principal);
+    const bad = svc.confirm({ ...principal, keyId: 'not-a-uuid' });
+    const good = svc.confirm(principal);
+    release();
+    expect(await codeOf(first)).toBe('ok');
+    expect(await codeOf(bad)).toBe('UNAUTHENTICATED: This API key has been revoked');
+    expect(await codeOf(good)).toBe('ok');
+    expect(repo.stateReads).toEqual([[principal.keyId], [principal.keyId]]);
+  });
+
   it('refuses a key deleted from the database as revoked', async () => {
     const { repo, svc, principal } = await setUp();
     repo.rows.length = 0;
