@@ -102,9 +102,11 @@ export function webhookWorkers(
     },
   };
   // Every instance writes events (API ingestion), whatever WORKERS says, so every one keeps its cache.
+  // The bus reloads it at once; this bounds how long a lost bus message (a Redis restart)
+  // keeps a new webhook from this instance's writes, for one tiny query per period.
   const cacheRefresh: Worker = {
     id: 'webhook-cache-refresh',
-    intervalMs: 30_000,
+    intervalMs: 5_000,
     enabled: true,
     run: () => cache.refresh(),
   };
