@@ -3,6 +3,7 @@ import {
   execute,
   getOperationAST,
   Kind,
+  type DocumentNode,
   type ExecutionArgs,
   type ExecutionResult,
   type GraphQLError,
@@ -96,12 +97,13 @@ export class SubscriptionFanout {
    */
   async resume(
     key: string,
-    live: { key: string; variables: Record<string, unknown> },
+    live: { key: string; variables: Record<string, unknown>; document?: DocumentNode },
     args: ExecutionArgs,
     id: string,
     output: FrameOutput,
   ): Promise<AsyncGenerator<never, undefined> | ExecutionResult> {
-    const member = await this.join(live.key, { ...args, variableValues: live.variables }, id, output, true);
+    const liveArgs = { ...args, variableValues: live.variables, document: live.document ?? args.document };
+    const member = await this.join(live.key, liveArgs, id, output, true);
     if (!(member instanceof Member)) return this.subscribe(key, args, id, output);
     let own: Awaited<ReturnType<typeof createSourceEventStream>>;
     try {

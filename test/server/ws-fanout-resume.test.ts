@@ -157,6 +157,17 @@ function listen(after?: string) {
   return { got, errors, unsubscribe };
 }
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+/** Resumes with the cursor written in the query text instead of a variable. */
+function listenLiteral(after: string) {
+  const c = createClient({ url, webSocketImpl: WebSocket, retryAttempts: 0 });
+  clients.push(c);
+  const got: number[] = [];
+  const unsubscribe = c.subscribe<{ tick: Ev }>(
+    { query: `subscription { tick(after: ${JSON.stringify(after)}) { n } }` },
+    { next: (v) => void got.push(v.data!.tick.n), error: () => undefined, complete: () => undefined },
+  );
+  return { got, unsubscribe };
+}
 
 describe('a resumed subscription handing over to its group', () => {
   it('events delivered while it reads its head are skipped in the backlog; those above its replay come from it', async () => {
@@ -207,6 +218,45 @@ describe('a resumed subscription handing over to its group', () => {
     expect(fanout.groupCount()).toBe(1);
     fresh.unsubscribe();
     resumed.unsubscribe();
+    await vi.waitFor(() => expect(fanout.groupCount()).toBe(0), WAIT);
+  });
+
+  it('cursors written in the query text: each replays its own gap, then both share one live group', async () => {
+    const fresh = listen();
+    let next = rows.length + 1;
+    await vi.waitFor(async () => {
+      await commit(next, next);
+      next += 1;
+      expect(fresh.got.length).toBeGreaterThan(0);
+    }, WAIT);
+    const from1 = next;
+    const c1 = encodeCursor('tick', BigInt(next - 1));
+    await commit(next, next + 4);
+    next += 5;
+    const from2 = next;
+    const c2 = encodeCursor('tick', BigInt(next - 1));
+    await commit(next, next + 4);
+    next += 5;
+    await vi.waitFor(() => expect(fresh.got.at(-1)).toBe(next - 1), WAIT);
+    fresh.unsubscribe();
+    await vi.waitFor(() => expect(fanout.groupCount()).toBe(0), WAIT);
+
+    const first = listenLiteral(c1);
+    const second = listenLiteral(c2);
+    await vi.waitFor(() => expect(first.got).toEqual(range(from1, next - 1)), WAIT);
+    await vi.waitFor(() => expect(second.got).toEqual(range(from2, next - 1)), WAIT);
+    expect(fanout.groupCount()).toBe(1);
+    const before = { ...executed };
+    const live = range(next, next + 4);
+    await commit(live[0]!, live.at(-1)!);
+    next += 5;
+    await vi.waitFor(() => expect([first.got.at(-1), second.got.at(-1)]).toEqual([next - 1, next - 1]), WAIT);
+    expect(first.got).toEqual([...range(from1, from2 + 4), ...live]);
+    expect(second.got).toEqual([...range(from2, from2 + 4), ...live]);
+    // One execution per live event for the two of them.
+    expect(executed.live - before.live).toBe(live.length);
+    first.unsubscribe();
+    second.unsubscribe();
     await vi.waitFor(() => expect(fanout.groupCount()).toBe(0), WAIT);
   });
 
