@@ -66,6 +66,10 @@ const MODULES = {
       'test/stats/threat-narrow-stats-api.test.ts',
     ],
   },
+  'ws-resume': {
+    mutate: 'src/server/ws-resume.ts',
+    tests: ['test/server/ws-resume.test.ts', 'test/server/ws-fanout-resume.test.ts'],
+  },
   'storable-text': {
     mutate: 'src/platform/storable-text.ts',
     tests: ['test/platform/storable-text.test.ts'],
