@@ -38,6 +38,25 @@ describe('groupPlan', () => {
     expect(plan(p, 'ADMIN').live?.key).toBe(key('ADMIN', { query: RESUMABLE, variables: { min: 5 } }));
   });
 
+  it('finds the cursor among other arguments and variables, wherever it is written', () => {
+    const query =
+      'subscription($min: Int!, $after: String) { threatDetected(minSeverity: $min, after: $after) { id } }';
+    const p = { query, variables: { min: 5, after: 'c1' } };
+    expect(plan(p)).toEqual({
+      key: key('READER', p),
+      live: { key: key('READER', { query, variables: { min: 5 } }), variables: { min: 5 } },
+    });
+  });
+
+  it('keeps the operation as sent when it has no cursor argument, with or without variables', () => {
+    const query = 'subscription { threatDetected { id } }';
+    expect(plan({ query })).toEqual({ key: key('READER', { query }) });
+    expect(plan({ query, variables: null })).toEqual({ key: key('READER', { query, variables: null }) });
+    // An operationName that names no operation: nothing to group by either.
+    const named = { query: RESUMABLE, operationName: 'Missing', variables: { after: 'c1' } };
+    expect(plan(named)).toEqual({ key: key('READER', named) });
+  });
+
   it('keeps the operation as sent when the cursor variable is required, defaulted or used twice, or the root has two fields', () => {
     for (const query of [
       'subscription($after: String!) { threatDetected(after: $after) { id } }',
