@@ -169,16 +169,25 @@ function listenLiteral(after: string) {
   return { got, unsubscribe };
 }
 
+/**
+ * A live subscriber that has received something: positions are committed one at a time
+ * until it has one. Returns it and the position the next commit takes.
+ */
+async function liveSubscriber() {
+  const fresh = listen();
+  let next = rows.length + 1;
+  await vi.waitFor(async () => {
+    await commit(next, next);
+    next += 1;
+    expect(fresh.got.length).toBeGreaterThan(0);
+  }, WAIT);
+  return { fresh, next };
+}
+
 describe('a resumed subscription handing over to its group', () => {
   it('events delivered while it reads its head are skipped in the backlog; those above its replay come from it', async () => {
-    const fresh = listen();
-    // Live: probe positions until the fresh subscriber has one.
-    let next = rows.length + 1;
-    await vi.waitFor(async () => {
-      await commit(next, next);
-      next += 1;
-      expect(fresh.got.length).toBeGreaterThan(0);
-    }, WAIT);
+    const { fresh, next: start } = await liveSubscriber();
+    let next = start;
     const cursor = encodeCursor('tick', BigInt(next - 1));
     const missed = range(next, next + 99);
     await commit(missed[0]!, missed.at(-1)!);
@@ -222,13 +231,8 @@ describe('a resumed subscription handing over to its group', () => {
   });
 
   it('cursors written in the query text: each replays its own gap, then both share one live group', async () => {
-    const fresh = listen();
-    let next = rows.length + 1;
-    await vi.waitFor(async () => {
-      await commit(next, next);
-      next += 1;
-      expect(fresh.got.length).toBeGreaterThan(0);
-    }, WAIT);
+    const { fresh, next: start } = await liveSubscriber();
+    let next = start;
     const from1 = next;
     const c1 = encodeCursor('tick', BigInt(next - 1));
     await commit(next, next + 4);
@@ -261,13 +265,8 @@ describe('a resumed subscription handing over to its group', () => {
   });
 
   it('a replay that outlasts the group backlog it may hold fails with REPLAY_OVERFLOW; the group goes on', async () => {
-    const fresh = listen();
-    let next = rows.length + 1;
-    await vi.waitFor(async () => {
-      await commit(next, next);
-      next += 1;
-      expect(fresh.got.length).toBeGreaterThan(0);
-    }, WAIT);
+    const { fresh, next: start } = await liveSubscriber();
+    let next = start;
     const cursor = encodeCursor('tick', BigInt(next - 1));
     await commit(next, next + 9);
     next += 10;
@@ -293,13 +292,8 @@ describe('a resumed subscription handing over to its group', () => {
     await vi.waitFor(() => expect(fanout.groupCount()).toBe(0), WAIT);
   });
   it('completed during its replay: the replay stops, nothing more is sent, the group goes on without it', async () => {
-    const fresh = listen();
-    let next = rows.length + 1;
-    await vi.waitFor(async () => {
-      await commit(next, next);
-      next += 1;
-      expect(fresh.got.length).toBeGreaterThan(0);
-    }, WAIT);
+    const { fresh, next: start } = await liveSubscriber();
+    let next = start;
     const cursor = encodeCursor('tick', BigInt(next - 1));
     await commit(next, next + 9);
     next += 10;
