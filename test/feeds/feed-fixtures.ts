@@ -67,3 +67,13 @@ export async function revokeKey(t: TestApp, id: string): Promise<void> {
   const res = await t.gql(`mutation($id: ID!) { revokeApiKey(id: $id) }`, { id });
   if (res.errors) throw new Error(res.errors[0]!.message);
 }
+
+/** `n` CRITICAL (score 90) IPv4 IOCs, 10.0.0.1 upwards, in one statement. */
+export async function seedCriticalIps(pool: pg.Pool, n: number): Promise<void> {
+  await pool.query(
+    `INSERT INTO iocs (type, value, risk_score, risk_level, categories)
+     SELECT 'IPV4', '10.' || (g >> 16) || '.' || ((g >> 8) & 255) || '.' || (g & 255), 90, 'CRITICAL', '{SCAN}'
+       FROM generate_series(1, $1::int) g`,
+    [n],
+  );
+}

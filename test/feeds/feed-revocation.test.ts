@@ -7,7 +7,7 @@ import http from 'node:http';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
-import { createKey, revokeKey } from './feed-fixtures.js';
+import { createKey, revokeKey, seedCriticalIps } from './feed-fixtures.js';
 import { testPool } from '../helpers/test-pool.js';
 
 let t: TestApp;
@@ -17,12 +17,7 @@ const ROWS = 50_000;
 beforeAll(async () => {
   t = await startTestApp('feeds_revocation', { WORKERS: 'off' });
   pool = testPool(t.databaseUrl, { max: 1 });
-  await pool.query(
-    `INSERT INTO iocs (type, value, risk_score, risk_level, categories)
-     SELECT 'IPV4', '10.' || (g >> 16) || '.' || ((g >> 8) & 255) || '.' || (g & 255), 90, 'CRITICAL', '{SCAN}'
-       FROM generate_series(1, $1::int) g`,
-    [ROWS],
-  );
+  await seedCriticalIps(pool, ROWS);
 }, 60_000);
 
 afterAll(async () => {

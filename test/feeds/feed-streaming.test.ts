@@ -8,6 +8,7 @@ import type pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { testPool } from '../helpers/test-pool.js';
+import { seedCriticalIps } from './feed-fixtures.js';
 
 let t: TestApp;
 let pool: pg.Pool;
@@ -18,12 +19,7 @@ beforeAll(async () => {
   // count as the app's transactions below.
   t = await startTestApp('feeds_streaming', { WORKERS: 'off' });
   pool = testPool(t.databaseUrl, { max: 1, application_name: 'feeds-test' });
-  await pool.query(
-    `INSERT INTO iocs (type, value, risk_score, risk_level, categories)
-     SELECT 'IPV4', '10.' || (g >> 16) || '.' || ((g >> 8) & 255) || '.' || (g & 255), 90, 'CRITICAL', '{SCAN}'
-       FROM generate_series(1, $1::int) g`,
-    [ROWS],
-  );
+  await seedCriticalIps(pool, ROWS);
 }, 60_000);
 
 afterAll(async () => {

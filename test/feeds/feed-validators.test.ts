@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validatorSql } from '../../src/feeds/feed-repository.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { statementsDuring } from '../helpers/statements.js';
-import { get, seedDecisions } from './feed-fixtures.js';
+import { get, seedDecisions, seedCriticalIps } from './feed-fixtures.js';
 import { testPool } from '../helpers/test-pool.js';
 
 let t: TestApp;
@@ -20,12 +20,7 @@ const BULK = 20_000;
 beforeAll(async () => {
   t = await startTestApp('feed_validators', { WORKERS: 'off' });
   pool = testPool(t.databaseUrl, { max: 2 });
-  await pool.query(
-    `INSERT INTO iocs (type, value, risk_score, risk_level, categories)
-     SELECT 'IPV4', '10.' || (g >> 16) || '.' || ((g >> 8) & 255) || '.' || (g & 255), 90, 'CRITICAL', '{SCAN}'
-       FROM generate_series(1, $1::int) g`,
-    [BULK],
-  );
+  await seedCriticalIps(pool, BULK);
 }, 60_000);
 
 afterAll(async () => {
