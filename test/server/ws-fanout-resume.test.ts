@@ -1,11 +1,8 @@
-import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import type { Duplex } from 'node:stream';
 import { makeExecutableSchema } from '@graphql-tools/schema';
-import { parse, type GraphQLError } from 'graphql';
+import type { GraphQLError } from 'graphql';
 import { createClient, type Client } from 'graphql-ws';
 import { pino } from 'pino';
-import WebSocket, { WebSocketServer } from 'ws';
+import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MemoryEventBus } from '../../src/platform/event-bus.js';
 import {
@@ -15,8 +12,7 @@ import {
   type StreamStore,
 } from '../../src/platform/resumable-stream.js';
 import { SubscriptionFanout } from '../../src/server/ws-fanout.js';
-import { groupPlan, type GroupPlan } from '../../src/server/ws-resume.js';
-import { createWsTransport, type FrameOutput } from '../../src/server/ws-transport.js';
+import { startFanoutServer } from './fanout-server.js';
 
 /**
  * The seam of a resumed subscription that hands over to its group, made to happen on
@@ -99,39 +95,7 @@ const fanout = new SubscriptionFanout({
 let url: string;
 let stop: () => Promise<void>;
 beforeAll(async () => {
-  const http = createServer();
-  const wss = new WebSocketServer({ noServer: true });
-  const accepted = new WeakMap<object, { plan: GroupPlan; id: string; output: FrameOutput }>();
-  const transport = createWsTransport(
-    {
-      schema,
-      onSubscribe: (ctx, id, payload) => {
-        const contextValue = {};
-        const document = parse(payload.query);
-        const plan = groupPlan('READER', payload, document);
-        accepted.set(contextValue, { plan, id, output: transport.outputOf(ctx.extra.socket)! });
-        return { schema, document, variableValues: payload.variables, contextValue };
-      },
-      subscribe: (args) => {
-        const { plan, id, output } = accepted.get(args.contextValue as object)!;
-        return plan.live
-          ? fanout.resume(plan.key, plan.live, args, id, output)
-          : fanout.subscribe(plan.key, args, id, output);
-      },
-    },
-    wss,
-    { logger: pino({ level: 'silent' }), isProd: false },
-  );
-  http.on('upgrade', (req: IncomingMessage, raw: Duplex, head: Buffer) =>
-    wss.handleUpgrade(req, raw, head, (ws) => transport.attach(ws, req, raw)),
-  );
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  url = `ws://127.0.0.1:${(http.address() as AddressInfo).port}`;
-  stop = async () => {
-    await transport.dispose();
-    await new Promise((r) => wss.close(r));
-    await new Promise((r) => http.close(r));
-  };
+  ({ url, stop } = await startFanoutServer(schema, fanout));
 });
 afterAll(() => stop?.());
 

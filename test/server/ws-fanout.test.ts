@@ -1,15 +1,11 @@
-import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import type { Duplex } from 'node:stream';
-import { parse, type GraphQLError } from 'graphql';
+import type { GraphQLError } from 'graphql';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import { createClient, type Client } from 'graphql-ws';
-import { pino } from 'pino';
-import WebSocket, { WebSocketServer } from 'ws';
+import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { LocalHub } from '../../src/platform/event-bus.js';
-import { groupKey, SubscriptionFanout } from '../../src/server/ws-fanout.js';
-import { createWsTransport, type FrameOutput } from '../../src/server/ws-transport.js';
+import { SubscriptionFanout } from '../../src/server/ws-fanout.js';
+import { startFanoutServer } from './fanout-server.js';
 
 /**
  * The fan-out on its own, behind a real graphql-ws server and client: one execution per
@@ -59,37 +55,7 @@ const fanout = new SubscriptionFanout({
 let url: string;
 let stop: () => Promise<void>;
 beforeAll(async () => {
-  const http = createServer();
-  const wss = new WebSocketServer({ noServer: true });
-  const outputs = new WeakMap<object, { key: string; id: string; output: FrameOutput }>();
-  const transport = createWsTransport(
-    {
-      schema,
-      onSubscribe: (ctx, id, payload) => {
-        const role = String((ctx.connectionParams as { role?: string } | undefined)?.role);
-        const contextValue = { role };
-        const output = transport.outputOf(ctx.extra.socket)!;
-        outputs.set(contextValue, { key: groupKey(role, payload), id, output });
-        return { schema, document: parse(payload.query), variableValues: payload.variables, contextValue };
-      },
-      subscribe: (args) => {
-        const m = outputs.get(args.contextValue as object)!;
-        return fanout.subscribe(m.key, args, m.id, m.output);
-      },
-    },
-    wss,
-    { logger: pino({ level: 'silent' }), isProd: false },
-  );
-  http.on('upgrade', (req: IncomingMessage, raw: Duplex, head: Buffer) =>
-    wss.handleUpgrade(req, raw, head, (ws) => transport.attach(ws, req, raw)),
-  );
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  url = `ws://127.0.0.1:${(http.address() as AddressInfo).port}`;
-  stop = async () => {
-    await transport.dispose();
-    await new Promise((r) => wss.close(r));
-    await new Promise((r) => http.close(r));
-  };
+  ({ url, stop } = await startFanoutServer(schema, fanout));
 });
 afterAll(() => stop?.());
 
